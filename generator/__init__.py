@@ -1,0 +1,1 @@
+"""Generate, check and deploy the ServerlessApp CloudFormation stacks."""

@@ -1,0 +1,16 @@
+"""The modules that register CLI commands (each exposes ``register(subparsers)``)."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# One line per command module; order is the order of `--help`.
+_MODULES = (
+    "generator.synth",
+)
+
+
+def modules() -> list[ModuleType]:
+    """Import and return every command module."""
+    return [importlib.import_module(name) for name in _MODULES]

@@ -1,0 +1,285 @@
+"""The typed environment model and its loader.
+
+One YAML file per environment under ``environments/`` holds only what differs from the safe
+defaults below. Loading validates every file and reports every problem at once, each naming the
+file, the field, the value received and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from generator import naming
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+ENV_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+RESERVED_TAG_KEYS = frozenset(naming.BASE_TAG_KEYS)
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_ACCOUNT = r"^[0-9]{12}$"
+_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
+_PREFIX = r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$"
+_LOGICAL_ID = r"^[A-Za-z0-9]+$"
+_SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FunctionSettings(_Model):
+    """The Lambda function's size, limits and async-invocation behaviour."""
+
+    memory_mb: Annotated[int, Field(ge=128, le=10240, description="Memory in MB.")] = 256
+    timeout_seconds: Annotated[int, Field(ge=1, le=900)] = 60
+    reserved_concurrency: Annotated[
+        int | None,
+        Field(ge=1, le=1000, description="Reserved concurrent executions; null leaves it unset."),
+    ] = None
+    log_retention_days: Annotated[
+        int, Field(description=f"One of CloudWatch Logs' periods: {LOG_RETENTION_DAYS}.")
+    ] = 7
+    log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    async_retries: Annotated[int, Field(ge=0, le=2)] = 2
+    max_event_age_seconds: Annotated[int, Field(ge=60, le=21600)] = 21600
+    secret_cache_seconds: Annotated[
+        int,
+        Field(ge=0, le=3600, description="How long a warm function reuses the secret."),
+    ] = 300
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _known_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+
+class StorageSettings(_Model):
+    """The data bucket's prefixes and lifecycle."""
+
+    upload_prefix: Annotated[str, Field(pattern=_PREFIX)] = naming.UPLOAD_PREFIX
+    results_prefix: Annotated[str, Field(pattern=_PREFIX)] = naming.RESULTS_PREFIX
+    noncurrent_version_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    abort_incomplete_multipart_upload_days: Annotated[int, Field(ge=1, le=365)] = 7
+    access_log_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 90
+
+
+class AlarmSettings(_Model):
+    """Alarm thresholds and who is told."""
+
+    errors_threshold: Annotated[int, Field(ge=1)] = 1
+    errors_period_seconds: Annotated[int, Field(ge=60, multiple_of=60)] = 300
+    duration_threshold_ms: Annotated[int, Field(ge=1, le=900_000)] = 30000
+    duration_period_seconds: Annotated[int, Field(ge=60, multiple_of=60)] = 300
+    duration_evaluation_periods: Annotated[int, Field(ge=1, le=100)] = 2
+    email: Annotated[
+        str | None, Field(pattern=_EMAIL, description="E-mail subscribed to the alarm topic.")
+    ] = None
+
+
+class DeploySettings(_Model):
+    """How the deploy treats this environment's stack."""
+
+    allow_replace: Annotated[
+        tuple[Annotated[str, Field(pattern=_LOGICAL_ID)], ...],
+        Field(
+            description="Logical IDs of stateful resources that a reviewed change may replace "
+            "or remove. Remove the entry once the change is deployed."
+        ),
+    ] = ()
+    notification_arns: tuple[Annotated[str, Field(pattern=_SNS_ARN)], ...] = ()
+    rollback_monitoring_minutes: Annotated[int, Field(ge=0, le=180)] = 5
+    timeout_minutes: Annotated[int, Field(ge=1, le=720)] = 60
+    recreate_failed_stack: Annotated[
+        bool,
+        Field(
+            description="Delete and recreate a stack whose first create failed "
+            "(only honoured when the environment retains no data)."
+        ),
+    ] = False
+
+
+class Environment(_Model):
+    """One deployment target: an AWS account and region plus what differs from the defaults."""
+
+    name: Annotated[str, Field(pattern=ENV_NAME_PATTERN.pattern, description="From the file name.")]
+    account_id: Annotated[str, Field(pattern=_ACCOUNT, description="12-digit AWS account id.")]
+    region: Annotated[str, Field(pattern=_REGION, description="AWS region, e.g. us-east-1.")]
+    retain_data: Annotated[
+        bool,
+        Field(description="Retain buckets, key, secret, queue and logs when removed from the stack."),
+    ] = True
+    termination_protection: bool = True
+    function: FunctionSettings = FunctionSettings()
+    storage: StorageSettings = StorageSettings()
+    alarms: AlarmSettings = AlarmSettings()
+    deploy: DeploySettings = DeploySettings()
+    tags: Annotated[
+        dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=256)]],
+        Field(description="Extra tags for every resource; Project, Environment, Owner are fixed."),
+    ] = {}
+
+    @field_validator("tags")
+    @classmethod
+    def _no_reserved_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        clash = sorted(RESERVED_TAG_KEYS.intersection(value))
+        if clash:
+            raise ValueError(f"tag keys {clash} are set by the generator; expected other keys")
+        return dict(sorted(value.items()))
+
+    @model_validator(mode="after")
+    def _prefixes_apart(self) -> Environment:
+        up, out = self.storage.upload_prefix, self.storage.results_prefix
+        if up.startswith(out) or out.startswith(up):
+            raise ValueError(
+                f"storage.results_prefix {out!r} to lie outside storage.upload_prefix {up!r} "
+                "(else the function would trigger itself)"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one environment file."""
+
+    file: str
+    field: str
+    value: str
+    expected: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.field}" if self.field else self.file
+        return f"{where}: got {self.value}; expected {self.expected}"
+
+
+class ConfigError(Exception):
+    """Every problem found while loading environment files."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _problems_from(file: str, error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = ".".join(str(part) for part in item["loc"])
+        expected = item["msg"].removeprefix("Value error, ")
+        if not loc:  # a whole-model check: the message names its fields
+            problems.append(Problem(file, "storage", "overlapping prefixes", expected))
+            continue
+        if item["type"] == "extra_forbidden":
+            expected = "no such field (misspelled, or not a setting)"
+        elif item["type"] == "missing":
+            problems.append(Problem(file, loc, "nothing", "a value (required)"))
+            continue
+        problems.append(Problem(file, loc, _show(item.get("input")), expected))
+    return problems
+
+
+def parse_environment(name: str, data: object, source: str) -> Environment:
+    """Validate one environment's parsed YAML; raise ConfigError naming every problem."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError([Problem(source, "", type(data).__name__, "a mapping of settings")])
+    if "name" in data:
+        raise ConfigError(
+            [Problem(source, "name", _show(data["name"]), "no name field: the file name is it")]
+        )
+    try:
+        return Environment.model_validate({"name": name, **data})
+    except ValidationError as exc:
+        raise ConfigError(_problems_from(source, exc)) from None
+
+
+def load_environment(path: Path, display: str | None = None) -> Environment:
+    """Load and validate one environment file."""
+    source = display or str(path)
+    name = path.stem
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(source, "", exc.strerror or str(exc), "a readable file")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
+        raise ConfigError(
+            [Problem(source, "", f"invalid YAML at {where} ({getattr(exc, 'problem', exc)})",
+                     "a YAML mapping")]
+        ) from None
+    problems: list[Problem] = []
+    if not ENV_NAME_PATTERN.match(name):
+        problems.append(
+            Problem(source, "file name", repr(name), "lowercase letters and digits, 1-16, "
+                    "starting with a letter (it names the stack and the buckets)")
+        )
+    try:
+        env = parse_environment(name, data, source)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return env
+
+
+def environment_files(directory: Path) -> list[Path]:
+    """The environment files in a directory, sorted by name."""
+    return sorted(p for p in directory.glob("*.yaml") if p.is_file())
+
+
+def load_environments(
+    directory: Path, names: Iterable[str] | None = None, root: Path | None = None
+) -> dict[str, Environment]:
+    """Load every environment file (or only ``names``); report every problem in every file."""
+    files = environment_files(directory)
+    available = {p.stem: p for p in files}
+    problems: list[Problem] = []
+    wanted = list(names) if names is not None else list(available)
+    for name in wanted:
+        if name not in available:
+            problems.append(
+                Problem(str(directory), "environment", repr(name),
+                        f"one of {sorted(available)} (a file {name}.yaml)")
+            )
+    envs: dict[str, Environment] = {}
+    for name in sorted(set(wanted) & set(available)):
+        path = available[name]
+        display = str(path.relative_to(root)) if root else str(path)
+        try:
+            envs[name] = load_environment(path, display)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return envs
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of an environment file, for editors (the name comes from the file)."""
+    schema = Environment.model_json_schema()
+    schema["properties"].pop("name", None)
+    schema["required"] = [r for r in schema.get("required", []) if r != "name"]
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ServerlessApp environment"
+    return schema

@@ -1,0 +1,157 @@
+"""Every logical ID and physical name, in one place.
+
+Logical IDs are a contract with live stacks: renaming one makes CloudFormation replace the
+resource. Physical names and exports are a contract with people and systems outside this repo
+(see the design's "Contracts"). ``tests/test_naming.py`` pins both.
+"""
+
+from __future__ import annotations
+
+PROJECT = "ServerlessApp"
+OWNER = "TAP"
+BASE_TAG_KEYS = ("Project", "Environment", "Owner")
+METRICS_NAMESPACE = "ServerlessApp/Lambda"
+SERVICE_NAME = "ServerlessApp"
+LAMBDA_HANDLER = "app.lambda_handler"
+LAMBDA_RUNTIME = "python3.13"
+UPLOAD_PREFIX = "uploads/"
+RESULTS_PREFIX = "processed/"
+ARTIFACT_PREFIX = "handler/"
+
+
+class LogicalId:
+    """Logical IDs of the application stack (stable across environments)."""
+
+    KEY = "EncryptionKey"
+    KEY_ALIAS = "EncryptionKeyAlias"
+    DATA_BUCKET = "DataBucket"
+    DATA_BUCKET_POLICY = "DataBucketPolicy"
+    ACCESS_LOG_BUCKET = "AccessLogBucket"
+    ACCESS_LOG_BUCKET_POLICY = "AccessLogBucketPolicy"
+    SECRET = "Secret"
+    ROLE = "FunctionRole"
+    ROLE_POLICY = "FunctionPolicy"
+    LOG_GROUP = "FunctionLogGroup"
+    FUNCTION = "Function"
+    INVOKE_PERMISSION = "FunctionInvokePermission"
+    EVENT_INVOKE_CONFIG = "FunctionEventInvokeConfig"
+    DEAD_LETTER_QUEUE = "DeadLetterQueue"
+    DEAD_LETTER_QUEUE_POLICY = "DeadLetterQueuePolicy"
+    ALARM_TOPIC = "AlarmTopic"
+    ALARM_TOPIC_POLICY = "AlarmTopicPolicy"
+    ALARM_SUBSCRIPTION = "AlarmEmailSubscription"
+    ERRORS_ALARM = "ErrorsAlarm"
+    DURATION_ALARM = "DurationAlarm"
+    THROTTLES_ALARM = "ThrottlesAlarm"
+    DLQ_DEPTH_ALARM = "DeadLetterQueueDepthAlarm"
+    EVENTS_DROPPED_ALARM = "EventsDroppedAlarm"
+    DASHBOARD = "Dashboard"
+    # Outputs keep the reference stack's names.
+    OUT_BUCKET = "S3BucketName"
+    OUT_FUNCTION_ARN = "LambdaFunctionArn"
+    OUT_SECRET_ARN = "SecretArn"
+    OUT_TOPIC_ARN = "AlarmTopicArn"
+    OUT_DLQ_URL = "DeadLetterQueueUrl"
+    OUT_DLQ_ARN = "DeadLetterQueueArn"
+    OUT_FUNCTION_NAME = "LambdaFunctionName"
+
+
+class BootstrapId:
+    """Logical IDs of the per-account-and-region bootstrap stack."""
+
+    ARTIFACT_BUCKET = "ArtifactBucket"
+    ARTIFACT_BUCKET_POLICY = "ArtifactBucketPolicy"
+    OUT_ARTIFACT_BUCKET = "ArtifactBucketName"
+
+
+def stack_name(env: str) -> str:
+    """CloudFormation stack of one environment."""
+    return f"TapStack{env}"
+
+
+BOOTSTRAP_STACK_NAME = "ServerlessAppBootstrap"
+
+
+def data_bucket(env: str, account: str) -> str:
+    """The data bucket's physical name."""
+    return f"serverlessapp-files-{env}-{account}"
+
+
+def access_log_bucket(env: str, account: str) -> str:
+    """Where the data bucket's server access logs go (never the data bucket itself)."""
+    return f"serverlessapp-access-logs-{env}-{account}"
+
+
+def artifact_bucket(account: str, region: str) -> str:
+    """The per-account-and-region bucket holding handler artifacts."""
+    return f"serverlessapp-artifacts-{account}-{region}"
+
+
+def artifact_key(sha256: str) -> str:
+    """Content-addressed key of a handler artifact."""
+    return f"{ARTIFACT_PREFIX}{sha256}.zip"
+
+
+def function_name(env: str) -> str:
+    """The Lambda function's physical name."""
+    return f"ServerlessAppLambda{env}"
+
+
+def role_name(env: str) -> str:
+    """The function's execution role."""
+    return f"ServerlessAppLambdaRole{env}"
+
+
+def log_group(env: str) -> str:
+    """The function's log group."""
+    return f"/aws/lambda/{function_name(env)}"
+
+
+def secret_name(env: str) -> str:
+    """The secret's name."""
+    return f"ServerlessApp/{env}/app"
+
+
+def key_alias(env: str) -> str:
+    """Alias of the stack's KMS key."""
+    return f"alias/serverlessapp-{env}"
+
+
+def queue_name(env: str) -> str:
+    """The dead-letter queue's name."""
+    return f"ServerlessApp-DLQ-{env}"
+
+
+def topic_name(env: str) -> str:
+    """The alarm topic's name."""
+    return f"ServerlessApp-Alarms-{env}"
+
+
+def dashboard_name(env: str) -> str:
+    """The CloudWatch dashboard's name."""
+    return f"ServerlessApp-{env}"
+
+
+def alarm_name(kind: str, env: str) -> str:
+    """Alarm names: ``Lambda-Errors`` gives ``ServerlessApp-Lambda-Errors-<env>``."""
+    return f"ServerlessApp-{kind}-{env}"
+
+
+def export_name(kind: str, env: str) -> str:
+    """Export names: ``S3Bucket`` gives ``ServerlessApp-S3Bucket-<env>``."""
+    return f"ServerlessApp-{kind}-{env}"
+
+
+def base_tags(env: str) -> dict[str, str]:
+    """Tags every taggable resource and the stack carry."""
+    return {"Project": PROJECT, "Environment": env, "Owner": OWNER}
+
+
+TEMPLATES_DIR = "templates"
+ENVIRONMENTS_DIR = "environments"
+BOOTSTRAP_TEMPLATE = "bootstrap.json"
+
+
+def template_file(env: str) -> str:
+    """Path of an environment's template, relative to the repo root."""
+    return f"{TEMPLATES_DIR}/{env}.json"
