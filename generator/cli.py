@@ -36,8 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except ConfigError as exc:
         count = len(exc.problems)
-        print(f"error: {count} problem{'s' if count != 1 else ''} in environment files:",
-              file=sys.stderr)
+        print(
+            f"error: {count} problem{'s' if count != 1 else ''} in environment files:",
+            file=sys.stderr,
+        )
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return ExitCode.USAGE

@@ -120,7 +120,9 @@ class Environment(_Model):
     region: Annotated[str, Field(pattern=_REGION, description="AWS region, e.g. us-east-1.")]
     retain_data: Annotated[
         bool,
-        Field(description="Retain buckets, key, secret, queue and logs when removed from the stack."),
+        Field(
+            description="Retain buckets, key, secret, queue and logs when removed from the stack."
+        ),
     ] = True
     termination_protection: bool = True
     function: FunctionSettings = FunctionSettings()
@@ -128,7 +130,10 @@ class Environment(_Model):
     alarms: AlarmSettings = AlarmSettings()
     deploy: DeploySettings = DeploySettings()
     tags: Annotated[
-        dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=256)]],
+        dict[
+            Annotated[str, Field(min_length=1, max_length=128)],
+            Annotated[str, Field(max_length=256)],
+        ],
         Field(description="Extra tags for every resource; Project, Environment, Owner are fixed."),
     ] = {}
 
@@ -218,21 +223,34 @@ def load_environment(path: Path, display: str | None = None) -> Environment:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([Problem(source, "", exc.strerror or str(exc), "a readable file")]) from None
+        raise ConfigError(
+            [Problem(source, "", exc.strerror or str(exc), "a readable file")]
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
         raise ConfigError(
-            [Problem(source, "", f"invalid YAML at {where} ({getattr(exc, 'problem', exc)})",
-                     "a YAML mapping")]
+            [
+                Problem(
+                    source,
+                    "",
+                    f"invalid YAML at {where} ({getattr(exc, 'problem', exc)})",
+                    "a YAML mapping",
+                )
+            ]
         ) from None
     problems: list[Problem] = []
     if not ENV_NAME_PATTERN.match(name):
         problems.append(
-            Problem(source, "file name", repr(name), "lowercase letters and digits, 1-16, "
-                    "starting with a letter (it names the stack and the buckets)")
+            Problem(
+                source,
+                "file name",
+                repr(name),
+                "lowercase letters and digits, 1-16, "
+                "starting with a letter (it names the stack and the buckets)",
+            )
         )
     try:
         env = parse_environment(name, data, source)
@@ -259,8 +277,12 @@ def load_environments(
     for name in wanted:
         if name not in available:
             problems.append(
-                Problem(str(directory), "environment", repr(name),
-                        f"one of {sorted(available)} (a file {name}.yaml)")
+                Problem(
+                    str(directory),
+                    "environment",
+                    repr(name),
+                    f"one of {sorted(available)} (a file {name}.yaml)",
+                )
             )
     envs: dict[str, Environment] = {}
     for name in sorted(set(wanted) & set(available)):

@@ -17,6 +17,7 @@ LAMBDA_RUNTIME = "python3.13"
 UPLOAD_PREFIX = "uploads/"
 RESULTS_PREFIX = "processed/"
 ARTIFACT_PREFIX = "handler/"
+ACCESS_LOG_PREFIX = "data-bucket/"
 
 
 class LogicalId:

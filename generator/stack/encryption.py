@@ -1,0 +1,145 @@
+"""The stack's customer-managed KMS key and who may use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import kms
+from awacs.aws import (
+    Allow,
+    ArnEquals,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import kms as tkms
+
+from generator import naming
+from generator.config import Environment
+from generator.stack.common import retain, tags
+
+ACCOUNT = "${AWS::AccountId}"
+
+# Administration only: key use is granted below, statement by statement.
+_ADMIN_ACTIONS = [
+    kms.CancelKeyDeletion, kms.CreateAlias, kms.DeleteAlias, kms.DescribeKey,
+    kms.DisableKey, kms.DisableKeyRotation, kms.EnableKey, kms.EnableKeyRotation,
+    kms.GetKeyPolicy, kms.GetKeyRotationStatus, kms.ListAliases, kms.ListGrants,
+    kms.ListKeyPolicies, kms.ListResourceTags, kms.PutKeyPolicy, kms.RevokeGrant,
+    kms.ScheduleKeyDeletion, kms.TagResource, kms.UntagResource, kms.UpdateAlias,
+    kms.UpdateKeyDescription,
+]  # fmt: skip
+_USE_ACTIONS = [kms.Decrypt, kms.GenerateDataKey, kms.DescribeKey]
+
+
+@dataclass(frozen=True)
+class KeyHandle:
+    """The key, for resources that encrypt with it."""
+
+    logical_id: str
+
+    @property
+    def arn(self) -> GetAtt:
+        """The key's ARN."""
+        return GetAtt(self.logical_id, "Arn")
+
+
+def _via(*services: str) -> Condition:
+    return Condition(
+        [
+            StringEquals("kms:CallerAccount", Ref("AWS::AccountId")),
+            StringEquals(
+                "kms:ViaService", [Sub(f"{s}.${{AWS::Region}}.amazonaws.com") for s in services]
+            ),
+        ]
+    )
+
+
+def key_policy(env: Environment, function_role_arn: GetAtt) -> PolicyDocument:
+    """Account administers; only the log group, alarms, the function and in-account S3/Secrets
+    Manager callers (uploaders, CloudFormation creating the secret) may use the key."""
+    log_group_arn = Sub(
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+        + naming.log_group(env.name)
+    )
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="AccountAdministersKey",
+                Effect=Allow,
+                Principal=Principal(
+                    "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+                ),
+                Action=_ADMIN_ACTIONS,
+                Resource=["*"],  # in a key policy "*" means this key
+            ),
+            Statement(
+                Sid="AccountPrincipalsThroughS3AndSecretsManager",
+                Effect=Allow,
+                Principal=Principal(
+                    "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+                ),
+                Action=[kms.Encrypt, *_USE_ACTIONS],
+                Resource=["*"],
+                Condition=_via("s3", "secretsmanager"),
+            ),
+            Statement(
+                Sid="FunctionRoleThroughItsServices",
+                Effect=Allow,
+                Principal=Principal("AWS", function_role_arn),
+                Action=_USE_ACTIONS,
+                Resource=["*"],
+                Condition=_via("s3", "secretsmanager", "sqs"),
+            ),
+            Statement(
+                Sid="CloudWatchLogsForTheFunctionLogGroup",
+                Effect=Allow,
+                Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+                Action=[
+                    kms.Encrypt,
+                    kms.Decrypt,
+                    kms.ReEncryptFrom,
+                    kms.ReEncryptTo,
+                    kms.GenerateDataKey,
+                    kms.DescribeKey,
+                ],
+                Resource=["*"],
+                Condition=Condition(ArnEquals("kms:EncryptionContext:aws:logs:arn", log_group_arn)),
+            ),
+            Statement(
+                Sid="CloudWatchAlarmsPublishToEncryptedTopic",
+                Effect=Allow,
+                Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=["*"],
+                # The topic policy narrows publishing to this stack's alarms by source ARN.
+                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+            ),
+        ],
+    )
+
+
+def add_key(template: Template, env: Environment, function_role_arn: GetAtt) -> KeyHandle:
+    """Add the key (rotation on) and its alias."""
+    key = tkms.Key(
+        naming.LogicalId.KEY,
+        Description=f"ServerlessApp {env.name}: data bucket, secret, queue, topic and logs",
+        EnableKeyRotation=True,
+        KeyPolicy=key_policy(env, function_role_arn),
+        Tags=tags(env),
+    )
+    if not env.retain_data:
+        key.PendingWindowInDays = 7  # the shortest wait AWS allows before deleting a key
+    template.add_resource(retain(key, env))
+    template.add_resource(
+        tkms.Alias(
+            naming.LogicalId.KEY_ALIAS,
+            AliasName=naming.key_alias(env.name),
+            TargetKeyId=Ref(key),
+        )
+    )
+    return KeyHandle(naming.LogicalId.KEY)

@@ -1,0 +1,180 @@
+"""The function, its log group, dead-letter queue, async-invocation settings and S3 permission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Ref, Sub, Template, awslambda, logs, sqs
+
+from generator import naming
+from generator.config import Environment
+from generator.stack.common import bucket_arn, retain, skip_cfn_lint, skip_checkov, tags
+from generator.stack.encryption import KeyHandle
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to investigate and replay
+
+
+class LoggingConfig(awslambda.LoggingConfig):  # type: ignore[misc]
+    """``AWS::Lambda::Function.LoggingConfig`` with ``LogFormat``, which troposphere 4.11 lacks."""
+
+    props = {  # noqa: RUF012 - troposphere's declaration style
+        **awslambda.LoggingConfig.props,
+        "LogFormat": (str, False),
+    }
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """Where the handler's code is: the artifact bucket's key and the zip's sha256."""
+
+    key: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FunctionHandles:
+    """What monitoring and storage need of the function."""
+
+    function: Ref
+    arn: GetAtt
+    queue_arn: GetAtt
+    queue_name: GetAtt
+    queue_url: Ref
+    permission_id: str
+
+
+def add_dead_letter_queue(template: Template, env: Environment, key: KeyHandle) -> sqs.Queue:
+    """Where events go once Lambda's async retries are exhausted."""
+    queue = sqs.Queue(
+        naming.LogicalId.DEAD_LETTER_QUEUE,
+        QueueName=naming.queue_name(env.name),
+        KmsMasterKeyId=key.arn,
+        KmsDataKeyReusePeriodSeconds=3600,
+        MessageRetentionPeriod=DLQ_RETENTION_SECONDS,
+        Tags=tags(env),
+    )
+    skip_cfn_lint(
+        queue,
+        {"ES6000": "This queue is the dead-letter queue; nothing redrives out of it."},
+    )
+    template.add_resource(retain(queue, env))
+    return queue
+
+
+def add_log_group(template: Template, env: Environment, key: KeyHandle) -> logs.LogGroup:
+    """The function's own log group (never the data bucket), KMS-encrypted, with retention."""
+    group = logs.LogGroup(
+        naming.LogicalId.LOG_GROUP,
+        LogGroupName=naming.log_group(env.name),
+        RetentionInDays=env.function.log_retention_days,
+        KmsKeyId=key.arn,
+        Tags=tags(env),
+    )
+    template.add_resource(retain(group, env))
+    return group
+
+
+def environment_variables(env: Environment, secret: Ref, data_bucket: str) -> dict[str, object]:
+    """The handler's settings; the contract with ``handler/app.py``."""
+    return {
+        "SECRET_ARN": secret,
+        "BUCKET_NAME": Sub(data_bucket),
+        "UPLOAD_PREFIX": env.storage.upload_prefix,
+        "RESULTS_PREFIX": env.storage.results_prefix,
+        "ENVIRONMENT": env.name,
+        "SECRET_CACHE_SECONDS": str(env.function.secret_cache_seconds),
+        "POWERTOOLS_SERVICE_NAME": naming.SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": naming.METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": env.function.log_level,
+    }
+
+
+def add_function(
+    template: Template,
+    env: Environment,
+    artifact: Artifact,
+    role_arn: GetAtt,
+    policy_id: str,
+    secret: Ref,
+    data_bucket: str,
+    key: KeyHandle,
+) -> FunctionHandles:
+    """Add the function with everything that belongs to it."""
+    queue = add_dead_letter_queue(template, env, key)
+    log_group = add_log_group(template, env, key)
+    settings = env.function
+    function = awslambda.Function(
+        naming.LogicalId.FUNCTION,
+        FunctionName=naming.function_name(env.name),
+        Description=f"ServerlessApp file processor ({env.name}); handler sha256 {artifact.sha256}",
+        Runtime=naming.LAMBDA_RUNTIME,
+        Handler=naming.LAMBDA_HANDLER,
+        Architectures=["arm64"],
+        Code=awslambda.Code(
+            S3Bucket=Sub(naming.artifact_bucket("${AWS::AccountId}", "${AWS::Region}")),
+            S3Key=artifact.key,
+        ),
+        Role=role_arn,
+        MemorySize=settings.memory_mb,
+        Timeout=settings.timeout_seconds,
+        Environment=awslambda.Environment(
+            Variables=environment_variables(env, secret, data_bucket)
+        ),
+        LoggingConfig=LoggingConfig(
+            LogFormat="JSON",
+            LogGroup=Ref(log_group),
+            ApplicationLogLevel=settings.log_level.replace("WARNING", "WARN"),
+            SystemLogLevel="WARN",
+        ),
+        TracingConfig=awslambda.TracingConfig(Mode="Active"),
+        DeadLetterConfig=awslambda.DeadLetterConfig(TargetArn=GetAtt(queue, "Arn")),
+        RecursiveLoop="Terminate",
+        # The policy must be attached before S3 can deliver the first event.
+        DependsOn=[policy_id],
+        Tags=tags(env),
+    )
+    skips = {
+        "CKV_AWS_117": "The function calls only S3 and Secrets Manager over TLS; a VPC would add "
+        "NAT or endpoint cost and cold-start latency for no isolation gain.",
+        "CKV_AWS_173": "The environment holds only names and ARNs; the secret itself stays in "
+        "Secrets Manager, encrypted with the stack's key.",
+    }
+    if settings.reserved_concurrency is None:
+        skips["CKV_AWS_115"] = (
+            "This environment leaves concurrency unreserved (function.reserved_concurrency); "
+            "throttling is alarmed instead."
+        )
+    else:
+        function.ReservedConcurrentExecutions = settings.reserved_concurrency
+    skip_checkov(function, skips)
+    template.add_resource(function)
+
+    template.add_resource(
+        awslambda.EventInvokeConfig(
+            naming.LogicalId.EVENT_INVOKE_CONFIG,
+            FunctionName=Ref(function),
+            Qualifier="$LATEST",
+            MaximumRetryAttempts=settings.async_retries,
+            MaximumEventAgeInSeconds=settings.max_event_age_seconds,
+            DestinationConfig=awslambda.DestinationConfig(
+                OnFailure=awslambda.OnFailure(Destination=GetAtt(queue, "Arn"))
+            ),
+        )
+    )
+    permission = awslambda.Permission(
+        naming.LogicalId.INVOKE_PERMISSION,
+        FunctionName=Ref(function),
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceAccount=Ref("AWS::AccountId"),
+        SourceArn=bucket_arn(data_bucket),
+    )
+    template.add_resource(permission)
+    return FunctionHandles(
+        function=Ref(function),
+        arn=GetAtt(function, "Arn"),
+        queue_arn=GetAtt(queue, "Arn"),
+        queue_name=GetAtt(queue, "QueueName"),
+        queue_url=Ref(queue),
+        permission_id=permission.title,
+    )

@@ -1,0 +1,201 @@
+"""Alarm topic, alarms that notify it, and the dashboard."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from awacs import sns as sns_actions
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, sns
+
+from generator import naming
+from generator.config import Environment
+from generator.stack.common import deny_insecure_transport, tags
+from generator.stack.encryption import KeyHandle
+from generator.stack.function import FunctionHandles
+
+DASHBOARD_PERIOD_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm: which metric, how it is aggregated, and when it fires."""
+
+    logical_id: str
+    kind: str  # the middle of the alarm's name
+    description: str
+    namespace: str
+    metric: str
+    statistic: str
+    threshold: int
+    period_seconds: int
+    evaluation_periods: int
+
+
+def add_topic(template: Template, env: Environment, key: KeyHandle) -> Ref:
+    """The KMS-encrypted alarm topic, publishable only by this stack's alarms over TLS."""
+    topic = sns.Topic(
+        naming.LogicalId.ALARM_TOPIC,
+        TopicName=naming.topic_name(env.name),
+        DisplayName=f"ServerlessApp {env.name} alarms",
+        KmsMasterKeyId=key.arn,
+        Tags=tags(env),
+    )
+    template.add_resource(topic)
+    template.add_resource(
+        sns.TopicPolicy(
+            naming.LogicalId.ALARM_TOPIC_POLICY,
+            Topics=[Ref(topic)],
+            PolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Sid="StackAlarmsPublish",
+                        Effect=Allow,
+                        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                        Action=[sns_actions.Publish],
+                        Resource=[Ref(topic)],
+                        Condition=Condition(
+                            [
+                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                                ArnLike(
+                                    "aws:SourceArn",
+                                    Sub(
+                                        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:"
+                                        "${AWS::AccountId}:alarm:"
+                                        + naming.alarm_name("*", env.name)
+                                    ),
+                                ),
+                            ]
+                        ),
+                    ),
+                    deny_insecure_transport([sns_actions.Publish], [Ref(topic)]),
+                ],
+            ),
+        )
+    )
+    if env.alarms.email:
+        template.add_resource(
+            sns.SubscriptionResource(
+                naming.LogicalId.ALARM_SUBSCRIPTION,
+                TopicArn=Ref(topic),
+                Protocol="email",
+                Endpoint=env.alarms.email,
+            )
+        )
+    return Ref(topic)
+
+
+def alarm_specs(env: Environment) -> list[AlarmSpec]:
+    """The stack's alarms; Errors and Duration keep the reference stack's names and thresholds."""
+    alarms = env.alarms
+    return [
+        AlarmSpec(naming.LogicalId.ERRORS_ALARM, "Lambda-Errors",
+                  "The function raised errors (each is retried, then dead-lettered).",
+                  "AWS/Lambda", "Errors", "Sum", alarms.errors_threshold,
+                  alarms.errors_period_seconds, 1),
+        AlarmSpec(naming.LogicalId.DURATION_ALARM, "Lambda-Duration",
+                  "Average duration is high: files take long or the function nears its timeout.",
+                  "AWS/Lambda", "Duration", "Average", alarms.duration_threshold_ms,
+                  alarms.duration_period_seconds, alarms.duration_evaluation_periods),
+        AlarmSpec(naming.LogicalId.THROTTLES_ALARM, "Lambda-Throttles",
+                  "Invocations were throttled (concurrency limit reached).",
+                  "AWS/Lambda", "Throttles", "Sum", 1, 300, 1),
+        AlarmSpec(naming.LogicalId.EVENTS_DROPPED_ALARM, "Lambda-EventsDropped",
+                  "Lambda dropped async events (too old or retries exhausted without a target).",
+                  "AWS/Lambda", "AsyncEventsDropped", "Sum", 1, 300, 1),
+        AlarmSpec(naming.LogicalId.DLQ_DEPTH_ALARM, "DLQ-Depth",
+                  "Events failed every retry and wait in the dead-letter queue.",
+                  "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 1, 300, 1),
+    ]  # fmt: skip
+
+
+def add_alarms(template: Template, env: Environment, function: FunctionHandles, topic: Ref) -> None:
+    """Every alarm notifies the topic on ALARM and on OK."""
+    for spec in alarm_specs(env):
+        if spec.namespace == "AWS/SQS":
+            dimension = cloudwatch.MetricDimension(Name="QueueName", Value=function.queue_name)
+        else:
+            dimension = cloudwatch.MetricDimension(Name="FunctionName", Value=function.function)
+        template.add_resource(
+            cloudwatch.Alarm(
+                spec.logical_id,
+                AlarmName=naming.alarm_name(spec.kind, env.name),
+                AlarmDescription=spec.description,
+                Namespace=spec.namespace,
+                MetricName=spec.metric,
+                Dimensions=[dimension],
+                Statistic=spec.statistic,
+                Period=spec.period_seconds,
+                EvaluationPeriods=spec.evaluation_periods,
+                Threshold=spec.threshold,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                TreatMissingData="notBreaching",
+                AlarmActions=[topic],
+                OKActions=[topic],
+                Tags=tags(env),
+            )
+        )
+
+
+def dashboard_body(env: Environment) -> str:
+    """The dashboard as CloudWatch's JSON, with ``${AWS::Region}`` left for ``Fn::Sub``."""
+    fn = naming.function_name(env.name)
+    queue = naming.queue_name(env.name)
+    ns = naming.METRICS_NAMESPACE
+    region = "${AWS::Region}"
+
+    def widget(title: str, metrics: list[list[object]], x: int, y: int, stat: str) -> object:
+        return {
+            "type": "metric",
+            "x": x, "y": y, "width": 12, "height": 6,
+            "properties": {
+                "title": title, "region": region, "stat": stat,
+                "period": DASHBOARD_PERIOD_SECONDS, "view": "timeSeries", "metrics": metrics,
+            },
+        }  # fmt: skip
+
+    widgets = [
+        widget("Invocations and errors", [
+            ["AWS/Lambda", "Invocations", "FunctionName", fn],
+            ["AWS/Lambda", "Errors", "FunctionName", fn],
+            ["AWS/Lambda", "Throttles", "FunctionName", fn],
+        ], 0, 0, "Sum"),
+        widget("Duration p50 / p99 (ms)", [
+            ["AWS/Lambda", "Duration", "FunctionName", fn, {"stat": "p50"}],
+            ["AWS/Lambda", "Duration", "FunctionName", fn, {"stat": "p99"}],
+        ], 12, 0, "p50"),
+        widget("Dead-letter queue depth", [
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue],
+        ], 0, 6, "Maximum"),
+        widget("Files and bytes processed", [
+            [ns, "FilesProcessed", "Environment", env.name, "service", naming.SERVICE_NAME],
+            [ns, "BytesProcessed", "Environment", env.name, "service", naming.SERVICE_NAME,
+             {"yAxis": "right"}],
+            [ns, "ProcessingErrors", "Environment", env.name, "service", naming.SERVICE_NAME],
+            [ns, "RecordsSkipped", "Environment", env.name, "service", naming.SERVICE_NAME],
+        ], 12, 6, "Sum"),
+    ]  # fmt: skip
+    return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
+
+
+def add_dashboard(template: Template, env: Environment) -> None:
+    """Invocations, errors, duration p50/p99, throttles, DLQ depth, files and bytes processed."""
+    template.add_resource(
+        cloudwatch.Dashboard(
+            naming.LogicalId.DASHBOARD,
+            DashboardName=naming.dashboard_name(env.name),
+            DashboardBody=Sub(dashboard_body(env)),
+        )
+    )
+
+
+def add_monitoring(
+    template: Template, env: Environment, key: KeyHandle, function: FunctionHandles
+) -> GetAtt | Ref:
+    """Topic, alarms and dashboard; returns the topic."""
+    topic = add_topic(template, env, key)
+    add_alarms(template, env, function, topic)
+    add_dashboard(template, env)
+    return topic

@@ -1,0 +1,108 @@
+"""The function's execution role and its least-privilege policy (awacs constants only)."""
+
+from __future__ import annotations
+
+from awacs import logs, s3, secretsmanager, sqs, xray
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringLike
+from awacs.sts import AssumeRole
+from troposphere import GetAtt, Ref, Template, iam
+
+from generator import naming
+from generator.config import Environment
+from generator.stack.common import bucket_arn, objects_arn, tags
+
+
+def add_role(template: Template, env: Environment) -> GetAtt:
+    """The execution role, trusted by Lambda only; its permissions come from ``add_policy``."""
+    role = iam.Role(
+        naming.LogicalId.ROLE,
+        RoleName=naming.role_name(env.name),
+        Description=f"Execution role of {naming.function_name(env.name)}",
+        AssumeRolePolicyDocument=PolicyDocument(
+            Version="2012-10-17",
+            Statement=[
+                Statement(
+                    Effect=Allow,
+                    Principal=Principal("Service", "lambda.amazonaws.com"),
+                    Action=[AssumeRole],
+                )
+            ],
+        ),
+        Tags=tags(env),
+    )
+    template.add_resource(role)
+    return GetAtt(role, "Arn")
+
+
+def function_policy(
+    env: Environment, data_bucket: str, secret: Ref, queue_arn: GetAtt, log_group_arn: GetAtt
+) -> PolicyDocument:
+    """Exactly what the handler does: read uploads, write results, read one secret, log, trace."""
+    storage = env.storage
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="ReadUploads",
+                Effect=Allow,
+                Action=[s3.GetObject, s3.GetObjectVersion],
+                Resource=[objects_arn(data_bucket, storage.upload_prefix)],
+            ),
+            Statement(
+                Sid="WriteResults",
+                Effect=Allow,
+                Action=[s3.PutObject],
+                Resource=[objects_arn(data_bucket, storage.results_prefix)],
+            ),
+            Statement(
+                # Without ListBucket a deleted upload reads as 403, not 404, and would be retried.
+                Sid="ListOwnPrefixes",
+                Effect=Allow,
+                Action=[s3.ListBucket],
+                Resource=[bucket_arn(data_bucket)],
+                Condition=Condition(
+                    StringLike(
+                        "s3:prefix", [f"{storage.upload_prefix}*", f"{storage.results_prefix}*"]
+                    )
+                ),
+            ),
+            Statement(
+                Sid="ReadOwnSecret",
+                Effect=Allow,
+                Action=[secretsmanager.GetSecretValue],
+                Resource=[secret],
+            ),
+            Statement(
+                Sid="DeadLetterQueue",
+                Effect=Allow,
+                Action=[sqs.SendMessage],
+                Resource=[queue_arn],
+            ),
+            Statement(
+                Sid="WriteOwnLogGroup",
+                Effect=Allow,
+                Action=[logs.CreateLogStream, logs.PutLogEvents],
+                Resource=[log_group_arn],
+            ),
+            Statement(
+                # X-Ray's segment APIs have no resource-level permissions: AWS requires "*".
+                Sid="XRayTracing",
+                Effect=Allow,
+                Action=[xray.PutTraceSegments, xray.PutTelemetryRecords],
+                Resource=["*"],
+            ),
+        ],
+    )
+
+
+def add_policy(template: Template, env: Environment, document: PolicyDocument) -> str:
+    """Attach the policy to the role as its own resource (the key policy names the role, so an
+    inline policy naming the key's users would be a dependency cycle)."""
+    policy = iam.PolicyType(
+        naming.LogicalId.ROLE_POLICY,
+        PolicyName=f"{naming.function_name(env.name)}Access",
+        PolicyDocument=document,
+        Roles=[Ref(naming.LogicalId.ROLE)],
+    )
+    template.add_resource(policy)
+    return str(policy.title)

@@ -1,0 +1,44 @@
+"""The application secret: a generated password, encrypted with the stack's key."""
+
+from __future__ import annotations
+
+import json
+
+from troposphere import Ref, Template
+from troposphere import secretsmanager as sm
+
+from generator import naming
+from generator.config import Environment
+from generator.stack.common import retain, skip_checkov, tags
+from generator.stack.encryption import KeyHandle
+
+# The reference stack's exclusions: characters that break shells, URLs and JSON embedding.
+EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/\"\\"
+PASSWORD_LENGTH = 32
+
+
+def add_secret(template: Template, env: Environment, key: KeyHandle) -> Ref:
+    """Add the secret; ``Ref`` gives its ARN."""
+    secret = sm.Secret(
+        naming.LogicalId.SECRET,
+        Name=naming.secret_name(env.name),
+        Description="Secrets for ServerlessApp Lambda function",
+        KmsKeyId=key.arn,
+        GenerateSecretString=sm.GenerateSecretString(
+            SecretStringTemplate=json.dumps({"username": "admin"}),
+            GenerateStringKey="password",
+            ExcludeCharacters=EXCLUDED_CHARACTERS,
+            IncludeSpace=False,
+            PasswordLength=PASSWORD_LENGTH,
+        ),
+        Tags=tags(env),
+    )
+    skip_checkov(
+        secret,
+        {
+            "CKV2_AWS_57": "Rotation needs a rotation function this stack does not own yet; the "
+            "handler re-reads the secret after its cache TTL, so a rotated value is picked up.",
+        },
+    )
+    template.add_resource(retain(secret, env))
+    return Ref(secret)

@@ -1,0 +1,194 @@
+"""The data bucket, its separate access-log bucket, and their TLS-only policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import s3 as s3_actions
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import GetAtt, Ref, Sub, Template, s3
+
+from generator import naming
+from generator.config import Environment
+from generator.stack.common import (
+    bucket_arn,
+    deny_insecure_transport,
+    objects_arn,
+    retain,
+    skip_checkov,
+    tags,
+)
+from generator.stack.encryption import ACCOUNT, KeyHandle
+
+_BLOCK_ALL = s3.PublicAccessBlockConfiguration(
+    BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+)
+_OWNER_ENFORCED = s3.OwnershipControls(
+    Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+)
+
+
+@dataclass(frozen=True)
+class BucketNames:
+    """Physical names as ``Fn::Sub`` strings, known before the buckets exist (no cycles)."""
+
+    data: str
+    access_logs: str
+
+    @classmethod
+    def of(cls, env: Environment) -> BucketNames:
+        """The names in an environment's template."""
+        return cls(
+            data=naming.data_bucket(env.name, ACCOUNT),
+            access_logs=naming.access_log_bucket(env.name, ACCOUNT),
+        )
+
+
+def tls_only_policy(logical_id: str, bucket: Ref, name: str, *extra: Statement) -> s3.BucketPolicy:
+    """A bucket policy that denies any request not made over TLS, plus ``extra`` statements."""
+    return s3.BucketPolicy(
+        logical_id,
+        Bucket=bucket,
+        PolicyDocument=PolicyDocument(
+            Version="2012-10-17",
+            Statement=[
+                deny_insecure_transport(
+                    [s3_actions.Action("*")], [bucket_arn(name), objects_arn(name)]
+                ),
+                *extra,
+            ],
+        ),
+    )
+
+
+def add_access_log_bucket(template: Template, env: Environment, names: BucketNames) -> Ref:
+    """The access-log bucket: SSE-S3 (log delivery cannot use a KMS key), delivery by policy."""
+    bucket = s3.Bucket(
+        naming.LogicalId.ACCESS_LOG_BUCKET,
+        BucketName=Sub(names.access_logs),
+        BucketEncryption=s3.BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                s3.ServerSideEncryptionRule(
+                    ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                        SSEAlgorithm="AES256"
+                    )
+                )
+            ]
+        ),
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        PublicAccessBlockConfiguration=_BLOCK_ALL,
+        OwnershipControls=_OWNER_ENFORCED,
+        LifecycleConfiguration=s3.LifecycleConfiguration(
+            Rules=[
+                s3.LifecycleRule(
+                    Id="ExpireAccessLogs",
+                    Status="Enabled",
+                    ExpirationInDays=env.storage.access_log_expiration_days,
+                    NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
+                    AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                        DaysAfterInitiation=1
+                    ),
+                )
+            ]
+        ),
+        Tags=tags(env),
+    )
+    skip_checkov(
+        bucket,
+        {
+            "CKV_AWS_18": "This is the access-log destination; logging it into itself would loop.",
+            "CKV_AWS_145": "S3 server access log delivery supports only SSE-S3, not SSE-KMS.",
+        },
+    )
+    template.add_resource(retain(bucket, env))
+    log_delivery = Statement(
+        Sid="S3ServerAccessLogDelivery",
+        Effect=Allow,
+        Principal=Principal("Service", "logging.s3.amazonaws.com"),
+        Action=[s3_actions.PutObject],
+        Resource=[objects_arn(names.access_logs, naming.ACCESS_LOG_PREFIX)],
+        Condition=Condition(
+            [
+                ArnLike("aws:SourceArn", bucket_arn(names.data)),
+                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+            ]
+        ),
+    )
+    template.add_resource(
+        tls_only_policy(
+            naming.LogicalId.ACCESS_LOG_BUCKET_POLICY, Ref(bucket), names.access_logs, log_delivery
+        )
+    )
+    return Ref(bucket)
+
+
+def add_data_bucket(
+    template: Template,
+    env: Environment,
+    names: BucketNames,
+    key: KeyHandle,
+    access_logs: Ref,
+    function_arn: GetAtt,
+    invoke_permission_id: str,
+) -> Ref:
+    """The data bucket: versioned, KMS-encrypted, private, TLS-only; uploads invoke the function."""
+    bucket = s3.Bucket(
+        naming.LogicalId.DATA_BUCKET,
+        BucketName=Sub(names.data),
+        BucketEncryption=s3.BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                s3.ServerSideEncryptionRule(
+                    BucketKeyEnabled=True,
+                    ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                        SSEAlgorithm="aws:kms", KMSMasterKeyID=key.arn
+                    ),
+                )
+            ]
+        ),
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        PublicAccessBlockConfiguration=_BLOCK_ALL,
+        OwnershipControls=_OWNER_ENFORCED,
+        LifecycleConfiguration=s3.LifecycleConfiguration(
+            Rules=[
+                s3.LifecycleRule(
+                    Id="ExpireNoncurrentVersions",
+                    Status="Enabled",
+                    NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
+                        NoncurrentDays=env.storage.noncurrent_version_expiration_days
+                    ),
+                ),
+                s3.LifecycleRule(
+                    Id="AbortIncompleteMultipartUploads",
+                    Status="Enabled",
+                    AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                        DaysAfterInitiation=env.storage.abort_incomplete_multipart_upload_days
+                    ),
+                ),
+            ]
+        ),
+        LoggingConfiguration=s3.LoggingConfiguration(
+            DestinationBucketName=access_logs,
+            LogFilePrefix=naming.ACCESS_LOG_PREFIX,
+        ),
+        NotificationConfiguration=s3.NotificationConfiguration(
+            LambdaConfigurations=[
+                s3.LambdaConfigurations(
+                    Event="s3:ObjectCreated:*",
+                    Filter=s3.Filter(
+                        S3Key=s3.S3Key(
+                            Rules=[s3.Rules(Name="prefix", Value=env.storage.upload_prefix)]
+                        )
+                    ),
+                    Function=function_arn,
+                )
+            ]
+        ),
+        # S3 checks that it may invoke the function when the notification is put.
+        DependsOn=[invoke_permission_id, naming.LogicalId.ACCESS_LOG_BUCKET_POLICY],
+        Tags=tags(env),
+    )
+    template.add_resource(retain(bucket, env))
+    template.add_resource(
+        tls_only_policy(naming.LogicalId.DATA_BUCKET_POLICY, Ref(bucket), names.data)
+    )
+    return Ref(bucket)

@@ -1,0 +1,130 @@
+"""``synth``, ``check`` and ``schema``: generated files, exactly as the generator writes them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from generator import naming
+from generator.config import Environment, json_schema, load_environments
+from generator.errors import ExitCode
+from generator.render import to_json, write_atomic
+from generator.stack import Artifact, build_template
+from generator.stack.bootstrap import build_bootstrap_template
+
+SCHEMA_FILE = f"{naming.ENVIRONMENTS_DIR}/environment.schema.json"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def handler_artifact(root: Path) -> Artifact:
+    """The handler artifact's key and sha256 (built or reused from the cache)."""
+    from generator.package import artifact
+
+    built = artifact(root)
+    return Artifact(key=built.key, sha256=built.sha256)
+
+
+def render_templates(envs: Iterable[Environment], artifact: Artifact) -> dict[str, str]:
+    """Every app template plus the bootstrap template, keyed by repo-relative path. Pure."""
+    files = {
+        naming.template_file(env.name): to_json(build_template(env, artifact).to_dict())
+        for env in envs
+    }
+    files[f"{naming.TEMPLATES_DIR}/{naming.BOOTSTRAP_TEMPLATE}"] = to_json(
+        build_bootstrap_template().to_dict()
+    )
+    return files
+
+
+def expected_files(root: Path, names: list[str] | None = None) -> dict[str, str]:
+    """What the generator writes for these environments (all when ``names`` is None)."""
+    envs = load_environments(root / naming.ENVIRONMENTS_DIR, names, root)
+    files = render_templates(envs.values(), handler_artifact(root))
+    files[SCHEMA_FILE] = to_json(json_schema())
+    return files
+
+
+def stale_files(root: Path, expected: dict[str, str]) -> list[str]:
+    """Generated templates whose environment no longer exists."""
+    present = {
+        f"{naming.TEMPLATES_DIR}/{p.name}" for p in (root / naming.TEMPLATES_DIR).glob("*.json")
+    }
+    return sorted(present - set(expected))
+
+
+def differences(root: Path, expected: dict[str, str]) -> list[str]:
+    """Files whose content on disk is not what the generator writes."""
+    changed = []
+    for rel, content in sorted(expected.items()):
+        path = root / rel
+        try:
+            if path.read_text(encoding="utf-8") == content:
+                continue
+        except FileNotFoundError:
+            pass
+        changed.append(rel)
+    return changed
+
+
+def synth(root: Path, names: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Write what changed (each file atomically, after every file rendered); return changed and
+    removed paths."""
+    expected = expected_files(root, names)
+    changed = differences(root, expected)
+    for rel in changed:
+        write_atomic(root / rel, expected[rel])
+    removed = stale_files(root, expected) if names is None else []
+    for rel in removed:
+        (root / rel).unlink()
+    return changed, removed
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    changed, removed = synth(args.root, args.env)
+    for rel in changed:
+        print(f"wrote    {rel}")
+    for rel in removed:
+        print(f"removed  {rel} (no environment file)")
+    if not changed and not removed:
+        print("templates are up to date")
+    return ExitCode.OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    expected = expected_files(args.root, args.env)
+    changed = differences(args.root, expected)
+    stale = stale_files(args.root, expected) if args.env is None else []
+    if not changed and not stale:
+        print(f"ok: {len(expected)} generated files match the generator")
+        return ExitCode.OK
+    for rel in changed:
+        print(f"differs: {rel}", file=sys.stderr)
+    for rel in stale:
+        print(f"stale:   {rel} (no environment file)", file=sys.stderr)
+    print("run `python -m generator synth` and commit the result", file=sys.stderr)
+    return ExitCode.DIFFERS
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    doc: dict[str, Any] = json_schema()
+    sys.stdout.write(to_json(doc))
+    return ExitCode.OK
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``synth``, ``check`` and ``schema``."""
+    for name, func, text in (
+        ("synth", _cmd_synth, "write templates/ (and the environment schema) from environments/"),
+        ("check", _cmd_check, "fail if committed generated files differ from the generator"),
+    ):
+        parser = sub.add_parser(name, help=text, description=text)
+        parser.add_argument(
+            "--env", action="append", metavar="ENV", help="only this environment (repeatable)"
+        )
+        parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+        parser.set_defaults(func=func)
+    parser = sub.add_parser("schema", help="print the JSON Schema of an environment file")
+    parser.set_defaults(func=_cmd_schema)
