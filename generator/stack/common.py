@@ -73,5 +73,5 @@ def deny_insecure_transport(actions: list[object], resources: list[object]) -> S
         Principal=Principal("*"),
         Action=actions,
         Resource=resources,
-        Condition=Condition(Bool("aws:SecureTransport", False)),
+        Condition=Condition(Bool("aws:SecureTransport", "false")),
     )

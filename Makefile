@@ -1,0 +1,63 @@
+# The project's commands. `make deploy` and `make test` are the quick start; each sets up its own
+# virtualenvs on first use (.venv for the project, .venv-checkov for checkov, whose pins conflict).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
+ENV ?= local
+
+.DEFAULT_GOAL := help
+.PHONY: help install checkov-env synth check lint fmt typecheck policy pytest test bench \
+	deploy plan status down demo constraints clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -c constraints.txt
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv with the project and its dev tools
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+checkov-env: $(CHECKOV_VENV)/.installed ## create .venv-checkov (checkov in its own environment)
+
+synth: install ## write templates/ from environments/ (ENV=name for one)
+	$(PY) -m generator synth $(if $(filter-out local,$(ENV)),--env $(ENV),)
+
+check: install ## fail if committed templates differ from the generator
+	$(PY) -m generator check
+
+lint: install ## ruff (lint + format check) and mypy (strict on generator/)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+policy: install checkov-env ## cfn-lint (I, serverless, project rules) and checkov over every template
+	$(PY) -m generator lint
+
+pytest: install ## the test suite
+	$(PY) -m pytest
+
+test: lint check policy pytest ## every gate: lint, types, templates up to date, policy, tests
+
+bench: install ## print timings: synth, handler throughput/memory/cold start, artifact size
+	$(PY) tests/bench/bench_synth.py
+	$(PY) tests/bench/bench_handler.py
+
+deploy: install ## deploy ENV (default local: the embedded emulator, no AWS account needed)
+	$(PY) -m generator synth
+	$(PY) -m generator lint
+	@echo "deploy: not built yet (templates generated, linted and policy-checked)"
+
+constraints: install ## refresh constraints.txt from the current .venv
+	@{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt
+
+clean: ## remove virtualenvs, caches and build outputs
+	rm -rf $(VENV) $(CHECKOV_VENV) .build .mypy_cache .ruff_cache .pytest_cache .hypothesis

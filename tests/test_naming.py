@@ -1,0 +1,55 @@
+"""Names that live stacks and the outside world depend on. A change here must be deliberate:
+renaming a logical ID replaces the resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator import naming
+from generator.config import load_environments
+from generator.stack import Artifact, build_template
+from generator.stack.bootstrap import build_bootstrap_template
+
+ARTIFACT = Artifact(key=naming.artifact_key("0" * 64), sha256="0" * 64)
+
+APP_LOGICAL_IDS = {
+    "AccessLogBucket", "AccessLogBucketPolicy", "AlarmTopic", "AlarmTopicPolicy", "Dashboard",
+    "DataBucket", "DataBucketPolicy", "DeadLetterQueue", "DeadLetterQueueDepthAlarm",
+    "DurationAlarm", "EncryptionKey", "EncryptionKeyAlias", "ErrorsAlarm", "EventsDroppedAlarm",
+    "Function", "FunctionEventInvokeConfig", "FunctionInvokePermission", "FunctionLogGroup",
+    "FunctionPolicy", "FunctionRole", "Secret", "ThrottlesAlarm",
+}  # fmt: skip
+OUTPUT_IDS = {
+    "S3BucketName", "LambdaFunctionArn", "LambdaFunctionName", "SecretArn", "AlarmTopicArn",
+    "DeadLetterQueueUrl", "DeadLetterQueueArn",
+}  # fmt: skip
+
+
+def test_logical_ids_are_pinned_for_every_environment() -> None:
+    for env in load_environments(Path("environments")).values():
+        template = build_template(env, ARTIFACT).to_dict()
+        assert set(template["Resources"]) == APP_LOGICAL_IDS, env.name
+        assert set(template["Outputs"]) == OUTPUT_IDS, env.name
+
+
+def test_bootstrap_logical_ids_are_pinned() -> None:
+    template = build_bootstrap_template().to_dict()
+    assert set(template["Resources"]) == {"ArtifactBucket", "ArtifactBucketPolicy"}
+    assert set(template["Outputs"]) == {"ArtifactBucketName"}
+
+
+def test_physical_names_keep_the_contract() -> None:
+    assert naming.stack_name("prod") == "TapStackprod"
+    assert naming.data_bucket("prod", "123456789012") == "serverlessapp-files-prod-123456789012"
+    assert naming.function_name("prod") == "ServerlessAppLambdaprod"
+    assert naming.log_group("prod") == "/aws/lambda/ServerlessAppLambdaprod"
+    assert naming.alarm_name("Lambda-Errors", "prod") == "ServerlessApp-Lambda-Errors-prod"
+    assert naming.alarm_name("Lambda-Duration", "prod") == "ServerlessApp-Lambda-Duration-prod"
+    assert naming.export_name("S3Bucket", "prod") == "ServerlessApp-S3Bucket-prod"
+    assert naming.METRICS_NAMESPACE == "ServerlessApp/Lambda"
+    assert naming.LAMBDA_HANDLER == "app.lambda_handler"
+    assert naming.UPLOAD_PREFIX == "uploads/"
+    assert naming.base_tags("prod") == {
+        "Project": "ServerlessApp", "Environment": "prod", "Owner": "TAP",
+    }  # fmt: skip
+    assert naming.artifact_key("ab" * 32) == f"handler/{'ab' * 32}.zip"
