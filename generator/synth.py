@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from generator import naming
+from generator.ci_access import CI_ENVIRONMENTS, build_ci_access_template
+from generator.ci_access import TEMPLATE_FILE as CI_ACCESS_FILE
 from generator.config import Environment, json_schema, load_environments
 from generator.errors import ExitCode
 from generator.render import to_json, write_atomic
@@ -39,10 +41,18 @@ def render_templates(envs: Iterable[Environment], artifact: Artifact) -> dict[st
     return files
 
 
+def render_ci_access(envs: Mapping[str, Environment]) -> dict[str, str]:
+    """The CI account-access template, over the environments CI deploys. Pure."""
+    ci_envs = {name: envs[name] for name in CI_ENVIRONMENTS if name in envs}
+    return {CI_ACCESS_FILE: to_json(build_ci_access_template(ci_envs).to_dict())}
+
+
 def expected_files(root: Path, names: list[str] | None = None) -> dict[str, str]:
     """What the generator writes for these environments (all when ``names`` is None)."""
     envs = load_environments(root / naming.ENVIRONMENTS_DIR, names, root)
     files = render_templates(envs.values(), handler_artifact(root))
+    if names is None:
+        files.update(render_ci_access(envs))
     files[SCHEMA_FILE] = to_json(json_schema())
     return files
 

@@ -170,11 +170,11 @@ def dashboard_body(env: Environment) -> str:
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue],
         ], 0, 6, "Maximum"),
         widget("Files and bytes processed", [
-            [ns, "FilesProcessed", "Environment", env.name, "service", naming.SERVICE_NAME],
-            [ns, "BytesProcessed", "Environment", env.name, "service", naming.SERVICE_NAME,
+            [ns, "FilesProcessed", "Environment", env.name],
+            [ns, "BytesProcessed", "Environment", env.name,
              {"yAxis": "right"}],
-            [ns, "ProcessingErrors", "Environment", env.name, "service", naming.SERVICE_NAME],
-            [ns, "RecordsSkipped", "Environment", env.name, "service", naming.SERVICE_NAME],
+            [ns, "ProcessingErrors", "Environment", env.name],
+            [ns, "RecordsSkipped", "Environment", env.name],
         ], 12, 6, "Sum"),
     ]  # fmt: skip
     return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,368 @@
+"""The ci-access template: OIDC trust, least-privilege roles, and the same lint/policy gates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.ci_access import (
+    CI_ENVIRONMENTS,
+    GITHUB_OIDC_HOST,
+    CiId,
+    build_ci_access_template,
+    cloudformation_role_name,
+    deploy_role_name,
+    plan_role_name,
+    validate_repository,
+)
+from generator.config import Environment, parse_environment
+from generator.errors import GeneratorError
+from generator.render import to_json
+
+REPO = "octo-org/serverlessapp-gitops"
+ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
+
+
+def _env(name: str, **extra: Any) -> Environment:
+    data = {"account_id": ACCOUNTS.get(name, "444444444444"), "region": "us-west-2", **extra}
+    return parse_environment(name, data, f"{name}.yaml")
+
+
+@pytest.fixture
+def envs() -> dict[str, Environment]:
+    return {
+        "dev": _env("dev", retain_data=False, deploy={"recreate_failed_stack": True}),
+        "staging": _env("staging"),
+        "prod": _env("prod"),
+    }
+
+
+@pytest.fixture
+def template(envs: dict[str, Environment]) -> dict[str, Any]:
+    return json.loads(to_json(build_ci_access_template(envs, REPO).to_dict()))
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(document["Statement"])
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _actions(document: dict[str, Any]) -> set[str]:
+    return {a for s in _statements(document) for a in _as_list(s["Action"])}
+
+
+def _inline(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    (policy,) = template["Resources"][logical_id]["Properties"]["Policies"]
+    return dict(policy["PolicyDocument"])
+
+
+def _resolve(value: Any) -> Any:
+    """Fn::Sub strings with the partition filled in, to measure policies as IAM stores them."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            return value["Fn::Sub"].replace("${AWS::Partition}", "aws")
+        return {k: _resolve(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v) for v in value]
+    return value
+
+
+def _size(document: dict[str, Any]) -> int:
+    return len(json.dumps(_resolve(document), separators=(",", ":")))
+
+
+def test_every_environment_gets_three_roles_conditioned_on_its_account(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    for env, account in ACCOUNTS.items():
+        condition = CiId.in_account(env)
+        assert template["Conditions"][condition] == {
+            "Fn::Equals": [{"Ref": "AWS::AccountId"}, account]
+        }
+        for logical_id, name in (
+            (CiId.plan_role(env), plan_role_name(env)),
+            (CiId.deploy_role(env), deploy_role_name(env)),
+            (CiId.cloudformation_role(env), cloudformation_role_name(env)),
+        ):
+            assert resources[logical_id]["Condition"] == condition
+            assert resources[logical_id]["Properties"]["RoleName"] == name
+
+
+def test_only_the_given_environments_get_roles(envs: dict[str, Environment]) -> None:
+    only_dev = json.loads(to_json(build_ci_access_template({"dev": envs["dev"]}).to_dict()))
+    roles = [k for k, v in only_dev["Resources"].items() if v["Type"] == "AWS::IAM::Role"]
+    assert sorted(roles) == ["CloudFormationRoleDev", "DeployRoleDev", "PlanRoleDev"]
+
+
+def test_oidc_provider_is_optional_and_trusted_by_arn_either_way(template: dict[str, Any]) -> None:
+    provider = template["Resources"][CiId.PROVIDER]
+    assert provider["Condition"] == CiId.PROVIDER_CONDITION
+    assert provider["Properties"]["Url"] == f"https://{GITHUB_OIDC_HOST}"
+    assert provider["Properties"]["ClientIdList"] == ["sts.amazonaws.com"]
+    assert template["Parameters"][CiId.CREATE_PROVIDER]["AllowedValues"] == ["true", "false"]
+    trust = template["Resources"]["PlanRoleDev"]["Properties"]["AssumeRolePolicyDocument"]
+    federated = trust["Statement"][0]["Principal"]["Federated"]
+    when_created, existing = federated["Fn::If"][1:]
+    assert when_created == {"Ref": CiId.PROVIDER}
+    assert existing["Fn::Sub"].endswith(f":oidc-provider/{GITHUB_OIDC_HOST}")
+
+
+def _trust_condition(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    trust = template["Resources"][logical_id]["Properties"]["AssumeRolePolicyDocument"]
+    (statement,) = trust["Statement"]
+    assert statement["Action"] == ["sts:AssumeRoleWithWebIdentity"]
+    return dict(statement["Condition"]["StringEquals"])
+
+
+def test_plan_role_trusts_pull_requests_and_main_of_this_repository_only(
+    template: dict[str, Any],
+) -> None:
+    condition = _trust_condition(template, "PlanRoleProd")
+    assert condition[f"{GITHUB_OIDC_HOST}:aud"] == "sts.amazonaws.com"
+    assert condition[f"{GITHUB_OIDC_HOST}:sub"] == [
+        {"Fn::Sub": "repo:${GitHubRepository}:pull_request"},
+        {"Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/main"},
+    ]
+
+
+def test_deploy_role_trusts_only_jobs_of_its_github_environment(template: dict[str, Any]) -> None:
+    for env in ACCOUNTS:
+        condition = _trust_condition(template, CiId.deploy_role(env))
+        assert condition[f"{GITHUB_OIDC_HOST}:aud"] == "sts.amazonaws.com"
+        assert condition[f"{GITHUB_OIDC_HOST}:sub"] == [
+            {"Fn::Sub": f"repo:${{GitHubRepository}}:environment:{env}"}
+        ]
+
+
+def test_cloudformation_role_is_assumable_only_by_cloudformation(template: dict[str, Any]) -> None:
+    trust = template["Resources"]["CloudFormationRoleProd"]["Properties"]
+    (statement,) = trust["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNTS["prod"]}}
+
+
+def test_repository_parameter_is_validated_and_defaults_to_the_given_one(
+    template: dict[str, Any],
+) -> None:
+    parameter = template["Parameters"][CiId.REPOSITORY]
+    assert parameter["Default"] == REPO
+    assert parameter["AllowedPattern"].startswith("^")
+
+
+def test_repository_parameter_is_required_when_none_is_given(
+    envs: dict[str, Environment],
+) -> None:
+    rendered = build_ci_access_template(envs).to_dict()
+    assert "Default" not in rendered["Parameters"][CiId.REPOSITORY]
+
+
+@pytest.mark.parametrize(
+    "repository", ["", "octo-org", "octo-org/", "https://github.com/a/b", "a/b/c", "a b/c"]
+)
+def test_rejects_a_malformed_repository(repository: str) -> None:
+    with pytest.raises(GeneratorError, match="expected owner/name"):
+        validate_repository(repository)
+
+
+def test_deploy_role_cannot_touch_resources_directly(template: dict[str, Any]) -> None:
+    for env in ACCOUNTS:
+        actions = _actions(_inline(template, CiId.deploy_role(env)))
+        services = {a.split(":")[0] for a in actions}
+        assert services == {"cloudformation", "s3", "iam", "cloudwatch"}
+        assert {a for a in actions if a.startswith("iam:")} == {"iam:PassRole"}
+        assert {a for a in actions if a.startswith("cloudwatch:")} == {"cloudwatch:DescribeAlarms"}
+        assert {a for a in actions if a.startswith("s3:")} == {
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:ListBucket",
+        }
+
+
+def test_roles_pass_only_the_cloudformation_role_to_cloudformation(
+    template: dict[str, Any],
+) -> None:
+    for logical_id in ("PlanRoleStaging", "DeployRoleStaging"):
+        (passing,) = [
+            s for s in _statements(_inline(template, logical_id)) if "iam:PassRole" in s["Action"]
+        ]
+        assert passing["Resource"] == [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::222222222222:role/"
+             + cloudformation_role_name("staging")}
+        ]  # fmt: skip
+        assert passing["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+        }
+
+
+def test_plan_role_never_executes_a_change_set_or_writes_resources(
+    template: dict[str, Any],
+) -> None:
+    actions = _actions(_inline(template, "PlanRoleProd"))
+    assert "cloudformation:CreateChangeSet" in actions
+    assert "cloudformation:ExecuteChangeSet" not in actions
+    (upload,) = [
+        s for s in _statements(_inline(template, "PlanRoleProd")) if "s3:PutObject" in s["Action"]
+    ]
+    # Only a template too large to inline, under its own stack's prefix of the artifact bucket.
+    assert upload["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::serverlessapp-artifacts-333333333333-us-west-2"
+         "/templates/TapStackprod/*"}
+    ]  # fmt: skip
+    non_cfn = {a for a in actions if not a.startswith("cloudformation:")} - {
+        "iam:PassRole",
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:PutObject",
+    }
+    verbs = ("Get", "Describe", "List")
+    assert all(a.split(":")[1].startswith(verbs) for a in non_cfn), sorted(non_cfn)
+
+
+def test_deploy_role_deploys_the_bootstrap_stack_but_never_deletes_it(
+    template: dict[str, Any],
+) -> None:
+    (bootstrap,) = [
+        s
+        for s in _statements(_inline(template, "DeployRoleDev"))
+        if s["Sid"] == "DeployBootstrapStack"
+    ]
+    assert "cloudformation:ExecuteChangeSet" in bootstrap["Action"]
+    assert "cloudformation:DeleteStack" not in bootstrap["Action"]
+    bootstrap_policy = template["Resources"]["CloudFormationBootstrapPolicyDev"]["Properties"]
+    assert "s3:DeleteBucket" not in _actions(bootstrap_policy["PolicyDocument"])
+
+
+def test_only_an_environment_that_may_recreate_a_failed_stack_may_delete_it(
+    template: dict[str, Any],
+) -> None:
+    assert "cloudformation:DeleteStack" in _actions(_inline(template, "DeployRoleDev"))
+    for env in ("staging", "prod"):
+        assert "cloudformation:DeleteStack" not in _actions(
+            _inline(template, CiId.deploy_role(env))
+        )
+
+
+def _all_policies(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {}
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if "PolicyDocument" in props:
+            found[logical_id] = props["PolicyDocument"]
+        for policy in props.get("Policies", []):
+            found[f"{logical_id}.{policy['PolicyName']}"] = policy["PolicyDocument"]
+    return found
+
+
+def test_no_action_wildcards_and_resource_star_only_where_no_resource_exists(
+    template: dict[str, Any],
+) -> None:
+    unscoped_allowed = {"kms:CreateKey", "secretsmanager:GetRandomPassword"}
+    for where, document in _all_policies(template).items():
+        for statement in _statements(document):
+            actions = _as_list(statement["Action"])
+            assert all("*" not in a for a in actions), (where, actions)
+            if "*" in _as_list(statement["Resource"]):
+                assert set(actions) <= unscoped_allowed, (where, actions)
+
+
+def test_ci_can_never_read_data_or_secret_values(template: dict[str, Any]) -> None:
+    for where, document in _all_policies(template).items():
+        actions = _actions(document)
+        assert "secretsmanager:GetSecretValue" not in actions, where
+        for statement in _statements(document):
+            if "s3:GetObject" in statement["Action"]:
+                for resource in statement["Resource"]:
+                    assert ":::serverlessapp-artifacts-" in resource["Fn::Sub"], where
+
+
+def test_key_creation_is_limited_to_keys_tagged_for_the_environment(
+    template: dict[str, Any],
+) -> None:
+    document = template["Resources"]["CloudFormationSecretsAndKeysPolicyProd"]["Properties"][
+        "PolicyDocument"
+    ]
+    (create,) = [s for s in _statements(document) if s["Action"] == ["kms:CreateKey"]]
+    assert create["Condition"]["StringEquals"] == {
+        "aws:RequestTag/Environment": "prod",
+        "aws:RequestTag/Project": "ServerlessApp",
+    }
+
+
+def test_policies_fit_iam_size_limits(template: dict[str, Any]) -> None:
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            assert _size(props["PolicyDocument"]) < 6144, logical_id
+        inline = sum(_size(p["PolicyDocument"]) for p in props.get("Policies", []))
+        assert inline < 10240, logical_id
+
+
+def test_names_fit_iam_limits_for_the_longest_environment_name() -> None:
+    longest = "a" * 16
+    for name in (plan_role_name(longest), deploy_role_name(longest)):
+        assert len(name) <= 64
+    assert len(cloudformation_role_name(longest)) <= 64
+
+
+def test_is_deterministic(envs: dict[str, Environment]) -> None:
+    first = to_json(build_ci_access_template(envs, REPO).to_dict())
+    second = to_json(build_ci_access_template(dict(reversed(list(envs.items()))), REPO).to_dict())
+    assert first == second
+
+
+def test_ci_environments_are_the_deployed_ones_in_order() -> None:
+    assert CI_ENVIRONMENTS == ("dev", "staging", "prod")
+
+
+def test_committed_environment_files_build_a_template(repo_root: Path) -> None:
+    from generator.config import load_environments
+
+    envs = load_environments(repo_root / "environments", CI_ENVIRONMENTS)
+    rendered = build_ci_access_template(envs).to_dict()
+    assert {CiId.plan_role(e) for e in CI_ENVIRONMENTS} <= set(rendered["Resources"])
+
+
+def test_passes_cfn_lint_with_the_project_config(
+    template: dict[str, Any], repo_root: Path, tmp_path: Path
+) -> None:
+    """The project's .cfnlintrc.yaml: informational, serverless and the project's own rules."""
+    path = tmp_path / "ci-access.json"
+    path.write_text(json.dumps(template), encoding="utf-8")
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), str(path)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_passes_checkov(template: dict[str, Any], repo_root: Path, tmp_path: Path) -> None:
+    checkov = repo_root / ".venv-checkov" / "bin" / "checkov"
+    if not checkov.exists():
+        pytest.skip("checkov is not installed: run `make checkov-env`")
+    path = tmp_path / "ci-access.json"
+    path.write_text(json.dumps(template), encoding="utf-8")
+    result = subprocess.run(
+        [str(checkov), "--skip-download", "--quiet", "--compact", "-o", "json", "-f", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    failed = report["results"]["failed_checks"] if "results" in report else []
+    assert [(f["check_id"], f["resource"]) for f in failed] == []
+    assert result.returncode == 0, result.stderr
