@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 ENV ?= local
 
 .DEFAULT_GOAL := help
-.PHONY: help install checkov-env synth check lint fmt typecheck policy pytest test bench \
+.PHONY: help install checkov-env synth check lint policy actionlint pytest test bench \
 	deploy plan status down demo constraints clean
 
 help: ## list the targets
@@ -44,7 +44,10 @@ policy: install checkov-env ## cfn-lint (I, serverless, project rules) and check
 pytest: install ## the test suite
 	$(PY) -m pytest
 
-test: lint check policy pytest ## every gate: lint, types, templates up to date, policy, tests
+actionlint: install ## lint the GitHub workflows (with shellcheck on run: scripts)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint
+
+test: lint check policy actionlint pytest ## every gate: lint, types, templates, policy, workflows, tests
 
 bench: install ## print timings: synth, handler throughput/memory/cold start, artifact size
 	$(PY) tests/bench/bench_synth.py
