@@ -390,6 +390,13 @@ def plan_policy(env: Environment) -> PolicyDocument:
                 Resource=[bootstrap_stack_arn(env)],
             ),
             Statement(
+                # `status` polls drift detection by its id; this action has no resource type.
+                Sid="DriftDetectionStatus",
+                Effect=Allow,
+                Action=[cfn.DescribeStackDriftDetectionStatus],
+                Resource=["*"],
+            ),
+            Statement(
                 Sid="ReadArtifacts",
                 Effect=Allow,
                 Action=[s3.GetObject],

@@ -8,6 +8,10 @@ from types import ModuleType
 # One line per command module; order is the order of `--help`.
 _MODULES = (
     "generator.synth",
+    "generator.package",
+    "generator.gates",
+    "generator.deploy.cli",
+    "generator.emulator.cli",
 )
 
 

@@ -1,0 +1,120 @@
+"""Sessions, clients and the caller's identity."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from generator.errors import ExitCode, GeneratorError
+
+# Standard retries with a few more attempts: CloudFormation's describe calls throttle under load.
+_CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"})
+
+
+class Clock(Protocol):
+    """Time as the waits see it; tests pass a fake that advances on ``sleep``."""
+
+    def now(self) -> float:
+        """Seconds since an arbitrary origin."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        """Monotonic seconds."""
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep for real."""
+        time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The boto3 clients the deploy uses, all for one account and region."""
+
+    cloudformation: Any
+    s3: Any
+    sts: Any
+    region: str
+
+
+def make_clients(
+    region: str,
+    session: boto3.session.Session | None = None,
+    endpoint_url: str | None = None,
+    profile: str | None = None,
+) -> Clients:
+    """Clients from the standard credential chain (or the caller's session / endpoint)."""
+    if session is None:
+        try:
+            session = boto3.session.Session(profile_name=profile)
+        except BotoCoreError as exc:
+            raise GeneratorError(f"cannot start an AWS session: {exc}", ExitCode.USAGE) from None
+
+    def client(name: str) -> Any:
+        return session.client(
+            name, region_name=region, endpoint_url=endpoint_url, config=_CLIENT_CONFIG
+        )
+
+    return Clients(
+        cloudformation=client("cloudformation"), s3=client("s3"), sts=client("sts"), region=region
+    )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: account, ARN and partition (``aws``, ``aws-cn``, ``aws-us-gov``)."""
+
+    account: str
+    arn: str
+    partition: str
+
+
+def caller_identity(sts: Any) -> Identity:
+    """The caller's identity, or a usage error when there are no usable credentials."""
+    try:
+        reply = sts.get_caller_identity()
+    except (ClientError, BotoCoreError) as exc:
+        raise GeneratorError(
+            f"cannot determine the AWS identity ({exc}); expected credentials from the standard "
+            "chain (AWS_PROFILE, environment variables, SSO or an assumed role)",
+            ExitCode.USAGE,
+        ) from None
+    arn = str(reply["Arn"])
+    partition = arn.split(":")[1] if arn.startswith("arn:") else "aws"
+    return Identity(account=str(reply["Account"]), arn=arn, partition=partition)
+
+
+def check_account(sts: Any, expected: str, environment: str) -> Identity:
+    """The caller's identity; refuse before creating anything when it is the wrong account."""
+    identity = caller_identity(sts)
+    if identity.account != expected:
+        raise GeneratorError(
+            f"wrong AWS account for environment {environment!r}: the credentials belong to "
+            f"{identity.account} ({identity.arn}); expected {expected} (account_id in "
+            f"environments/{environment}.yaml)",
+            ExitCode.USAGE,
+        )
+    return identity
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of a client error."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: ClientError) -> str:
+    """The AWS error message of a client error."""
+    return str(exc.response.get("Error", {}).get("Message", ""))

@@ -1,0 +1,296 @@
+"""Create, wait for, read and delete change sets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from generator.deploy.aws import Clock, error_message
+from generator.errors import ExitCode, GeneratorError
+
+CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
+# CloudFormation's reasons for a change set that changes nothing (a success for us).
+_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+_POLL_SECONDS = 3.0
+# A change set's creation normally takes seconds; this bounds a stuck one.
+CREATE_TIMEOUT_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    """One changed attribute of a resource, and whether it forces a new resource."""
+
+    attribute: str
+    name: str
+    requires_recreation: str  # Never | Conditionally | Always | ""
+    change_source: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource change in a change set."""
+
+    action: str  # Add | Modify | Remove | Import | Dynamic
+    logical_id: str
+    resource_type: str
+    physical_id: str = ""
+    replacement: str = ""  # True | False | Conditional | "" (not applicable)
+    scope: tuple[str, ...] = ()
+    details: tuple[PropertyChange, ...] = ()
+    policy_action: str = ""  # Delete | Retain | Snapshot | ReplaceAndDelete | ... | ""
+
+    @property
+    def destructive(self) -> bool:
+        """Removes the resource or may replace it (its data goes with the old one)."""
+        return self.action == "Remove" or self.replacement in ("True", "Conditional")
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """A created change set and every one of its changes."""
+
+    id: str
+    name: str
+    stack_id: str
+    stack_name: str
+    status: str
+    execution_status: str
+    status_reason: str = ""
+    description: str = ""
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+
+class NoChanges(Exception):
+    """The change set changes nothing (CloudFormation refused to create it for that reason)."""
+
+    def __init__(self, change_set_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.change_set_id = change_set_id
+
+
+def template_sha256(body: str) -> str:
+    """The sha256 of a template's text, as tagged on the stack."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def change_set_name(environment: str, template_hash: str, now: datetime) -> str:
+    """A unique, readable name: environment, short template hash, UTC time."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"deploy-{environment}-{template_hash[:12]}-{stamp}"
+    # Change set names allow only letters, digits and hyphens, starting with a letter.
+    return re.sub(r"[^A-Za-z0-9-]", "-", name)[:128]
+
+
+def explicit_parameters(template: dict[str, Any], values: dict[str, str]) -> list[dict[str, str]]:
+    """Every template parameter with an explicit value; never CloudFormation's previous value."""
+    declared = template.get("Parameters", {}) or {}
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise GeneratorError(
+            f"parameters {unknown} are not declared by the template; expected some of "
+            f"{sorted(declared)}",
+            ExitCode.USAGE,
+        )
+    result = []
+    for name in sorted(declared):
+        if name in values:
+            value = values[name]
+        elif "Default" in declared[name]:
+            value = str(declared[name]["Default"])
+        else:
+            raise GeneratorError(
+                f"template parameter {name!r} has no default and no value was given; "
+                "expected every parameter to have an explicit value",
+                ExitCode.USAGE,
+            )
+        result.append({"ParameterKey": name, "ParameterValue": value})
+    return result
+
+
+def encode_tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Tags in CloudFormation's list form, sorted by key."""
+    return [{"Key": key, "Value": tags[key]} for key in sorted(tags)]
+
+
+@dataclass(frozen=True)
+class ChangeSetRequest:
+    """Everything a change set is created from."""
+
+    stack_name: str
+    name: str
+    change_set_type: str  # CREATE | UPDATE
+    template_body: str | None
+    template_url: str | None
+    parameters: tuple[dict[str, str], ...]
+    tags: dict[str, str]
+    description: str
+    notification_arns: tuple[str, ...] = ()
+    rollback_triggers: tuple[dict[str, str], ...] = ()
+    rollback_monitoring_minutes: int = 0
+    role_arn: str | None = None  # the role CloudFormation uses for the stack's resources
+
+
+def create_change_set(cfn: Any, request: ChangeSetRequest) -> str:
+    """Create the change set; return its id (its ARN)."""
+    kwargs: dict[str, Any] = {
+        "StackName": request.stack_name,
+        "ChangeSetName": request.name,
+        "ChangeSetType": request.change_set_type,
+        "Parameters": list(request.parameters),
+        "Capabilities": list(CAPABILITIES),
+        "Tags": encode_tags(request.tags),
+        "Description": request.description,
+        "NotificationARNs": list(request.notification_arns),
+        "RollbackConfiguration": {
+            "RollbackTriggers": list(request.rollback_triggers),
+            "MonitoringTimeInMinutes": request.rollback_monitoring_minutes,
+        },
+    }
+    if request.role_arn:
+        kwargs["RoleARN"] = request.role_arn
+    if request.template_url:
+        kwargs["TemplateURL"] = request.template_url
+    else:
+        kwargs["TemplateBody"] = request.template_body
+    try:
+        reply = cfn.create_change_set(**kwargs)
+    except ClientError as exc:
+        raise GeneratorError(
+            f"CloudFormation refused to create change set {request.name} for stack "
+            f"{request.stack_name}: {error_message(exc)}",
+            ExitCode.FAILED,
+        ) from None
+    return str(reply["Id"])
+
+
+def _parse_change(item: dict[str, Any]) -> Change | None:
+    resource = item.get("ResourceChange")
+    if item.get("Type") != "Resource" or not resource:
+        return None
+    details = tuple(
+        PropertyChange(
+            attribute=str(d.get("Target", {}).get("Attribute", "")),
+            name=str(d.get("Target", {}).get("Name", "")),
+            requires_recreation=str(d.get("Target", {}).get("RequiresRecreation", "")),
+            change_source=str(d.get("ChangeSource", "")),
+        )
+        for d in resource.get("Details", [])
+    )
+    return Change(
+        action=str(resource.get("Action", "")),
+        logical_id=str(resource.get("LogicalResourceId", "")),
+        resource_type=str(resource.get("ResourceType", "")),
+        physical_id=str(resource.get("PhysicalResourceId", "")),
+        replacement=str(resource.get("Replacement", "")),
+        scope=tuple(str(s) for s in resource.get("Scope", [])),
+        details=details,
+        policy_action=str(resource.get("PolicyAction", "")),
+    )
+
+
+def is_no_changes(status_reason: str) -> bool:
+    """Whether a FAILED change set failed only because it changes nothing."""
+    return any(marker in status_reason for marker in _NO_CHANGES)
+
+
+def describe_change_set(cfn: Any, change_set_id: str) -> ChangeSet:
+    """Read a change set, following every page of its changes."""
+    pages: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        kwargs = {"ChangeSetName": change_set_id}
+        if token:
+            kwargs["NextToken"] = token
+        try:
+            page = cfn.describe_change_set(**kwargs)
+        except ClientError as exc:
+            raise GeneratorError(
+                f"cannot read change set {change_set_id}: {error_message(exc)}", ExitCode.BLOCKED
+            ) from None
+        pages.append(page)
+        token = page.get("NextToken")
+        if not token:
+            break
+    first = pages[0]
+    changes = tuple(
+        change
+        for page in pages
+        for item in page.get("Changes", [])
+        if (change := _parse_change(item)) is not None
+    )
+    return ChangeSet(
+        id=str(first.get("ChangeSetId", change_set_id)),
+        name=str(first.get("ChangeSetName", "")),
+        stack_id=str(first.get("StackId", "")),
+        stack_name=str(first.get("StackName", "")),
+        status=str(first.get("Status", "")),
+        execution_status=str(first.get("ExecutionStatus", "")),
+        status_reason=str(first.get("StatusReason", "")),
+        description=str(first.get("Description", "")),
+        changes=changes,
+    )
+
+
+def wait_for_change_set(
+    cfn: Any, change_set_id: str, clock: Clock, timeout_seconds: float = CREATE_TIMEOUT_SECONDS
+) -> ChangeSet:
+    """Wait until the change set is created; raise NoChanges when it changes nothing."""
+    deadline = clock.now() + timeout_seconds
+    while True:
+        change_set = describe_change_set(cfn, change_set_id)
+        if change_set.status == "CREATE_COMPLETE":
+            return change_set
+        if change_set.status == "FAILED":
+            if is_no_changes(change_set.status_reason):
+                raise NoChanges(change_set.id, change_set.status_reason)
+            raise GeneratorError(
+                f"change set {change_set.name} failed: {change_set.status_reason}",
+                ExitCode.FAILED,
+            )
+        if clock.now() >= deadline:
+            raise GeneratorError(
+                f"change set {change_set.name} still {change_set.status} after "
+                f"{timeout_seconds:.0f}s; expected CREATE_COMPLETE",
+                ExitCode.TIMED_OUT,
+            )
+        clock.sleep(_POLL_SECONDS)
+
+
+def delete_change_set(cfn: Any, change_set_id: str) -> None:
+    """Delete a change set (a missing one is already deleted)."""
+    try:
+        cfn.delete_change_set(ChangeSetName=change_set_id)
+    except ClientError as exc:
+        if "does not exist" not in error_message(exc):
+            raise
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    """What a kept plan promises: the template it was made from and the stack it was made on."""
+
+    template_sha256: str
+    stack_last_updated: str  # ISO time of the stack's last change, or "new"
+
+    def encode(self) -> str:
+        """As the change set's description (CloudFormation keeps it with the change set)."""
+        return json.dumps(
+            {"template-sha256": self.template_sha256, "stack-updated": self.stack_last_updated},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> PlanRecord | None:
+        """The record in a change set's description, or None when it holds none."""
+        try:
+            data = json.loads(text)
+            return cls(str(data["template-sha256"]), str(data["stack-updated"]))
+        except (ValueError, KeyError, TypeError):
+            return None

@@ -1,0 +1,225 @@
+"""Stacks, their events, waiting with a log line per event, and the root cause of a failure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from generator.deploy.aws import Clock, error_message
+from generator.errors import ExitCode, GeneratorError
+
+Out = Callable[[str], None]
+
+POLL_SECONDS = 5.0
+HEARTBEAT_SECONDS = 60.0
+SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"})
+# Final states reached only by failing: the operation is over and did not do what was asked.
+FAILURE = frozenset(
+    {
+        "CREATE_FAILED",
+        "ROLLBACK_COMPLETE",
+        "ROLLBACK_FAILED",
+        "UPDATE_FAILED",
+        "UPDATE_ROLLBACK_COMPLETE",
+        "UPDATE_ROLLBACK_FAILED",
+        "DELETE_FAILED",
+        "IMPORT_ROLLBACK_COMPLETE",
+        "IMPORT_ROLLBACK_FAILED",
+    }
+)
+# Reasons of resources stopped because another resource failed: symptoms, not causes.
+_SYMPTOMS = ("Resource creation cancelled", "Resource update cancelled", "cancelled")
+
+
+def describe_stack(cfn: Any, stack: str) -> dict[str, Any] | None:
+    """The stack's description, or None when no such stack exists."""
+    try:
+        stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in error_message(exc):
+            return None
+        raise GeneratorError(
+            f"cannot describe stack {stack}: {error_message(exc)}", ExitCode.FAILED
+        ) from None
+    if not stacks:
+        return None
+    result: dict[str, Any] = stacks[0]
+    return result
+
+
+def stack_tags(stack: dict[str, Any]) -> dict[str, str]:
+    """The stack's tags as a mapping."""
+    return {str(t["Key"]): str(t["Value"]) for t in stack.get("Tags", [])}
+
+
+def last_updated(stack: dict[str, Any]) -> str:
+    """When the stack last changed (its creation when never updated), as ISO text."""
+    value = stack.get("LastUpdatedTime") or stack.get("CreationTime")
+    return value.isoformat() if isinstance(value, datetime) else str(value or "")
+
+
+def list_resources(cfn: Any, stack: str) -> list[dict[str, Any]]:
+    """Every resource summary of the stack, all pages."""
+    result: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        kwargs = {"StackName": stack}
+        if token:
+            kwargs["NextToken"] = token
+        page = cfn.list_stack_resources(**kwargs)
+        result.extend(page.get("StackResourceSummaries", []))
+        token = page.get("NextToken")
+        if not token:
+            return result
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stack event."""
+
+    event_id: str
+    timestamp: datetime | None
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Event:
+        """From DescribeStackEvents' shape."""
+        stamp = raw.get("Timestamp")
+        return cls(
+            event_id=str(raw.get("EventId", "")),
+            timestamp=stamp if isinstance(stamp, datetime) else None,
+            logical_id=str(raw.get("LogicalResourceId", "")),
+            resource_type=str(raw.get("ResourceType", "")),
+            status=str(raw.get("ResourceStatus", "")),
+            reason=str(raw.get("ResourceStatusReason", "") or ""),
+        )
+
+    def line(self) -> str:
+        """One plain log line: timestamp, status, logical id, type, reason."""
+        stamp = self.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ") if self.timestamp else "-"
+        text = f"{stamp}  {self.status:<28} {self.logical_id}  [{self.resource_type}]"
+        return f"{text}  {self.reason}" if self.reason else text
+
+
+def new_events(cfn: Any, stack: str, seen: str | None) -> list[Event]:
+    """Events newer than the event id ``seen``, oldest first (all events when ``seen`` is None)."""
+    found: list[Event] = []
+    token: str | None = None
+    while True:
+        kwargs = {"StackName": stack}
+        if token:
+            kwargs["NextToken"] = token
+        page = cfn.describe_stack_events(**kwargs)
+        for raw in page.get("StackEvents", []):  # newest first
+            event = Event.parse(raw)
+            if seen is not None and event.event_id == seen:
+                return list(reversed(found))
+            found.append(event)
+        token = page.get("NextToken")
+        if not token:
+            return list(reversed(found))
+
+
+def latest_event_id(cfn: Any, stack: str) -> str | None:
+    """The id of the stack's newest event (the point after which to stream)."""
+    try:
+        events = cfn.describe_stack_events(StackName=stack).get("StackEvents", [])
+    except ClientError as exc:
+        if "does not exist" in error_message(exc):
+            return None
+        raise
+    return str(events[0]["EventId"]) if events else None
+
+
+def root_cause(events: Iterable[Event], stack_name: str) -> list[Event]:
+    """The earliest failed resource events: the cause, not the stack's "rollback requested"."""
+    failed = [
+        e
+        for e in events
+        if e.status.endswith("_FAILED")
+        and e.resource_type != "AWS::CloudFormation::Stack"
+        and e.logical_id != stack_name
+    ]
+    causes = [e for e in failed if not any(s in e.reason for s in _SYMPTOMS)] or failed
+    return causes[:5]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a wait ended."""
+
+    status: str
+    status_reason: str
+    events: tuple[Event, ...]
+
+    @property
+    def succeeded(self) -> bool:
+        """The operation finished as asked."""
+        return self.status in SUCCESS
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def wait_for_stack(
+    cfn: Any,
+    stack_id: str,
+    clock: Clock,
+    out: Out,
+    timeout_seconds: float,
+    since_event: str | None,
+    done: Callable[[str], bool] | None = None,
+) -> Outcome:
+    """Stream events until the stack leaves ``*_IN_PROGRESS``; raise on timeout (exit 5).
+
+    ``stack_id`` should be the stack's ARN so that a deleted stack can still be described.
+    """
+    finished = done or (lambda status: not status.endswith("_IN_PROGRESS"))
+    start = clock.now()
+    last_output = start
+    seen = since_event
+    collected: list[Event] = []
+    while True:
+        for event in new_events(cfn, stack_id, seen):
+            out(event.line())
+            collected.append(event)
+            seen = event.event_id
+            last_output = clock.now()
+        stack = describe_stack(cfn, stack_id)
+        status = str(stack["StackStatus"]) if stack else "DELETE_COMPLETE"
+        if finished(status):
+            reason = str(stack.get("StackStatusReason", "") or "") if stack else ""
+            return Outcome(status, reason, tuple(collected))
+        now = clock.now()
+        if now - start >= timeout_seconds:
+            raise GeneratorError(
+                f"timed out after {_elapsed(now - start)}: stack {stack_id} is still {status}. "
+                "It goes on without us; watch it with `aws cloudformation describe-stack-events "
+                f"--stack-name {stack_id}` and rerun when it has finished",
+                ExitCode.TIMED_OUT,
+            )
+        if now - last_output >= HEARTBEAT_SECONDS:
+            out(f"... still {status} ({_elapsed(now - start)} elapsed)")
+            last_output = now
+        clock.sleep(POLL_SECONDS)
+
+
+def failure_message(what: str, stack: str, outcome: Outcome) -> str:
+    """A failure summary naming the root cause."""
+    causes = root_cause(outcome.events, stack)
+    lines = [f"{what} of stack {stack} failed: it is {outcome.status}."]
+    if causes:
+        lines.append("Root cause (earliest failed resources):")
+        lines.extend(f"  {c.logical_id} [{c.resource_type}] {c.status}: {c.reason}" for c in causes)
+    elif outcome.status_reason:
+        lines.append(f"Stack reason: {outcome.status_reason}")
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""A change set as a plan: a plain-text table for logs and the same as Markdown for reviews."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from generator.deploy.changeset import Change, ChangeSet
+from generator.deploy.guard import Verdict
+
+DESTRUCTIVE_MARK = "!!"
+_HEADERS = ("", "Action", "Logical ID", "Type", "Replacement", "Scope / properties")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a change set would do to one environment's stack, and the guard's verdict."""
+
+    environment: str
+    stack_name: str
+    change_set: ChangeSet
+    change_set_type: str
+    verdict: Verdict
+
+
+def _properties(change: Change) -> str:
+    names = []
+    for detail in change.details:
+        name = detail.name or detail.attribute
+        if not name:
+            continue
+        if detail.requires_recreation in ("Always", "Conditionally"):
+            name = f"{name} (recreates: {detail.requires_recreation})"
+        if name not in names:
+            names.append(name)
+    scope = ", ".join(change.scope)
+    if names:
+        return f"{scope}: {', '.join(names)}" if scope else ", ".join(names)
+    return scope
+
+
+def _row(change: Change) -> tuple[str, ...]:
+    return (
+        DESTRUCTIVE_MARK if change.destructive else "",
+        change.action,
+        change.logical_id,
+        change.resource_type,
+        change.replacement or "-",
+        _properties(change) or "-",
+    )
+
+
+def summary(plan: Plan) -> str:
+    """Counts by action, plus replacements."""
+    changes = plan.change_set.changes
+    counts = Counter(c.action for c in changes)
+    replacements = sum(1 for c in changes if c.replacement in ("True", "Conditional"))
+    parts = [
+        f"{counts.get('Add', 0)} to add",
+        f"{counts.get('Modify', 0)} to modify",
+        f"{counts.get('Remove', 0)} to remove",
+        f"{replacements} replacement{'s' if replacements != 1 else ''} (True or Conditional)",
+    ]
+    other = sum(n for action, n in counts.items() if action not in ("Add", "Modify", "Remove"))
+    if other:
+        parts.append(f"{other} other")
+    return ", ".join(parts)
+
+
+def guard_lines(plan: Plan) -> list[str]:
+    """What the guard decided, and how to allow a reviewed replacement."""
+    verdict = plan.verdict
+    lines = []
+    for violation in verdict.blocked:
+        lines.append(f"BLOCKED: {violation}")
+    if verdict.blocked:
+        ids = " ".join(f"--allow-replace {v.logical_id}" for v in verdict.blocked)
+        lines.append(
+            "The guard refuses to destroy stateful resources. If this was reviewed and intended, "
+            f"allow exactly these ids: {ids} (or list them under deploy.allow_replace in "
+            f"environments/{plan.environment}.yaml)."
+        )
+    for violation in verdict.allowed:
+        lines.append(f"ALLOWED by review: {violation}")
+    for logical_id in verdict.unused_allowances:
+        lines.append(
+            f"note: allowance for {logical_id} is not needed by this change set; remove it "
+            "from deploy.allow_replace once deployed"
+        )
+    return lines
+
+
+def _title(plan: Plan) -> str:
+    return (
+        f"Plan for {plan.stack_name} (environment {plan.environment}, "
+        f"{plan.change_set_type}, change set {plan.change_set.name})"
+    )
+
+
+def render_text(plan: Plan) -> str:
+    """A plain-text table readable in any log (no terminal needed)."""
+    rows = [_HEADERS, *(_row(c) for c in plan.change_set.changes)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
+    lines = [_title(plan)]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    lines.append(f"Summary: {summary(plan)}")
+    destructive = [c.logical_id for c in plan.change_set.changes if c.destructive]
+    if destructive:
+        lines.append(
+            f"{DESTRUCTIVE_MARK} DESTRUCTIVE: {', '.join(destructive)} will be removed or may be "
+            "replaced (a replacement is a new resource; the old one and its data are deleted)"
+        )
+    lines.extend(guard_lines(plan))
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ") if text else " "
+
+
+def render_markdown(plan: Plan) -> str:
+    """The same plan as GitHub-flavoured Markdown, for pull-request comments and job summaries."""
+    lines = [f"### {_title(plan)}", ""]
+    if plan.change_set.changes:
+        lines.append("| " + " | ".join(h or "&nbsp;" for h in _HEADERS) + " |")
+        lines.append("|" + "---|" * len(_HEADERS))
+        for change in plan.change_set.changes:
+            row = list(_row(change))
+            row[0] = ":warning:" if change.destructive else ""
+            row[2] = f"`{row[2]}`"
+            lines.append("| " + " | ".join(_cell(cell) for cell in row) + " |")
+        lines.append("")
+    lines.append(f"**Summary:** {summary(plan)}")
+    destructive = [c for c in plan.change_set.changes if c.destructive]
+    if destructive:
+        lines += ["", "> [!CAUTION]", "> **Destructive changes:**"]
+        lines.extend(
+            f"> - `{c.logical_id}` ({c.resource_type}): "
+            f"{'removed' if c.action == 'Remove' else 'replacement ' + c.replacement}"
+            for c in destructive
+        )
+    guard = guard_lines(plan)
+    if guard:
+        lines += ["", *[f"- {line}" for line in guard]]
+    return "\n".join(lines) + "\n"
+
+
+def no_changes_text(environment: str, stack_name: str) -> str:
+    """The plan when nothing changes."""
+    return f"No changes: stack {stack_name} (environment {environment}) is up to date.\n"
+
+
+def no_changes_markdown(environment: str, stack_name: str) -> str:
+    """The same as Markdown."""
+    return f"### Plan for {stack_name} (environment {environment})\n\nNo changes.\n"

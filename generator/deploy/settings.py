@@ -1,0 +1,123 @@
+"""Stack settings as code: termination protection, stack policy, rollback triggers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from generator.deploy.aws import error_message
+from generator.deploy.guard import STATEFUL_TYPES, stateful_ids
+from generator.errors import ExitCode, GeneratorError
+
+ALARM_TYPE = "AWS::CloudWatch::Alarm"
+# CloudFormation accepts at most five rollback triggers per stack.
+MAX_ROLLBACK_TRIGGERS = 5
+
+
+def stack_policy(protected_ids: Iterable[str]) -> dict[str, Any]:
+    """Allow every update except replacing or deleting the protected resources."""
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
+    ]
+    ids = sorted(set(protected_ids))
+    if ids:
+        statements.append(
+            {
+                "Effect": "Deny",
+                "Action": ["Update:Replace", "Update:Delete"],
+                "Principal": "*",
+                "Resource": [f"LogicalResourceId/{logical_id}" for logical_id in ids],
+            }
+        )
+    return {"Statement": statements}
+
+
+def policy_for_template(template: dict[str, Any]) -> dict[str, Any]:
+    """The stack policy a template's stack carries between deploys."""
+    return stack_policy(stateful_ids(template))
+
+
+def policy_during_update(
+    template: dict[str, Any], current_stateful: Iterable[str], allow: Iterable[str]
+) -> dict[str, Any]:
+    """The policy while one change set runs: the allowed ids lifted, nothing else.
+
+    ``current_stateful`` covers resources the change set removes, which the new template no
+    longer names.
+    """
+    protected = set(stateful_ids(template)) | set(current_stateful)
+    return stack_policy(protected - set(allow))
+
+
+def encode_policy(policy: dict[str, Any]) -> str:
+    """A policy as compact, stable JSON."""
+    return json.dumps(policy, sort_keys=True, separators=(",", ":"))
+
+
+def set_stack_policy(cfn: Any, stack: str, policy: dict[str, Any]) -> None:
+    """Replace the stack's policy."""
+    try:
+        cfn.set_stack_policy(StackName=stack, StackPolicyBody=encode_policy(policy))
+    except ClientError as exc:
+        raise GeneratorError(
+            f"cannot set the stack policy of {stack}: {error_message(exc)}", ExitCode.FAILED
+        ) from None
+
+
+def reconcile_termination_protection(
+    cfn: Any, stack: str, current: bool | None, wanted: bool
+) -> bool:
+    """Set termination protection when it differs; return whether it was changed."""
+    if current is not None and bool(current) == wanted:
+        return False
+    try:
+        cfn.update_termination_protection(StackName=stack, EnableTerminationProtection=wanted)
+    except ClientError as exc:
+        raise GeneratorError(
+            f"cannot set termination protection of {stack} to {wanted}: {error_message(exc)}",
+            ExitCode.FAILED,
+        ) from None
+    return True
+
+
+def alarm_arn(partition: str, region: str, account: str, name: str) -> str:
+    """The ARN of a CloudWatch alarm."""
+    return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}"
+
+
+def rollback_triggers(
+    template: dict[str, Any],
+    deployed: Iterable[dict[str, Any]],
+    partition: str,
+    region: str,
+    account: str,
+) -> list[dict[str, str]]:
+    """Triggers on the template's alarms that already exist in the deployed stack.
+
+    A trigger naming an alarm that does not exist yet makes CloudFormation fail the update, so
+    a new alarm becomes a trigger from the deploy after the one that creates it.
+    """
+    resources = template.get("Resources", {}) or {}
+    wanted = {lid for lid, r in resources.items() if r.get("Type") == ALARM_TYPE}
+    names = sorted(
+        str(summary["PhysicalResourceId"])
+        for summary in deployed
+        if summary.get("ResourceType") == ALARM_TYPE
+        and summary.get("LogicalResourceId") in wanted
+        and summary.get("PhysicalResourceId")
+        and not str(summary.get("ResourceStatus", "")).startswith("DELETE")
+    )
+    return [
+        {"Arn": alarm_arn(partition, region, account, name), "Type": ALARM_TYPE}
+        for name in names[:MAX_ROLLBACK_TRIGGERS]
+    ]
+
+
+def deployed_stateful_ids(deployed: Iterable[dict[str, Any]]) -> list[str]:
+    """Logical ids of stateful resources in the deployed stack."""
+    return sorted(
+        str(s["LogicalResourceId"]) for s in deployed if s.get("ResourceType") in STATEFUL_TYPES
+    )

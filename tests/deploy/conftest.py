@@ -1,0 +1,213 @@
+"""Fixtures for the deploy tests: a tiny repo, a fake clock, a fake artifact, recorded responses."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from generator import cli as main_cli
+from generator.deploy import cli as deploy_cli
+from generator.deploy.aws import Clients
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ACCOUNT = "123456789012"  # moto's default account
+REGION = "us-east-1"
+_TIME_KEYS = {"Timestamp", "CreationTime", "LastUpdatedTime", "LastUpdatedTimestamp"}
+
+
+class FakeClock:
+    """Time that passes only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+@dataclass(frozen=True)
+class FakeArtifact:
+    """A handler zip built in the test (the real one comes from generator.package)."""
+
+    path: Path
+    sha256: str
+    size: int
+    key: str
+
+
+def make_artifact(
+    directory: Path, content: bytes = b"def lambda_handler(e, c):\n    return e\n"
+) -> FakeArtifact:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("app.py", date_time=(1980, 1, 1, 0, 0, 0))
+        archive.writestr(info, content)
+    data = buffer.getvalue()
+    path = directory / "handler.zip"
+    path.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    return FakeArtifact(path=path, sha256=sha, size=len(data), key=f"handler/{sha}.zip")
+
+
+def app_template(
+    env: str, artifact: FakeArtifact, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A small stand-in for the app stack: a data bucket and a queue (moto creates both)."""
+    resources: dict[str, Any] = {
+        "DataBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {"BucketName": f"serverlessapp-files-{env}-{ACCOUNT}"},
+        },
+        "DeadLetterQueue": {"Type": "AWS::SQS::Queue"},
+    }
+    resources.update(extra or {})
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Metadata": {
+            "ServerlessApp": {
+                "environment": env,
+                "handlerSha256": artifact.sha256,
+                "handlerKey": artifact.key,
+            }
+        },
+        "Resources": resources,
+    }
+
+
+BOOTSTRAP_TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {
+        "ArtifactBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "BucketName": {
+                    "Fn::Sub": "serverlessapp-artifacts-${AWS::AccountId}-${AWS::Region}"
+                }
+            },
+        }
+    },
+    "Outputs": {"ArtifactBucketName": {"Value": {"Ref": "ArtifactBucket"}}},
+}
+
+
+@dataclass
+class Repo:
+    """A throwaway repository root with environments and templates."""
+
+    root: Path
+    artifact: FakeArtifact
+    clock: FakeClock
+    lines: list[str] = field(default_factory=list)
+
+    def write_env(self, name: str, text: str) -> None:
+        (self.root / "environments" / f"{name}.yaml").write_text(text, encoding="utf-8")
+
+    def write_template(self, env: str, template: dict[str, Any]) -> None:
+        path = self.root / "templates" / f"{env}.json"
+        path.write_text(json.dumps(template, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    def run(self, *argv: str) -> int:
+        """Run the CLI in this repo; output lines collect in ``lines``."""
+        self.lines.clear()
+        return main_cli.main([*argv, "--root", str(self.root)])
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
+DEV_ENV = (
+    f'account_id: "{ACCOUNT}"\nregion: {REGION}\nretain_data: false\n'
+    "termination_protection: false\n"
+)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """A repo with environment ``dev`` (moto's account) and small templates; hooks faked."""
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "templates").mkdir()
+    artifact = make_artifact(tmp_path)
+    result = Repo(tmp_path, artifact, FakeClock())
+    result.write_env("dev", DEV_ENV)
+    result.write_template("dev", app_template("dev", artifact))
+    (tmp_path / "templates" / "bootstrap.json").write_text(
+        json.dumps(BOOTSTRAP_TEMPLATE, indent=2), encoding="utf-8"
+    )
+    monkeypatch.setattr(deploy_cli.HOOKS, "artifact", lambda root: result.artifact)
+    monkeypatch.setattr(deploy_cli.HOOKS, "clock", result.clock)
+    monkeypatch.setattr(deploy_cli.HOOKS, "out", result.lines.append)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.setenv("GITHUB_SHA", "f" * 40)
+    return result
+
+
+# --------------------------------------------------------------------- recorded responses
+
+
+def _revive(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: datetime.fromisoformat(v) if k in _TIME_KEYS and isinstance(v, str) else _revive(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_revive(v) for v in value]
+    return value
+
+
+def recorded(name: str) -> Any:
+    """A recorded response (JSON under fixtures/, ISO times turned back into datetimes)."""
+    return _revive(json.loads((FIXTURES / name).read_text(encoding="utf-8")))
+
+
+@pytest.fixture
+def stubbed() -> Iterator[Callable[[str], tuple[Any, Stubber]]]:
+    """Make a real client with a Stubber; every stub is checked as used at the end."""
+    stubbers: list[Stubber] = []
+
+    def make(service: str) -> tuple[Any, Stubber]:
+        client = boto3.client(service, region_name=REGION)
+        stubber = Stubber(client)
+        stubber.activate()
+        stubbers.append(stubber)
+        return client, stubber
+
+    yield make
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()
+
+
+def stack(status: str, name: str = "TapStackdev", **extra: Any) -> dict[str, Any]:
+    """A DescribeStacks response for one stack."""
+    body = {
+        "StackName": name,
+        "StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/abc",
+        "StackStatus": status,
+        "CreationTime": datetime.fromisoformat("2025-01-01T00:00:00+00:00"),
+        **extra,
+    }
+    return {"Stacks": [body]}
+
+
+def stub_clients(cfn: Any, s3: Any = None, sts: Any = None) -> Clients:
+    """Clients made of stubbed (or moto) clients."""
+    return Clients(cloudformation=cfn, s3=s3, sts=sts, region=REGION)

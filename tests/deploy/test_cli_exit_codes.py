@@ -1,0 +1,118 @@
+"""Exit codes 4 and 5 through the real CLI entry point, on recorded responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from generator.deploy import cli as deploy_cli
+from tests.deploy.conftest import ACCOUNT, Repo, stack, stub_clients
+from tests.deploy.test_recorded import STACK_ID, event, events
+
+Make = Callable[[str], tuple[Any, Stubber]]
+
+
+def _connect(repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch) -> tuple[Stubber, Stubber]:
+    cfn, cfn_stub = stubbed("cloudformation")
+    s3, s3_stub = stubbed("s3")
+    sts, sts_stub = stubbed("sts")
+    sts_stub.add_response(
+        "get_caller_identity",
+        {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/deployer", "UserId": "AROA"},
+    )
+    monkeypatch.setattr(deploy_cli.HOOKS, "clients", lambda args, env: stub_clients(cfn, s3, sts))
+    cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+    cfn_stub.add_response(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": "DataBucket",
+                    "PhysicalResourceId": "serverlessapp-files-dev-123456789012",
+                    "ResourceType": "AWS::S3::Bucket",
+                    "LastUpdatedTimestamp": "2025-03-01T00:00:00Z",
+                    "ResourceStatus": "UPDATE_COMPLETE",
+                }
+            ]
+        },
+    )
+    s3_stub.add_response("list_object_versions", {"Versions": [], "IsTruncated": False})
+    cfn_stub.add_response("describe_stack_events", events(event("e1", "UPDATE_COMPLETE")))
+    cfn_stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    return cfn_stub, s3_stub
+
+
+def test_fails_with_the_root_cause_when_deletion_fails(
+    repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfn_stub, _ = _connect(repo, stubbed, monkeypatch)
+    failed = event(
+        "e3", "DELETE_FAILED", "DataBucket", "The bucket you tried to delete is not empty",
+        "AWS::S3::Bucket",
+    )  # fmt: skip
+    cfn_stub.add_response(
+        "describe_stack_events",
+        events(
+            event("e4", "DELETE_FAILED", reason="The following resource(s) failed to delete"),
+            failed,
+            event("e2", "DELETE_IN_PROGRESS", reason="User Initiated"),
+            event("e1", "UPDATE_COMPLETE"),
+        ),
+    )
+    cfn_stub.add_response("describe_stacks", stack("DELETE_FAILED"))
+    assert repo.run("destroy", "--env", "dev", "--yes") == 4, repo.output
+    err = capsys.readouterr().err
+    assert "DataBucket [AWS::S3::Bucket] DELETE_FAILED: The bucket you tried to delete" in err, (
+        repo.output
+    )
+
+
+def test_times_out_with_exit_5_while_deletion_is_still_in_progress(
+    repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfn_stub, _ = _connect(repo, stubbed, monkeypatch)
+    for _ in range(13):  # one minute at five seconds a poll
+        cfn_stub.add_response("describe_stack_events", events(event("e1", "UPDATE_COMPLETE")))
+        cfn_stub.add_response("describe_stacks", stack("DELETE_IN_PROGRESS"))
+    assert repo.run("destroy", "--env", "dev", "--yes", "--timeout-minutes", "1") == 5
+    assert "still DELETE_IN_PROGRESS" in capsys.readouterr().err
+
+
+def test_an_aws_refusal_is_a_message_and_exit_4_not_a_traceback(
+    repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfn, cfn_stub = stubbed("cloudformation")
+    sts, sts_stub = stubbed("sts")
+    sts_stub.add_response(
+        "get_caller_identity",
+        {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/deployer", "UserId": "AROA"},
+    )
+    monkeypatch.setattr(deploy_cli.HOOKS, "clients", lambda args, env: stub_clients(cfn, None, sts))
+    cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+    cfn_stub.add_client_error("list_stack_resources", "AccessDenied", "not authorized")
+    assert repo.run("destroy", "--env", "dev", "--yes") == 4
+    assert "AWS refused ListStackResources: AccessDenied: not authorized" in capsys.readouterr().err
+
+
+def test_status_without_drift_permissions_still_compares_the_template(
+    repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    cfn, cfn_stub = stubbed("cloudformation")
+    sts, sts_stub = stubbed("sts")
+    sts_stub.add_response(
+        "get_caller_identity",
+        {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/plan", "UserId": "AROA"},
+    )
+    monkeypatch.setattr(deploy_cli.HOOKS, "clients", lambda args, env: stub_clients(cfn, None, sts))
+    body = (repo.root / "templates" / "dev.json").read_bytes()
+    tags = [{"Key": "template-sha256", "Value": hashlib.sha256(body).hexdigest()}]
+    cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=tags))
+    cfn_stub.add_client_error("detect_stack_drift", "AccessDenied", "not authorized")
+    assert repo.run("status", "--env", "dev") == 0
+    assert "  template: up to date" in repo.lines
+    assert "  drift detection unavailable: not authorized" in repo.lines
