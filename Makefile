@@ -8,7 +8,7 @@ ENV ?= local
 
 .DEFAULT_GOAL := help
 .PHONY: help install checkov-env synth check lint policy actionlint pytest test bench \
-	deploy plan status down demo constraints clean
+	deploy plan status up down demo constraints clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,8 +27,8 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 checkov-env: $(CHECKOV_VENV)/.installed ## create .venv-checkov (checkov in its own environment)
 
-synth: install ## write templates/ from environments/ (ENV=name for one)
-	$(PY) -m generator synth $(if $(filter-out local,$(ENV)),--env $(ENV),)
+synth: install ## write templates/ (and the environment schema) from environments/
+	$(PY) -m generator synth
 
 check: install ## fail if committed templates differ from the generator
 	$(PY) -m generator check
@@ -53,10 +53,25 @@ bench: install ## print timings: synth, handler throughput/memory/cold start, ar
 	$(PY) tests/bench/bench_synth.py
 	$(PY) tests/bench/bench_handler.py
 
-deploy: install ## deploy ENV (default local: the embedded emulator, no AWS account needed)
+deploy: install checkov-env ## generate, lint and deploy ENV (default local: the embedded emulator)
 	$(PY) -m generator synth
 	$(PY) -m generator lint
-	@echo "deploy: not built yet (templates generated, linted and policy-checked)"
+	$(PY) -m generator deploy --env $(ENV)
+
+plan: install ## show the change set for ENV without executing it
+	$(PY) -m generator plan --env $(ENV)
+
+status: install ## is ENV's deployed stack the committed template, and has it drifted?
+	$(PY) -m generator status --env $(ENV)
+
+demo: deploy ## deploy, upload a sample file, print the signed result and verify it
+	$(PY) -m generator demo --env $(ENV)
+
+up: install ## start the embedded AWS emulator (deploy starts it when needed)
+	$(PY) -m generator up
+
+down: install ## stop the embedded AWS emulator
+	$(PY) -m generator down
 
 constraints: install ## refresh constraints.txt from the current .venv
 	@{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt.new

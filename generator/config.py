@@ -125,6 +125,13 @@ class Environment(_Model):
         ),
     ] = True
     termination_protection: bool = True
+    emulator: Annotated[
+        bool,
+        Field(
+            description="Deploy to the embedded AWS emulator (moto) on loopback instead of an AWS "
+            "account; the account must be the emulator's, 123456789012."
+        ),
+    ] = False
     function: FunctionSettings = FunctionSettings()
     storage: StorageSettings = StorageSettings()
     alarms: AlarmSettings = AlarmSettings()

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from generator import naming
-from generator.ci_access import CI_ENVIRONMENTS, build_ci_access_template
 from generator.ci_access import TEMPLATE_FILE as CI_ACCESS_FILE
+from generator.ci_access import build_ci_access_template
 from generator.config import Environment, json_schema, load_environments
 from generator.errors import ExitCode
 from generator.render import to_json, write_atomic
@@ -42,8 +42,8 @@ def render_templates(envs: Iterable[Environment], artifact: Artifact) -> dict[st
 
 
 def render_ci_access(envs: Mapping[str, Environment]) -> dict[str, str]:
-    """The CI account-access template, over the environments CI deploys. Pure."""
-    ci_envs = {name: envs[name] for name in CI_ENVIRONMENTS if name in envs}
+    """The CI account-access template, over every environment in an AWS account. Pure."""
+    ci_envs = {name: env for name, env in sorted(envs.items()) if not env.emulator}
     return {CI_ACCESS_FILE: to_json(build_ci_access_template(ci_envs).to_dict())}
 
 

@@ -323,8 +323,13 @@ def test_is_deterministic(envs: dict[str, Environment]) -> None:
     assert first == second
 
 
-def test_ci_environments_are_the_deployed_ones_in_order() -> None:
+def test_ci_environments_are_the_deployed_ones_in_order(repo_root: Path) -> None:
+    from generator.config import load_environments
+
     assert CI_ENVIRONMENTS == ("dev", "staging", "prod")
+    # Every environment in a real account is on the promotion path, and nothing else is.
+    envs = load_environments(repo_root / "environments")
+    assert set(CI_ENVIRONMENTS) == {name for name, env in envs.items() if not env.emulator}
 
 
 def test_committed_environment_files_build_a_template(repo_root: Path) -> None:

@@ -322,8 +322,10 @@ def test_email_subscription_only_when_configured() -> None:
 def test_dashboard_shows_the_promised_metrics(tpl: dict[str, Any], env: Environment) -> None:
     body = json.loads(sub(props(tpl, L.DASHBOARD)["DashboardBody"]))
     metrics = [m[1] for w in body["widgets"] for m in w["properties"]["metrics"]]
-    for name in ("Invocations", "Errors", "Duration", "Throttles",
-                 "ApproximateNumberOfMessagesVisible", "FilesProcessed", "BytesProcessed"):  # fmt: skip
+    promised = ("Invocations", "Errors", "Duration", "Throttles",
+                "ApproximateNumberOfMessagesVisible", "FilesProcessed",
+                "BytesProcessed")  # fmt: skip
+    for name in promised:
         assert name in metrics
     stats = [m[-1].get("stat") for w in body["widgets"] for m in w["properties"]["metrics"]
              if isinstance(m[-1], dict)]  # fmt: skip

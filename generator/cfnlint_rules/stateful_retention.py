@@ -6,13 +6,8 @@ from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-STATEFUL_TYPES = (
-    "AWS::S3::Bucket",
-    "AWS::SecretsManager::Secret",
-    "AWS::KMS::Key",
-    "AWS::SQS::Queue",
-    "AWS::Logs::LogGroup",
-)
+from generator.stack.common import STATEFUL_TYPES
+
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
 
 

@@ -59,7 +59,13 @@ class Hooks:
 
 
 def _default_clients(args: argparse.Namespace, env: Environment) -> Clients:
-    return make_clients(env.region, endpoint_url=args.endpoint_url, profile=args.profile)
+    # The embedded emulator for emulated environments (started if needed); AWS otherwise.
+    from generator.emulator.target import target_for
+
+    target = target_for(env, Path(args.root), args.endpoint_url)
+    return make_clients(
+        env.region, session=target.session, endpoint_url=target.endpoint_url, profile=args.profile
+    )
 
 
 def _default_artifact(root: Path) -> ArtifactLike:

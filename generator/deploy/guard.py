@@ -7,24 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.deploy.changeset import Change
+from generator.stack.common import STATEFUL_TYPES
 
-# Resource types whose replacement or removal loses data (or, for a key, the data it encrypts).
-# The guard and the stack policy both use this one list.
-STATEFUL_TYPES = frozenset(
-    {
-        "AWS::S3::Bucket",
-        "AWS::SecretsManager::Secret",
-        "AWS::KMS::Key",
-        "AWS::SQS::Queue",
-        "AWS::Logs::LogGroup",
-        "AWS::DynamoDB::Table",
-        "AWS::DynamoDB::GlobalTable",
-        "AWS::RDS::DBInstance",
-        "AWS::RDS::DBCluster",
-        "AWS::EFS::FileSystem",
-        "AWS::Kinesis::Stream",
-    }
-)
+__all__ = ["STATEFUL_TYPES", "Violation", "judge", "stateful_ids"]
 
 
 @dataclass(frozen=True)

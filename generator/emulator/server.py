@@ -1,0 +1,206 @@
+"""Start, find and stop the emulator server: a background process on loopback.
+
+Its pid, port and log live in ``<state>/emulator/`` (``.state/`` is git-ignored). This module
+imports neither moto nor the extension: it only starts ``python -m generator.emulator.serve`` and
+talks to it over HTTP, so the deploy path stays free of emulator code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.emulator.serve import HEALTH_PATH, IDENTITY
+from generator.errors import ExitCode, GeneratorError
+
+SUBDIR = "emulator"
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+# Loopback never goes through a proxy, whatever the machine's proxy settings say.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True)
+class Running:
+    """A running emulator: its process and where it listens."""
+
+    pid: int
+    port: int
+    endpoint: str
+
+
+def emulator_dir(state_dir: Path) -> Path:
+    """Where the emulator keeps its pid/port file, log and unpacked functions."""
+    return state_dir / SUBDIR
+
+
+def log_file(state_dir: Path) -> Path:
+    """The server's log (its stdout and stderr, appended across runs)."""
+    return emulator_dir(state_dir) / "server.log"
+
+
+def _info_file(state_dir: Path) -> Path:
+    return emulator_dir(state_dir) / "server.json"
+
+
+def _read_info(state_dir: Path) -> Running | None:
+    try:
+        data = json.loads(_info_file(state_dir).read_text(encoding="utf-8"))
+        return Running(pid=int(data["pid"]), port=int(data["port"]), endpoint=str(data["endpoint"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def is_alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (reaping it if it is our child)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return True  # no /proc (macOS): kill(0) is all we know
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def healthy(endpoint: str, pid: int | None = None, timeout_seconds: float = 1.0) -> bool:
+    """Whether our emulator answers at ``endpoint`` (and, if given, is process ``pid``)."""
+    try:
+        with _OPENER.open(endpoint + HEALTH_PATH, timeout=timeout_seconds) as reply:
+            data = json.loads(reply.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+    return bool(data.get("service") == IDENTITY and (pid is None or data.get("pid") == pid))
+
+
+def status(state_dir: Path) -> Running | None:
+    """The running emulator recorded in ``state_dir``, or None if there is none or it is dead."""
+    info = _read_info(state_dir)
+    if info is None or not is_alive(info.pid) or not healthy(info.endpoint, info.pid):
+        return None
+    return info
+
+
+@contextlib.contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    """One starter or stopper at a time per state folder (parallel `make` targets)."""
+    folder = emulator_dir(state_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_running(state_dir: Path, timeout_seconds: float = 30.0) -> str:
+    """The endpoint URL of a healthy emulator, starting one if none is running."""
+    with _locked(state_dir):
+        running = status(state_dir)
+        if running is not None:
+            return running.endpoint
+        _info_file(state_dir).unlink(missing_ok=True)
+        return _start(state_dir, timeout_seconds)
+
+
+def _start(state_dir: Path, timeout_seconds: float) -> str:
+    folder = emulator_dir(state_dir)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    # The server must never use real credentials or reach AWS itself.
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    with log_file(state_dir).open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our interpreter and module, no shell
+            [sys.executable, "-m", "generator.emulator.serve", "--state-dir", str(folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=folder,
+            start_new_session=True,  # outlives the command that started it; Ctrl-C spares it
+        )
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        info = _read_info(state_dir)
+        if info is not None and info.pid == process.pid and healthy(info.endpoint, info.pid):
+            return info.endpoint
+        if process.poll() is not None:
+            raise GeneratorError(
+                f"the emulator exited with code {process.returncode} while starting; expected "
+                f"it to keep running. Last lines of {log_file(state_dir)}:\n{_tail(state_dir)}",
+                ExitCode.FAILED,
+            )
+        time.sleep(0.1)
+    _terminate(process.pid, 5.0)
+    raise GeneratorError(
+        f"the emulator did not answer within {timeout_seconds:.0f}s; expected a healthy server. "
+        f"Last lines of {log_file(state_dir)}:\n{_tail(state_dir)}",
+        ExitCode.TIMED_OUT,
+    )
+
+
+def _tail(state_dir: Path, lines: int = 20) -> str:
+    try:
+        text = log_file(state_dir).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _terminate(pid: int, timeout_seconds: float) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if not is_alive(pid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline and is_alive(pid):
+        time.sleep(0.05)
+
+
+def _is_ours(info: Running) -> bool:
+    """The recorded pid still runs our server (not a reused pid of another program)."""
+    if healthy(info.endpoint, info.pid):
+        return True
+    try:
+        cmdline = Path(f"/proc/{info.pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"generator.emulator.serve" in cmdline
+
+
+def stop(state_dir: Path, timeout_seconds: float = 10.0) -> bool:
+    """Stop the recorded emulator; False when none was running (a stale record is removed)."""
+    with _locked(state_dir):
+        info = _read_info(state_dir)
+        stopped = False
+        if info is not None and is_alive(info.pid) and _is_ours(info):
+            _terminate(info.pid, timeout_seconds)
+            stopped = True
+        _info_file(state_dir).unlink(missing_ok=True)
+        return stopped

@@ -1,0 +1,1 @@
+"""The S3 file processor behind ``app.lambda_handler``."""

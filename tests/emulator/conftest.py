@@ -1,0 +1,66 @@
+"""Fixtures for the emulator's tests: the extension in-process, and emulator servers that are
+always stopped, even when a test fails."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from generator.emulator import extension, server
+from generator.emulator.delivery import Deliverer
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def emulated(tmp_path: Path) -> Iterator[Deliverer]:
+    """moto in-process with the emulator extension installed; uninstalled afterwards."""
+    with mock_aws(), extension.installed("http://127.0.0.1:9", tmp_path / "work") as deliverer:
+        deliverer.retry_delay_seconds = 0.0
+        yield deliverer
+
+
+@pytest.fixture
+def cfn(emulated: Deliverer) -> Any:
+    """A CloudFormation client of the in-process emulator."""
+    return boto3.client("cloudformation", region_name=REGION)
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Iterator[Path]:
+    """A private state folder; whatever emulator it records is stopped at the end."""
+    folder = tmp_path / "state"
+    folder.mkdir()
+    yield folder
+    server.stop(folder)
+
+
+def template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:
+    """A template body from resources (and outputs)."""
+    body: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
+    if outputs:
+        body["Outputs"] = outputs
+    return json.dumps(body)
+
+
+def outputs_of(cfn: Any, stack: str) -> dict[str, str]:
+    """A stack's outputs as a mapping."""
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def handler_zip(source: str) -> bytes:
+    """A function artifact whose ``app.py`` is ``source``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()

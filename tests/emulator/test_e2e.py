@@ -1,0 +1,124 @@
+"""End to end through the CLI, as a newcomer runs it: deploy the `local` environment to the
+embedded emulator, deploy again (no changes), upload a file, get a verified result, deliver the
+same event twice (nothing new is written), stop the emulator (nothing left listening).
+
+The CLI runs as a subprocess with a private state folder; the emulator it starts is stopped by
+the fixture's finalizer even when an assertion fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from generator import naming
+from generator.emulator import server
+
+pytestmark = pytest.mark.e2e
+
+BUCKET = naming.data_bucket("local", "123456789012")
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The subprocess environment: fake credentials, a private state folder, and no way out."""
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        {
+            "SERVERLESSAPP_STATE_DIR": str(state),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            # A safety net: a client built without the emulator's endpoint hits a closed
+            # loopback port instead of AWS.
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        }
+    )
+    yield env
+    server.stop(state)
+
+
+def _run(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+def _results(s3: Any) -> dict[str, bytes]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=naming.RESULTS_PREFIX).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def test_local_pipeline_end_to_end(
+    repo_root: Path, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    for needed in ("templates/local.json", "templates/bootstrap.json", "handler/app.py"):
+        if not (repo_root / needed).exists():
+            pytest.skip(f"{needed} is not there yet")
+    state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
+
+    first = _ok(_run(repo_root, cli_env, "deploy", "--env", "local"))
+    assert "embedded AWS emulator" in first
+    running = server.status(state)
+    assert running is not None, "deploy --env local did not start the emulator"
+    endpoint = running.endpoint
+    cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=endpoint)
+    stack = cfn.describe_stacks(StackName=naming.stack_name("local"))["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs[naming.LogicalId.OUT_BUCKET] == BUCKET
+
+    second = _ok(_run(repo_root, cli_env, "deploy", "--env", "local"))
+    assert "No changes" in second
+    assert server.status(state) == running  # the same server, reused
+
+    sample = tmp_path / "hello world.txt"
+    sample.write_text("hello, pipeline\n", encoding="utf-8")
+    uploaded = _ok(_run(repo_root, cli_env, "upload", "--env", "local", str(sample)))
+    assert "signature: valid" in uploaded
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
+    before = _results(s3)
+    assert len(before) == 1
+    result = json.loads(next(iter(before.values())))
+    assert result["key"] == "uploads/hello world.txt"
+    assert result["size"] == len("hello, pipeline\n")
+
+    # The same S3 event delivered twice more: the handler writes nothing new.
+    head = s3.head_object(Bucket=BUCKET, Key="uploads/hello world.txt")
+    event = {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
+               "object": {"key": "uploads/hello+world.txt", "size": head["ContentLength"],
+                          "eTag": head["ETag"].strip('"'), "versionId": head.get("VersionId")}},
+    }]}  # fmt: skip
+    lam = boto3.client("lambda", region_name="us-east-1", endpoint_url=endpoint)
+    for _ in range(2):
+        reply = lam.invoke(FunctionName=naming.function_name("local"), Payload=json.dumps(event))
+        assert "FunctionError" not in reply, reply["Payload"].read()
+    assert _results(s3) == before
+
+    _ok(_run(repo_root, cli_env, "down"))
+    assert not server.is_alive(running.pid)
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        assert sock.connect_ex(("127.0.0.1", running.port)) != 0, "something still listens"

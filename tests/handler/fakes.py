@@ -1,0 +1,53 @@
+"""An in-memory ObjectStore for fast, property-based tests of the processing core."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+
+from fileproc.core import OBJECT_GONE, SUPERSEDED, StoredObject
+from fileproc.errors import SkipRecord
+
+
+@dataclass
+class MemoryStore:
+    """Versioned objects and write-once results, in dicts."""
+
+    objects: dict[tuple[str, str], list[tuple[str, bytes]]] = field(default_factory=dict)
+    results: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    reads: int = 0
+
+    def upload(self, bucket: str, key: str, body: bytes) -> tuple[str, str]:
+        """Store a new version; returns (version id, etag)."""
+        versions = self.objects.setdefault((bucket, key), [])
+        version_id = f"v{len(versions) + 1}"
+        versions.append((version_id, body))
+        return version_id, hashlib.md5(body).hexdigest()  # noqa: S324 -- S3's ETag is an MD5
+
+    def open(
+        self, bucket: str, key: str, version_id: str | None, if_match: str | None
+    ) -> StoredObject:
+        """GetObject semantics: by version, or latest guarded by ETag."""
+        self.reads += 1
+        versions = self.objects.get((bucket, key))
+        if not versions:
+            raise SkipRecord(OBJECT_GONE)
+        if version_id is not None:
+            matches = [b for v, b in versions if v == version_id]
+            if not matches:
+                raise SkipRecord(OBJECT_GONE)
+            found_id, body = version_id, matches[0]
+        else:
+            found_id, body = versions[-1]
+            if if_match and hashlib.md5(body).hexdigest() != if_match:  # noqa: S324
+                raise SkipRecord(SUPERSEDED)
+        etag = hashlib.md5(body).hexdigest()  # noqa: S324
+        return StoredObject(io.BytesIO(body), etag, found_id, "application/octet-stream")
+
+    def put_if_absent(self, bucket: str, key: str, body: bytes) -> bool:
+        """If-None-Match: * semantics."""
+        if (bucket, key) in self.results:
+            return False
+        self.results[(bucket, key)] = body
+        return True
