@@ -30,6 +30,7 @@ from awacs import awslambda as lam
 from awacs import cloudformation as cfn
 from awacs import cloudwatch, iam, kms, logs, s3, secretsmanager, sns, sqs, sts
 from awacs.aws import (
+    Action,
     Allow,
     ArnLike,
     Condition,
@@ -59,7 +60,6 @@ from generator.stack.common import bucket_arn, objects_arn
 
 # The environments CI plans and deploys, in deploy order; `local` is the emulator's.
 CI_ENVIRONMENTS = ("dev", "staging", "prod")
-STACK_NAME = "ServerlessAppCiAccess"
 TEMPLATE_FILE = f"{naming.TEMPLATES_DIR}/ci-access.json"
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -113,26 +113,6 @@ class CiId:
         return f"CloudFormation{concern}Policy{cls._suffix(env)}"
 
 
-def plan_role_name(env: str) -> str:
-    """The plan role assumed by pull-request and drift jobs."""
-    return f"ServerlessAppCiPlanRole{env}"
-
-
-def deploy_role_name(env: str) -> str:
-    """The deploy role assumed by jobs bound to the GitHub environment ``env``."""
-    return f"ServerlessAppCiDeployRole{env}"
-
-
-def cloudformation_role_name(env: str) -> str:
-    """The role CloudFormation assumes to change the stack's resources."""
-    return f"ServerlessAppCloudFormationRole{env}"
-
-
-def role_arn(account: str, name: str) -> str:
-    """ARN of a role in the commercial partition, for the workflows' variables."""
-    return f"arn:aws:iam::{account}:role/{name}"
-
-
 def validate_repository(repository: str) -> str:
     """Return ``owner/name`` if it is a valid GitHub repository; raise GeneratorError otherwise."""
     if not re.match(REPOSITORY_PATTERN, repository):
@@ -173,14 +153,17 @@ def _data_buckets(env: Environment) -> list[str]:
     ]
 
 
+def _with_children(env: Environment, service: str, resource: str) -> list[Sub]:
+    """The resource and what is addressed below it (versions, log streams, subscriptions)."""
+    return [_arn(env, service, resource), _arn(env, service, f"{resource}:*")]
+
+
 def _function_arns(env: Environment) -> list[Sub]:
-    name = naming.function_name(env.name)
-    return [_arn(env, "lambda", f"function:{name}"), _arn(env, "lambda", f"function:{name}:*")]
+    return _with_children(env, "lambda", f"function:{naming.function_name(env.name)}")
 
 
 def _log_group_arns(env: Environment) -> list[Sub]:
-    group = naming.log_group(env.name)
-    return [_arn(env, "logs", f"log-group:{group}"), _arn(env, "logs", f"log-group:{group}:*")]
+    return _with_children(env, "logs", f"log-group:{naming.log_group(env.name)}")
 
 
 def _alarm_arn(env: Environment) -> Sub:
@@ -201,8 +184,7 @@ def _queue_arn(env: Environment) -> Sub:
 
 
 def _topic_arns(env: Environment) -> list[Sub]:
-    topic = naming.topic_name(env.name)
-    return [_arn(env, "sns", topic), _arn(env, "sns", f"{topic}:*")]
+    return _with_children(env, "sns", naming.topic_name(env.name))
 
 
 def _function_role_arn(env: Environment) -> Sub:
@@ -261,508 +243,365 @@ _STACK_PLAN = [
     cfn.DetectStackDrift,
     cfn.DetectStackResourceDrift,
 ]
-_STACK_APPLY = [
+_STACK_DEPLOY = [
+    *_STACK_READ,
+    *_STACK_PLAN,
     cfn.ExecuteChangeSet,
     cfn.SetStackPolicy,
     cfn.UpdateTerminationProtection,
 ]
 
 
+def _allow(
+    sid: str,
+    actions: Sequence[Action],
+    resources: Sequence[Sub | str],
+    condition: Condition | None = None,
+) -> Statement:
+    """One Allow statement; ``condition`` only where the statement has one."""
+    statement = Statement(Sid=sid, Effect=Allow, Action=list(actions), Resource=list(resources))
+    if condition is not None:
+        statement.Condition = condition
+    return statement
+
+
+def _document(statements: Sequence[Statement]) -> PolicyDocument:
+    return PolicyDocument(Version="2012-10-17", Statement=list(statements))
+
+
 def _resource_read_statements(env: Environment) -> list[Statement]:
     """Configuration reads of the stack's resources (drift detection reads with these)."""
-    return [
-        Statement(
-            Sid="ReadBuckets",
-            Effect=Allow,
-            Action=[
-                s3.GetBucketPolicy,
-                s3.GetBucketVersioning,
-                s3.GetEncryptionConfiguration,
-                s3.GetBucketPublicAccessBlock,
-                s3.GetLifecycleConfiguration,
-                s3.GetBucketLogging,
-                s3.GetBucketNotification,
-                s3.GetBucketTagging,
-                s3.GetBucketOwnershipControls,
-                s3.GetBucketLocation,
-                s3.GetBucketAcl,
-                s3.GetBucketCORS,
-                s3.GetBucketObjectLockConfiguration,
-            ],
-            Resource=[bucket_arn(name) for name in _data_buckets(env)],
-        ),
-        Statement(
-            Sid="ReadFunction",
-            Effect=Allow,
-            Action=[
-                lam.GetFunction,
-                lam.GetFunctionConfiguration,
-                lam.GetFunctionConcurrency,
-                lam.GetFunctionEventInvokeConfig,
-                lam.GetFunctionCodeSigningConfig,
-                lam.GetRuntimeManagementConfig,
-                lam.GetPolicy,
-                lam.ListTags,
-                lam.ListVersionsByFunction,
-            ],
-            Resource=_function_arns(env),
-        ),
-        Statement(
-            Sid="ReadFunctionRole",
-            Effect=Allow,
-            Action=[
-                iam.GetRole,
-                iam.GetRolePolicy,
-                iam.ListRolePolicies,
-                iam.ListAttachedRolePolicies,
-                iam.ListRoleTags,
-            ],
-            Resource=[_function_role_arn(env)],
-        ),
-        Statement(
-            Sid="ReadLogGroups",
-            Effect=Allow,
-            Action=[logs.DescribeLogGroups, logs.ListTagsForResource, logs.ListTagsLogGroup],
-            Resource=[_arn(env, "logs", "log-group:*")],
-        ),
-        Statement(
-            Sid="ReadMonitoring",
-            Effect=Allow,
-            Action=[
-                cloudwatch.DescribeAlarms,
-                cloudwatch.ListTagsForResource,
-                cloudwatch.GetDashboard,
-            ],
-            Resource=[_alarm_arn(env), _dashboard_arn(env)],
-        ),
-        Statement(
-            Sid="ReadMessaging",
-            Effect=Allow,
-            Action=[
-                sqs.GetQueueAttributes,
-                sqs.GetQueueUrl,
-                sqs.ListQueueTags,
-                sns.GetTopicAttributes,
-                sns.ListTagsForResource,
-                sns.ListSubscriptionsByTopic,
-                sns.GetSubscriptionAttributes,
-            ],
-            Resource=[_queue_arn(env), *_topic_arns(env)],
-        ),
-        Statement(
-            Sid="ReadSecretMetadata",
-            Effect=Allow,
-            # DescribeSecret only: the secret's value is never readable by CI.
-            Action=[secretsmanager.DescribeSecret, secretsmanager.GetResourcePolicy],
-            Resource=[_secret_arn(env)],
-        ),
-        Statement(
-            Sid="ReadKey",
-            Effect=Allow,
-            Action=[
-                kms.DescribeKey,
-                kms.GetKeyPolicy,
-                kms.GetKeyRotationStatus,
-                kms.ListResourceTags,
-            ],
-            Resource=[_key_arn(env)],
-            Condition=_env_tag(env, "aws:ResourceTag"),
-        ),
+    read_buckets = [
+        s3.GetBucketPolicy,
+        s3.GetBucketVersioning,
+        s3.GetEncryptionConfiguration,
+        s3.GetBucketPublicAccessBlock,
+        s3.GetLifecycleConfiguration,
+        s3.GetBucketLogging,
+        s3.GetBucketNotification,
+        s3.GetBucketTagging,
+        s3.GetBucketOwnershipControls,
+        s3.GetBucketLocation,
+        s3.GetBucketAcl,
+        s3.GetBucketCORS,
+        s3.GetBucketObjectLockConfiguration,
     ]
+    read_function = [
+        lam.GetFunction,
+        lam.GetFunctionConfiguration,
+        lam.GetFunctionConcurrency,
+        lam.GetFunctionEventInvokeConfig,
+        lam.GetFunctionCodeSigningConfig,
+        lam.GetRuntimeManagementConfig,
+        lam.GetPolicy,
+        lam.ListTags,
+        lam.ListVersionsByFunction,
+    ]
+    read_role = [
+        iam.GetRole,
+        iam.GetRolePolicy,
+        iam.ListRolePolicies,
+        iam.ListAttachedRolePolicies,
+        iam.ListRoleTags,
+    ]
+    read_messaging = [
+        sqs.GetQueueAttributes,
+        sqs.GetQueueUrl,
+        sqs.ListQueueTags,
+        sns.GetTopicAttributes,
+        sns.ListTagsForResource,
+        sns.ListSubscriptionsByTopic,
+        sns.GetSubscriptionAttributes,
+    ]
+    read_key = [kms.DescribeKey, kms.GetKeyPolicy, kms.GetKeyRotationStatus, kms.ListResourceTags]
+    return [
+        _allow("ReadBuckets", read_buckets, [bucket_arn(name) for name in _data_buckets(env)]),
+        _allow("ReadFunction", read_function, _function_arns(env)),
+        _allow("ReadFunctionRole", read_role, [_function_role_arn(env)]),
+        _allow(
+            "ReadLogGroups",
+            [logs.DescribeLogGroups, logs.ListTagsForResource, logs.ListTagsLogGroup],
+            [_arn(env, "logs", "log-group:*")],
+        ),
+        _allow(
+            "ReadMonitoring",
+            [cloudwatch.DescribeAlarms, cloudwatch.ListTagsForResource, cloudwatch.GetDashboard],
+            [_alarm_arn(env), _dashboard_arn(env)],
+        ),
+        _allow("ReadMessaging", read_messaging, [_queue_arn(env), *_topic_arns(env)]),
+        # DescribeSecret only: the secret's value is never readable by CI.
+        _allow(
+            "ReadSecretMetadata",
+            [secretsmanager.DescribeSecret, secretsmanager.GetResourcePolicy],
+            [_secret_arn(env)],
+        ),
+        _allow("ReadKey", read_key, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
+    ]
+
+
+def _artifact_objects(env: Environment) -> list[Sub | str]:
+    return [objects_arn(_artifact_bucket(env), prefix) for prefix in ARTIFACT_PREFIXES]
+
+
+def _list_artifacts(env: Environment) -> Statement:
+    return _allow("ListArtifacts", [s3.ListBucket], [bucket_arn(_artifact_bucket(env))])
+
+
+def _pass_cloudformation_role(env: Environment) -> Statement:
+    # A change set records its role; creating one does not run it.
+    role = _arn(env, "iam", f"role/{naming.cloudformation_role_name(env.name)}", region=False)
+    return _allow(
+        "PassCloudFormationRole",
+        [iam.PassRole],
+        [role],
+        _passed_to("cloudformation.amazonaws.com"),
+    )
 
 
 def plan_policy(env: Environment) -> PolicyDocument:
     """Read the stack and its resources; create and delete change sets; read artifacts."""
-    artifacts = _artifact_bucket(env)
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="PlanStack",
-                Effect=Allow,
-                Action=_STACK_READ + _STACK_PLAN,
-                Resource=[app_stack_arn(env)],
+    # A template over CloudFormation's inline limit goes by URL, keyed by its hash.
+    large_templates = f"templates/{naming.stack_name(env.name)}/"
+    return _document(
+        [
+            _allow("PlanStack", _STACK_READ + _STACK_PLAN, [app_stack_arn(env)]),
+            _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
+            # `status` polls drift detection by its id; this action has no resource type.
+            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
+            _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
+            _allow(
+                "UploadLargeTemplate",
+                [s3.PutObject],
+                [objects_arn(_artifact_bucket(env), large_templates)],
             ),
-            Statement(
-                Sid="ReadBootstrapStack",
-                Effect=Allow,
-                Action=[cfn.DescribeStacks],
-                Resource=[bootstrap_stack_arn(env)],
-            ),
-            Statement(
-                # `status` polls drift detection by its id; this action has no resource type.
-                Sid="DriftDetectionStatus",
-                Effect=Allow,
-                Action=[cfn.DescribeStackDriftDetectionStatus],
-                Resource=["*"],
-            ),
-            Statement(
-                Sid="ReadArtifacts",
-                Effect=Allow,
-                Action=[s3.GetObject],
-                Resource=[objects_arn(artifacts, prefix) for prefix in ARTIFACT_PREFIXES],
-            ),
-            Statement(
-                Sid="UploadLargeTemplate",
-                Effect=Allow,
-                # A template over CloudFormation's inline limit goes by URL, keyed by its hash.
-                Action=[s3.PutObject],
-                Resource=[objects_arn(artifacts, f"templates/{naming.stack_name(env.name)}/")],
-            ),
-            Statement(
-                Sid="ListArtifacts",
-                Effect=Allow,
-                Action=[s3.ListBucket],
-                Resource=[bucket_arn(artifacts)],
-            ),
-            Statement(
-                Sid="PassCloudFormationRole",
-                Effect=Allow,
-                # A change set records its role; creating one does not run it.
-                Action=[iam.PassRole],
-                Resource=[_arn(env, "iam", f"role/{cloudformation_role_name(env.name)}", False)],
-                Condition=_passed_to("cloudformation.amazonaws.com"),
-            ),
+            _list_artifacts(env),
+            _pass_cloudformation_role(env),
             *_resource_read_statements(env),
-        ],
+        ]
     )
 
 
 def deploy_policy(env: Environment) -> PolicyDocument:
     """Change sets and stack settings on this stack, artifacts, and passing the CFN role."""
-    artifacts = _artifact_bucket(env)
-    stack_actions = _STACK_READ + _STACK_PLAN + _STACK_APPLY
+    stack_actions = _STACK_DEPLOY
     if env.deploy.recreate_failed_stack and not env.retain_data:
         # Only here may deploy delete a stack whose first create failed (it retains nothing).
         stack_actions = [*stack_actions, cfn.DeleteStack]
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="DeployStack",
-                Effect=Allow,
-                Action=stack_actions,
-                Resource=[app_stack_arn(env)],
-            ),
-            Statement(
-                Sid="DeployBootstrapStack",
-                Effect=Allow,
-                # deploy creates or updates the artifact bucket's stack first; never deletes it.
-                Action=_STACK_READ + _STACK_PLAN + _STACK_APPLY,
-                Resource=[bootstrap_stack_arn(env)],
-            ),
-            Statement(
-                Sid="WriteArtifacts",
-                Effect=Allow,
-                Action=[s3.GetObject, s3.PutObject],
-                Resource=[objects_arn(artifacts, prefix) for prefix in ARTIFACT_PREFIXES],
-            ),
-            Statement(
-                Sid="ListArtifacts",
-                Effect=Allow,
-                Action=[s3.ListBucket],
-                Resource=[bucket_arn(artifacts)],
-            ),
-            Statement(
-                Sid="PassCloudFormationRole",
-                Effect=Allow,
-                Action=[iam.PassRole],
-                Resource=[_arn(env, "iam", f"role/{cloudformation_role_name(env.name)}", False)],
-                Condition=_passed_to("cloudformation.amazonaws.com"),
-            ),
-            Statement(
-                Sid="ReadRollbackAlarms",
-                Effect=Allow,
-                # CloudFormation checks that rollback-trigger alarms exist.
-                Action=[cloudwatch.DescribeAlarms],
-                Resource=[_alarm_arn(env)],
-            ),
-        ],
+    return _document(
+        [
+            _allow("DeployStack", stack_actions, [app_stack_arn(env)]),
+            # deploy creates or updates the artifact bucket's stack first; never deletes it.
+            _allow("DeployBootstrapStack", _STACK_DEPLOY, [bootstrap_stack_arn(env)]),
+            _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
+            _list_artifacts(env),
+            _pass_cloudformation_role(env),
+            # CloudFormation checks that rollback-trigger alarms exist.
+            _allow("ReadRollbackAlarms", [cloudwatch.DescribeAlarms], [_alarm_arn(env)]),
+        ]
     )
 
 
 def _storage_policy(env: Environment) -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="ManageBuckets",
-                Effect=Allow,
-                Action=[
-                    s3.CreateBucket,
-                    s3.DeleteBucket,
-                    s3.PutBucketPolicy,
-                    s3.DeleteBucketPolicy,
-                    s3.PutBucketVersioning,
-                    s3.PutEncryptionConfiguration,
-                    s3.PutBucketPublicAccessBlock,
-                    s3.PutLifecycleConfiguration,
-                    s3.PutBucketLogging,
-                    s3.PutBucketNotification,
-                    s3.PutBucketTagging,
-                    s3.PutBucketOwnershipControls,
-                    s3.PutBucketAcl,
-                    s3.PutBucketCORS,
-                    s3.PutBucketObjectLockConfiguration,
-                ],
-                Resource=[bucket_arn(name) for name in _data_buckets(env)],
-            ),
-            Statement(
-                Sid="ReadArtifacts",
-                Effect=Allow,
-                # Lambda reads the code with the caller's (this role's) permissions.
-                Action=[s3.GetObject, s3.GetObjectVersion],
-                Resource=[objects_arn(_artifact_bucket(env), naming.ARTIFACT_PREFIX)],
-            ),
-        ],
+    manage_buckets = [
+        s3.CreateBucket,
+        s3.DeleteBucket,
+        s3.PutBucketPolicy,
+        s3.DeleteBucketPolicy,
+        s3.PutBucketVersioning,
+        s3.PutEncryptionConfiguration,
+        s3.PutBucketPublicAccessBlock,
+        s3.PutLifecycleConfiguration,
+        s3.PutBucketLogging,
+        s3.PutBucketNotification,
+        s3.PutBucketTagging,
+        s3.PutBucketOwnershipControls,
+        s3.PutBucketAcl,
+        s3.PutBucketCORS,
+        s3.PutBucketObjectLockConfiguration,
+    ]
+    code = objects_arn(_artifact_bucket(env), naming.ARTIFACT_PREFIX)
+    return _document(
+        [
+            _allow("ManageBuckets", manage_buckets, [bucket_arn(n) for n in _data_buckets(env)]),
+            # Lambda reads the code with the caller's (this role's) permissions.
+            _allow("ReadArtifacts", [s3.GetObject, s3.GetObjectVersion], [code]),
+        ]
     )
 
 
 def _bootstrap_policy(env: Environment) -> PolicyDocument:
     """The artifact bucket of the bootstrap stack: created and configured, never deleted."""
-    bucket = [bucket_arn(_artifact_bucket(env))]
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="ManageArtifactBucket",
-                Effect=Allow,
-                Action=[
-                    s3.CreateBucket,
-                    s3.PutBucketPolicy,
-                    s3.PutBucketVersioning,
-                    s3.PutEncryptionConfiguration,
-                    s3.PutBucketPublicAccessBlock,
-                    s3.PutLifecycleConfiguration,
-                    s3.PutBucketLogging,
-                    s3.PutBucketTagging,
-                    s3.PutBucketOwnershipControls,
-                    s3.GetBucketPolicy,
-                    s3.GetBucketVersioning,
-                    s3.GetEncryptionConfiguration,
-                    s3.GetBucketPublicAccessBlock,
-                    s3.GetLifecycleConfiguration,
-                    s3.GetBucketLogging,
-                    s3.GetBucketTagging,
-                    s3.GetBucketOwnershipControls,
-                    s3.GetBucketLocation,
-                ],
-                Resource=bucket,
-            ),
-        ],
-    )
+    manage_bucket = [
+        s3.CreateBucket,
+        s3.PutBucketPolicy,
+        s3.PutBucketVersioning,
+        s3.PutEncryptionConfiguration,
+        s3.PutBucketPublicAccessBlock,
+        s3.PutLifecycleConfiguration,
+        s3.PutBucketLogging,
+        s3.PutBucketTagging,
+        s3.PutBucketOwnershipControls,
+        s3.GetBucketPolicy,
+        s3.GetBucketVersioning,
+        s3.GetEncryptionConfiguration,
+        s3.GetBucketPublicAccessBlock,
+        s3.GetLifecycleConfiguration,
+        s3.GetBucketLogging,
+        s3.GetBucketTagging,
+        s3.GetBucketOwnershipControls,
+        s3.GetBucketLocation,
+    ]
+    bucket = bucket_arn(_artifact_bucket(env))
+    return _document([_allow("ManageArtifactBucket", manage_bucket, [bucket])])
 
 
 def _function_policy(env: Environment) -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="ManageFunction",
-                Effect=Allow,
-                Action=[
-                    lam.CreateFunction,
-                    lam.DeleteFunction,
-                    lam.UpdateFunctionCode,
-                    lam.UpdateFunctionConfiguration,
-                    lam.PutFunctionConcurrency,
-                    lam.DeleteFunctionConcurrency,
-                    lam.AddPermission,
-                    lam.RemovePermission,
-                    lam.TagResource,
-                    lam.UntagResource,
-                    lam.PutFunctionEventInvokeConfig,
-                    lam.UpdateFunctionEventInvokeConfig,
-                    lam.DeleteFunctionEventInvokeConfig,
-                    lam.PutRuntimeManagementConfig,
-                    lam.PublishVersion,
-                ],
-                Resource=_function_arns(env),
+    manage_function = [
+        lam.CreateFunction,
+        lam.DeleteFunction,
+        lam.UpdateFunctionCode,
+        lam.UpdateFunctionConfiguration,
+        lam.PutFunctionConcurrency,
+        lam.DeleteFunctionConcurrency,
+        lam.AddPermission,
+        lam.RemovePermission,
+        lam.TagResource,
+        lam.UntagResource,
+        lam.PutFunctionEventInvokeConfig,
+        lam.UpdateFunctionEventInvokeConfig,
+        lam.DeleteFunctionEventInvokeConfig,
+        lam.PutRuntimeManagementConfig,
+        lam.PublishVersion,
+    ]
+    manage_role = [
+        iam.CreateRole,
+        iam.DeleteRole,
+        iam.UpdateRole,
+        iam.UpdateRoleDescription,
+        iam.UpdateAssumeRolePolicy,
+        iam.TagRole,
+        iam.UntagRole,
+        iam.PutRolePolicy,
+        iam.DeleteRolePolicy,
+    ]
+    manage_policies = [
+        iam.CreatePolicy,
+        iam.DeletePolicy,
+        iam.CreatePolicyVersion,
+        iam.DeletePolicyVersion,
+        iam.GetPolicy,
+        iam.GetPolicyVersion,
+        iam.ListPolicyVersions,
+        iam.TagPolicy,
+        iam.UntagPolicy,
+    ]
+    manage_log_group = [
+        logs.CreateLogGroup,
+        logs.DeleteLogGroup,
+        logs.PutRetentionPolicy,
+        logs.DeleteRetentionPolicy,
+        logs.AssociateKmsKey,
+        logs.DisassociateKmsKey,
+        logs.TagResource,
+        logs.UntagResource,
+        logs.TagLogGroup,
+        logs.UntagLogGroup,
+    ]
+    role = [_function_role_arn(env)]
+    stack_policies = _stack_policy_arn(env)
+    return _document(
+        [
+            _allow("ManageFunction", manage_function, _function_arns(env)),
+            _allow("ManageFunctionRole", manage_role, role),
+            # Only managed policies this stack creates, never an AWS-managed or foreign one.
+            _allow(
+                "AttachStackPolicies",
+                [iam.AttachRolePolicy, iam.DetachRolePolicy],
+                role,
+                Condition(ArnLike("iam:PolicyARN", stack_policies)),
             ),
-            Statement(
-                Sid="ManageFunctionRole",
-                Effect=Allow,
-                Action=[
-                    iam.CreateRole,
-                    iam.DeleteRole,
-                    iam.UpdateRole,
-                    iam.UpdateRoleDescription,
-                    iam.UpdateAssumeRolePolicy,
-                    iam.TagRole,
-                    iam.UntagRole,
-                    iam.PutRolePolicy,
-                    iam.DeleteRolePolicy,
-                ],
-                Resource=[_function_role_arn(env)],
-            ),
-            Statement(
-                Sid="AttachStackPolicies",
-                Effect=Allow,
-                # Only managed policies this stack creates, never an AWS-managed or foreign one.
-                Action=[iam.AttachRolePolicy, iam.DetachRolePolicy],
-                Resource=[_function_role_arn(env)],
-                Condition=Condition(ArnLike("iam:PolicyARN", _stack_policy_arn(env))),
-            ),
-            Statement(
-                Sid="ManageStackPolicies",
-                Effect=Allow,
-                Action=[
-                    iam.CreatePolicy,
-                    iam.DeletePolicy,
-                    iam.CreatePolicyVersion,
-                    iam.DeletePolicyVersion,
-                    iam.GetPolicy,
-                    iam.GetPolicyVersion,
-                    iam.ListPolicyVersions,
-                    iam.TagPolicy,
-                    iam.UntagPolicy,
-                ],
-                Resource=[_stack_policy_arn(env)],
-            ),
-            Statement(
-                Sid="PassFunctionRole",
-                Effect=Allow,
-                Action=[iam.PassRole],
-                Resource=[_function_role_arn(env)],
-                Condition=_passed_to("lambda.amazonaws.com"),
-            ),
-            Statement(
-                Sid="ManageLogGroup",
-                Effect=Allow,
-                Action=[
-                    logs.CreateLogGroup,
-                    logs.DeleteLogGroup,
-                    logs.PutRetentionPolicy,
-                    logs.DeleteRetentionPolicy,
-                    logs.AssociateKmsKey,
-                    logs.DisassociateKmsKey,
-                    logs.TagResource,
-                    logs.UntagResource,
-                    logs.TagLogGroup,
-                    logs.UntagLogGroup,
-                ],
-                Resource=_log_group_arns(env),
-            ),
-        ],
+            _allow("ManageStackPolicies", manage_policies, [stack_policies]),
+            _allow("PassFunctionRole", [iam.PassRole], role, _passed_to("lambda.amazonaws.com")),
+            _allow("ManageLogGroup", manage_log_group, _log_group_arns(env)),
+        ]
     )
 
 
 def _monitoring_policy(env: Environment) -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="ManageAlarms",
-                Effect=Allow,
-                Action=[
-                    cloudwatch.PutMetricAlarm,
-                    cloudwatch.DeleteAlarms,
-                    cloudwatch.TagResource,
-                    cloudwatch.UntagResource,
-                ],
-                Resource=[_alarm_arn(env)],
+    manage_alarms = [
+        cloudwatch.PutMetricAlarm,
+        cloudwatch.DeleteAlarms,
+        cloudwatch.TagResource,
+        cloudwatch.UntagResource,
+    ]
+    manage_queue = [
+        sqs.CreateQueue,
+        sqs.DeleteQueue,
+        sqs.SetQueueAttributes,
+        sqs.TagQueue,
+        sqs.UntagQueue,
+    ]
+    manage_topic = [
+        sns.CreateTopic,
+        sns.DeleteTopic,
+        sns.SetTopicAttributes,
+        sns.Subscribe,
+        sns.Unsubscribe,
+        sns.SetSubscriptionAttributes,
+        sns.TagResource,
+        sns.UntagResource,
+    ]
+    return _document(
+        [
+            _allow("ManageAlarms", manage_alarms, [_alarm_arn(env)]),
+            _allow(
+                "ManageDashboard",
+                [cloudwatch.PutDashboard, cloudwatch.DeleteDashboards],
+                [_dashboard_arn(env)],
             ),
-            Statement(
-                Sid="ManageDashboard",
-                Effect=Allow,
-                Action=[cloudwatch.PutDashboard, cloudwatch.DeleteDashboards],
-                Resource=[_dashboard_arn(env)],
-            ),
-            Statement(
-                Sid="ManageQueue",
-                Effect=Allow,
-                Action=[
-                    sqs.CreateQueue,
-                    sqs.DeleteQueue,
-                    sqs.SetQueueAttributes,
-                    sqs.TagQueue,
-                    sqs.UntagQueue,
-                ],
-                Resource=[_queue_arn(env)],
-            ),
-            Statement(
-                Sid="ManageTopic",
-                Effect=Allow,
-                Action=[
-                    sns.CreateTopic,
-                    sns.DeleteTopic,
-                    sns.SetTopicAttributes,
-                    sns.Subscribe,
-                    sns.Unsubscribe,
-                    sns.SetSubscriptionAttributes,
-                    sns.TagResource,
-                    sns.UntagResource,
-                ],
-                Resource=_topic_arns(env),
-            ),
-        ],
+            _allow("ManageQueue", manage_queue, [_queue_arn(env)]),
+            _allow("ManageTopic", manage_topic, _topic_arns(env)),
+        ]
     )
 
 
 def _secrets_policy(env: Environment) -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="ManageSecret",
-                Effect=Allow,
-                Action=[
-                    secretsmanager.CreateSecret,
-                    secretsmanager.DeleteSecret,
-                    secretsmanager.UpdateSecret,
-                    secretsmanager.TagResource,
-                    secretsmanager.UntagResource,
-                    secretsmanager.PutResourcePolicy,
-                    secretsmanager.DeleteResourcePolicy,
-                ],
-                Resource=[_secret_arn(env)],
-            ),
-            Statement(
-                Sid="GenerateSecretValue",
-                Effect=Allow,
-                # GetRandomPassword has no resource; it returns random bytes and touches nothing.
-                Action=[secretsmanager.GetRandomPassword],
-                Resource=["*"],
-            ),
-            Statement(
-                Sid="CreateKey",
-                Effect=Allow,
-                # CreateKey has no resource; only keys tagged for this environment.
-                Action=[kms.CreateKey],
-                Resource=["*"],
-                Condition=_env_tag(env, "aws:RequestTag"),
-            ),
-            Statement(
-                Sid="ManageKey",
-                Effect=Allow,
-                Action=[
-                    kms.PutKeyPolicy,
-                    kms.EnableKeyRotation,
-                    kms.DisableKeyRotation,
-                    kms.UpdateKeyDescription,
-                    kms.EnableKey,
-                    kms.DisableKey,
-                    kms.ScheduleKeyDeletion,
-                    kms.TagResource,
-                    kms.UntagResource,
-                    kms.CreateAlias,
-                    kms.DeleteAlias,
-                    kms.UpdateAlias,
-                    # Secrets Manager encrypts the generated value with the caller's grant.
-                    kms.Encrypt,
-                    kms.Decrypt,
-                    kms.GenerateDataKey,
-                ],
-                Resource=[_key_arn(env)],
-                Condition=_env_tag(env, "aws:ResourceTag"),
-            ),
-            Statement(
-                Sid="ManageKeyAlias",
-                Effect=Allow,
-                Action=[kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias],
-                Resource=[_alias_arn(env)],
-            ),
-        ],
+    manage_secret = [
+        secretsmanager.CreateSecret,
+        secretsmanager.DeleteSecret,
+        secretsmanager.UpdateSecret,
+        secretsmanager.TagResource,
+        secretsmanager.UntagResource,
+        secretsmanager.PutResourcePolicy,
+        secretsmanager.DeleteResourcePolicy,
+    ]
+    aliases = [kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias]
+    manage_key = [
+        kms.PutKeyPolicy,
+        kms.EnableKeyRotation,
+        kms.DisableKeyRotation,
+        kms.UpdateKeyDescription,
+        kms.EnableKey,
+        kms.DisableKey,
+        kms.ScheduleKeyDeletion,
+        kms.TagResource,
+        kms.UntagResource,
+        *aliases,
+        # Secrets Manager encrypts the generated value with the caller's grant.
+        kms.Encrypt,
+        kms.Decrypt,
+        kms.GenerateDataKey,
+    ]
+    return _document(
+        [
+            _allow("ManageSecret", manage_secret, [_secret_arn(env)]),
+            # GetRandomPassword has no resource; it returns random bytes and touches nothing.
+            _allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"]),
+            # CreateKey has no resource; only keys tagged for this environment.
+            _allow("CreateKey", [kms.CreateKey], ["*"], _env_tag(env, "aws:RequestTag")),
+            _allow("ManageKey", manage_key, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
+            _allow("ManageKeyAlias", aliases, [_alias_arn(env)]),
+        ]
     )
 
 
@@ -780,9 +619,7 @@ _CONCERNS = (
 def cloudformation_policies(env: Environment) -> dict[str, PolicyDocument]:
     """The CloudFormation role's policies by concern, plus the reads drift detection needs."""
     policies = {concern: build(env) for concern, build in _CONCERNS}
-    policies["Read"] = PolicyDocument(
-        Version="2012-10-17", Statement=_resource_read_statements(env)
-    )
+    policies["Read"] = _document(_resource_read_statements(env))
     return policies
 
 
@@ -864,57 +701,61 @@ def _conditioned(resource: AWSObject, env: str) -> AWSObject:
     return resource
 
 
+def _github_role(
+    env: str,
+    logical_id: str,
+    role_name: str,
+    description: str,
+    subjects: Sequence[Sub],
+    policy: tiam.Policy,
+) -> AWSObject:
+    """A role that GitHub's jobs with these OIDC subjects assume, with one inline policy."""
+    role = tiam.Role(
+        logical_id,
+        RoleName=role_name,
+        Description=description,
+        AssumeRolePolicyDocument=github_trust(subjects),
+        MaxSessionDuration=MAX_SESSION_SECONDS,
+        Policies=[policy],
+        Tags=_tags(env),
+    )
+    return _conditioned(role, env)
+
+
 def _add_environment(template: Template, env: Environment) -> None:
     name = env.name
+    stack = naming.stack_name(name)
     template.add_condition(CiId.in_account(name), Equals(Ref("AWS::AccountId"), env.account_id))
-    plan = template.add_resource(
-        _conditioned(
-            tiam.Role(
-                CiId.plan_role(name),
-                RoleName=plan_role_name(name),
-                Description=f"GitHub Actions: plan {naming.stack_name(name)} (read-only, "
-                "change sets never executed)",
-                AssumeRolePolicyDocument=github_trust(github_subjects_plan()),
-                MaxSessionDuration=MAX_SESSION_SECONDS,
-                Policies=[tiam.Policy(PolicyName="plan", PolicyDocument=plan_policy(env))],
-                Tags=_tags(name),
-            ),
-            name,
-        )
+    plan = _github_role(
+        name,
+        CiId.plan_role(name),
+        naming.plan_role_name(name),
+        f"GitHub Actions: plan {stack} (read-only, change sets never executed)",
+        github_subjects_plan(),
+        tiam.Policy(PolicyName="plan", PolicyDocument=plan_policy(env)),
     )
-    deploy = template.add_resource(
-        _conditioned(
-            tiam.Role(
-                CiId.deploy_role(name),
-                RoleName=deploy_role_name(name),
-                Description=f"GitHub Actions environment {name}: deploy "
-                f"{naming.stack_name(name)} through change sets",
-                AssumeRolePolicyDocument=github_trust(github_subjects_deploy(name)),
-                MaxSessionDuration=MAX_SESSION_SECONDS,
-                Policies=[tiam.Policy(PolicyName="deploy", PolicyDocument=deploy_policy(env))],
-                Tags=_tags(name),
-            ),
-            name,
-        )
+    deploy = _github_role(
+        name,
+        CiId.deploy_role(name),
+        naming.deploy_role_name(name),
+        f"GitHub Actions environment {name}: deploy {stack} through change sets",
+        github_subjects_deploy(name),
+        tiam.Policy(PolicyName="deploy", PolicyDocument=deploy_policy(env)),
     )
-    cfn_role = template.add_resource(
-        _conditioned(
-            tiam.Role(
-                CiId.cloudformation_role(name),
-                RoleName=cloudformation_role_name(name),
-                Description=f"CloudFormation: create, update and delete the resources of "
-                f"{naming.stack_name(name)}",
-                AssumeRolePolicyDocument=cloudformation_trust(env),
-                Tags=_tags(name),
-            ),
-            name,
-        )
+    cfn_role = tiam.Role(
+        CiId.cloudformation_role(name),
+        RoleName=naming.cloudformation_role_name(name),
+        Description=f"CloudFormation: create, update and delete the resources of {stack}",
+        AssumeRolePolicyDocument=cloudformation_trust(env),
+        Tags=_tags(name),
     )
+    for role in (plan, deploy, _conditioned(cfn_role, name)):
+        template.add_resource(role)
     for concern, document in cloudformation_policies(env).items():
         policy = tiam.ManagedPolicy(
             CiId.policy(name, concern),
-            ManagedPolicyName=f"ServerlessAppCloudFormation{concern}{name}",
-            Description=f"{concern} permissions of CloudFormation for {naming.stack_name(name)}",
+            ManagedPolicyName=naming.cloudformation_policy_name(concern, name),
+            Description=f"{concern} permissions of CloudFormation for {stack}",
             PolicyDocument=document,
             Roles=[Ref(cfn_role)],
         )

@@ -156,3 +156,26 @@ BOOTSTRAP_TEMPLATE = "bootstrap.json"
 def template_file(env: str) -> str:
     """Path of an environment's template, relative to the repo root."""
     return f"{TEMPLATES_DIR}/{env}.json"
+
+
+CI_ACCESS_STACK_NAME = "ServerlessAppCiAccess"
+
+
+def plan_role_name(env: str) -> str:
+    """The CI plan role assumed by pull-request and drift jobs."""
+    return f"ServerlessAppCiPlanRole{env}"
+
+
+def deploy_role_name(env: str) -> str:
+    """The CI deploy role assumed by jobs bound to the GitHub environment ``env``."""
+    return f"ServerlessAppCiDeployRole{env}"
+
+
+def cloudformation_role_name(env: str) -> str:
+    """The role CloudFormation assumes to change the stack's resources."""
+    return f"ServerlessAppCloudFormationRole{env}"
+
+
+def cloudformation_policy_name(concern: str, env: str) -> str:
+    """A managed policy of the CloudFormation role, one per concern (``Storage``, ``Function``)."""
+    return f"ServerlessAppCloudFormation{concern}{env}"

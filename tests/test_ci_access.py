@@ -15,13 +15,11 @@ from generator.ci_access import (
     GITHUB_OIDC_HOST,
     CiId,
     build_ci_access_template,
-    cloudformation_role_name,
-    deploy_role_name,
-    plan_role_name,
     validate_repository,
 )
 from generator.config import Environment, parse_environment
 from generator.errors import GeneratorError
+from generator.naming import cloudformation_role_name, deploy_role_name, plan_role_name
 from generator.render import to_json
 
 REPO = "octo-org/serverlessapp-gitops"

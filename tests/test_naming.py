@@ -53,3 +53,11 @@ def test_physical_names_keep_the_contract() -> None:
         "Project": "ServerlessApp", "Environment": "prod", "Owner": "TAP",
     }  # fmt: skip
     assert naming.artifact_key("ab" * 32) == f"handler/{'ab' * 32}.zip"
+
+
+def test_ci_access_names_keep_the_contract() -> None:
+    # The README's one-time setup and the GitHub variables name these.
+    assert naming.CI_ACCESS_STACK_NAME == "ServerlessAppCiAccess"
+    assert naming.plan_role_name("prod") == "ServerlessAppCiPlanRoleprod"
+    assert naming.deploy_role_name("prod") == "ServerlessAppCiDeployRoleprod"
+    assert naming.cloudformation_role_name("prod") == "ServerlessAppCloudFormationRoleprod"
