@@ -375,8 +375,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     if isinstance(result, UpToDate):
         if result.stack:
             apply.reconcile(ctx, spec, result.stack)
-        ctx.out(f"nothing to do: {spec.stack_name} is up to date")
-        return ExitCode.OK
+        return ExitCode.OK  # the plan said "No changes"
     stack = apply.execute(ctx, spec, result)
     for key, value in sorted(apply.outputs(stack).items()):
         ctx.out(f"output {key} = {value}")

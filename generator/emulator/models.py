@@ -18,7 +18,7 @@ import secrets
 import string
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend as lambda_backend
@@ -53,6 +53,148 @@ def _props(cloudformation_json: Mapping[str, Any]) -> dict[str, Any]:
 
 def _tag_list(props: Mapping[str, Any]) -> list[dict[str, str]]:
     return [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags") or []]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the types share. These are mixins, NOT CloudFormationModel subclasses: moto registers only
+# the direct subclasses of CloudFormationModel, so every concrete type below names
+# CloudFormationModel as a base itself (a CloudFormationModel base class here would register
+# instead of its subclasses).
+# ---------------------------------------------------------------------------------------------
+
+
+class _Typed:
+    """Reports ``AWS_TYPE`` while the extension is installed, an inert name otherwise."""
+
+    AWS_TYPE: ClassVar[str]
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return _cfn_type(cls.AWS_TYPE)
+
+
+class _Resource(_Typed):
+    """A type moto lacks: each subclass states its Ref, attributes, create and removal.
+
+    An update creates the resource again from the new properties (puts overwrite), first deleting
+    the old one where ``_deleted_on_update`` says so.
+    """
+
+    NAME_PROPERTY: ClassVar[str] = ""  # the property that names the resource, if any
+    GET_ATT: ClassVar[Mapping[str, str]] = {}  # Fn::GetAtt attribute -> instance attribute
+
+    @property
+    def physical_resource_id(self) -> str:
+        """What ``Ref`` returns."""
+        raise NotImplementedError
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.GET_ATT
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name in self.GET_ATT:
+            return str(getattr(self, self.GET_ATT[attribute_name]))
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        raise UnformattedGetAttTemplateException()
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Self,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Self:
+        if original_resource._deleted_on_update(new_resource_name):
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def _deleted_on_update(self, new_resource_name: str) -> bool:
+        """Whether an update deletes the old resource before creating the new one."""
+        return False
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls._remove(resource_name, _props(cloudformation_json), account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Remove the resource (moto's path for stack deletes and replacements)."""
+        self._remove(self.physical_resource_id, {}, account_id, region_name)
+
+    @classmethod
+    def _remove(
+        cls, physical_id: str, props: Mapping[str, Any], account_id: str, region_name: str
+    ) -> None:
+        """Undo the create, by ``Ref`` value and (when moto has them) properties; default: no-op."""
+
+
+class _Amended(_Typed):
+    """A moto type kept as it is, plus what ``_amend`` applies after moto's create and update."""
+
+    MOTO: ClassVar[type[CloudFormationModel]]  # moto's own model, which does the work
+
+    @classmethod
+    def _amend(cls, resource: Any, props: Mapping[str, Any], account_id: str, region: str) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        resource = cls.MOTO.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        cls._amend(resource, _props(cloudformation_json), account_id, region_name)
+        return resource
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        resource = cls.MOTO.update_from_cloudformation_json(
+            original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        cls._amend(resource, _props(cloudformation_json), account_id, region_name)
+        return resource
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,8 +254,12 @@ def secret_string(props: Mapping[str, Any]) -> str | None:
     return json.dumps(document)
 
 
-class Secret(CloudFormationModel):
+class Secret(_Resource, CloudFormationModel):
     """``AWS::SecretsManager::Secret``: Ref is the ARN, like CloudFormation's."""
+
+    AWS_TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
+    GET_ATT: ClassVar[Mapping[str, str]] = {"Id": "arn"}
 
     def __init__(self, arn: str, name: str, properties: dict[str, Any]) -> None:
         self.arn = arn
@@ -123,28 +269,6 @@ class Secret(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.arn
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::SecretsManager::Secret")
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Id":
-            return self.arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -208,18 +332,11 @@ class Secret(CloudFormationModel):
         return original_resource
 
     @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def _remove(
+        cls, physical_id: str, props: Mapping[str, Any], account_id: str, region_name: str
     ) -> None:
-        secretsmanager_backends[account_id][region_name].delete_secret(resource_name, None, True)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        """Delete without a recovery window, so a recreated stack can reuse the name."""
-        secretsmanager_backends[account_id][region_name].delete_secret(self.arn, None, True)
+        # Without a recovery window, so a recreated stack can reuse the name.
+        secretsmanager_backends[account_id][region_name].delete_secret(physical_id, None, True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,8 +375,12 @@ def _put_alarm(name: str, props: Mapping[str, Any], account_id: str, region_name
     return str(alarm.alarm_arn)
 
 
-class Alarm(CloudFormationModel):
+class Alarm(_Resource, CloudFormationModel):
     """``AWS::CloudWatch::Alarm``: Ref is the name, ``GetAtt Arn`` the ARN."""
+
+    AWS_TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    GET_ATT: ClassVar[Mapping[str, str]] = {"Arn": "arn"}
 
     def __init__(self, name: str, arn: str) -> None:
         self.name = name
@@ -268,28 +389,6 @@ class Alarm(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::CloudWatch::Alarm")
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -303,34 +402,14 @@ class Alarm(CloudFormationModel):
         props = _props(cloudformation_json)
         return cls(resource_name, _put_alarm(resource_name, props, account_id, region_name))
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Alarm,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Alarm:
-        if new_resource_name != original_resource.name:
-            original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
+    def _deleted_on_update(self, new_resource_name: str) -> bool:
+        return new_resource_name != self.name  # a put under the same name replaces the alarm
 
     @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def _remove(
+        cls, physical_id: str, props: Mapping[str, Any], account_id: str, region_name: str
     ) -> None:
-        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        """Remove the alarm."""
-        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+        cloudwatch_backends[account_id][region_name].delete_alarms([physical_id])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,12 +425,10 @@ def _key_properties(cloudformation_json: Mapping[str, Any]) -> dict[str, Any]:
     return props
 
 
-class KmsKey(Key, CloudFormationModel):
+class KmsKey(_Typed, Key, CloudFormationModel):
     """``AWS::KMS::Key``: moto's, with tags that work and an in-place update."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::KMS::Key")
+    AWS_TYPE = "AWS::KMS::Key"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -394,7 +471,7 @@ class KmsKey(Key, CloudFormationModel):
 # ---------------------------------------------------------------------------------------------
 
 
-class BucketPolicy(CloudFormationModel):
+class BucketPolicy(_Resource, CloudFormationModel):
     """``AWS::S3::BucketPolicy``, recorded but NOT applied.
 
     moto evaluates bucket policies on every request but cannot evaluate conditions such as
@@ -402,6 +479,8 @@ class BucketPolicy(CloudFormationModel):
     even from the bucket's own function. The template keeps its policy; the emulator keeps a
     copy (``RECORDED_BUCKET_POLICIES``) so tests can inspect what would be applied.
     """
+
+    AWS_TYPE = "AWS::S3::BucketPolicy"
 
     def __init__(self, account_id: str, bucket: str, policy: dict[str, Any]) -> None:
         self.account_id = account_id
@@ -411,21 +490,6 @@ class BucketPolicy(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return f"{self.bucket}-policy"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::S3::BucketPolicy")
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -443,30 +507,14 @@ class BucketPolicy(CloudFormationModel):
         RECORDED_BUCKET_POLICIES[(account_id, bucket)] = policy
         return cls(account_id, bucket, policy)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: BucketPolicy,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> BucketPolicy:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
+    def _deleted_on_update(self, new_resource_name: str) -> bool:
+        return True
 
     @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def _remove(
+        cls, physical_id: str, props: Mapping[str, Any], account_id: str, region_name: str
     ) -> None:
-        bucket = str(_props(cloudformation_json).get("Bucket", ""))
-        RECORDED_BUCKET_POLICIES.pop((account_id, bucket), None)
+        RECORDED_BUCKET_POLICIES.pop((account_id, str(props.get("Bucket", ""))), None)
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Forget the recorded policy."""
@@ -519,42 +567,15 @@ def apply_bucket_properties(
         backend.put_public_access_block(bucket_name, dict(block))
 
 
-class Bucket(FakeBucket, CloudFormationModel):
+class Bucket(_Amended, FakeBucket, CloudFormationModel):
     """``AWS::S3::Bucket``: moto's, plus versioning, notifications and public access block."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::S3::Bucket")
+    AWS_TYPE = "AWS::S3::Bucket"
+    MOTO = FakeBucket
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> FakeBucket:
-        bucket = FakeBucket.create_from_cloudformation_json(
-            resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        apply_bucket_properties(bucket.name, _props(cloudformation_json), account_id, region_name)
-        return bucket
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> FakeBucket:
-        bucket = FakeBucket.update_from_cloudformation_json(
-            original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
-        apply_bucket_properties(bucket.name, _props(cloudformation_json), account_id, region_name)
-        return bucket
+    def _amend(cls, resource: Any, props: Mapping[str, Any], account_id: str, region: str) -> None:
+        apply_bucket_properties(resource.name, props, account_id, region)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -572,42 +593,15 @@ def _record_function_properties(function: Any, props: Mapping[str, Any]) -> None
         function.tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
 
 
-class Function(LambdaFunction, CloudFormationModel):
+class Function(_Amended, LambdaFunction, CloudFormationModel):
     """``AWS::Lambda::Function``: moto's, keeping DeadLetterConfig, TracingConfig, Tags."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::Lambda::Function")
+    AWS_TYPE = "AWS::Lambda::Function"
+    MOTO = LambdaFunction
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> LambdaFunction:
-        function = LambdaFunction.create_from_cloudformation_json(
-            resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        _record_function_properties(function, _props(cloudformation_json))
-        return function
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> LambdaFunction:
-        function = LambdaFunction.update_from_cloudformation_json(
-            original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
-        _record_function_properties(function, _props(cloudformation_json))
-        return function
+    def _amend(cls, resource: Any, props: Mapping[str, Any], account_id: str, region: str) -> None:
+        _record_function_properties(resource, props)
 
 
 def _invoke_config(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -618,8 +612,10 @@ def _invoke_config(props: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class EventInvokeConfig(CloudFormationModel):
+class EventInvokeConfig(_Resource, CloudFormationModel):
     """``AWS::Lambda::EventInvokeConfig``: the function's async retries and destinations."""
+
+    AWS_TYPE = "AWS::Lambda::EventInvokeConfig"
 
     def __init__(self, function_name: str, qualifier: str) -> None:
         self.function_name = function_name
@@ -628,21 +624,6 @@ class EventInvokeConfig(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return f"{self.function_name}|{self.qualifier}"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::Lambda::EventInvokeConfig")
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -662,41 +643,14 @@ class EventInvokeConfig(CloudFormationModel):
         return cls(function.function_name, str(props.get("Qualifier", "$LATEST")))
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: EventInvokeConfig,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> EventInvokeConfig:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def _remove(
+        cls, physical_id: str, props: Mapping[str, Any], account_id: str, region_name: str
     ) -> None:
-        name = _props(cloudformation_json).get(
-            "FunctionName", resource_name.split("|", maxsplit=1)[0]
-        )
-        _drop_invoke_config(str(name), account_id, region_name)
+        from moto.awslambda.exceptions import UnknownFunctionException
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        """Remove the configuration (the function may already be gone)."""
-        _drop_invoke_config(self.function_name, account_id, region_name)
-
-
-def _drop_invoke_config(function_name: str, account_id: str, region_name: str) -> None:
-    from moto.awslambda.exceptions import UnknownFunctionException
-
-    with contextlib.suppress(UnknownFunctionException):
-        lambda_backend(account_id, region_name).get_function(function_name).event_invoke_config = []
+        name = str(props.get("FunctionName", physical_id.split("|", maxsplit=1)[0]))
+        with contextlib.suppress(UnknownFunctionException):  # the function may already be gone
+            lambda_backend(account_id, region_name).get_function(name).event_invoke_config = []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,8 +658,13 @@ def _drop_invoke_config(function_name: str, account_id: str, region_name: str) -
 # ---------------------------------------------------------------------------------------------
 
 
-class TopicPolicy(CloudFormationModel):
-    """``AWS::SNS::TopicPolicy``: sets each topic's ``Policy`` attribute."""
+class TopicPolicy(_Resource, CloudFormationModel):
+    """``AWS::SNS::TopicPolicy``: sets each topic's ``Policy`` attribute.
+
+    A delete leaves the topic its last policy: removing it changes nothing the emulator enforces.
+    """
+
+    AWS_TYPE = "AWS::SNS::TopicPolicy"
 
     def __init__(self, topics: list[str]) -> None:
         self.topics = topics
@@ -713,21 +672,6 @@ class TopicPolicy(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return ",".join(self.topics)
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::SNS::TopicPolicy")
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -745,35 +689,14 @@ class TopicPolicy(CloudFormationModel):
             backend.set_topic_attribute(arn, "policy", json.dumps(props["PolicyDocument"]))
         return cls(topics)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: TopicPolicy,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> TopicPolicy:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
 
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        """The topic keeps its last policy; removing it changes nothing the emulator enforces."""
+class QueuePolicy(_Resource, CloudFormationModel):
+    """``AWS::SQS::QueuePolicy``: sets each queue's ``Policy`` attribute.
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        """Nothing to undo (see ``delete_from_cloudformation_json``)."""
+    A delete leaves the queue its last policy: moto does not enforce queue policies.
+    """
 
-
-class QueuePolicy(CloudFormationModel):
-    """``AWS::SQS::QueuePolicy``: sets each queue's ``Policy`` attribute."""
+    AWS_TYPE = "AWS::SQS::QueuePolicy"
 
     def __init__(self, queues: list[str]) -> None:
         self.queues = queues
@@ -781,21 +704,6 @@ class QueuePolicy(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return ",".join(self.queues)
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::SQS::QueuePolicy")
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -815,35 +723,11 @@ class QueuePolicy(CloudFormationModel):
             )
         return cls(queues)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: QueuePolicy,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> QueuePolicy:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
 
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        """The queue keeps its last policy; moto does not enforce queue policies."""
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        """Nothing to undo (see ``delete_from_cloudformation_json``)."""
-
-
-class Subscription(CloudFormationModel):
+class Subscription(_Resource, CloudFormationModel):
     """``AWS::SNS::Subscription``: Ref is the subscription ARN."""
+
+    AWS_TYPE = "AWS::SNS::Subscription"
 
     def __init__(self, arn: str) -> None:
         self.arn = arn
@@ -851,21 +735,6 @@ class Subscription(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.arn
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return _cfn_type("AWS::SNS::Subscription")
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -883,33 +752,14 @@ class Subscription(CloudFormationModel):
         )
         return cls(str(subscription.arn))
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Subscription,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Subscription:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
+    def _deleted_on_update(self, new_resource_name: str) -> bool:
+        return True
 
     @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def _remove(
+        cls, physical_id: str, props: Mapping[str, Any], account_id: str, region_name: str
     ) -> None:
-        sns_backends[account_id][region_name].unsubscribe(resource_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        """Unsubscribe."""
-        sns_backends[account_id][region_name].unsubscribe(self.arn)
+        sns_backends[account_id][region_name].unsubscribe(physical_id)
 
 
 # Every type this module adds or extends, for the extension's checks and the README.
