@@ -256,6 +256,10 @@ def test_role_policy_is_least_privilege(tpl: dict[str, Any], env: Environment) -
         "Sid": "ReadOwnSecret", "Effect": "Allow",
         "Action": ["secretsmanager:GetSecretValue"], "Resource": [{"Ref": L.SECRET}],
     }  # fmt: skip
+    assert s["MissingKeysReadAs404"]["Action"] == ["s3:ListBucket"]
+    assert [sub(r) for r in s["MissingKeysReadAs404"]["Resource"]] == [
+        f"arn:${{AWS::Partition}}:s3:::{bucket}"
+    ]
     assert s["DeadLetterQueue"]["Resource"] == [{"Fn::GetAtt": [L.DEAD_LETTER_QUEUE, "Arn"]}]
     assert s["WriteOwnLogGroup"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert s["WriteOwnLogGroup"]["Resource"] == [{"Fn::GetAtt": [L.LOG_GROUP, "Arn"]}]
@@ -294,6 +298,13 @@ def test_alarms_notify_the_encrypted_topic(tpl: dict[str, Any], env: Environment
     duration = alarms[f"ServerlessApp-Lambda-Duration-{e}"]
     assert (duration["MetricName"], duration["Statistic"]) == ("Duration", "Average")
     assert (duration["Threshold"], duration["EvaluationPeriods"]) == (30000, 2)
+    triggers = {
+        r["Properties"]["AlarmName"]
+        for r in tpl["Resources"].values()
+        if r.get("Metadata", {}).get("ServerlessApp", {}).get("rollbackTrigger")
+    }
+    # Only alarms a bad release sets off may roll a deploy back.
+    assert triggers == {f"ServerlessApp-Lambda-Errors-{e}", f"ServerlessApp-Lambda-Duration-{e}"}
     dlq = alarms[f"ServerlessApp-DLQ-Depth-{e}"]
     assert dlq["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": [L.DEAD_LETTER_QUEUE, "QueueName"]}}

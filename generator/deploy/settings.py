@@ -95,13 +95,19 @@ def rollback_triggers(
     region: str,
     account: str,
 ) -> list[dict[str, str]]:
-    """Triggers on the template's alarms that already exist in the deployed stack.
+    """Triggers on the template's alarms marked ``Metadata.ServerlessApp.rollbackTrigger`` that
+    already exist in the deployed stack.
 
     A trigger naming an alarm that does not exist yet makes CloudFormation fail the update, so
     a new alarm becomes a trigger from the deploy after the one that creates it.
     """
     resources = template.get("Resources", {}) or {}
-    wanted = {lid for lid, r in resources.items() if r.get("Type") == ALARM_TYPE}
+    wanted = {
+        lid
+        for lid, r in resources.items()
+        if r.get("Type") == ALARM_TYPE
+        and ((r.get("Metadata") or {}).get("ServerlessApp") or {}).get("rollbackTrigger") is True
+    }
     names = sorted(
         str(summary["PhysicalResourceId"])
         for summary in deployed

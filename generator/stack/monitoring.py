@@ -31,6 +31,10 @@ class AlarmSpec:
     threshold: int
     period_seconds: int
     evaluation_periods: int
+    # Whether a deploy rolls back when this alarm fires during its monitoring window. Only alarms
+    # a bad release sets off: a queue that keeps old failures, or throttling from load, would
+    # roll back good deploys (and fix-forward deploys during an incident).
+    rollback_trigger: bool = False
 
 
 def add_topic(template: Template, env: Environment, key: KeyHandle) -> Ref:
@@ -94,11 +98,12 @@ def alarm_specs(env: Environment) -> list[AlarmSpec]:
         AlarmSpec(naming.LogicalId.ERRORS_ALARM, "Lambda-Errors",
                   "The function raised errors (each is retried, then dead-lettered).",
                   "AWS/Lambda", "Errors", "Sum", alarms.errors_threshold,
-                  alarms.errors_period_seconds, 1),
+                  alarms.errors_period_seconds, 1, rollback_trigger=True),
         AlarmSpec(naming.LogicalId.DURATION_ALARM, "Lambda-Duration",
                   "Average duration is high: files take long or the function nears its timeout.",
                   "AWS/Lambda", "Duration", "Average", alarms.duration_threshold_ms,
-                  alarms.duration_period_seconds, alarms.duration_evaluation_periods),
+                  alarms.duration_period_seconds, alarms.duration_evaluation_periods,
+                  rollback_trigger=True),
         AlarmSpec(naming.LogicalId.THROTTLES_ALARM, "Lambda-Throttles",
                   "Invocations were throttled (concurrency limit reached).",
                   "AWS/Lambda", "Throttles", "Sum", 1, 300, 1),
@@ -118,7 +123,7 @@ def add_alarms(template: Template, env: Environment, function: FunctionHandles, 
             dimension = cloudwatch.MetricDimension(Name="QueueName", Value=function.queue_name)
         else:
             dimension = cloudwatch.MetricDimension(Name="FunctionName", Value=function.function)
-        template.add_resource(
+        alarm = template.add_resource(
             cloudwatch.Alarm(
                 spec.logical_id,
                 AlarmName=naming.alarm_name(spec.kind, env.name),
@@ -137,6 +142,8 @@ def add_alarms(template: Template, env: Environment, function: FunctionHandles, 
                 Tags=tags(env),
             )
         )
+        if spec.rollback_trigger:
+            alarm.Metadata = {"ServerlessApp": {"rollbackTrigger": True}}
 
 
 def dashboard_body(env: Environment) -> str:

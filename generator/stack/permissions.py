@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from awacs import logs, s3, secretsmanager, sqs, xray
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringLike
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
 from awacs.sts import AssumeRole
 from troposphere import GetAtt, Ref, Template, iam
 
@@ -55,16 +55,13 @@ def function_policy(
                 Resource=[objects_arn(data_bucket, storage.results_prefix)],
             ),
             Statement(
-                # Without ListBucket a deleted upload reads as 403, not 404, and would be retried.
-                Sid="ListOwnPrefixes",
+                # Without ListBucket a deleted upload reads as 403, not 404, and would be retried
+                # into the dead-letter queue. S3 evaluates ListBucket for a missing key without an
+                # s3:prefix in the request context, so a prefix condition would never match.
+                Sid="MissingKeysReadAs404",
                 Effect=Allow,
                 Action=[s3.ListBucket],
                 Resource=[bucket_arn(data_bucket)],
-                Condition=Condition(
-                    StringLike(
-                        "s3:prefix", [f"{storage.upload_prefix}*", f"{storage.results_prefix}*"]
-                    )
-                ),
             ),
             Statement(
                 Sid="ReadOwnSecret",

@@ -100,14 +100,22 @@ def _alarm(logical_id: str, name: str, status: str = "CREATE_COMPLETE") -> dict[
     }
 
 
-def test_rollback_triggers_only_for_template_alarms_that_already_exist() -> None:
+TRIGGER = {"ServerlessApp": {"rollbackTrigger": True}}
+
+
+def test_rollback_triggers_only_for_marked_template_alarms_that_already_exist() -> None:
     template = {
         "Resources": {
-            "ErrorsAlarm": {"Type": "AWS::CloudWatch::Alarm"},
-            "NewAlarm": {"Type": "AWS::CloudWatch::Alarm"},
+            "ErrorsAlarm": {"Type": "AWS::CloudWatch::Alarm", "Metadata": TRIGGER},
+            "NewAlarm": {"Type": "AWS::CloudWatch::Alarm", "Metadata": TRIGGER},
+            "QueueDepthAlarm": {"Type": "AWS::CloudWatch::Alarm"},
         }
     }
-    deployed = [_alarm("ErrorsAlarm", "ServerlessApp-Lambda-Errors-dev"), _alarm("Gone", "Old")]
+    deployed = [
+        _alarm("ErrorsAlarm", "ServerlessApp-Lambda-Errors-dev"),
+        _alarm("QueueDepthAlarm", "ServerlessApp-DLQ-Depth-dev"),
+        _alarm("Gone", "Old"),
+    ]
     assert settings.rollback_triggers(template, deployed, "aws-cn", "cn-north-1", "1" * 12) == [
         {
             "Arn": "arn:aws-cn:cloudwatch:cn-north-1:111111111111:alarm:"
@@ -119,7 +127,9 @@ def test_rollback_triggers_only_for_template_alarms_that_already_exist() -> None
 
 def test_rollback_triggers_are_capped_at_five() -> None:
     ids = [f"Alarm{i}" for i in range(7)]
-    template = {"Resources": {i: {"Type": "AWS::CloudWatch::Alarm"} for i in ids}}
+    template = {
+        "Resources": {i: {"Type": "AWS::CloudWatch::Alarm", "Metadata": TRIGGER} for i in ids}
+    }
     deployed = [_alarm(i, f"name-{i}") for i in ids]
     assert len(settings.rollback_triggers(template, deployed, "aws", "us-east-1", "1" * 12)) == 5
 
