@@ -148,10 +148,27 @@ def normalized_bytes(path: Path) -> bytes:
     return data.replace(b"\r\n", b"\n") if path.suffix in TEXT_SUFFIXES else data
 
 
+def candidate_files(handler_dir: Path) -> list[Path]:
+    """Files under ``handler_dir`` that git would commit: tracked, or untracked but not ignored.
+
+    An editor's backup or a stray local file must not change the artifact (and so every
+    template); outside a git checkout every file counts.
+    """
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],  # noqa: S607
+            cwd=handler_dir, capture_output=True, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return [p for p in handler_dir.rglob("*") if p.is_file()]
+    names = {name for name in listed.decode("utf-8").split("\0") if name}
+    return [handler_dir / name for name in sorted(names)]
+
+
 def source_entries(handler_dir: Path) -> list[tuple[str, bytes]]:
     """The handler's own files as (zip name, bytes), sorted; requirements.txt stays out."""
     entries = []
-    for path in handler_dir.rglob("*"):
+    for path in candidate_files(handler_dir):
         relative = path.relative_to(handler_dir)
         if path.is_file() and not _excluded(relative) and relative.as_posix() != REQUIREMENTS_FILE:
             entries.append((relative.as_posix(), normalized_bytes(path)))

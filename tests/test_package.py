@@ -282,3 +282,18 @@ def test_real_artifact_imports_its_handler_from_the_zip_alone(
     )
 
     assert done.returncode == 0, done.stderr
+
+
+def test_files_git_ignores_stay_out_of_the_artifact(tmp_path: Path) -> None:
+    handler = tmp_path / "handler"
+    (handler / "pkg").mkdir(parents=True)
+    (handler / "app.py").write_text("x = 1\n")
+    (handler / "pkg" / "core.py").write_text("y = 2\n")
+    (tmp_path / ".gitignore").write_text("*.orig\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "handler/app.py"], check=True)
+    before = package.source_entries(handler)
+    (handler / "app.py.orig").write_text("leftover from a merge\n")
+    assert package.source_entries(handler) == before
+    # An untracked file git would commit counts: the next commit ships it.
+    assert [name for name, _ in before] == ["app.py", "pkg/core.py"]
