@@ -269,73 +269,104 @@ def _document(statements: Sequence[Statement]) -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=list(statements))
 
 
+# Read handlers' permissions of the stacks' resource types (the CloudFormation registry schemas
+# list them; tests/test_ci_access.py checks every one is granted or excepted with a reason).
+_READ_BUCKET = [
+    s3.ListBucket,  # HeadBucket: reveals object keys, never their contents
+    s3.GetBucketLocation,
+    s3.GetBucketAcl,
+    s3.GetBucketPolicy,
+    s3.GetBucketVersioning,
+    s3.GetEncryptionConfiguration,
+    s3.GetBucketPublicAccessBlock,
+    s3.GetLifecycleConfiguration,
+    s3.GetBucketLogging,
+    s3.GetBucketNotification,
+    s3.GetBucketTagging,
+    s3.ListTagsForResource,
+    s3.GetBucketOwnershipControls,
+    s3.GetBucketCORS,
+    s3.GetBucketObjectLockConfiguration,
+    s3.GetAccelerateConfiguration,
+    s3.GetAnalyticsConfiguration,
+    s3.GetInventoryConfiguration,
+    s3.GetMetricsConfiguration,
+    s3.GetReplicationConfiguration,
+    s3.GetBucketWebsite,
+    s3.GetBucketAbac,
+    s3.GetIntelligentTieringConfiguration,
+    s3.GetBucketMetadataTableConfiguration,
+]
+_READ_FUNCTION = [
+    lam.GetFunction,
+    lam.GetFunctionConfiguration,
+    lam.GetFunctionConcurrency,
+    lam.GetFunctionEventInvokeConfig,
+    lam.GetFunctionCodeSigningConfig,
+    lam.GetFunctionRecursionConfig,
+    lam.GetFunctionScalingConfig,
+    lam.GetRuntimeManagementConfig,
+    lam.GetPolicy,
+    lam.ListTags,
+    lam.ListVersionsByFunction,
+]
+_READ_ROLE = [
+    iam.GetRole,
+    iam.GetRolePolicy,
+    iam.ListRolePolicies,
+    iam.ListAttachedRolePolicies,
+    iam.ListRoleTags,
+]
+_READ_LOG_GROUP = [
+    logs.ListTagsForResource,
+    logs.ListTagsLogGroup,
+    logs.GetDataProtectionPolicy,
+    logs.DescribeIndexPolicies,
+]
+_READ_MONITORING = [
+    cloudwatch.DescribeAlarms,
+    cloudwatch.ListTagsForResource,
+    cloudwatch.GetDashboard,
+]
+_READ_MESSAGING = [
+    sqs.GetQueueAttributes,
+    sqs.GetQueueUrl,
+    sqs.ListQueueTags,
+    sns.GetTopicAttributes,
+    sns.ListTagsForResource,
+    sns.ListSubscriptionsByTopic,
+    sns.GetSubscriptionAttributes,
+    sns.GetDataProtectionPolicy,
+]
+_READ_KEY = [kms.DescribeKey, kms.GetKeyPolicy, kms.GetKeyRotationStatus, kms.ListResourceTags]
+
+
+def _all_buckets(env: Environment) -> list[Sub | str]:
+    """The app stack's buckets and the bootstrap stack's artifact bucket."""
+    return [bucket_arn(name) for name in [*_data_buckets(env), _artifact_bucket(env)]]
+
+
 def _resource_read_statements(env: Environment) -> list[Statement]:
-    """Configuration reads of the stack's resources (drift detection reads with these)."""
-    read_buckets = [
-        s3.GetBucketPolicy,
-        s3.GetBucketVersioning,
-        s3.GetEncryptionConfiguration,
-        s3.GetBucketPublicAccessBlock,
-        s3.GetLifecycleConfiguration,
-        s3.GetBucketLogging,
-        s3.GetBucketNotification,
-        s3.GetBucketTagging,
-        s3.GetBucketOwnershipControls,
-        s3.GetBucketLocation,
-        s3.GetBucketAcl,
-        s3.GetBucketCORS,
-        s3.GetBucketObjectLockConfiguration,
-    ]
-    read_function = [
-        lam.GetFunction,
-        lam.GetFunctionConfiguration,
-        lam.GetFunctionConcurrency,
-        lam.GetFunctionEventInvokeConfig,
-        lam.GetFunctionCodeSigningConfig,
-        lam.GetRuntimeManagementConfig,
-        lam.GetPolicy,
-        lam.ListTags,
-        lam.ListVersionsByFunction,
-    ]
-    read_role = [
-        iam.GetRole,
-        iam.GetRolePolicy,
-        iam.ListRolePolicies,
-        iam.ListAttachedRolePolicies,
-        iam.ListRoleTags,
-    ]
-    read_messaging = [
-        sqs.GetQueueAttributes,
-        sqs.GetQueueUrl,
-        sqs.ListQueueTags,
-        sns.GetTopicAttributes,
-        sns.ListTagsForResource,
-        sns.ListSubscriptionsByTopic,
-        sns.GetSubscriptionAttributes,
-    ]
-    read_key = [kms.DescribeKey, kms.GetKeyPolicy, kms.GetKeyRotationStatus, kms.ListResourceTags]
+    """Configuration reads of the stacks' resources (drift detection reads with these)."""
     return [
-        _allow("ReadBuckets", read_buckets, [bucket_arn(name) for name in _data_buckets(env)]),
-        _allow("ReadFunction", read_function, _function_arns(env)),
-        _allow("ReadFunctionRole", read_role, [_function_role_arn(env)]),
-        _allow(
-            "ReadLogGroups",
-            [logs.DescribeLogGroups, logs.ListTagsForResource, logs.ListTagsLogGroup],
-            [_arn(env, "logs", "log-group:*")],
-        ),
-        _allow(
-            "ReadMonitoring",
-            [cloudwatch.DescribeAlarms, cloudwatch.ListTagsForResource, cloudwatch.GetDashboard],
-            [_alarm_arn(env), _dashboard_arn(env)],
-        ),
-        _allow("ReadMessaging", read_messaging, [_queue_arn(env), *_topic_arns(env)]),
-        # DescribeSecret only: the secret's value is never readable by CI.
+        _allow("ReadBuckets", _READ_BUCKET, _all_buckets(env)),
+        _allow("ReadFunction", _READ_FUNCTION, _function_arns(env)),
+        _allow("ReadFunctionRole", _READ_ROLE, [_function_role_arn(env)]),
+        # DescribeLogGroups lists by prefix: its resource is every log group of the region.
+        _allow("ListLogGroups", [logs.DescribeLogGroups], [_arn(env, "logs", "log-group:*")]),
+        _allow("ReadLogGroup", _READ_LOG_GROUP, _log_group_arns(env)),
+        _allow("ReadMonitoring", _READ_MONITORING, [_alarm_arn(env), _dashboard_arn(env)]),
+        _allow("ReadMessaging", _READ_MESSAGING, [_queue_arn(env), *_topic_arns(env)]),
+        # Metadata only: the plan role never reads the secret's value.
         _allow(
             "ReadSecretMetadata",
             [secretsmanager.DescribeSecret, secretsmanager.GetResourcePolicy],
             [_secret_arn(env)],
         ),
-        _allow("ReadKey", read_key, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
+        _allow("ReadKey", _READ_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
+        # These two actions have no resource type in the Service Authorization Reference: they
+        # list the account's key aliases and Logs resource policies (names and policies only).
+        _allow("ListAccountMetadata", [kms.ListAliases, logs.DescribeResourcePolicies], ["*"]),
     ]
 
 
@@ -401,24 +432,36 @@ def deploy_policy(env: Environment) -> PolicyDocument:
     )
 
 
+# Bucket configuration that CloudFormation's bucket handlers set or reset. Withheld (see the
+# handler exceptions in the tests): website hosting, replication, inventory and analytics exports
+# and metadata tables (they publish or copy data elsewhere and no bucket of ours uses them), and
+# every object-level action.
+_CONFIGURE_BUCKET = [
+    s3.PutBucketPolicy,
+    s3.DeleteBucketPolicy,
+    s3.PutBucketVersioning,
+    s3.PutEncryptionConfiguration,
+    s3.PutBucketPublicAccessBlock,
+    s3.PutLifecycleConfiguration,
+    s3.PutBucketLogging,
+    s3.PutBucketNotification,
+    s3.PutBucketTagging,
+    s3.TagResource,
+    s3.UntagResource,
+    s3.PutBucketOwnershipControls,
+    s3.PutBucketAcl,
+    s3.PutBucketCORS,
+    s3.PutBucketObjectLockConfiguration,
+    s3.PutAccelerateConfiguration,
+    s3.PutMetricsConfiguration,
+    s3.PutIntelligentTieringConfiguration,
+    s3.PutBucketAbac,
+    s3.DeleteBucketWebsite,
+]
+
+
 def _storage_policy(env: Environment) -> PolicyDocument:
-    manage_buckets = [
-        s3.CreateBucket,
-        s3.DeleteBucket,
-        s3.PutBucketPolicy,
-        s3.DeleteBucketPolicy,
-        s3.PutBucketVersioning,
-        s3.PutEncryptionConfiguration,
-        s3.PutBucketPublicAccessBlock,
-        s3.PutLifecycleConfiguration,
-        s3.PutBucketLogging,
-        s3.PutBucketNotification,
-        s3.PutBucketTagging,
-        s3.PutBucketOwnershipControls,
-        s3.PutBucketAcl,
-        s3.PutBucketCORS,
-        s3.PutBucketObjectLockConfiguration,
-    ]
+    manage_buckets = [s3.CreateBucket, s3.DeleteBucket, *_CONFIGURE_BUCKET]
     code = objects_arn(_artifact_bucket(env), naming.ARTIFACT_PREFIX)
     return _document(
         [
@@ -431,28 +474,10 @@ def _storage_policy(env: Environment) -> PolicyDocument:
 
 def _bootstrap_policy(env: Environment) -> PolicyDocument:
     """The artifact bucket of the bootstrap stack: created and configured, never deleted."""
-    manage_bucket = [
-        s3.CreateBucket,
-        s3.PutBucketPolicy,
-        s3.PutBucketVersioning,
-        s3.PutEncryptionConfiguration,
-        s3.PutBucketPublicAccessBlock,
-        s3.PutLifecycleConfiguration,
-        s3.PutBucketLogging,
-        s3.PutBucketTagging,
-        s3.PutBucketOwnershipControls,
-        s3.GetBucketPolicy,
-        s3.GetBucketVersioning,
-        s3.GetEncryptionConfiguration,
-        s3.GetBucketPublicAccessBlock,
-        s3.GetLifecycleConfiguration,
-        s3.GetBucketLogging,
-        s3.GetBucketTagging,
-        s3.GetBucketOwnershipControls,
-        s3.GetBucketLocation,
-    ]
     bucket = bucket_arn(_artifact_bucket(env))
-    return _document([_allow("ManageArtifactBucket", manage_bucket, [bucket])])
+    return _document(
+        [_allow("ManageArtifactBucket", [s3.CreateBucket, *_CONFIGURE_BUCKET], [bucket])]
+    )
 
 
 def _function_policy(env: Environment) -> PolicyDocument:
@@ -471,6 +496,7 @@ def _function_policy(env: Environment) -> PolicyDocument:
         lam.UpdateFunctionEventInvokeConfig,
         lam.DeleteFunctionEventInvokeConfig,
         lam.PutRuntimeManagementConfig,
+        lam.PutFunctionRecursionConfig,
         lam.PublishVersion,
     ]
     manage_role = [
@@ -502,6 +528,7 @@ def _function_policy(env: Environment) -> PolicyDocument:
         logs.DeleteRetentionPolicy,
         logs.AssociateKmsKey,
         logs.DisassociateKmsKey,
+        logs.DeleteDataProtectionPolicy,
         logs.TagResource,
         logs.UntagResource,
         logs.TagLogGroup,
@@ -595,6 +622,11 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
     return _document(
         [
             _allow("ManageSecret", manage_secret, [_secret_arn(env)]),
+            # The Secret's read and update handlers read the value (to report and compare it);
+            # only this role, which only CloudFormation assumes, and only this stack's secret.
+            _allow(
+                "ReadSecretValueForHandlers", [secretsmanager.GetSecretValue], [_secret_arn(env)]
+            ),
             # GetRandomPassword has no resource; it returns random bytes and touches nothing.
             _allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"]),
             # CreateKey has no resource; only keys tagged for this environment.

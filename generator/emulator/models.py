@@ -115,6 +115,13 @@ class _Resource(_Typed):
         region_name: str,
         **kwargs: Any,
     ) -> Self:
+        return cls._create(resource_name, _props(cloudformation_json), account_id, region_name)
+
+    @classmethod
+    def _create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> Self:
+        """Create ``resource_name`` (the template's name or moto's generated one)."""
         raise NotImplementedError
 
     @classmethod
@@ -271,15 +278,9 @@ class Secret(_Resource, CloudFormationModel):
         return self.arn
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> Secret:
-        props = _props(cloudformation_json)
         backend = secretsmanager_backends[account_id][region_name]
         backend.create_secret(
             name=resource_name,
@@ -391,15 +392,9 @@ class Alarm(_Resource, CloudFormationModel):
         return self.name
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> Alarm:
-        props = _props(cloudformation_json)
         return cls(resource_name, _put_alarm(resource_name, props, account_id, region_name))
 
     def _deleted_on_update(self, new_resource_name: str) -> bool:
@@ -492,15 +487,9 @@ class BucketPolicy(_Resource, CloudFormationModel):
         return f"{self.bucket}-policy"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> BucketPolicy:
-        props = _props(cloudformation_json)
         bucket = str(props["Bucket"])
         s3_backends[account_id][get_partition(region_name)].get_bucket(bucket)  # must exist
         policy = dict(props.get("PolicyDocument") or {})
@@ -626,15 +615,9 @@ class EventInvokeConfig(_Resource, CloudFormationModel):
         return f"{self.function_name}|{self.qualifier}"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> EventInvokeConfig:
-        props = _props(cloudformation_json)
         backend = lambda_backend(account_id, region_name)
         function = backend.get_function(props["FunctionName"])
         # moto appends on every put and reads the first: replace instead.
@@ -658,70 +641,56 @@ class EventInvokeConfig(_Resource, CloudFormationModel):
 # ---------------------------------------------------------------------------------------------
 
 
-class TopicPolicy(_Resource, CloudFormationModel):
-    """``AWS::SNS::TopicPolicy``: sets each topic's ``Policy`` attribute.
+class _AttachedPolicy(_Resource):
+    """A policy resource: sets the ``Policy`` attribute of each resource listed in ``TARGETS``.
 
-    A delete leaves the topic its last policy: removing it changes nothing the emulator enforces.
+    Ref is the targets, joined by commas. A delete leaves each target its last policy.
     """
+
+    TARGETS: ClassVar[str]  # the property listing what the policy is attached to
+
+    def __init__(self, targets: list[str]) -> None:
+        self.targets = targets
+
+    @property
+    def physical_resource_id(self) -> str:
+        return ",".join(self.targets)
+
+    @classmethod
+    def _create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> Self:
+        targets = [str(t) for t in props.get(cls.TARGETS) or []]
+        for target in targets:
+            cls._attach(target, json.dumps(props["PolicyDocument"]), account_id, region_name)
+        return cls(targets)
+
+    @classmethod
+    def _attach(cls, target: str, document: str, account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+
+class TopicPolicy(_AttachedPolicy, CloudFormationModel):
+    """``AWS::SNS::TopicPolicy`` (a delete changes nothing the emulator enforces)."""
 
     AWS_TYPE = "AWS::SNS::TopicPolicy"
-
-    def __init__(self, topics: list[str]) -> None:
-        self.topics = topics
-
-    @property
-    def physical_resource_id(self) -> str:
-        return ",".join(self.topics)
+    TARGETS = "Topics"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> TopicPolicy:
-        props = _props(cloudformation_json)
-        topics = [str(t) for t in props.get("Topics") or []]
-        backend = sns_backends[account_id][region_name]
-        for arn in topics:
-            backend.set_topic_attribute(arn, "policy", json.dumps(props["PolicyDocument"]))
-        return cls(topics)
+    def _attach(cls, target: str, document: str, account_id: str, region_name: str) -> None:
+        sns_backends[account_id][region_name].set_topic_attribute(target, "policy", document)
 
 
-class QueuePolicy(_Resource, CloudFormationModel):
-    """``AWS::SQS::QueuePolicy``: sets each queue's ``Policy`` attribute.
-
-    A delete leaves the queue its last policy: moto does not enforce queue policies.
-    """
+class QueuePolicy(_AttachedPolicy, CloudFormationModel):
+    """``AWS::SQS::QueuePolicy`` (a delete changes nothing: moto does not enforce them)."""
 
     AWS_TYPE = "AWS::SQS::QueuePolicy"
-
-    def __init__(self, queues: list[str]) -> None:
-        self.queues = queues
-
-    @property
-    def physical_resource_id(self) -> str:
-        return ",".join(self.queues)
+    TARGETS = "Queues"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> QueuePolicy:
-        props = _props(cloudformation_json)
-        queues = [str(q) for q in props.get("Queues") or []]
-        backend = sqs_backends[account_id][region_name]
-        for url in queues:
-            backend.set_queue_attributes(
-                url.rstrip("/").rsplit("/", 1)[-1], {"Policy": json.dumps(props["PolicyDocument"])}
-            )
-        return cls(queues)
+    def _attach(cls, target: str, document: str, account_id: str, region_name: str) -> None:
+        queue_name = target.rstrip("/").rsplit("/", 1)[-1]  # the Ref of a queue is its URL
+        sqs_backends[account_id][region_name].set_queue_attributes(queue_name, {"Policy": document})
 
 
 class Subscription(_Resource, CloudFormationModel):
@@ -737,15 +706,9 @@ class Subscription(_Resource, CloudFormationModel):
         return self.arn
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> Subscription:
-        props = _props(cloudformation_json)
         backend = sns_backends[account_id][region_name]
         subscription = backend.subscribe(
             str(props["TopicArn"]), str(props["Endpoint"]), str(props["Protocol"])
