@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -13,9 +14,11 @@ from botocore.exceptions import ClientError
 from generator.config import Environment
 from generator.deploy import guard, settings
 from generator.deploy.artifacts import template_location
-from generator.deploy.aws import Clients, Clock, Identity, error_message
+from generator.deploy.aws import Clients, Clock, Identity, error_code, error_message
 from generator.deploy.changeset import (
+    CREATE_TIMEOUT_SECONDS,
     ChangeSet,
+    ChangeSetMissing,
     ChangeSetRequest,
     NoChanges,
     PlanRecord,
@@ -87,10 +90,25 @@ class Context:
     timeout_seconds: float
     artifact_bucket: str | None = None  # for templates too large to send inline
     now: Any = None  # () -> datetime; None for the real UTC time
+    # One deadline (clock seconds) for a whole deploy: recovery, bootstrap, change sets and
+    # the execute wait share ``timeout_seconds`` instead of each getting all of it.
+    deadline: float | None = None
 
     def utcnow(self) -> datetime:
         """The current UTC time (for change set names)."""
         return self.now() if self.now else datetime.now(UTC)
+
+    def with_deadline(self) -> Context:
+        """This context with its deadline set ``timeout_seconds`` from now (kept if set)."""
+        if self.deadline is not None:
+            return self
+        return replace(self, deadline=self.clock.now() + self.timeout_seconds)
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (``timeout_seconds`` when there is none)."""
+        if self.deadline is None:
+            return self.timeout_seconds
+        return max(0.0, self.deadline - self.clock.now())
 
 
 @dataclass(frozen=True)
@@ -127,6 +145,17 @@ def effective_tags(spec: StackSpec, stack: dict[str, Any] | None) -> dict[str, s
     return tags
 
 
+def plan_marker(stack: dict[str, Any] | None) -> str:
+    """What a kept plan records of its stack: its last change, or "new" before the first one.
+
+    ``make_plan`` and ``load_kept`` both use this, so that a stack left in REVIEW_IN_PROGRESS
+    (created by a change set never executed) reads "new" on both sides.
+    """
+    if stack is None or stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
+        return "new"
+    return last_updated(stack)
+
+
 def _request(
     ctx: Context, spec: StackSpec, ready: Ready, deployed: list[dict[str, Any]]
 ) -> ChangeSetRequest:
@@ -137,7 +166,7 @@ def _request(
             ctx.clients.s3, ctx.artifact_bucket, spec.stack_name, spec.template_body,
             spec.template_hash,
         )  # fmt: skip
-    record = PlanRecord(spec.template_hash, last_updated(ready.stack) if ready.stack else "new")
+    record = PlanRecord(spec.template_hash, plan_marker(ready.stack))
     triggers = settings.rollback_triggers(
         spec.template, deployed, identity.partition, ctx.clients.region, identity.account
     )
@@ -160,12 +189,14 @@ def _request(
 def make_plan(ctx: Context, spec: StackSpec) -> Planned | UpToDate:
     """Create the change set and judge it; an empty change set is deleted (UpToDate)."""
     cfn = ctx.clients.cloudformation
-    ready = prepare_stack(cfn, spec.stack_name, ctx.env, ctx.clock, ctx.out, ctx.timeout_seconds)
+    ready = prepare_stack(cfn, spec.stack_name, ctx.env, ctx.clock, ctx.out, ctx.remaining())
     deployed = list_resources(cfn, spec.stack_name) if ready.change_set_type == "UPDATE" else []
     request = _request(ctx, spec, ready, deployed)
     change_set_id = create_change_set(cfn, request)
     try:
-        change_set = wait_for_change_set(cfn, change_set_id, ctx.clock)
+        change_set = wait_for_change_set(
+            cfn, change_set_id, ctx.clock, min(CREATE_TIMEOUT_SECONDS, ctx.remaining())
+        )
     except NoChanges:
         delete_change_set(cfn, change_set_id)
         return UpToDate(ready.stack)
@@ -198,14 +229,19 @@ def discard(ctx: Context, planned: Planned) -> None:
 def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
     """A change set kept by ``plan --keep``, refused (exit 3) when it is stale."""
     cfn = ctx.clients.cloudformation
-    change_set = describe_change_set(cfn, change_set_id)
+    replan = f"run `python -m generator plan --env {spec.environment} --keep` again"
+    try:
+        change_set = describe_change_set(cfn, change_set_id)
+    except ChangeSetMissing as exc:
+        # Deleted or already executed (CloudFormation drops a stack's change sets after one
+        # runs): the plan is stale, not the deploy broken.
+        raise GeneratorError(f"stale plan: {exc}: {replan}", ExitCode.BLOCKED) from None
     if change_set.stack_name and change_set.stack_name != spec.stack_name:
         raise GeneratorError(
             f"change set {change_set_id} belongs to stack {change_set.stack_name}; expected "
             f"one of {spec.stack_name} (environment {spec.environment})",
             ExitCode.USAGE,
         )
-    replan = f"run `python -m generator plan --env {spec.environment} --keep` again"
     if change_set.status != "CREATE_COMPLETE" or change_set.execution_status != "AVAILABLE":
         raise GeneratorError(
             f"change set {change_set.name} is {change_set.status}/{change_set.execution_status}"
@@ -221,9 +257,7 @@ def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
             ExitCode.BLOCKED,
         )
     stack = describe_stack(cfn, spec.stack_name)
-    now = (
-        last_updated(stack) if stack and stack.get("StackStatus") != "REVIEW_IN_PROGRESS" else "new"
-    )
+    now = plan_marker(stack)
     if now != record.stack_last_updated:
         raise GeneratorError(
             f"stale plan: stack {spec.stack_name} changed since change set {change_set.name} "
@@ -277,15 +311,24 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> dict[str, Any]:
             "replacement",
             ExitCode.BLOCKED,
         )
+    if ctx.remaining() <= 0:
+        discard(ctx, planned)
+        raise GeneratorError(
+            f"timed out: the deploy's {_minutes(ctx.timeout_seconds)} ran out before change set "
+            f"{planned.change_set.name} could be executed; nothing was executed and the change "
+            "set has been deleted. Deploy again (or raise deploy.timeout_minutes)",
+            ExitCode.TIMED_OUT,
+        )
     stack_id = planned.change_set.stack_id or spec.stack_name
     current_stateful = settings.deployed_stateful_ids(planned.deployed)
     final_policy = settings.stack_policy(
         set(guard.stateful_ids(spec.template)) | set(current_stateful)
     )
+    before: dict[str, Any] | None = None  # the stack as it was, to see the execution begin
     if planned.change_set_type == "UPDATE":
-        stack = describe_stack(cfn, stack_id)
-        if stack:
-            _protect(ctx, spec, stack)
+        before = describe_stack(cfn, stack_id)
+        if before:
+            _protect(ctx, spec, before)
         # ExecuteChangeSet has no "policy during update": lift the allowed ids for this run only.
         settings.set_stack_policy(
             cfn,
@@ -301,8 +344,11 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> dict[str, Any]:
             f"cannot execute change set {planned.change_set.name}: {error_message(exc)}",
             ExitCode.FAILED,
         ) from None
+    started = execution_started(cfn, planned.change_set.id, before)
     try:
-        outcome = wait_for_stack(cfn, stack_id, ctx.clock, ctx.out, ctx.timeout_seconds, since)
+        outcome = wait_for_stack(
+            cfn, stack_id, ctx.clock, ctx.out, ctx.remaining(), since, started=started
+        )
     finally:
         _restore_policy(ctx, stack_id, final_policy)
     if not outcome.succeeded:
@@ -313,6 +359,34 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> dict[str, Any]:
         _protect(ctx, spec, stack)
     ctx.out(f"{spec.stack_name}: {outcome.status}")
     return stack
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:g}-minute limit" if minutes >= 1 else f"{seconds:g}-second limit"
+
+
+def execution_started(
+    cfn: Any, change_set_id: str, before: dict[str, Any] | None
+) -> Callable[[dict[str, Any] | None], bool]:
+    """Whether an executed change set has visibly begun, judged from the stack and the set.
+
+    The stack changed since ``before`` (a newer LastUpdatedTime), or the change set left
+    ExecutionStatus AVAILABLE (or is gone: CloudFormation deletes a stack's change sets once one
+    has run).
+    """
+    previous = last_updated(before) if before else ""
+
+    def started(stack: dict[str, Any] | None) -> bool:
+        if stack is None or (previous and last_updated(stack) != previous):
+            return True
+        try:
+            reply = cfn.describe_change_set(ChangeSetName=change_set_id)
+        except ClientError as exc:
+            return error_code(exc) == "ChangeSetNotFound"
+        return str(reply.get("ExecutionStatus", "")) != "AVAILABLE"
+
+    return started
 
 
 def _restore_policy(ctx: Context, stack_id: str, policy: dict[str, Any]) -> None:

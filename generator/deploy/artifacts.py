@@ -1,13 +1,19 @@
-"""The handler artifact in the bootstrap stack's bucket, and templates too large to inline."""
+"""The handler artifact in the bootstrap stack's bucket, and templates too large to inline.
+
+Both live under content-addressed keys, so an object already stored under our key is reused
+only after its content is proven to be ours: someone able to write the key first must not get
+their bytes deployed.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 from pathlib import Path
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from generator.deploy.aws import error_code, error_message
 from generator.errors import ExitCode, GeneratorError
@@ -41,9 +47,26 @@ class ArtifactLike(Protocol):
         ...
 
 
+def checksum_sha256(hex_digest: str) -> str:
+    """S3's ``ChecksumSHA256`` form (base64 of the raw digest) of a hex sha256."""
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+def hex_from_checksum(checksum: str) -> str | None:
+    """The hex digest of a full-object ``ChecksumSHA256``; None for a multipart composite."""
+    if "-" in checksum:  # "<base64>-<parts>": a checksum of part checksums, not of the bytes
+        return None
+    try:
+        raw = base64.b64decode(checksum, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == hashlib.sha256().digest_size else None
+
+
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
-        reply: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)
+        # ChecksumMode=ENABLED: S3 returns the checksum it recorded when the object was written.
+        reply: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     except ClientError as exc:
         if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
             return None
@@ -54,17 +77,66 @@ def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     return reply
 
 
+def _download_sha256(s3: Any, bucket: str, key: str) -> str:
+    """The sha256 of the object's bytes, read back (for objects stored without a SHA-256)."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: body.read(1 << 20), b""):
+            digest.update(chunk)
+    except (ClientError, BotoCoreError) as exc:
+        reason = error_message(exc) if isinstance(exc, ClientError) else str(exc)
+        raise GeneratorError(
+            f"cannot read s3://{bucket}/{key} to verify it: {reason}", ExitCode.FAILED
+        ) from None
+    return digest.hexdigest()
+
+
+def stored_sha256(s3: Any, bucket: str, key: str, head: dict[str, Any]) -> str:
+    """The sha256 of an existing object: its recorded checksum, else its downloaded bytes."""
+    recorded = hex_from_checksum(str(head.get("ChecksumSHA256") or ""))
+    return recorded if recorded is not None else _download_sha256(s3, bucket, key)
+
+
+def verify_existing(s3: Any, bucket: str, key: str, head: dict[str, Any], expected: str) -> None:
+    """Refuse (exit 4) an object under our content-addressed key that is not our content."""
+    found = stored_sha256(s3, bucket, key, head)
+    if found != expected:
+        raise GeneratorError(
+            f"s3://{bucket}/{key} is not ours: its content has sha256 {found}; expected "
+            f"{expected}. Someone else wrote that key; nothing was deployed. Find out who, "
+            "delete the object and deploy again",
+            ExitCode.FAILED,
+        )
+
+
+def _put(s3: Any, bucket: str, key: str, data: bytes, sha256_hex: str, content_type: str) -> None:
+    try:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            # S3 verifies the body against this checksum, rejects a corrupted upload, and
+            # records it, so that the next deploy can check the stored object by HeadObject.
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=checksum_sha256(sha256_hex),
+            Metadata={"sha256": sha256_hex},
+        )
+    except ClientError as exc:
+        raise GeneratorError(
+            f"cannot upload to s3://{bucket}/{key}: {error_message(exc)}", ExitCode.FAILED
+        ) from None
+
+
 def upload_artifact(s3: Any, bucket: str, artifact: ArtifactLike) -> bool:
-    """Upload the zip under its content-addressed key unless present; return whether uploaded."""
+    """Upload the zip under its content-addressed key unless present; return whether uploaded.
+
+    An object already under the key is verified to be this zip (exit 4 when it is not).
+    """
     existing = _head(s3, bucket, artifact.key)
     if existing is not None:
-        size = int(existing.get("ContentLength", -1))
-        if size != artifact.size:
-            raise GeneratorError(
-                f"s3://{bucket}/{artifact.key} holds {size} bytes; expected {artifact.size} "
-                f"(sha256 {artifact.sha256}). Delete the object and deploy again",
-                ExitCode.FAILED,
-            )
+        verify_existing(s3, bucket, artifact.key, existing, artifact.sha256)
         return False
     data = artifact.path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
@@ -74,32 +146,29 @@ def upload_artifact(s3: Any, bucket: str, artifact: ArtifactLike) -> bool:
             "`python -m generator synth` to rebuild it",
             ExitCode.USAGE,
         )
-    try:
-        s3.put_object(
-            Bucket=bucket,
-            Key=artifact.key,
-            Body=data,
-            ContentType="application/zip",
-            # S3 verifies the body against this checksum and rejects a corrupted upload.
-            ChecksumSHA256=base64.b64encode(bytes.fromhex(artifact.sha256)).decode("ascii"),
-            Metadata={"sha256": artifact.sha256},
-        )
-    except ClientError as exc:
-        raise GeneratorError(
-            f"cannot upload {artifact.path} to s3://{bucket}/{artifact.key}: {error_message(exc)}",
-            ExitCode.FAILED,
-        ) from None
+    _put(s3, bucket, artifact.key, data, artifact.sha256, "application/zip")
     return True
 
 
 def template_location(
     s3: Any, bucket: str, stack: str, body: str, template_hash: str
 ) -> str | None:
-    """Upload a template too large to inline and return its URL; None when it fits inline."""
-    if len(body.encode("utf-8")) <= MAX_TEMPLATE_BODY_BYTES:
+    """Upload a template too large to inline and return its URL; None when it fits inline.
+
+    An object already under the template's key is verified to be this template (exit 4 when
+    it is not).
+    """
+    data = body.encode("utf-8")
+    if len(data) <= MAX_TEMPLATE_BODY_BYTES:
         return None
     key = f"{TEMPLATE_PREFIX}{stack}/{template_hash}.json"
-    if _head(s3, bucket, key) is None:
-        s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"))
+    digest = hashlib.sha256(data).hexdigest()  # what CloudFormation must read back
+    existing = _head(s3, bucket, key)
+    if existing is None:
+        _put(s3, bucket, key, data, digest, "application/json")
+    else:
+        verify_existing(s3, bucket, key, existing, digest)
     # Path style on the client's own endpoint: right for every partition and for emulators.
+    # Not pinned with ?versionId=: CloudFormation documents TemplateURL as an S3 object URL
+    # without saying it honours a version, so the key's content is verified instead.
     return f"{str(s3.meta.endpoint_url).rstrip('/')}/{bucket}/{key}"

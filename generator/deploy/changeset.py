@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generator.deploy.aws import Clock, error_message
+from generator.deploy.aws import Clock, error_code, error_message
 from generator.errors import ExitCode, GeneratorError
 
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
@@ -72,6 +72,10 @@ class NoChanges(Exception):
     def __init__(self, change_set_id: str, reason: str) -> None:
         super().__init__(reason)
         self.change_set_id = change_set_id
+
+
+class ChangeSetMissing(GeneratorError):
+    """The change set does not exist (deleted, or dropped after its stack ran a change set)."""
 
 
 def template_sha256(body: str) -> str:
@@ -210,9 +214,12 @@ def describe_change_set(cfn: Any, change_set_id: str) -> ChangeSet:
         try:
             page = cfn.describe_change_set(**kwargs)
         except ClientError as exc:
-            raise GeneratorError(
-                f"cannot read change set {change_set_id}: {error_message(exc)}", ExitCode.BLOCKED
-            ) from None
+            message = f"cannot read change set {change_set_id}: {error_message(exc)}"
+            # A read failure (throttling, AccessDenied) is a failed deploy (4); only the guard
+            # and stale plans are "blocked" (3). A kept plan turns "missing" into stale.
+            if error_code(exc) == "ChangeSetNotFound":
+                raise ChangeSetMissing(message, ExitCode.FAILED) from None
+            raise GeneratorError(message, ExitCode.FAILED) from None
         pages.append(page)
         token = page.get("NextToken")
         if not token:

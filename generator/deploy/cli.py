@@ -34,7 +34,7 @@ from generator.deploy.aws import (
 )
 from generator.deploy.changeset import template_sha256
 from generator.deploy.destroy import destroy_stack
-from generator.deploy.drift import stack_drift
+from generator.deploy.drift import DriftReport, stack_drift
 from generator.deploy.events import Out, describe_stack, stack_tags
 from generator.errors import ExitCode, GeneratorError
 
@@ -263,6 +263,16 @@ def record_kept(session: Session, change_set_id: str) -> None:
 # ---------------------------------------------------------------------------------- commands
 
 
+def aws_failure(exc: ClientError | BotoCoreError) -> GeneratorError:
+    """An unexpected AWS refusal (e.g. AccessDenied) as a message and exit 4."""
+    if isinstance(exc, ClientError):
+        operation = exc.operation_name or "an AWS call"
+        return GeneratorError(
+            f"AWS refused {operation}: {error_code(exc)}: {error_message(exc)}", ExitCode.FAILED
+        )
+    return GeneratorError(f"AWS call failed: {exc}", ExitCode.FAILED)
+
+
 def _aws_errors(
     command: Callable[[argparse.Namespace], int],
 ) -> Callable[[argparse.Namespace], int]:
@@ -272,14 +282,8 @@ def _aws_errors(
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except ClientError as exc:
-            operation = exc.operation_name or "an AWS call"
-            raise GeneratorError(
-                f"AWS refused {operation}: {error_code(exc)}: {error_message(exc)}",
-                ExitCode.FAILED,
-            ) from None
-        except BotoCoreError as exc:
-            raise GeneratorError(f"AWS call failed: {exc}", ExitCode.FAILED) from None
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_failure(exc) from None
 
     return run
 
@@ -353,10 +357,55 @@ def deploy_bootstrap(session: Session, args: argparse.Namespace) -> str:
     return bucket
 
 
+def publish_summary(markdown: str) -> None:
+    """Append to $GITHUB_STEP_SUMMARY when set (a deploy's outcome, after its plan)."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        _append(Path(summary), markdown)
+
+
 @_aws_errors
 def run_deploy(args: argparse.Namespace) -> int:
     """Bootstrap, upload the artifact, plan (or load a kept plan), guard, execute, wait."""
     session = open_session(args)
+    # One deadline for everything below: deploy.timeout_minutes bounds the whole deploy.
+    session = replace(session, ctx=session.ctx.with_deadline())
+    env, stack_name = session.env.name, session.spec.stack_name
+    progress = Progress()
+    try:
+        stack = _deploy(args, session, progress)
+    except GeneratorError as exc:
+        result = progress.result
+        blocked = result.verdict.blocked if isinstance(result, Planned) else ()
+        publish_summary(plan_view.outcome_failed_markdown(env, stack_name, exc, blocked))
+        raise
+    except (ClientError, BotoCoreError) as exc:
+        error = aws_failure(exc)
+        publish_summary(plan_view.outcome_failed_markdown(env, stack_name, error, ()))
+        raise error from None
+    result = progress.result
+    if stack is None or not isinstance(result, Planned):
+        publish_summary(plan_view.outcome_no_changes_markdown(env, stack_name))
+    else:
+        view = plan_view.Plan(
+            env, stack_name, result.change_set, result.change_set_type, result.verdict
+        )
+        status = str(stack.get("StackStatus", ""))
+        publish_summary(plan_view.outcome_applied_markdown(view, status))
+    return ExitCode.OK
+
+
+@dataclass
+class Progress:
+    """How far a deploy got: the plan it made or loaded, for the outcome summary."""
+
+    result: Planned | UpToDate | None = None
+
+
+def _deploy(
+    args: argparse.Namespace, session: Session, progress: Progress
+) -> dict[str, Any] | None:
+    """The deploy itself; returns the stack (None for "No changes") and records the plan."""
     artifact = HOOKS.artifact(session.root)
     check_artifact(
         artifact, session.handler_sha, session.handler_key, naming.template_file(session.env.name)
@@ -364,22 +413,23 @@ def run_deploy(args: argparse.Namespace) -> int:
     bucket = deploy_bootstrap(session, args)
     ctx = replace(session.ctx, artifact_bucket=bucket)
     uploaded = upload_artifact(ctx.clients.s3, bucket, artifact)
-    state = "uploaded" if uploaded else "already present"
-    ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: {state}")
+    upload_state = "uploaded" if uploaded else "already present"
+    ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: {upload_state}")
     spec = session.spec
     if args.change_set:
         result: Planned | UpToDate = apply.load_kept(ctx, spec, args.change_set)
     else:
         result = apply.make_plan(ctx, spec)
+    progress.result = result
     show(args, session, result)
     if isinstance(result, UpToDate):
         if result.stack:
             apply.reconcile(ctx, spec, result.stack)
-        return ExitCode.OK  # the plan said "No changes"
+        return None  # the plan said "No changes"
     stack = apply.execute(ctx, spec, result)
     for key, value in sorted(apply.outputs(stack).items()):
         ctx.out(f"output {key} = {value}")
-    return ExitCode.OK
+    return stack
 
 
 @_aws_errors
@@ -411,8 +461,25 @@ def run_status(args: argparse.Namespace) -> int:
         for difference in item.differences:
             ctx.out(f"      {difference}")
     settled = stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-    ok = in_sync and settled and not report.drifted
+    ok = in_sync and settled and not report.drifted and drift_counts(report, session.env, ctx.out)
     return ExitCode.OK if ok else ExitCode.DIFFERS
+
+
+def drift_counts(report: DriftReport, env: Environment, out: Out) -> bool:
+    """Whether the drift result lets ``status`` pass; says why when drift is not established.
+
+    Unknown drift fails the check (exit 1): a role without drift permissions or a failed
+    detection must not read as "no drift". The one exception is an emulated environment, whose
+    emulator has no drift detection: there only the template comparison counts.
+    """
+    if report.established:
+        return True
+    why = report.why_unknown()
+    if env.emulator:
+        out(f"  drift: not established ({why}); ignored for the emulated environment {env.name}")
+        return True
+    out(f"  drift: NOT ESTABLISHED ({why}); cannot confirm the stack has not drifted")
+    return False
 
 
 @_aws_errors
@@ -564,7 +631,11 @@ def register(subparsers: Any) -> None:
     status = subparsers.add_parser(
         "status",
         help="compare the deployed template with the committed one and detect drift",
-        description="Exit 0 when the stack runs the committed template without drift, else 1.",
+        description="Exit 0 when the stack is settled, runs the committed template, and drift "
+        "detection found every resource in sync; else 1. Drift that cannot be established "
+        "(no permission, detection failed, resources not checked) is exit 1, except for an "
+        "environment with `emulator: true`, whose emulator has no drift detection: there the "
+        "exit code reflects only the template comparison.",
     )
     _common(status)
     status.set_defaults(func=run_status)

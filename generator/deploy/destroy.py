@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from generator.deploy.aws import Clock, error_code
 from generator.deploy.events import (
     Out,
+    Outcome,
     failure_message,
     latest_event_id,
     list_resources,
@@ -49,20 +50,70 @@ def empty_bucket(s3: Any, bucket: str) -> int:
     return deleted
 
 
-def destroy_stack(
-    cfn: Any, s3: Any, stack: dict[str, Any], clock: Clock, out: Out, timeout_seconds: float
-) -> None:
-    """Empty the stack's buckets, delete the stack and wait; raise with the root cause."""
+def stop_access_logging(s3: Any, bucket: str) -> None:
+    """Turn off the bucket's server access logging (a missing bucket has none)."""
+    try:
+        s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchBucket":
+            raise
+
+
+def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
+    """The physical names of the stack's S3 buckets."""
+    return [
+        str(r["PhysicalResourceId"])
+        for r in list_resources(cfn, stack_id)
+        if r.get("ResourceType") == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
+    ]
+
+
+def failed_on_nonempty_bucket(outcome: Outcome) -> bool:
+    """The delete failed because a bucket still held objects."""
+    return any(
+        e.resource_type == "AWS::S3::Bucket"
+        and e.status == "DELETE_FAILED"
+        and ("BucketNotEmpty" in e.reason or "not empty" in e.reason)
+        for e in outcome.events
+    )
+
+
+def _empty_all(s3: Any, buckets: list[str], out: Out) -> None:
+    for bucket in buckets:
+        count = empty_bucket(s3, bucket)
+        out(f"emptied bucket {bucket}: {count} object versions and delete markers deleted")
+
+
+def _delete(cfn: Any, stack: dict[str, Any], clock: Clock, out: Out, timeout: float) -> Outcome:
     name, stack_id = str(stack["StackName"]), str(stack["StackId"])
-    for resource in list_resources(cfn, stack_id):
-        if resource.get("ResourceType") == "AWS::S3::Bucket" and resource.get("PhysicalResourceId"):
-            bucket = str(resource["PhysicalResourceId"])
-            count = empty_bucket(s3, bucket)
-            out(f"emptied bucket {bucket}: {count} object versions and delete markers deleted")
     since = latest_event_id(cfn, stack_id)
     out(f"deleting stack {name}")
     cfn.delete_stack(StackName=stack_id)
-    outcome = wait_for_stack(cfn, stack_id, clock, out, timeout_seconds, since)
+    return wait_for_stack(cfn, stack_id, clock, out, timeout, since)
+
+
+def destroy_stack(
+    cfn: Any, s3: Any, stack: dict[str, Any], clock: Clock, out: Out, timeout_seconds: float
+) -> None:
+    """Empty the stack's buckets, delete the stack and wait; raise with the root cause.
+
+    Server access logs of the emptying itself arrive in the log bucket minutes later, after
+    that bucket was emptied, and fail its deletion. So logging is turned off first, and a delete
+    that fails on a non-empty bucket is retried once after emptying again.
+    """
+    deadline = clock.now() + timeout_seconds  # one limit for the delete and its retry
+    name, stack_id = str(stack["StackName"]), str(stack["StackId"])
+    buckets = stack_buckets(cfn, stack_id)
+    for bucket in buckets:
+        stop_access_logging(s3, bucket)
+    if buckets:
+        out(f"server access logging turned off on {', '.join(buckets)}")
+    _empty_all(s3, buckets, out)
+    outcome = _delete(cfn, stack, clock, out, deadline - clock.now())
+    if outcome.status != "DELETE_COMPLETE" and failed_on_nonempty_bucket(outcome):
+        out(f"{name}: a bucket was not empty (late access logs); emptying again and retrying once")
+        _empty_all(s3, buckets, out)
+        outcome = _delete(cfn, stack, clock, out, max(0.0, deadline - clock.now()))
     if outcome.status != "DELETE_COMPLETE":
         raise GeneratorError(failure_message("Deletion", name, outcome), ExitCode.FAILED)
     out(f"{name}: DELETE_COMPLETE")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from generator.deploy.aws import Clock, error_message
 from generator.errors import ExitCode, GeneratorError
@@ -27,9 +28,40 @@ class Drifted:
 class DriftReport:
     """The stack's drift status and the drifted resources."""
 
-    status: str  # IN_SYNC | DRIFTED | UNKNOWN | UNAVAILABLE
+    status: str  # IN_SYNC | DRIFTED | NOT_CHECKED | UNKNOWN | UNAVAILABLE
     drifted: tuple[Drifted, ...]
     note: str = ""
+    not_checked: tuple[str, ...] = ()  # logical ids whose drift CloudFormation did not check
+    detection_failed: bool = False  # DETECTION_FAILED: results cover only some resources
+
+    @property
+    def unavailable(self) -> bool:
+        """Drift detection could not be run at all (permissions, or an endpoint without it)."""
+        return self.status == "UNAVAILABLE"
+
+    @property
+    def established(self) -> bool:
+        """Every resource was checked: IN_SYNC or DRIFTED is a complete answer."""
+        return (
+            self.status in ("IN_SYNC", "DRIFTED")
+            and not self.detection_failed
+            and not self.not_checked
+        )
+
+    def why_unknown(self) -> str:
+        """Why the drift is not established ("" when it is)."""
+        if self.established:
+            return ""
+        if self.unavailable:
+            return self.note or "drift detection unavailable"
+        reasons = []
+        if self.detection_failed:
+            reasons.append(self.note or "drift detection failed for some resources")
+        if self.not_checked:
+            reasons.append(f"not checked: {', '.join(self.not_checked)}")
+        if self.status not in ("IN_SYNC", "DRIFTED"):
+            reasons.append(f"stack drift status {self.status}")
+        return "; ".join(reasons)
 
 
 def _difference(raw: dict[str, Any]) -> str:
@@ -47,6 +79,9 @@ def stack_drift(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> D
         return DriftReport("UNAVAILABLE", (), f"drift detection unavailable: {error_message(exc)}")
     except NotImplementedError as exc:  # an in-process emulator (moto) without drift detection
         return DriftReport("UNAVAILABLE", (), f"drift detection unavailable: {exc}")
+    except ResponseParserError:
+        # moto's server answers DetectStackDrift with an HTML 500 that botocore cannot parse.
+        return DriftReport("UNAVAILABLE", (), "drift detection unavailable on this endpoint")
 
 
 def _detect(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> DriftReport:
@@ -63,28 +98,39 @@ def _detect(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> Drift
             )
         clock.sleep(_POLL_SECONDS)
     note = ""
-    if status["DetectionStatus"] == "DETECTION_FAILED":
+    failed = status["DetectionStatus"] == "DETECTION_FAILED"
+    if failed:
         note = f"drift detection incomplete: {status.get('DetectionStatusReason', '')}"
     drifted: list[Drifted] = []
+    not_checked: list[str] = []
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {
             "StackName": stack,
-            "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"],
+            "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED", "NOT_CHECKED"],
         }
         if token:
             kwargs["NextToken"] = token
         page = cfn.describe_stack_resource_drifts(**kwargs)
-        drifted.extend(
-            Drifted(
-                logical_id=str(d["LogicalResourceId"]),
-                resource_type=str(d.get("ResourceType", "")),
-                status=str(d["StackResourceDriftStatus"]),
-                differences=tuple(_difference(p) for p in d.get("PropertyDifferences", [])),
+        for d in page.get("StackResourceDrifts", []):
+            if d["StackResourceDriftStatus"] == "NOT_CHECKED":
+                not_checked.append(str(d["LogicalResourceId"]))
+                continue
+            drifted.append(
+                Drifted(
+                    logical_id=str(d["LogicalResourceId"]),
+                    resource_type=str(d.get("ResourceType", "")),
+                    status=str(d["StackResourceDriftStatus"]),
+                    differences=tuple(_difference(p) for p in d.get("PropertyDifferences", [])),
+                )
             )
-            for d in page.get("StackResourceDrifts", [])
-        )
         token = page.get("NextToken")
         if not token:
             break
-    return DriftReport(str(status.get("StackDriftStatus", "UNKNOWN")), tuple(drifted), note)
+    return DriftReport(
+        status=str(status.get("StackDriftStatus", "UNKNOWN")),
+        drifted=tuple(drifted),
+        note=note,
+        not_checked=tuple(sorted(not_checked)),
+        detection_failed=failed,
+    )

@@ -138,17 +138,24 @@ def latest_event_id(cfn: Any, stack: str) -> str | None:
     return str(events[0]["EventId"]) if events else None
 
 
+def _is_stack(event: Event, stack_name: str) -> bool:
+    return event.resource_type == "AWS::CloudFormation::Stack" or event.logical_id == stack_name
+
+
 def root_cause(events: Iterable[Event], stack_name: str) -> list[Event]:
     """The earliest failed resource events: the cause, not the stack's "rollback requested"."""
-    failed = [
-        e
-        for e in events
-        if e.status.endswith("_FAILED")
-        and e.resource_type != "AWS::CloudFormation::Stack"
-        and e.logical_id != stack_name
-    ]
+    failed = [e for e in events if e.status.endswith("_FAILED") and not _is_stack(e, stack_name)]
     causes = [e for e in failed if not any(s in e.reason for s in _SYMPTOMS)] or failed
     return causes[:5]
+
+
+def stack_failure_reasons(events: Iterable[Event], stack_name: str) -> list[Event]:
+    """The stack's own failed events that carry a reason (where moto, for one, puts the cause)."""
+    return [
+        e
+        for e in events
+        if _is_stack(e, stack_name) and e.status.endswith("_FAILED") and e.reason.strip()
+    ][:5]
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,11 @@ def _elapsed(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
+def running(status: str) -> bool:
+    """An operation is under way (REVIEW_IN_PROGRESS is a stack waiting for its first one)."""
+    return status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS"
+
+
 def wait_for_stack(
     cfn: Any,
     stack_id: str,
@@ -178,12 +190,17 @@ def wait_for_stack(
     timeout_seconds: float,
     since_event: str | None,
     done: Callable[[str], bool] | None = None,
+    started: Callable[[dict[str, Any] | None], bool] | None = None,
 ) -> Outcome:
     """Stream events until the stack leaves ``*_IN_PROGRESS``; raise on timeout (exit 5).
 
     ``stack_id`` should be the stack's ARN so that a deleted stack can still be described.
+    With ``started``, a final status counts only once the operation has visibly begun: a new
+    event since ``since_event``, a running status, or ``started(stack)``. Right after an
+    asynchronous request (ExecuteChangeSet) the stack may still show its previous final status.
     """
     finished = done or (lambda status: not status.endswith("_IN_PROGRESS"))
+    begun = started is None
     start = clock.now()
     last_output = start
     seen = since_event
@@ -194,15 +211,20 @@ def wait_for_stack(
             collected.append(event)
             seen = event.event_id
             last_output = clock.now()
+            begun = True
         stack = describe_stack(cfn, stack_id)
         status = str(stack["StackStatus"]) if stack else "DELETE_COMPLETE"
-        if finished(status):
+        if not begun and started is not None:
+            begun = running(status) or started(stack)
+        if begun and finished(status):
             reason = str(stack.get("StackStatusReason", "") or "") if stack else ""
             return Outcome(status, reason, tuple(collected))
         now = clock.now()
         if now - start >= timeout_seconds:
+            state = status if begun else f"{status} (the requested operation has not begun)"
             raise GeneratorError(
-                f"timed out after {_elapsed(now - start)}: stack {stack_id} is still {status}. "
+                f"timed out after {_elapsed(now - start)} of waiting (the time limit left "
+                f"{_elapsed(max(timeout_seconds, 0))}): stack {stack_id} is still {state}. "
                 "It goes on without us; watch it with `aws cloudformation describe-stack-events "
                 f"--stack-name {stack_id}` and rerun when it has finished",
                 ExitCode.TIMED_OUT,
@@ -220,6 +242,17 @@ def failure_message(what: str, stack: str, outcome: Outcome) -> str:
     if causes:
         lines.append("Root cause (earliest failed resources):")
         lines.extend(f"  {c.logical_id} [{c.resource_type}] {c.status}: {c.reason}" for c in causes)
-    elif outcome.status_reason:
+        return "\n".join(lines)
+    # No resource failed on record: the stack's own failure events are the best cause we have.
+    stack_events = stack_failure_reasons(outcome.events, stack)
+    if stack_events:
+        lines.append("Root cause (the stack's own failure events; no resource failure reported):")
+        lines.extend(f"  {e.logical_id} {e.status}: {e.reason}" for e in stack_events)
+    if outcome.status_reason and outcome.status_reason not in {e.reason for e in stack_events}:
         lines.append(f"Stack reason: {outcome.status_reason}")
+    if len(lines) == 1:
+        lines.append(
+            "CloudFormation reported no reason; list the events with `aws cloudformation "
+            f"describe-stack-events --stack-name {stack}`"
+        )
     return "\n".join(lines)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from generator.deploy.changeset import Change, ChangeSet
-from generator.deploy.guard import Verdict
+from generator.deploy.guard import Verdict, Violation
 
 DESTRUCTIVE_MARK = "!!"
 _HEADERS = ("", "Action", "Logical ID", "Type", "Replacement", "Scope / properties")
@@ -154,3 +155,52 @@ def no_changes_text(environment: str, stack_name: str) -> str:
 def no_changes_markdown(environment: str, stack_name: str) -> str:
     """The same as Markdown."""
     return f"### Plan for {stack_name} (environment {environment})\n\nNo changes.\n"
+
+
+# ------------------------------------------------------------------------- deploy outcomes
+
+# Exit code → headline of a deploy that did not apply (the job summary's last word on it).
+_OUTCOME_HEADLINES = {
+    2: ":no_entry: **Refused** (usage or configuration)",
+    3: ":no_entry: **Blocked**",
+    4: ":x: **Failed**",
+    5: ":hourglass: **Timed out**",
+}
+
+
+def _outcome_title(environment: str, stack_name: str) -> str:
+    return f"### Deploy outcome for {stack_name} (environment {environment})"
+
+
+def outcome_applied_markdown(plan: Plan, status: str) -> str:
+    """A deploy that executed its change set."""
+    return (
+        f"{_outcome_title(plan.environment, plan.stack_name)}\n\n"
+        f":white_check_mark: **Applied** change set `{plan.change_set.name}`: {status}.\n\n"
+        f"**Applied:** {summary(plan)}\n"
+    )
+
+
+def outcome_no_changes_markdown(environment: str, stack_name: str) -> str:
+    """A deploy that found nothing to do."""
+    return f"{_outcome_title(environment, stack_name)}\n\n**No changes**: already up to date.\n"
+
+
+def outcome_failed_markdown(
+    environment: str, stack_name: str, error: Exception, blocked: Iterable[Violation]
+) -> str:
+    """A deploy that was blocked, failed or timed out: the violations or the root cause."""
+    code = int(getattr(error, "exit_code", 4))
+    lines = [
+        _outcome_title(environment, stack_name),
+        "",
+        f"{_OUTCOME_HEADLINES.get(code, _OUTCOME_HEADLINES[4])} (exit {code})",
+        "",
+    ]
+    violations = list(blocked)
+    if violations:
+        lines.append("Blocked by the guard:")
+        lines.extend(f"- `{v.logical_id}` ({v.resource_type}): {v.reason}" for v in violations)
+        lines.append("")
+    lines += ["```text", str(error).replace("```", "'''"), "```"]
+    return "\n".join(lines) + "\n"

@@ -39,29 +39,76 @@ def _connect(repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch) -> tupl
             ]
         },
     )
+    s3_stub.add_response(
+        "put_bucket_logging",
+        {},
+        {"Bucket": "serverlessapp-files-dev-123456789012", "BucketLoggingStatus": {}},
+    )
     s3_stub.add_response("list_object_versions", {"Versions": [], "IsTruncated": False})
     cfn_stub.add_response("describe_stack_events", events(event("e1", "UPDATE_COMPLETE")))
     cfn_stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
     return cfn_stub, s3_stub
 
 
-def test_fails_with_the_root_cause_when_deletion_fails(
-    repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    cfn_stub, _ = _connect(repo, stubbed, monkeypatch)
-    failed = event(
-        "e3", "DELETE_FAILED", "DataBucket", "The bucket you tried to delete is not empty",
-        "AWS::S3::Bucket",
-    )  # fmt: skip
+NOT_EMPTY = event(
+    "e3", "DELETE_FAILED", "DataBucket", "The bucket you tried to delete is not empty",
+    "AWS::S3::Bucket",
+)  # fmt: skip
+
+
+def _delete_fails_on_a_nonempty_bucket(cfn_stub: Stubber) -> None:
     cfn_stub.add_response(
         "describe_stack_events",
         events(
             event("e4", "DELETE_FAILED", reason="The following resource(s) failed to delete"),
-            failed,
+            NOT_EMPTY,
             event("e2", "DELETE_IN_PROGRESS", reason="User Initiated"),
             event("e1", "UPDATE_COMPLETE"),
         ),
     )
+    cfn_stub.add_response("describe_stacks", stack("DELETE_FAILED"))
+
+
+def _retry(cfn_stub: Stubber, s3_stub: Stubber) -> None:
+    """The second emptying and delete after a failure on a non-empty bucket."""
+    s3_stub.add_response(
+        "list_object_versions",
+        {"Versions": [{"Key": "data-bucket/late-log", "VersionId": "v1"}], "IsTruncated": False},
+    )
+    s3_stub.add_response("delete_objects", {"Deleted": [{"Key": "data-bucket/late-log"}]})
+    cfn_stub.add_response("describe_stack_events", events(event("e4", "DELETE_FAILED")))
+    cfn_stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
+
+
+def test_destroy_turns_off_access_logging_before_emptying_and_retries_a_nonempty_bucket_once(
+    repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfn_stub, s3_stub = _connect(repo, stubbed, monkeypatch)
+    _delete_fails_on_a_nonempty_bucket(cfn_stub)
+    _retry(cfn_stub, s3_stub)
+    cfn_stub.add_response(
+        "describe_stack_events",
+        events(event("e6", "DELETE_COMPLETE"), event("e5", "DELETE_IN_PROGRESS"),
+               event("e4", "DELETE_FAILED")),
+    )  # fmt: skip
+    cfn_stub.add_response("describe_stacks", stack("DELETE_COMPLETE"))
+    assert repo.run("destroy", "--env", "dev", "--yes") == 0, repo.output
+    assert "server access logging turned off on serverlessapp-files-dev-123456789012" in repo.lines
+    assert any("emptying again and retrying once" in line for line in repo.lines)
+    assert repo.lines[-1] == "TapStackdev: DELETE_COMPLETE"
+
+
+def test_fails_with_the_root_cause_when_deletion_fails(
+    repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfn_stub, s3_stub = _connect(repo, stubbed, monkeypatch)
+    _delete_fails_on_a_nonempty_bucket(cfn_stub)
+    _retry(cfn_stub, s3_stub)  # once only: the second failure is reported
+    cfn_stub.add_response(
+        "describe_stack_events",
+        events({**NOT_EMPTY, "EventId": "e7"}, event("e5", "DELETE_IN_PROGRESS"),
+               event("e4", "DELETE_FAILED")),
+    )  # fmt: skip
     cfn_stub.add_response("describe_stacks", stack("DELETE_FAILED"))
     assert repo.run("destroy", "--env", "dev", "--yes") == 4, repo.output
     err = capsys.readouterr().err
@@ -97,7 +144,7 @@ def test_an_aws_refusal_is_a_message_and_exit_4_not_a_traceback(
     assert "AWS refused ListStackResources: AccessDenied: not authorized" in capsys.readouterr().err
 
 
-def test_status_without_drift_permissions_still_compares_the_template(
+def test_status_without_drift_permissions_compares_the_template_and_fails_closed(
     repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import hashlib
@@ -113,6 +160,7 @@ def test_status_without_drift_permissions_still_compares_the_template(
     tags = [{"Key": "template-sha256", "Value": hashlib.sha256(body).hexdigest()}]
     cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=tags))
     cfn_stub.add_client_error("detect_stack_drift", "AccessDenied", "not authorized")
-    assert repo.run("status", "--env", "dev") == 0
+    assert repo.run("status", "--env", "dev") == 1  # unknown drift is not "no drift"
     assert "  template: up to date" in repo.lines
     assert "  drift detection unavailable: not authorized" in repo.lines
+    assert any(line.startswith("  drift: NOT ESTABLISHED") for line in repo.lines)

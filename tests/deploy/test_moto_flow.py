@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from generator.deploy import cli as deploy_cli
-from tests.deploy.conftest import ACCOUNT, REGION, Repo, app_template, make_artifact
+from tests.deploy.conftest import ACCOUNT, DEV_ENV, REGION, Repo, app_template, make_artifact
 
 STACK = "TapStackdev"
 BUCKET = f"serverlessapp-artifacts-{ACCOUNT}-{REGION}"
@@ -247,11 +247,28 @@ def test_refuses_a_missing_template(repo: Repo, capsys: pytest.CaptureFixture[st
 
 def test_status_reports_the_deployed_template_is_the_committed_one(repo: Repo) -> None:
     assert repo.run("deploy", "--env", "dev") == 0
-    assert repo.run("status", "--env", "dev") == 0
+    # moto has no drift detection: for a real-AWS environment unknown drift is exit 1.
+    assert repo.run("status", "--env", "dev") == 1
     assert "template: up to date" in repo.output
+    assert "drift: NOT ESTABLISHED" in repo.output
     with_second_queue(repo)
     assert repo.run("status", "--env", "dev") == 1
     assert "template: DIFFERS" in repo.output
+
+
+def test_status_of_an_emulated_environment_counts_only_the_template(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.deploy.aws import make_clients
+
+    monkeypatch.setattr(deploy_cli.HOOKS, "clients", lambda args, env: make_clients(REGION))
+    repo.write_env("dev", DEV_ENV + "emulator: true\n")
+    assert repo.run("deploy", "--env", "dev") == 0
+    assert repo.run("status", "--env", "dev") == 0
+    assert "template: up to date" in repo.output
+    assert "ignored for the emulated environment dev" in repo.output
+    with_second_queue(repo)
+    assert repo.run("status", "--env", "dev") == 1
 
 
 def test_destroy_empties_every_version_and_deletes_the_stack(repo: Repo) -> None:
