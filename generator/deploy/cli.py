@@ -34,7 +34,7 @@ from generator.deploy.aws import (
 )
 from generator.deploy.changeset import template_sha256
 from generator.deploy.destroy import destroy_stack
-from generator.deploy.drift import DriftReport, stack_drift
+from generator.deploy.drift import DriftReport, stack_drift, uncheckable
 from generator.deploy.events import Out, describe_stack, stack_tags
 from generator.errors import ExitCode, GeneratorError
 
@@ -452,10 +452,13 @@ def run_status(args: argparse.Namespace) -> int:
     ctx.out(
         "  template: up to date" if in_sync else "  template: DIFFERS (deploy to bring it in line)"
     )
-    report = stack_drift(cfn, spec.stack_name, ctx.clock, ctx.timeout_seconds)
-    if report.note:
+    reasons = uncheckable(spec.template_body)
+    report = stack_drift(cfn, spec.stack_name, ctx.clock, ctx.timeout_seconds).excusing(reasons)
+    if report.note and not report.excused:
         ctx.out(f"  {report.note}")
     ctx.out(f"  drift: {report.status}")
+    for logical_id in report.excused:
+        ctx.out(f"    not checked by design: {logical_id} ({reasons[logical_id]})")
     for item in report.drifted:
         ctx.out(f"    {item.status:<9} {item.logical_id} [{item.resource_type}]")
         for difference in item.differences:

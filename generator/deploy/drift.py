@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -33,6 +35,24 @@ class DriftReport:
     note: str = ""
     not_checked: tuple[str, ...] = ()  # logical ids whose drift CloudFormation did not check
     detection_failed: bool = False  # DETECTION_FAILED: results cover only some resources
+    # Not checked by design (the template's Metadata.ServerlessApp.driftNotChecked says why).
+    excused: tuple[str, ...] = ()
+
+    def excusing(self, reasons: Mapping[str, str]) -> DriftReport:
+        """The report with the resources the template declares uncheckable set aside.
+
+        A failed detection whose only unchecked resources are excused is complete for the rest.
+        """
+        excused = tuple(i for i in self.not_checked if i in reasons)
+        if not excused:
+            return self
+        remaining = tuple(i for i in self.not_checked if i not in reasons)
+        return replace(
+            self,
+            not_checked=remaining,
+            excused=excused,
+            detection_failed=self.detection_failed and bool(remaining),
+        )
 
     @property
     def unavailable(self) -> bool:
@@ -62,6 +82,20 @@ class DriftReport:
         if self.status not in ("IN_SYNC", "DRIFTED"):
             reasons.append(f"stack drift status {self.status}")
         return "; ".join(reasons)
+
+
+def uncheckable(template_body: str) -> dict[str, str]:
+    """Resources the template declares drift detection cannot check, with the reason
+    (``Metadata.ServerlessApp.driftNotChecked``)."""
+    resources = json.loads(template_body).get("Resources", {}) or {}
+    found = {}
+    for logical_id, resource in resources.items():
+        reason = ((resource.get("Metadata") or {}).get("ServerlessApp") or {}).get(
+            "driftNotChecked"
+        )
+        if reason:
+            found[str(logical_id)] = str(reason)
+    return found
 
 
 def _difference(raw: dict[str, Any]) -> str:

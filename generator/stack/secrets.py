@@ -40,5 +40,13 @@ def add_secret(template: Template, env: Environment, key: KeyHandle) -> Ref:
             "handler re-reads the secret after its cache TTL, so a rotated value is picked up.",
         },
     )
+    # Drift detection reads the secret's value; CI's plan role may not, so `status` skips it.
+    secret.Metadata = {
+        **secret.Metadata,
+        "ServerlessApp": {
+            "driftNotChecked": "drift detection needs the secret's value, which no CI role "
+            "may read; the stack policy and CloudTrail guard it instead"
+        },
+    }
     template.add_resource(retain(secret, env))
     return Ref(secret)

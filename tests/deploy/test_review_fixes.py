@@ -461,3 +461,22 @@ def test_failed_create_without_a_resource_failure_names_the_stack_events_reason(
     )
     bare = failure_message("Creation", STACK, Outcome("ROLLBACK_COMPLETE", "", (started,)))
     assert "describe-stack-events --stack-name TapStackdev" in bare
+
+
+def test_resources_the_template_declares_uncheckable_do_not_fail_drift() -> None:
+    from generator.deploy.drift import DriftReport, uncheckable
+
+    body = json.dumps({"Resources": {
+        "Secret": {"Type": "AWS::SecretsManager::Secret",
+                   "Metadata": {"ServerlessApp": {"driftNotChecked": "value unreadable"}}},
+        "Function": {"Type": "AWS::Lambda::Function"},
+    }})  # fmt: skip
+    reasons = uncheckable(body)
+    assert reasons == {"Secret": "value unreadable"}
+    only_secret = DriftReport("IN_SYNC", (), "incomplete", ("Secret",), detection_failed=True)
+    excused = only_secret.excusing(reasons)
+    assert excused.established
+    assert excused.excused == ("Secret",)
+    both = DriftReport("IN_SYNC", (), "incomplete", ("Function", "Secret"), detection_failed=True)
+    assert not both.excusing(reasons).established
+    assert both.excusing(reasons).not_checked == ("Function",)
