@@ -56,9 +56,15 @@ def summary(plan: Plan) -> str:
     changes = plan.change_set.changes
     counts = Counter(c.action for c in changes)
     replacements = sum(1 for c in changes if c.replacement in ("True", "Conditional"))
+    # Stack tags (template-sha256, git-commit) reach every taggable resource: say how many
+    # modifications are only that, so the real change stands out.
+    tags_only = sum(1 for c in changes if c.action == "Modify" and set(c.scope) == {"Tags"})
+    modify = f"{counts.get('Modify', 0)} to modify"
+    if tags_only:
+        modify += f" ({tags_only} only their tags)"
     parts = [
         f"{counts.get('Add', 0)} to add",
-        f"{counts.get('Modify', 0)} to modify",
+        modify,
         f"{counts.get('Remove', 0)} to remove",
         f"{replacements} replacement{'s' if replacements != 1 else ''} (True or Conditional)",
     ]

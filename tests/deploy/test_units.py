@@ -201,3 +201,19 @@ def test_rejects_a_role_arn_that_is_not_one(capsys: pytest.CaptureFixture[str]) 
         main(["deploy", "--env", "dev", "--role-arn", "ServerlessAppCloudFormation-dev"])
     assert caught.value.code == 2
     assert "expected an IAM role ARN" in capsys.readouterr().err
+
+
+def test_plan_summary_says_how_many_modifications_only_retag() -> None:
+    from generator.deploy.changeset import ChangeSet
+    from generator.deploy.plan import Plan, summary
+
+    changes = (
+        Change("Modify", "Function", "AWS::Lambda::Function", scope=("Properties", "Tags")),
+        Change("Modify", "DataBucket", "AWS::S3::Bucket", scope=("Tags",)),
+        Change("Modify", "Secret", "AWS::SecretsManager::Secret", scope=("Tags",)),
+        Change("Add", "Dashboard", "AWS::CloudWatch::Dashboard"),
+    )
+    change_set = ChangeSet("id", "name", "stack-id", "TapStackdev", "CREATE_COMPLETE",
+                           "AVAILABLE", changes=changes)  # fmt: skip
+    plan = Plan("dev", "TapStackdev", change_set, "UPDATE", judge(changes, ()))
+    assert summary(plan).startswith("1 to add, 3 to modify (2 only their tags), 0 to remove")
