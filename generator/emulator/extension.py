@@ -15,6 +15,9 @@ What it changes, and why:
 - ``parse_and_update_resource``: for a type moto cannot update in place (Lambda Permission, KMS
   key, log group) moto replaces the resource in its map with ``None``, breaking every later
   ``Ref``; the patch keeps the existing resource;
+- ``delete_stack``: moto's deleted stack re-creates its resources the first time its outputs are
+  read (see ``generator.emulator.deletion``); the patch deletes in dependency order, honours
+  ``Retain``, freezes the outputs and reports a resource that cannot go as ``DELETE_FAILED``;
 - S3 notifications and ``lambda:Invoke`` run the function's deployed code in a subprocess
   (``generator.emulator.delivery``) instead of Docker, and S3 events look like AWS's: keys keep
   their ``/`` (moto writes ``%2F``) and versioned buckets' events carry ``versionId`` and
@@ -39,7 +42,7 @@ import moto.cloudformation.parsing as cfn_parsing
 import moto.s3.notifications as s3_notifications
 from moto.cloudformation.models import CloudFormationBackend, Stack
 
-from generator.emulator import models
+from generator.emulator import deletion, models
 from generator.emulator.delivery import Deliverer, invocation_for
 
 _originals: dict[str, Any] = {}
@@ -63,6 +66,7 @@ def install(endpoint_url: str, work_dir: Path) -> Deliverer:
         models.set_active(True)
         _clear_model_caches()
         _patch(CloudFormationBackend, "execute_change_set", _execute_change_set)
+        _patch(CloudFormationBackend, "delete_stack", _delete_stack)
         _patch(cfn_parsing, "parse_and_update_resource", _update_or_keep)
         _patch(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
         _patch(s3_notifications, "_get_s3_event", _s3_event_with_version)
@@ -163,6 +167,15 @@ def mark_failed(stack: Stack, change_set: Any, exc: Exception) -> None:
     stack._add_stack_event(f"{prefix}_COMPLETE")
     stack.status = f"{prefix}_COMPLETE"
     change_set.execution_status = "EXECUTE_FAILED"
+
+
+def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+    stack = self.stacks.get(name_or_stack_id) or next(
+        (s for s in self.stacks.values() if s.name == name_or_stack_id), None
+    )
+    if stack is None:
+        return  # deleting a stack that does not exist succeeds, as on AWS
+    deletion.delete_stack(self, stack)
 
 
 def _update_or_keep(

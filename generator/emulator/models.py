@@ -18,13 +18,14 @@ import secrets
 import string
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import Key, kms_backends
+from moto.s3.exceptions import BucketNotEmpty, MissingBucket
 from moto.s3.models import FakeBucket, s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.sns.models import sns_backends
@@ -420,10 +421,17 @@ def _key_properties(cloudformation_json: Mapping[str, Any]) -> dict[str, Any]:
     return props
 
 
+# CloudFormation's default ``PendingWindowInDays`` for a deleted key.
+DEFAULT_PENDING_WINDOW_DAYS = 30
+
+
 class KmsKey(_Typed, Key, CloudFormationModel):
-    """``AWS::KMS::Key``: moto's, with tags that work and an in-place update."""
+    """``AWS::KMS::Key``: moto's, with tags that work, an in-place update, and a delete that
+    schedules the key's deletion (``PendingDeletion``) as CloudFormation does, instead of
+    removing it at once."""
 
     AWS_TYPE = "AWS::KMS::Key"
+    pending_window_in_days: int
 
     @classmethod
     def create_from_cloudformation_json(
@@ -434,10 +442,18 @@ class KmsKey(_Typed, Key, CloudFormationModel):
         region_name: str,
         **kwargs: Any,
     ) -> Key:
-        fixed = {**cloudformation_json, "Properties": _key_properties(cloudformation_json)}
-        return Key.create_from_cloudformation_json(
+        props = _key_properties(cloudformation_json)
+        fixed = {**cloudformation_json, "Properties": props}
+        key = Key.create_from_cloudformation_json(
             resource_name, fixed, account_id, region_name, **kwargs
         )
+        # moto builds a plain Key; this type's delete must apply to it.
+        key.__class__ = cls
+        scheduled = cast(KmsKey, key)
+        scheduled.pending_window_in_days = int(
+            props.get("PendingWindowInDays", DEFAULT_PENDING_WINDOW_DAYS)
+        )
+        return scheduled
 
     @classmethod
     def update_from_cloudformation_json(
@@ -458,7 +474,16 @@ class KmsKey(_Typed, Key, CloudFormationModel):
             kms_backends[account_id][region_name].tagger.tag_resource(
                 original_resource.id, props["Tags"]
             )
+        original_resource.pending_window_in_days = int(
+            props.get("PendingWindowInDays", DEFAULT_PENDING_WINDOW_DAYS)
+        )
         return original_resource  # type: ignore[no-any-return]
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Schedule the key's deletion (moto's own delete removes it at once)."""
+        kms_backends[account_id][region_name].schedule_key_deletion(
+            self.id, self.pending_window_in_days
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -557,7 +582,8 @@ def apply_bucket_properties(
 
 
 class Bucket(_Amended, FakeBucket, CloudFormationModel):
-    """``AWS::S3::Bucket``: moto's, plus versioning, notifications and public access block."""
+    """``AWS::S3::Bucket``: moto's, plus versioning, notifications and public access block; a
+    delete fails on a bucket that still holds objects, as S3 does (moto silently keeps it)."""
 
     AWS_TYPE = "AWS::S3::Bucket"
     MOTO = FakeBucket
@@ -565,6 +591,22 @@ class Bucket(_Amended, FakeBucket, CloudFormationModel):
     @classmethod
     def _amend(cls, resource: Any, props: Mapping[str, Any], account_id: str, region: str) -> None:
         apply_bucket_properties(resource.name, props, account_id, region)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        backend = s3_backends[account_id][get_partition(region_name)]
+        try:
+            deleted = backend.delete_bucket(resource_name)
+        except MissingBucket:
+            return  # already gone: what the delete wanted
+        if deleted is None:  # moto's answer for a bucket that still holds objects
+            raise BucketNotEmpty(resource_name)
 
 
 # ---------------------------------------------------------------------------------------------

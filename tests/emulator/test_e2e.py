@@ -1,6 +1,7 @@
 """End to end through the CLI, as a newcomer runs it: deploy the `local` environment to the
 embedded emulator, deploy again (no changes), upload a file, get a verified result, deliver the
-same event twice (nothing new is written), stop the emulator (nothing left listening).
+same event twice (nothing new is written), destroy the stack (its resources go) and deploy it
+again, stop the emulator (nothing left listening).
 
 The CLI runs as a subprocess with a private state folder; the emulator it starts is stopped by
 the fixture's finalizer even when an assertion fails.
@@ -116,6 +117,15 @@ def test_local_pipeline_end_to_end(
         reply = lam.invoke(FunctionName=naming.function_name("local"), Payload=json.dumps(event))
         assert "FunctionError" not in reply, reply["Payload"].read()
     assert _results(s3) == before
+
+    destroyed = _ok(_run(repo_root, cli_env, "destroy", "--env", "local", "--yes"))
+    assert f"{naming.stack_name('local')}: DELETE_COMPLETE" in destroyed
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert BUCKET not in buckets, "destroy left the data bucket behind"
+    _ok(_run(repo_root, cli_env, "deploy", "--env", "local"))  # the same names are free again
+    stack = cfn.describe_stacks(StackName=naming.stack_name("local"))["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0  # a new, empty bucket
 
     _ok(_run(repo_root, cli_env, "down"))
     assert not server.is_alive(running.pid)

@@ -232,8 +232,9 @@ def test_kms_key_accepts_cloudformation_tags_and_updates_in_place(cfn: Any) -> N
     assert outputs_of(cfn, "s")["Arn"] == arn
     assert kms.describe_key(KeyId=arn)["KeyMetadata"]["Description"] == "two"
     cfn.delete_stack(StackName="s")
-    with pytest.raises(ClientError, match="NotFound"):  # moto deletes at once; AWS schedules it
-        kms.describe_key(KeyId=arn)
+    deleted = kms.describe_key(KeyId=arn)["KeyMetadata"]  # scheduled, as CloudFormation does
+    assert deleted["KeyState"] == "PendingDeletion"
+    assert deleted["Enabled"] is False
 
 
 # ------------------------------------------------------------------------- EventInvokeConfig
