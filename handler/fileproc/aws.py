@@ -28,9 +28,9 @@ CLIENT_CONFIG = Config(
 # The object (or the version the event named) no longer exists: deleted before we got to it.
 GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 # The conditional request lost: for a read, the key holds newer bytes; for the result write,
-# the result already exists (412), or another writer of the same result is in flight (409).
+# the result already exists (412). A 409 (another write of the same result in flight) is not a
+# duplicate: that writer may still fail, so the record is retried and the retry sees a 412.
 PRECONDITION_CODES = frozenset({"PreconditionFailed", "412"})
-CONFLICT_CODES = frozenset({"ConditionalRequestConflict", "409"})
 
 
 @functools.cache
@@ -113,7 +113,7 @@ class S3Store:
             )
         except ClientError as exc:
             code = client_error_code(exc)
-            if code in PRECONDITION_CODES or code in CONFLICT_CODES:
+            if code in PRECONDITION_CODES:
                 return False
             raise
         return True

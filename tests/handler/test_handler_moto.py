@@ -191,12 +191,15 @@ def test_fails_on_denied_throttled_or_5xx_calls(
     assert world.result_keys() == []
 
 
-def test_conditional_write_conflict_counts_as_duplicate(world: World) -> None:
+def test_conditional_write_conflict_is_retried_not_dropped(world: World) -> None:
+    # The other in-flight writer may still fail; only an existing result (412) is a duplicate.
     event = world.event_for("uploads/racing.txt", b"x")
     injected = inject_error(aws.s3_client(), "PutObject", "ConditionalRequestConflict", 409)
 
-    assert world.invoke(event) == {"processed": [], "skipped": ["duplicate"]}
+    with pytest.raises(RecordsFailed, match=r"\(ConditionalRequestConflict\)"):
+        world.invoke(event)
     assert injected() == 1
+    assert world.result_keys() == []
 
 
 def test_fails_on_size_mismatch(world: World) -> None:
