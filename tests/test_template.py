@@ -185,6 +185,21 @@ def test_function_logs_json_into_its_own_encrypted_log_group(
     assert group["KmsKeyId"] == {"Fn::GetAtt": [L.KEY, "Arn"]}
 
 
+@pytest.mark.parametrize(
+    ("level", "lambda_level"),
+    [("DEBUG", "DEBUG"), ("INFO", "INFO"), ("WARNING", "INFO"), ("ERROR", "INFO")],
+)
+def test_lambda_log_filter_never_drops_metric_lines(level: str, lambda_level: str) -> None:
+    env = parse_environment(
+        "dev",
+        {"account_id": "1" * 12, "region": "eu-west-1", "function": {"log_level": level}},
+        "x",
+    )
+    p = props(render(env), L.FUNCTION)
+    assert p["LoggingConfig"]["ApplicationLogLevel"] == lambda_level
+    assert p["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == level
+
+
 def test_async_invocation_retries_then_dead_letters(tpl: dict[str, Any], env: Environment) -> None:
     config = props(tpl, L.EVENT_INVOKE_CONFIG)
     assert config["FunctionName"] == {"Ref": L.FUNCTION}
@@ -218,7 +233,7 @@ def test_key_rotates_and_its_policy_names_exactly_who_uses_it(
     s = statements(p["KeyPolicy"])
     assert set(s) == {
         "AccountAdministersKey",
-        "AccountPrincipalsThroughS3AndSecretsManager",
+        "AccountPrincipalsThroughTheStacksServices",
         "FunctionRoleThroughItsServices",
         "CloudWatchLogsForTheFunctionLogGroup",
         "CloudWatchAlarmsPublishToEncryptedTopic",
@@ -235,8 +250,15 @@ def test_key_rotates_and_its_policy_names_exactly_who_uses_it(
     assert s["CloudWatchAlarmsPublishToEncryptedTopic"]["Principal"] == {
         "Service": "cloudwatch.amazonaws.com"
     }
-    for sid in ("AccountPrincipalsThroughS3AndSecretsManager", "FunctionRoleThroughItsServices"):
-        assert "kms:ViaService" in s[sid]["Condition"]["StringEquals"]
+    for sid in ("AccountPrincipalsThroughTheStacksServices", "FunctionRoleThroughItsServices"):
+        condition = s[sid]["Condition"]["StringEquals"]
+        assert condition["kms:CallerAccount"] == {"Ref": "AWS::AccountId"}
+        services = {sub(v).split(".")[0] for v in condition["kms:ViaService"]}
+        assert services == {"s3", "secretsmanager", "sqs"}
+    topic = s["CloudWatchAlarmsPublishToEncryptedTopic"]["Condition"]["StringEquals"]
+    assert sub(topic["kms:EncryptionContext:aws:sns:topicArn"]).endswith(
+        f":ServerlessApp-Alarms-{env.name}"
+    )
 
 
 def test_role_policy_is_least_privilege(tpl: dict[str, Any], env: Environment) -> None:

@@ -48,13 +48,14 @@ class KeyHandle:
 
 
 def _via(*services: str) -> Condition:
+    # One StringEquals holding both keys: a second StringEquals in the list would replace it.
     return Condition(
-        [
-            StringEquals("kms:CallerAccount", Ref("AWS::AccountId")),
-            StringEquals(
-                "kms:ViaService", [Sub(f"{s}.${{AWS::Region}}.amazonaws.com") for s in services]
-            ),
-        ]
+        StringEquals(
+            {
+                "kms:CallerAccount": Ref("AWS::AccountId"),
+                "kms:ViaService": [Sub(f"{s}.${{AWS::Region}}.amazonaws.com") for s in services],
+            }
+        )
     )
 
 
@@ -78,14 +79,17 @@ def key_policy(env: Environment, function_role_arn: GetAtt) -> PolicyDocument:
                 Resource=["*"],  # in a key policy "*" means this key
             ),
             Statement(
-                Sid="AccountPrincipalsThroughS3AndSecretsManager",
+                # Uploaders write the bucket, operators read results and drain the dead-letter
+                # queue, CloudFormation creates the secret: each only through its service, and
+                # only when the principal's own IAM policy allows it too.
+                Sid="AccountPrincipalsThroughTheStacksServices",
                 Effect=Allow,
                 Principal=Principal(
                     "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
                 ),
                 Action=[kms.Encrypt, *_USE_ACTIONS],
                 Resource=["*"],
-                Condition=_via("s3", "secretsmanager"),
+                Condition=_via("s3", "secretsmanager", "sqs"),
             ),
             Statement(
                 Sid="FunctionRoleThroughItsServices",
@@ -116,8 +120,17 @@ def key_policy(env: Environment, function_role_arn: GetAtt) -> PolicyDocument:
                 Principal=Principal("Service", "cloudwatch.amazonaws.com"),
                 Action=[kms.Decrypt, kms.GenerateDataKey],
                 Resource=["*"],
-                # The topic policy narrows publishing to this stack's alarms by source ARN.
-                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+                # Only for this stack's topic: SNS always passes the topic's ARN as encryption
+                # context. The topic policy narrows publishing to this stack's alarms.
+                Condition=Condition(
+                    StringEquals(
+                        "kms:EncryptionContext:aws:sns:topicArn",
+                        Sub(
+                            "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"
+                            + naming.topic_name(env.name)
+                        ),
+                    )
+                ),
             ),
         ],
     )

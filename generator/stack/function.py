@@ -123,7 +123,10 @@ def add_function(
         LoggingConfig=LoggingConfig(
             LogFormat="JSON",
             LogGroup=Ref(log_group),
-            ApplicationLogLevel=settings.log_level.replace("WARNING", "WARN"),
+            # Never above INFO: Lambda reads Powertools' metric lines (no level field) as INFO,
+            # so a WARN filter would drop every custom metric. POWERTOOLS_LOG_LEVEL filters the
+            # application's own lines.
+            ApplicationLogLevel="DEBUG" if settings.log_level == "DEBUG" else "INFO",
             SystemLogLevel="WARN",
         ),
         TracingConfig=awslambda.TracingConfig(Mode="Active"),
