@@ -85,6 +85,23 @@ class AlarmSettings(_Model):
     duration_threshold_ms: Annotated[int, Field(ge=1, le=900_000)] = 30000
     duration_period_seconds: Annotated[int, Field(ge=60, multiple_of=60)] = 300
     duration_evaluation_periods: Annotated[int, Field(ge=1, le=100)] = 2
+    error_rate_percent: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100,
+            description="Error rate (% of invocations in 5 minutes) that rolls "
+            "back a deploy during its monitoring window.",
+        ),
+    ] = 20
+    error_rate_min_errors: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Errors needed in those 5 minutes before the rate counts, so "
+            "one bad upload cannot roll back a deploy.",
+        ),
+    ] = 3
     email: Annotated[
         str | None, Field(pattern=_EMAIL, description="E-mail subscribed to the alarm topic.")
     ] = None

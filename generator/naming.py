@@ -45,7 +45,9 @@ class LogicalId:
     DURATION_ALARM = "DurationAlarm"
     THROTTLES_ALARM = "ThrottlesAlarm"
     DLQ_DEPTH_ALARM = "DeadLetterQueueDepthAlarm"
-    EVENTS_DROPPED_ALARM = "EventsDroppedAlarm"
+    ERROR_RATE_ALARM = "ErrorRateAlarm"
+    DEAD_LETTER_ERRORS_ALARM = "DeadLetterErrorsAlarm"
+    DESTINATION_FAILURES_ALARM = "DestinationDeliveryFailuresAlarm"
     DASHBOARD = "Dashboard"
     # Outputs keep the reference stack's names.
     OUT_BUCKET = "S3BucketName"

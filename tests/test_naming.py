@@ -15,7 +15,8 @@ ARTIFACT = Artifact(key=naming.artifact_key("0" * 64), sha256="0" * 64)
 APP_LOGICAL_IDS = {
     "AccessLogBucket", "AccessLogBucketPolicy", "AlarmTopic", "AlarmTopicPolicy", "Dashboard",
     "DataBucket", "DataBucketPolicy", "DeadLetterQueue", "DeadLetterQueueDepthAlarm",
-    "DurationAlarm", "EncryptionKey", "EncryptionKeyAlias", "ErrorsAlarm", "EventsDroppedAlarm",
+    "DurationAlarm", "EncryptionKey", "EncryptionKeyAlias", "ErrorsAlarm", "ErrorRateAlarm",
+    "DeadLetterErrorsAlarm", "DestinationDeliveryFailuresAlarm",
     "Function", "FunctionEventInvokeConfig", "FunctionInvokePermission", "FunctionLogGroup",
     "FunctionPolicy", "FunctionRole", "Secret", "ThrottlesAlarm",
 }  # fmt: skip

@@ -308,8 +308,9 @@ def test_alarms_notify_the_encrypted_topic(tpl: dict[str, Any], env: Environment
     e = env.name
     assert set(alarms) == {
         f"ServerlessApp-Lambda-Errors-{e}", f"ServerlessApp-Lambda-Duration-{e}",
-        f"ServerlessApp-Lambda-Throttles-{e}", f"ServerlessApp-Lambda-EventsDropped-{e}",
-        f"ServerlessApp-DLQ-Depth-{e}",
+        f"ServerlessApp-Lambda-Throttles-{e}", f"ServerlessApp-Lambda-ErrorRate-{e}",
+        f"ServerlessApp-Lambda-DeadLetterErrors-{e}",
+        f"ServerlessApp-Lambda-DestinationDeliveryFailures-{e}", f"ServerlessApp-DLQ-Depth-{e}",
     }  # fmt: skip
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": L.ALARM_TOPIC}]
@@ -325,8 +326,19 @@ def test_alarms_notify_the_encrypted_topic(tpl: dict[str, Any], env: Environment
         for r in tpl["Resources"].values()
         if r.get("Metadata", {}).get("ServerlessApp", {}).get("rollbackTrigger")
     }
-    # Only alarms a bad release sets off may roll a deploy back.
-    assert triggers == {f"ServerlessApp-Lambda-Errors-{e}", f"ServerlessApp-Lambda-Duration-{e}"}
+    # Only alarms a bad release sets off may roll a deploy back: not one failed upload (Errors),
+    # not old failures waiting in the queue, not throttling from load.
+    assert triggers == {f"ServerlessApp-Lambda-ErrorRate-{e}", f"ServerlessApp-Lambda-Duration-{e}"}
+    rate = alarms[f"ServerlessApp-Lambda-ErrorRate-{e}"]
+    queries = {q["Id"]: q for q in rate["Metrics"]}
+    assert queries["rate"]["Expression"] == "IF(errors >= 3, 100 * errors / invocations, 0)"
+    assert queries["rate"]["ReturnData"] is True
+    assert queries["errors"]["MetricStat"]["Metric"]["MetricName"] == "Errors"
+    assert queries["invocations"]["MetricStat"]["Metric"]["MetricName"] == "Invocations"
+    assert rate["Threshold"] == 20
+    lost = {alarms[f"ServerlessApp-Lambda-{k}-{e}"]["MetricName"]
+            for k in ("DeadLetterErrors", "DestinationDeliveryFailures")}  # fmt: skip
+    assert lost == {"DeadLetterErrors", "DestinationDeliveryFailures"}
     dlq = alarms[f"ServerlessApp-DLQ-Depth-{e}"]
     assert dlq["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": [L.DEAD_LETTER_QUEUE, "QueueName"]}}

@@ -98,7 +98,7 @@ def alarm_specs(env: Environment) -> list[AlarmSpec]:
         AlarmSpec(naming.LogicalId.ERRORS_ALARM, "Lambda-Errors",
                   "The function raised errors (each is retried, then dead-lettered).",
                   "AWS/Lambda", "Errors", "Sum", alarms.errors_threshold,
-                  alarms.errors_period_seconds, 1, rollback_trigger=True),
+                  alarms.errors_period_seconds, 1),
         AlarmSpec(naming.LogicalId.DURATION_ALARM, "Lambda-Duration",
                   "Average duration is high: files take long or the function nears its timeout.",
                   "AWS/Lambda", "Duration", "Average", alarms.duration_threshold_ms,
@@ -107,9 +107,17 @@ def alarm_specs(env: Environment) -> list[AlarmSpec]:
         AlarmSpec(naming.LogicalId.THROTTLES_ALARM, "Lambda-Throttles",
                   "Invocations were throttled (concurrency limit reached).",
                   "AWS/Lambda", "Throttles", "Sum", 1, 300, 1),
-        AlarmSpec(naming.LogicalId.EVENTS_DROPPED_ALARM, "Lambda-EventsDropped",
-                  "Lambda dropped async events (too old or retries exhausted without a target).",
-                  "AWS/Lambda", "AsyncEventsDropped", "Sum", 1, 300, 1),
+        # Events Lambda could not hand to the dead-letter queue or the on-failure destination
+        # are lost: these two are the silent-loss signals (AsyncEventsDropped also counts every
+        # event that did reach the queue, which the DLQ-Depth alarm already reports).
+        AlarmSpec(naming.LogicalId.DEAD_LETTER_ERRORS_ALARM, "Lambda-DeadLetterErrors",
+                  "Lambda failed to send a failed event to the dead-letter queue: it is lost.",
+                  "AWS/Lambda", "DeadLetterErrors", "Sum", 1, 300, 1),
+        AlarmSpec(naming.LogicalId.DESTINATION_FAILURES_ALARM,
+                  "Lambda-DestinationDeliveryFailures",
+                  "Lambda failed to deliver a failed event's record to the on-failure "
+                  "destination.",
+                  "AWS/Lambda", "DestinationDeliveryFailures", "Sum", 1, 300, 1),
         AlarmSpec(naming.LogicalId.DLQ_DEPTH_ALARM, "DLQ-Depth",
                   "Events failed every retry and wait in the dead-letter queue.",
                   "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 1, 300, 1),
@@ -144,6 +152,65 @@ def add_alarms(template: Template, env: Environment, function: FunctionHandles, 
         )
         if spec.rollback_trigger:
             alarm.Metadata = {"ServerlessApp": {"rollbackTrigger": True}}
+    add_error_rate_alarm(template, env, function, topic)
+
+
+def add_error_rate_alarm(
+    template: Template, env: Environment, function: FunctionHandles, topic: Ref
+) -> None:
+    """The release-health alarm a deploy rolls back on: a high error *rate*, counted only once
+    a few errors occurred, so one bad upload (a single Errors datapoint) never rolls back."""
+    alarms = env.alarms
+
+    def lambda_sum(query_id: str, metric: str) -> cloudwatch.MetricDataQuery:
+        return cloudwatch.MetricDataQuery(
+            Id=query_id,
+            ReturnData=False,
+            MetricStat=cloudwatch.MetricStat(
+                Metric=cloudwatch.Metric(
+                    Namespace="AWS/Lambda",
+                    MetricName=metric,
+                    Dimensions=[
+                        cloudwatch.MetricDimension(Name="FunctionName", Value=function.function)
+                    ],
+                ),
+                Period=300,
+                Stat="Sum",
+            ),
+        )
+
+    alarm = template.add_resource(
+        cloudwatch.Alarm(
+            naming.LogicalId.ERROR_RATE_ALARM,
+            AlarmName=naming.alarm_name("Lambda-ErrorRate", env.name),
+            AlarmDescription=(
+                f"At least {alarms.error_rate_min_errors} errors and {alarms.error_rate_percent}% "
+                "of invocations failing in 5 minutes: the release is broken. Deploys roll back "
+                "when this fires during their monitoring window."
+            ),
+            Metrics=[
+                lambda_sum("errors", "Errors"),
+                lambda_sum("invocations", "Invocations"),
+                cloudwatch.MetricDataQuery(
+                    Id="rate",
+                    Label="Error rate (%) once enough errors occurred",
+                    Expression=(
+                        f"IF(errors >= {alarms.error_rate_min_errors}, "
+                        "100 * errors / invocations, 0)"
+                    ),
+                    ReturnData=True,
+                ),
+            ],
+            EvaluationPeriods=1,
+            Threshold=alarms.error_rate_percent,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            AlarmActions=[topic],
+            OKActions=[topic],
+            Tags=tags(env),
+        )
+    )
+    alarm.Metadata = {"ServerlessApp": {"rollbackTrigger": True}}
 
 
 def dashboard_body(env: Environment) -> str:
