@@ -29,14 +29,3 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_if_changed(path: Path, data: str) -> bool:
-    """Write ``data`` atomically unless the file already holds it; return whether it changed."""
-    try:
-        if path.read_text(encoding="utf-8") == data:
-            return False
-    except FileNotFoundError:
-        pass
-    write_atomic(path, data)
-    return True
