@@ -12,7 +12,6 @@ and only a cache miss runs ``pip download`` (pinned versions, verified hashes).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import os
@@ -28,6 +27,7 @@ from pathlib import Path
 from generator import naming
 from generator.errors import ExitCode, GeneratorError
 from generator.render import write_atomic
+from generator.workspace import CHECKOUT
 
 # Bump when the zip layout changes, so every cached build is rebuilt.
 BUILDER_VERSION = "1"
@@ -52,7 +52,6 @@ LAMBDA_PLATFORM = (
     "--implementation", "cp",
     "--abi", "cp313",
 )  # fmt: skip
-ROOT = Path(__file__).resolve().parents[1]
 
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
 _HASH = re.compile(r"^--hash=sha256:(?P<hex>[0-9a-f]{64})$")
@@ -242,7 +241,7 @@ def _sha256_file(path: Path) -> str:
 
 def _wheel_dirs(root: Path) -> list[Path]:
     """Where cached wheels may be: this root's cache, then this checkout's (tests use copies)."""
-    dirs = [root / BUILD_DIR / WHEEL_CACHE, ROOT / BUILD_DIR / WHEEL_CACHE]
+    dirs = [root / BUILD_DIR / WHEEL_CACHE, CHECKOUT / BUILD_DIR / WHEEL_CACHE]
     return list(dict.fromkeys(d.resolve() for d in dirs))
 
 
@@ -350,7 +349,7 @@ def artifact(root: Path, *, rebuild: bool = False) -> Artifact:
     cache = root / BUILD_DIR / ZIP_CACHE
     path = cache / f"{digest}.zip"
     if not rebuild:
-        for candidate in (path, ROOT / BUILD_DIR / ZIP_CACHE / f"{digest}.zip"):
+        for candidate in (path, CHECKOUT / BUILD_DIR / ZIP_CACHE / f"{digest}.zip"):
             if candidate.is_file():
                 return _describe(candidate)
     write_atomic(path, build_zip(root, sources, requirements_text))
@@ -358,8 +357,9 @@ def artifact(root: Path, *, rebuild: bool = False) -> Artifact:
     return _describe(path)
 
 
-def _cmd_package(args: argparse.Namespace) -> int:
-    built = artifact(args.root, rebuild=args.rebuild)
+def show_artifact(root: Path, *, rebuild: bool = False) -> int:
+    """Command ``package``: build or reuse the zip; print its sha256, path, size and key."""
+    built = artifact(root, rebuild=rebuild)
     try:
         shown = built.path.relative_to(Path.cwd())
     except ValueError:
@@ -369,14 +369,3 @@ def _cmd_package(args: argparse.Namespace) -> int:
     print(f"size:   {built.size} bytes")
     print(f"key:    {built.key}")
     return int(ExitCode.OK)
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``package``."""
-    text = "build (or reuse) the handler zip and print its sha256, path, size and S3 key"
-    parser = sub.add_parser("package", help=text, description=text)
-    parser.add_argument(
-        "--rebuild", action="store_true", help="ignore cached builds (cached wheels are reused)"
-    )
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
-    parser.set_defaults(func=_cmd_package)

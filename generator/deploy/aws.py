@@ -118,3 +118,13 @@ def error_code(exc: ClientError) -> str:
 def error_message(exc: ClientError) -> str:
     """The AWS error message of a client error."""
     return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+def aws_failure(exc: ClientError | BotoCoreError) -> GeneratorError:
+    """An unexpected AWS refusal (e.g. AccessDenied) as a message and exit 4."""
+    if isinstance(exc, ClientError):
+        operation = exc.operation_name or "an AWS call"
+        return GeneratorError(
+            f"AWS refused {operation}: {error_code(exc)}: {error_message(exc)}", ExitCode.FAILED
+        )
+    return GeneratorError(f"AWS call failed: {exc}", ExitCode.FAILED)

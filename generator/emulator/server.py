@@ -1,7 +1,7 @@
 """Start, find and stop the emulator server: a background process on loopback.
 
 Its pid, port and log live in ``<state>/emulator/`` (``.state/`` is git-ignored). This module
-imports neither moto nor the extension: it only starts ``python -m generator.emulator.serve`` and
+imports neither moto nor the extension: it only starts ``python -m generator.cli.serve`` and
 talks to it over HTTP, so the deploy path stays free of emulator code.
 """
 
@@ -132,7 +132,7 @@ def _start(state_dir: Path, timeout_seconds: float) -> str:
     env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     with log_file(state_dir).open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our interpreter and module, no shell
-            [sys.executable, "-m", "generator.emulator.serve", "--state-dir", str(folder)],
+            [sys.executable, "-m", "generator.cli.serve", "--state-dir", str(folder)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -191,7 +191,7 @@ def _is_ours(info: Running) -> bool:
         cmdline = Path(f"/proc/{info.pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return b"generator.emulator.serve" in cmdline
+    return b"generator.cli.serve" in cmdline
 
 
 def stop(state_dir: Path, timeout_seconds: float = 10.0) -> bool:

@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,8 @@ import pytest
 from botocore.stub import Stubber
 
 from generator import cli as main_cli
-from generator.deploy import cli as deploy_cli
 from generator.deploy.aws import Clients
+from generator.deploy.runtime import Runtime, default_runtime
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT = "123456789012"  # moto's default account
@@ -114,6 +114,7 @@ class Repo:
     artifact: FakeArtifact
     clock: FakeClock
     lines: list[str] = field(default_factory=list)
+    runtime: Runtime = field(default_factory=default_runtime)
 
     def write_env(self, name: str, text: str) -> None:
         (self.root / "environments" / f"{name}.yaml").write_text(text, encoding="utf-8")
@@ -125,7 +126,11 @@ class Repo:
     def run(self, *argv: str) -> int:
         """Run the CLI in this repo; output lines collect in ``lines``."""
         self.lines.clear()
-        return main_cli.main([*argv, "--root", str(self.root)])
+        return main_cli.main([*argv, "--root", str(self.root)], runtime=self.runtime)
+
+    def use(self, **changes: Any) -> None:
+        """Replace parts of the runtime the CLI runs with (clients, clock, ...)."""
+        self.runtime = replace(self.runtime, **changes)
 
     @property
     def output(self) -> str:
@@ -150,11 +155,10 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
     (tmp_path / "templates" / "bootstrap.json").write_text(
         json.dumps(BOOTSTRAP_TEMPLATE, indent=2), encoding="utf-8"
     )
-    monkeypatch.setattr(deploy_cli.HOOKS, "artifact", lambda root: result.artifact)
-    monkeypatch.setattr(deploy_cli.HOOKS, "clock", result.clock)
-    monkeypatch.setattr(deploy_cli.HOOKS, "out", result.lines.append)
+    result.use(artifact=lambda root: result.artifact, clock=result.clock, out=result.lines.append)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("SERVERLESSAPP_STATE_DIR", raising=False)  # state under the repo's .state
     monkeypatch.setenv("GITHUB_SHA", "f" * 40)
     return result
 

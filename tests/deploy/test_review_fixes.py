@@ -20,7 +20,6 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from generator.deploy import apply
-from generator.deploy import cli as deploy_cli
 from generator.deploy.artifacts import template_location, upload_artifact
 from generator.deploy.changeset import PlanRecord, describe_change_set, wait_for_change_set
 from generator.deploy.drift import stack_drift
@@ -221,10 +220,7 @@ def _status_session(repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch) 
         "get_caller_identity",
         {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/plan", "UserId": "AROA"},
     )
-    monkeypatch.setattr(
-        deploy_cli.HOOKS, "clients",
-        lambda args, env: stub_clients(cfn, None, sts),
-    )  # fmt: skip
+    repo.use(clients=lambda connection, env: stub_clients(cfn, None, sts))
     body = (repo.root / "templates" / "dev.json").read_bytes()
     tags = [{"Key": "template-sha256", "Value": hashlib.sha256(body).hexdigest()}]
     cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=tags))
@@ -346,7 +342,7 @@ class TickingClock(FakeClock):
 def test_one_deadline_bounds_the_whole_deploy(
     repo: Repo, aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(deploy_cli.HOOKS, "clock", TickingClock())
+    repo.use(clock=TickingClock())
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     # Each phase alone takes well under a minute; together (bootstrap, plan, wait) they do not.

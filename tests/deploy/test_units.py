@@ -17,9 +17,9 @@ from generator.deploy.changeset import (
     explicit_parameters,
     is_no_changes,
 )
-from generator.deploy.cli import git_commit, template_handler
 from generator.deploy.events import Event, root_cause
 from generator.deploy.guard import STATEFUL_TYPES, judge
+from generator.deploy.pipeline import git_commit, template_handler
 from generator.errors import ExitCode, GeneratorError
 
 
