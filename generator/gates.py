@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.contracts import template_region
 from generator.errors import ExitCode, GeneratorError
 from generator.workspace import CHECKOUT
 
@@ -65,10 +66,8 @@ def template_regions(templates: Sequence[Path]) -> list[str]:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # cfn-lint reports an unreadable template itself
-        metadata = document.get("Metadata") if isinstance(document, dict) else None
-        app = metadata.get("ServerlessApp") if isinstance(metadata, dict) else None
-        region = app.get("region") if isinstance(app, dict) else None
-        if isinstance(region, str) and region:
+        region = template_region(document)
+        if region:
             regions.add(region)
     return sorted(regions)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import naming
+from generator.contracts import ArtifactFile
 from generator.errors import ExitCode, GeneratorError
 from generator.render import write_atomic
 from generator.workspace import CHECKOUT
@@ -55,16 +56,6 @@ LAMBDA_PLATFORM = (
 
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
 _HASH = re.compile(r"^--hash=sha256:(?P<hex>[0-9a-f]{64})$")
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A built handler zip: where it is, its content hash and the S3 key the templates use."""
-
-    path: Path
-    sha256: str
-    size: int
-    key: str
 
 
 @dataclass(frozen=True)
@@ -320,22 +311,24 @@ def _prune(cache: Path, keep: Path) -> None:
         old.unlink(missing_ok=True)
 
 
-_MEMO: dict[Path, tuple[int, int, Artifact]] = {}
+_MEMO: dict[Path, tuple[int, int, ArtifactFile]] = {}
 
 
-def _describe(path: Path) -> Artifact:
-    """The Artifact for a zip on disk (hash computed once per file version and process)."""
+def _describe(path: Path) -> ArtifactFile:
+    """The artifact for a zip on disk (hash computed once per file version and process)."""
     stat = path.stat()
     memo = _MEMO.get(path)
     if memo is not None and memo[:2] == (stat.st_size, stat.st_mtime_ns):
         return memo[2]
     sha256 = _sha256_file(path)
-    found = Artifact(path=path, sha256=sha256, size=stat.st_size, key=naming.artifact_key(sha256))
+    found = ArtifactFile(
+        path=path, sha256=sha256, size=stat.st_size, key=naming.artifact_key(sha256)
+    )
     _MEMO[path] = (stat.st_size, stat.st_mtime_ns, found)
     return found
 
 
-def artifact(root: Path, *, rebuild: bool = False) -> Artifact:
+def artifact(root: Path, *, rebuild: bool = False) -> ArtifactFile:
     """The handler artifact for the checkout at ``root``: reused from the cache, or built."""
     handler_dir = root / HANDLER_DIR
     requirements_path = handler_dir / REQUIREMENTS_FILE

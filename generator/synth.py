@@ -12,9 +12,10 @@ from generator import naming
 from generator.ci_access import TEMPLATE_FILE as CI_ACCESS_FILE
 from generator.ci_access import build_ci_access_template
 from generator.config import Environment, json_schema, load_environments
+from generator.contracts import ArtifactRef
 from generator.errors import ExitCode
 from generator.render import to_json, write_atomic
-from generator.stack import Artifact, build_template
+from generator.stack import build_template
 from generator.stack.bootstrap import build_bootstrap_template
 from generator.workspace import Workspace
 
@@ -39,15 +40,14 @@ class Selection:
         return list(self.names) if self.names is not None else None
 
 
-def handler_artifact(root: Path) -> Artifact:
+def handler_artifact(root: Path) -> ArtifactRef:
     """The handler artifact's key and sha256 (built or reused from the cache)."""
     from generator.package import artifact
 
-    built = artifact(root)
-    return Artifact(key=built.key, sha256=built.sha256)
+    return artifact(root)
 
 
-def render_templates(envs: Iterable[Environment], artifact: Artifact) -> dict[str, str]:
+def render_templates(envs: Iterable[Environment], artifact: ArtifactRef) -> dict[str, str]:
     """Every app template plus the bootstrap template, keyed by repo-relative path. Pure."""
     files = {
         naming.template_file(env.name): to_json(build_template(env, artifact).to_dict())

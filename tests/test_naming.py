@@ -7,10 +7,11 @@ from pathlib import Path
 
 from generator import naming
 from generator.config import load_environments
-from generator.stack import Artifact, build_template
+from generator.contracts import ArtifactRef
+from generator.stack import build_template
 from generator.stack.bootstrap import build_bootstrap_template
 
-ARTIFACT = Artifact(key=naming.artifact_key("0" * 64), sha256="0" * 64)
+ARTIFACT = ArtifactRef(key=naming.artifact_key("0" * 64), sha256="0" * 64)
 
 APP_LOGICAL_IDS = {
     "AccessLogBucket", "AccessLogBucketPolicy", "AlarmTopic", "AlarmTopicPolicy", "Dashboard",

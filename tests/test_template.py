@@ -10,12 +10,12 @@ import pytest
 
 from generator import naming
 from generator.config import Environment, load_environments, parse_environment
-from generator.stack import Artifact, build_template
-from generator.stack.common import STATEFUL_TYPES
+from generator.contracts import STATEFUL_TYPES, ArtifactRef
+from generator.stack import build_template
 from generator.stack.secrets import EXCLUDED_CHARACTERS
 
 SHA = "ab" * 32
-ARTIFACT = Artifact(key=naming.artifact_key(SHA), sha256=SHA)
+ARTIFACT = ArtifactRef(key=naming.artifact_key(SHA), sha256=SHA)
 ENVS = load_environments(Path("environments"))
 L = naming.LogicalId
 

@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from generator.config import Environment
+from generator.contracts import COMMIT_TAG, HANDLER_TAG, TEMPLATE_TAG
 from generator.deploy import guard, settings
 from generator.deploy.artifacts import template_location
 from generator.deploy.aws import Clients, Clock, Identity, error_code, error_message
@@ -43,10 +44,6 @@ from generator.deploy.events import (
 from generator.deploy.guard import Verdict
 from generator.deploy.recovery import Ready, prepare_stack
 from generator.errors import ExitCode, GeneratorError
-
-TEMPLATE_TAG = "template-sha256"
-HANDLER_TAG = "handler-sha256"
-COMMIT_TAG = "git-commit"
 
 
 @dataclass(frozen=True)

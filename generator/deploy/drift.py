@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
+from generator.contracts import ResourceMetadata
 from generator.deploy.aws import Clock, error_message
 from generator.errors import ExitCode, GeneratorError
 
@@ -90,9 +91,7 @@ def uncheckable(template_body: str) -> dict[str, str]:
     resources = json.loads(template_body).get("Resources", {}) or {}
     found = {}
     for logical_id, resource in resources.items():
-        reason = ((resource.get("Metadata") or {}).get("ServerlessApp") or {}).get(
-            "driftNotChecked"
-        )
+        reason = ResourceMetadata.of(resource).drift_not_checked
         if reason:
             found[str(logical_id)] = str(reason)
     return found

@@ -17,12 +17,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator import naming
+from generator import contracts, naming
 from generator.config import Environment, load_environments
+from generator.contracts import ArtifactFile
 from generator.deploy import apply
 from generator.deploy import plan as plan_view
 from generator.deploy.apply import Context, Planned, StackSpec, UpToDate
-from generator.deploy.artifacts import ArtifactLike, upload_artifact
+from generator.deploy.artifacts import upload_artifact
 from generator.deploy.aws import Clients, Identity, aws_failure, check_account
 from generator.deploy.changeset import template_sha256
 from generator.deploy.destroy import destroy_stack
@@ -31,9 +32,6 @@ from generator.deploy.events import Out, describe_stack, stack_tags
 from generator.deploy.runtime import Connection, Runtime
 from generator.errors import ExitCode, GeneratorError
 from generator.workspace import state_dir
-
-TEMPLATE_META_KEY = "ServerlessApp"
-
 
 # ----------------------------------------------------------------------------------- requests
 
@@ -136,18 +134,17 @@ def load_template(root: Path, name: str) -> tuple[str, dict[str, Any]]:
 
 def template_handler(template: dict[str, Any], name: str) -> tuple[str, str]:
     """The handler sha256 and artifact key the template was generated for."""
-    meta = (template.get("Metadata") or {}).get(TEMPLATE_META_KEY) or {}
-    sha, key = meta.get("handlerSha256"), meta.get("handlerKey")
-    if not sha or not key:
+    handler = contracts.template_handler(template)
+    if handler is None:
         raise GeneratorError(
-            f"{name} has no Metadata.{TEMPLATE_META_KEY}.handlerSha256/handlerKey; expected a "
+            f"{name} has no Metadata.{contracts.METADATA_KEY}.handlerSha256/handlerKey; expected a "
             "template written by `python -m generator synth`",
             ExitCode.USAGE,
         )
-    return str(sha), str(key)
+    return handler.sha256, handler.key
 
 
-def check_artifact(artifact: ArtifactLike, sha: str, key: str, name: str) -> None:
+def check_artifact(artifact: ArtifactFile, sha: str, key: str, name: str) -> None:
     """Refuse templates generated for another handler build."""
     if artifact.sha256 != sha or artifact.key != key:
         raise GeneratorError(
@@ -198,9 +195,9 @@ def open_session(target: Target, change: Change, runtime: Runtime) -> Session:
     tags = {
         **naming.base_tags(env.name),
         **env.tags,
-        apply.TEMPLATE_TAG: template_sha256(body),
-        apply.HANDLER_TAG: handler_sha,
-        apply.COMMIT_TAG: git_commit(root),
+        contracts.TEMPLATE_TAG: template_sha256(body),
+        contracts.HANDLER_TAG: handler_sha,
+        contracts.COMMIT_TAG: git_commit(root),
     }
     spec = StackSpec(
         environment=env.name,
@@ -311,7 +308,7 @@ def deploy_bootstrap(session: Session) -> str:
         tags={
             "Project": naming.PROJECT,
             "Owner": naming.OWNER,
-            apply.TEMPLATE_TAG: template_sha256(body),
+            contracts.TEMPLATE_TAG: template_sha256(body),
         },
         termination_protection=env.termination_protection,
         protection_only_enables=True,
@@ -424,11 +421,11 @@ def status(request: StatusRequest, runtime: Runtime) -> int:
         ctx.out(f"{spec.stack_name}: not deployed")
         return ExitCode.DIFFERS
     tags = stack_tags(stack)
-    deployed = tags.get(apply.TEMPLATE_TAG, "none")
+    deployed = tags.get(contracts.TEMPLATE_TAG, "none")
     ctx.out(f"{spec.stack_name}: {stack['StackStatus']}")
     ctx.out(f"  deployed template-sha256  {deployed}")
     ctx.out(f"  committed template-sha256 {spec.template_hash}")
-    ctx.out(f"  deployed commit {tags.get(apply.COMMIT_TAG, 'unknown')}")
+    ctx.out(f"  deployed commit {tags.get(contracts.COMMIT_TAG, 'unknown')}")
     in_sync = deployed == spec.template_hash
     ctx.out(
         "  template: up to date" if in_sync else "  template: DIFFERS (deploy to bring it in line)"

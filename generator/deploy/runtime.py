@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.config import Environment
-from generator.deploy.artifacts import ArtifactLike
+from generator.contracts import ArtifactFile
 from generator.deploy.aws import Clients, Clock, SystemClock, make_clients
 from generator.deploy.events import Out
 from generator.workspace import Workspace
@@ -32,7 +32,7 @@ class Runtime:
     """What a deploy command uses of the outside world."""
 
     clients: Callable[[Connection, Environment], Clients]
-    artifact: Callable[[Path], ArtifactLike]
+    artifact: Callable[[Path], ArtifactFile]
     clock: Clock
     out: Out
     confirm: Callable[[str], str]
@@ -55,11 +55,11 @@ def aws_clients(connection: Connection, env: Environment) -> Clients:
     )
 
 
-def built_artifact(root: Path) -> ArtifactLike:
+def built_artifact(root: Path) -> ArtifactFile:
     """The handler zip of the checkout at ``root`` (built, or reused from the cache)."""
     from generator.package import artifact  # imported here: only deploy needs the zip
 
-    built: ArtifactLike = artifact(root)
+    built: ArtifactFile = artifact(root)
     return built
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator.contracts import STATEFUL_TYPES, ResourceMetadata
 from generator.deploy.aws import error_message
-from generator.deploy.guard import STATEFUL_TYPES, stateful_ids
+from generator.deploy.guard import stateful_ids
 from generator.errors import ExitCode, GeneratorError
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
@@ -105,8 +106,7 @@ def rollback_triggers(
     wanted = {
         lid
         for lid, r in resources.items()
-        if r.get("Type") == ALARM_TYPE
-        and ((r.get("Metadata") or {}).get("ServerlessApp") or {}).get("rollbackTrigger") is True
+        if r.get("Type") == ALARM_TYPE and ResourceMetadata.of(r).rollback_trigger
     }
     names = sorted(
         str(summary["PhysicalResourceId"])

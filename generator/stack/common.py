@@ -10,24 +10,6 @@ from troposphere import AWSObject, Sub, Tags
 from generator import naming
 from generator.config import Environment
 
-# Resource types whose replacement or removal loses data (or, for a key, the data it encrypts).
-# The retention policies, the deploy guard, the stack policy and cfn-lint rule E9001 use this set.
-STATEFUL_TYPES = frozenset(
-    {
-        "AWS::S3::Bucket",
-        "AWS::SecretsManager::Secret",
-        "AWS::KMS::Key",
-        "AWS::SQS::Queue",
-        "AWS::Logs::LogGroup",
-        "AWS::DynamoDB::Table",
-        "AWS::DynamoDB::GlobalTable",
-        "AWS::RDS::DBInstance",
-        "AWS::RDS::DBCluster",
-        "AWS::EFS::FileSystem",
-        "AWS::Kinesis::Stream",
-    }
-)
-
 
 def tags(env: Environment) -> Tags:
     """The fixed tags plus the environment's extras, in a stable order."""

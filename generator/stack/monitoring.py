@@ -11,6 +11,7 @@ from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, sns
 
 from generator import naming
 from generator.config import Environment
+from generator.contracts import ResourceMetadata
 from generator.stack.common import deny_insecure_transport, tags
 from generator.stack.encryption import KeyHandle
 from generator.stack.function import FunctionHandles
@@ -151,7 +152,7 @@ def add_alarms(template: Template, env: Environment, function: FunctionHandles, 
             )
         )
         if spec.rollback_trigger:
-            alarm.Metadata = {"ServerlessApp": {"rollbackTrigger": True}}
+            alarm.Metadata = ResourceMetadata(rollback_trigger=True).to_metadata()
     add_error_rate_alarm(template, env, function, topic)
 
 
@@ -210,7 +211,7 @@ def add_error_rate_alarm(
             Tags=tags(env),
         )
     )
-    alarm.Metadata = {"ServerlessApp": {"rollbackTrigger": True}}
+    alarm.Metadata = ResourceMetadata(rollback_trigger=True).to_metadata()
 
 
 def dashboard_body(env: Environment) -> str:

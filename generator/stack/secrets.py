@@ -9,6 +9,7 @@ from troposphere import secretsmanager as sm
 
 from generator import naming
 from generator.config import Environment
+from generator.contracts import ResourceMetadata
 from generator.stack.common import retain, skip_checkov, tags
 from generator.stack.encryption import KeyHandle
 
@@ -43,10 +44,10 @@ def add_secret(template: Template, env: Environment, key: KeyHandle) -> Ref:
     # Drift detection reads the secret's value; CI's plan role may not, so `status` skips it.
     secret.Metadata = {
         **secret.Metadata,
-        "ServerlessApp": {
-            "driftNotChecked": "drift detection needs the secret's value, which no CI role "
+        **ResourceMetadata(
+            drift_not_checked="drift detection needs the secret's value, which no CI role "
             "may read; the stack policy and CloudTrail guard it instead"
-        },
+        ).to_metadata(),
     }
     template.add_resource(retain(secret, env))
     return Ref(secret)

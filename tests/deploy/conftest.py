@@ -17,6 +17,7 @@ import pytest
 from botocore.stub import Stubber
 
 from generator import cli as main_cli
+from generator.contracts import ArtifactFile
 from generator.deploy.aws import Clients
 from generator.deploy.runtime import Runtime, default_runtime
 
@@ -41,19 +42,9 @@ class FakeClock:
         self.t += seconds
 
 
-@dataclass(frozen=True)
-class FakeArtifact:
-    """A handler zip built in the test (the real one comes from generator.package)."""
-
-    path: Path
-    sha256: str
-    size: int
-    key: str
-
-
 def make_artifact(
     directory: Path, content: bytes = b"def lambda_handler(e, c):\n    return e\n"
-) -> FakeArtifact:
+) -> ArtifactFile:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         info = zipfile.ZipInfo("app.py", date_time=(1980, 1, 1, 0, 0, 0))
@@ -62,11 +53,11 @@ def make_artifact(
     path = directory / "handler.zip"
     path.write_bytes(data)
     sha = hashlib.sha256(data).hexdigest()
-    return FakeArtifact(path=path, sha256=sha, size=len(data), key=f"handler/{sha}.zip")
+    return ArtifactFile(path=path, sha256=sha, size=len(data), key=f"handler/{sha}.zip")
 
 
 def app_template(
-    env: str, artifact: FakeArtifact, extra: dict[str, Any] | None = None
+    env: str, artifact: ArtifactFile, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A small stand-in for the app stack: a data bucket and a queue (moto creates both)."""
     resources: dict[str, Any] = {
@@ -111,7 +102,7 @@ class Repo:
     """A throwaway repository root with environments and templates."""
 
     root: Path
-    artifact: FakeArtifact
+    artifact: ArtifactFile
     clock: FakeClock
     lines: list[str] = field(default_factory=list)
     runtime: Runtime = field(default_factory=default_runtime)

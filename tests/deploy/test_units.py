@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.contracts import STATEFUL_TYPES
 from generator.deploy import apply, settings
 from generator.deploy.changeset import (
     Change,
@@ -18,7 +19,7 @@ from generator.deploy.changeset import (
     is_no_changes,
 )
 from generator.deploy.events import Event, root_cause
-from generator.deploy.guard import STATEFUL_TYPES, judge
+from generator.deploy.guard import judge
 from generator.deploy.pipeline import git_commit, template_handler
 from generator.errors import ExitCode, GeneratorError
 
