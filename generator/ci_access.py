@@ -53,7 +53,7 @@ from troposphere import (
 )
 from troposphere import iam as tiam
 
-from generator import naming
+from generator import arns, naming
 from generator.config import Environment
 from generator.errors import ExitCode, GeneratorError
 from generator.stack.common import bucket_arn, objects_arn
@@ -129,7 +129,7 @@ def validate_repository(repository: str) -> str:
 
 def _arn(env: Environment, service: str, resource: str, region: bool = True) -> Sub:
     where = env.region if region else ""
-    return Sub(f"arn:${{AWS::Partition}}:{service}:{where}:{env.account_id}:{resource}")
+    return Sub(arns.arn(service, resource, region=where, account=env.account_id))
 
 
 def app_stack_arn(env: Environment) -> Sub:
@@ -663,7 +663,7 @@ def _provider_arn() -> If:
     return If(
         CiId.PROVIDER_CONDITION,
         Ref(CiId.PROVIDER),
-        Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}"),
+        Sub(arns.arn("iam", f"oidc-provider/{GITHUB_OIDC_HOST}", region="")),
     )
 
 
@@ -724,8 +724,7 @@ def cloudformation_trust(env: Environment) -> PolicyDocument:
 
 def _tags(env: str | None) -> Tags:
     """The fixed tags; the provider, shared by every environment, carries no Environment."""
-    base = naming.base_tags(env or "")
-    return Tags({k: v for k, v in base.items() if v})
+    return Tags(naming.base_tags(env))
 
 
 def _conditioned(resource: AWSObject, env: str) -> AWSObject:

@@ -7,6 +7,8 @@ resource. Physical names and exports are a contract with people and systems outs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PROJECT = "ServerlessApp"
 OWNER = "TAP"
 BASE_TAG_KEYS = ("Project", "Environment", "Owner")
@@ -145,9 +147,14 @@ def export_name(kind: str, env: str) -> str:
     return f"ServerlessApp-{kind}-{env}"
 
 
-def base_tags(env: str) -> dict[str, str]:
-    """Tags every taggable resource and the stack carry."""
-    return {"Project": PROJECT, "Environment": env, "Owner": OWNER}
+def base_tags(env: str | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Tags every taggable resource and stack carry, then ``extra`` (an environment's own tags).
+
+    ``env`` None: resources shared by every environment (the bootstrap stack, the CI identity
+    provider), which carry no Environment tag.
+    """
+    where = {"Environment": env} if env is not None else {}
+    return {"Project": PROJECT, **where, "Owner": OWNER, **(extra or {})}
 
 
 TEMPLATES_DIR = "templates"

@@ -193,8 +193,7 @@ def open_session(target: Target, change: Change, runtime: Runtime) -> Session:
     handler_sha, handler_key = template_handler(template, name)
     allow = tuple(dict.fromkeys((*env.deploy.allow_replace, *change.allow_replace)))
     tags = {
-        **naming.base_tags(env.name),
-        **env.tags,
+        **naming.base_tags(env.name, env.tags),
         contracts.TEMPLATE_TAG: template_sha256(body),
         contracts.HANDLER_TAG: handler_sha,
         contracts.COMMIT_TAG: git_commit(root),
@@ -305,11 +304,7 @@ def deploy_bootstrap(session: Session) -> str:
         environment=env.name,
         stack_name=naming.BOOTSTRAP_STACK_NAME,
         template_body=body,
-        tags={
-            "Project": naming.PROJECT,
-            "Owner": naming.OWNER,
-            contracts.TEMPLATE_TAG: template_sha256(body),
-        },
+        tags={**naming.base_tags(None), contracts.TEMPLATE_TAG: template_sha256(body)},
         termination_protection=env.termination_protection,
         protection_only_enables=True,
         role_arn=session.spec.role_arn,

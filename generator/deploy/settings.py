@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator import arns
 from generator.contracts import STATEFUL_TYPES, ResourceMetadata
 from generator.deploy.aws import error_message
 from generator.deploy.guard import stateful_ids
@@ -86,7 +87,9 @@ def reconcile_termination_protection(
 
 def alarm_arn(partition: str, region: str, account: str, name: str) -> str:
     """The ARN of a CloudWatch alarm."""
-    return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}"
+    return arns.arn(
+        "cloudwatch", f"alarm:{name}", region=region, account=account, partition=partition
+    )
 
 
 def rollback_triggers(

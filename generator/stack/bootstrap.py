@@ -38,7 +38,7 @@ def build_bootstrap_template() -> Template:
                 ),
             )
         ],
-        Tags({"Project": naming.PROJECT, "Owner": naming.OWNER}),
+        Tags(naming.base_tags(None)),
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     )

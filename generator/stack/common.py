@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from awacs.aws import Bool, Condition, Deny, Principal, Statement
 from troposphere import AWSObject, Sub, Tags
 
-from generator import naming
+from generator import arns, naming
 from generator.config import Environment
 
 
 def tags(env: Environment) -> Tags:
     """The fixed tags plus the environment's extras, in a stable order."""
-    return Tags({**naming.base_tags(env.name), **env.tags})
+    return Tags(naming.base_tags(env.name, env.tags))
 
 
 def retain(resource: AWSObject, env: Environment) -> AWSObject:
@@ -46,12 +46,12 @@ def skip_cfn_lint(resource: AWSObject, skips: Mapping[str, str]) -> AWSObject:
 
 def bucket_arn(bucket_name: str) -> Sub:
     """A bucket's ARN built from its name, so nothing depends on the bucket resource itself."""
-    return Sub(f"arn:${{AWS::Partition}}:s3:::{bucket_name}")
+    return Sub(arns.bucket_arn(bucket_name))
 
 
 def objects_arn(bucket_name: str, prefix: str = "") -> Sub:
     """ARN of the objects under ``prefix`` in a bucket."""
-    return Sub(f"arn:${{AWS::Partition}}:s3:::{bucket_name}/{prefix}*")
+    return Sub(arns.objects_arn(bucket_name, prefix))
 
 
 def deny_insecure_transport(actions: list[object], resources: list[object]) -> Statement:

@@ -17,7 +17,7 @@ from awacs.aws import (
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import kms as tkms
 
-from generator import naming
+from generator import arns, naming
 from generator.config import Environment
 from generator.stack.common import retain, tags
 
@@ -62,19 +62,14 @@ def _via(*services: str) -> Condition:
 def key_policy(env: Environment, function_role_arn: GetAtt) -> PolicyDocument:
     """Account administers; only the log group, alarms, the function and in-account S3/Secrets
     Manager callers (uploaders, CloudFormation creating the secret) may use the key."""
-    log_group_arn = Sub(
-        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
-        + naming.log_group(env.name)
-    )
+    log_group_arn = Sub(arns.arn("logs", "log-group:" + naming.log_group(env.name)))
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
                 Sid="AccountAdministersKey",
                 Effect=Allow,
-                Principal=Principal(
-                    "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
-                ),
+                Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
                 Action=_ADMIN_ACTIONS,
                 Resource=["*"],  # in a key policy "*" means this key
             ),
@@ -84,9 +79,7 @@ def key_policy(env: Environment, function_role_arn: GetAtt) -> PolicyDocument:
                 # only when the principal's own IAM policy allows it too.
                 Sid="AccountPrincipalsThroughTheStacksServices",
                 Effect=Allow,
-                Principal=Principal(
-                    "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
-                ),
+                Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
                 Action=[kms.Encrypt, *_USE_ACTIONS],
                 Resource=["*"],
                 Condition=_via("s3", "secretsmanager", "sqs"),
@@ -125,10 +118,7 @@ def key_policy(env: Environment, function_role_arn: GetAtt) -> PolicyDocument:
                 Condition=Condition(
                     StringEquals(
                         "kms:EncryptionContext:aws:sns:topicArn",
-                        Sub(
-                            "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"
-                            + naming.topic_name(env.name)
-                        ),
+                        Sub(arns.arn("sns", naming.topic_name(env.name))),
                     )
                 ),
             ),

@@ -9,7 +9,7 @@ from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, sns
 
-from generator import naming
+from generator import arns, naming
 from generator.config import Environment
 from generator.contracts import ResourceMetadata
 from generator.stack.common import deny_insecure_transport, tags
@@ -67,9 +67,10 @@ def add_topic(template: Template, env: Environment, key: KeyHandle) -> Ref:
                                 ArnLike(
                                     "aws:SourceArn",
                                     Sub(
-                                        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:"
-                                        "${AWS::AccountId}:alarm:"
-                                        + naming.alarm_name("*", env.name)
+                                        arns.arn(
+                                            "cloudwatch",
+                                            "alarm:" + naming.alarm_name("*", env.name),
+                                        )
                                     ),
                                 ),
                             ]
