@@ -11,11 +11,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator.clock import Clock, Deadline
 from generator.config import Environment
 from generator.contracts import COMMIT_TAG, HANDLER_TAG, TEMPLATE_TAG
 from generator.deploy import guard, settings
 from generator.deploy.artifacts import template_location
-from generator.deploy.aws import Clients, Clock, Identity, error_code, error_message
+from generator.deploy.aws import Clients, Identity, error_code, error_message
 from generator.deploy.changeset import (
     CREATE_TIMEOUT_SECONDS,
     ChangeSet,
@@ -89,7 +90,7 @@ class Context:
     now: Any = None  # () -> datetime; None for the real UTC time
     # One deadline (clock seconds) for a whole deploy: recovery, bootstrap, change sets and
     # the execute wait share ``timeout_seconds`` instead of each getting all of it.
-    deadline: float | None = None
+    deadline: Deadline | None = None
 
     def utcnow(self) -> datetime:
         """The current UTC time (for change set names)."""
@@ -99,13 +100,13 @@ class Context:
         """This context with its deadline set ``timeout_seconds`` from now (kept if set)."""
         if self.deadline is not None:
             return self
-        return replace(self, deadline=self.clock.now() + self.timeout_seconds)
+        return replace(self, deadline=Deadline(self.clock, self.timeout_seconds))
 
     def remaining(self) -> float:
         """Seconds left before the deadline (``timeout_seconds`` when there is none)."""
         if self.deadline is None:
             return self.timeout_seconds
-        return max(0.0, self.deadline - self.clock.now())
+        return self.deadline.remaining()
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -14,30 +13,6 @@ from generator.errors import ExitCode, GeneratorError
 
 # Standard retries with a few more attempts: CloudFormation's describe calls throttle under load.
 _CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"})
-
-
-class Clock(Protocol):
-    """Time as the waits see it; tests pass a fake that advances on ``sleep``."""
-
-    def now(self) -> float:
-        """Seconds since an arbitrary origin."""
-        ...
-
-    def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``."""
-        ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        """Monotonic seconds."""
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep for real."""
-        time.sleep(seconds)
 
 
 @dataclass(frozen=True)

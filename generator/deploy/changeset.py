@@ -11,7 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generator.deploy.aws import Clock, error_code, error_message
+from generator.clock import Clock, Deadline, poll
+from generator.deploy.aws import error_code, error_message
 from generator.errors import ExitCode, GeneratorError
 
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
@@ -248,9 +249,12 @@ def wait_for_change_set(
     cfn: Any, change_set_id: str, clock: Clock, timeout_seconds: float = CREATE_TIMEOUT_SECONDS
 ) -> ChangeSet:
     """Wait until the change set is created; raise NoChanges when it changes nothing."""
-    deadline = clock.now() + timeout_seconds
-    while True:
+    deadline = Deadline(clock, timeout_seconds)
+    last: list[ChangeSet] = []
+
+    def created() -> ChangeSet | None:
         change_set = describe_change_set(cfn, change_set_id)
+        last[:] = [change_set]
         if change_set.status == "CREATE_COMPLETE":
             return change_set
         if change_set.status == "FAILED":
@@ -260,13 +264,16 @@ def wait_for_change_set(
                 f"change set {change_set.name} failed: {change_set.status_reason}",
                 ExitCode.FAILED,
             )
-        if clock.now() >= deadline:
-            raise GeneratorError(
-                f"change set {change_set.name} still {change_set.status} after "
-                f"{timeout_seconds:.0f}s; expected CREATE_COMPLETE",
-                ExitCode.TIMED_OUT,
-            )
-        clock.sleep(_POLL_SECONDS)
+        return None
+
+    def timed_out(now: float) -> GeneratorError:
+        return GeneratorError(
+            f"change set {last[0].name} still {last[0].status} after "
+            f"{timeout_seconds:.0f}s; expected CREATE_COMPLETE",
+            ExitCode.TIMED_OUT,
+        )
+
+    return poll(deadline, _POLL_SECONDS, created, timed_out)
 
 
 def delete_change_set(cfn: Any, change_set_id: str) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generator.deploy.aws import Clock, error_code
+from generator.clock import Clock, Deadline
+from generator.deploy.aws import error_code
 from generator.deploy.events import (
     Out,
     Outcome,
@@ -101,7 +102,7 @@ def destroy_stack(
     that bucket was emptied, and fail its deletion. So logging is turned off first, and a delete
     that fails on a non-empty bucket is retried once after emptying again.
     """
-    deadline = clock.now() + timeout_seconds  # one limit for the delete and its retry
+    deadline = Deadline(clock, timeout_seconds)  # one limit for the delete and its retry
     name, stack_id = str(stack["StackName"]), str(stack["StackId"])
     buckets = stack_buckets(cfn, stack_id)
     for bucket in buckets:
@@ -109,11 +110,11 @@ def destroy_stack(
     if buckets:
         out(f"server access logging turned off on {', '.join(buckets)}")
     _empty_all(s3, buckets, out)
-    outcome = _delete(cfn, stack, clock, out, deadline - clock.now())
+    outcome = _delete(cfn, stack, clock, out, deadline.at - clock.now())
     if outcome.status != "DELETE_COMPLETE" and failed_on_nonempty_bucket(outcome):
         out(f"{name}: a bucket was not empty (late access logs); emptying again and retrying once")
         _empty_all(s3, buckets, out)
-        outcome = _delete(cfn, stack, clock, out, max(0.0, deadline - clock.now()))
+        outcome = _delete(cfn, stack, clock, out, deadline.remaining())
     if outcome.status != "DELETE_COMPLETE":
         raise GeneratorError(failure_message("Deletion", name, outcome), ExitCode.FAILED)
     out(f"{name}: DELETE_COMPLETE")

@@ -10,8 +10,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
+from generator.clock import Clock, Deadline, poll
 from generator.contracts import ResourceMetadata
-from generator.deploy.aws import Clock, error_message
+from generator.deploy.aws import error_message
 from generator.errors import ExitCode, GeneratorError
 
 _POLL_SECONDS = 5.0
@@ -119,17 +120,20 @@ def stack_drift(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> D
 
 def _detect(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> DriftReport:
     detection = cfn.detect_stack_drift(StackName=stack)["StackDriftDetectionId"]
-    deadline = clock.now() + timeout_seconds
-    while True:
-        status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
-        if status["DetectionStatus"] != "DETECTION_IN_PROGRESS":
-            break
-        if clock.now() >= deadline:
-            raise GeneratorError(
-                f"drift detection of {stack} still running after {timeout_seconds:.0f}s",
-                ExitCode.TIMED_OUT,
-            )
-        clock.sleep(_POLL_SECONDS)
+
+    def finished() -> dict[str, Any] | None:
+        status: dict[str, Any] = cfn.describe_stack_drift_detection_status(
+            StackDriftDetectionId=detection
+        )
+        return None if status["DetectionStatus"] == "DETECTION_IN_PROGRESS" else status
+
+    def timed_out(now: float) -> GeneratorError:
+        return GeneratorError(
+            f"drift detection of {stack} still running after {timeout_seconds:.0f}s",
+            ExitCode.TIMED_OUT,
+        )
+
+    status = poll(Deadline(clock, timeout_seconds), _POLL_SECONDS, finished, timed_out)
     note = ""
     failed = status["DetectionStatus"] == "DETECTION_FAILED"
     if failed:

@@ -9,7 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generator.deploy.aws import Clock, error_message
+from generator.clock import Clock, Deadline, poll
+from generator.deploy.aws import error_message
 from generator.errors import ExitCode, GeneratorError
 
 Out = Callable[[str], None]
@@ -182,6 +183,17 @@ def running(status: str) -> bool:
     return status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS"
 
 
+@dataclass
+class _Watch:
+    """What a wait has seen: the last event, whether the operation has begun, the status, and
+    when something was last printed (for the heartbeat)."""
+
+    event: str | None
+    begun: bool
+    output: float
+    status: str = ""
+
+
 def wait_for_stack(
     cfn: Any,
     stack_id: str,
@@ -200,39 +212,43 @@ def wait_for_stack(
     asynchronous request (ExecuteChangeSet) the stack may still show its previous final status.
     """
     finished = done or (lambda status: not status.endswith("_IN_PROGRESS"))
-    begun = started is None
-    start = clock.now()
-    last_output = start
-    seen = since_event
+    deadline = Deadline(clock, timeout_seconds)
+    start = deadline.start
+    seen = _Watch(event=since_event, begun=started is None, output=start)
     collected: list[Event] = []
-    while True:
-        for event in new_events(cfn, stack_id, seen):
+
+    def settled() -> Outcome | None:
+        for event in new_events(cfn, stack_id, seen.event):
             out(event.line())
             collected.append(event)
-            seen = event.event_id
-            last_output = clock.now()
-            begun = True
+            seen.event, seen.output, seen.begun = event.event_id, clock.now(), True
         stack = describe_stack(cfn, stack_id)
         status = str(stack["StackStatus"]) if stack else "DELETE_COMPLETE"
-        if not begun and started is not None:
-            begun = running(status) or started(stack)
-        if begun and finished(status):
+        seen.status = status
+        if not seen.begun and started is not None:
+            seen.begun = running(status) or started(stack)
+        if seen.begun and finished(status):
             reason = str(stack.get("StackStatusReason", "") or "") if stack else ""
             return Outcome(status, reason, tuple(collected))
-        now = clock.now()
-        if now - start >= timeout_seconds:
-            state = status if begun else f"{status} (the requested operation has not begun)"
-            raise GeneratorError(
-                f"timed out after {_elapsed(now - start)} of waiting (the time limit left "
-                f"{_elapsed(max(timeout_seconds, 0))}): stack {stack_id} is still {state}. "
-                "It goes on without us; watch it with `aws cloudformation describe-stack-events "
-                f"--stack-name {stack_id}` and rerun when it has finished",
-                ExitCode.TIMED_OUT,
-            )
-        if now - last_output >= HEARTBEAT_SECONDS:
-            out(f"... still {status} ({_elapsed(now - start)} elapsed)")
-            last_output = now
-        clock.sleep(POLL_SECONDS)
+        return None
+
+    def timed_out(now: float) -> GeneratorError:
+        status = seen.status
+        state = status if seen.begun else f"{status} (the requested operation has not begun)"
+        return GeneratorError(
+            f"timed out after {_elapsed(now - start)} of waiting (the time limit left "
+            f"{_elapsed(max(timeout_seconds, 0))}): stack {stack_id} is still {state}. "
+            "It goes on without us; watch it with `aws cloudformation describe-stack-events "
+            f"--stack-name {stack_id}` and rerun when it has finished",
+            ExitCode.TIMED_OUT,
+        )
+
+    def heartbeat(now: float) -> None:
+        if now - seen.output >= HEARTBEAT_SECONDS:
+            out(f"... still {seen.status} ({_elapsed(now - start)} elapsed)")
+            seen.output = now
+
+    return poll(deadline, POLL_SECONDS, settled, timed_out, heartbeat)
 
 
 def failure_message(what: str, stack: str, outcome: Outcome) -> str:

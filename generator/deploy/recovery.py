@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from generator.clock import Clock, Deadline
 from generator.config import Environment
-from generator.deploy.aws import Clock
 from generator.deploy.events import (
     Out,
     describe_stack,
@@ -91,7 +91,7 @@ def prepare_stack(
     cfn: Any, stack_name: str, env: Environment, clock: Clock, out: Out, timeout: float
 ) -> Ready:
     """Wait out another deploy, recreate a failed first create if allowed, else explain."""
-    deadline = clock.now() + timeout
+    deadline = Deadline(clock, timeout)
     while True:
         stack = describe_stack(cfn, stack_name)
         if stack is None:
@@ -102,7 +102,7 @@ def prepare_stack(
         if status in UPDATABLE:
             return Ready("UPDATE", stack)
         if status.endswith("_IN_PROGRESS"):
-            remaining = deadline - clock.now()
+            remaining = deadline.at - clock.now()
             out(f"stack {stack_name} is {status} (another operation); waiting for it to finish")
             outcome = wait_for_stack(
                 cfn, str(stack["StackId"]), clock, out, remaining, latest_event_id(cfn, stack_name)
@@ -110,7 +110,7 @@ def prepare_stack(
             out(f"stack {stack_name} is now {outcome.status}")
             continue
         if status == "ROLLBACK_COMPLETE":
-            _recreate_failed_create(cfn, env, stack, clock, out, deadline - clock.now())
+            _recreate_failed_create(cfn, env, stack, clock, out, deadline.at - clock.now())
             return Ready("CREATE", None)
         if status == "UPDATE_ROLLBACK_FAILED":
             raise GeneratorError(_rollback_failed_message(cfn, stack_name, env), ExitCode.FAILED)

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.clock import Clock, SystemClock
 from generator.config import Environment
 from generator.contracts import ArtifactFile
-from generator.deploy.aws import Clients, Clock, SystemClock, make_clients
+from generator.deploy.aws import Clients, make_clients
 from generator.deploy.events import Out
 from generator.workspace import Workspace
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from generator import naming
+from generator.clock import Deadline, SystemClock, poll
 from generator.config import Environment, load_environments
 from generator.emulator import server
 from generator.emulator.target import Target, target_for
@@ -139,24 +139,24 @@ def upload_and_verify(
     def accept(document: Mapping[str, Any]) -> bool:
         return matches(document, key, version_id, etag)
 
-    deadline = time.monotonic() + timeout_seconds
-    found = None
-    while found is None and time.monotonic() < deadline:
-        found = find_result(s3, bucket, env.storage.results_prefix, accept)
-        if found is None:
-            time.sleep(0.5)
-    if found is None:
+    def timed_out(now: float) -> GeneratorError:
         where = (
             f"the emulator's log {server.log_file(state_dir(root))}"
             if target.emulated
             else f"the log group {naming.log_group(env.name)}"
         )
-        raise GeneratorError(
+        return GeneratorError(
             f"no result for s3://{bucket}/{key} under {env.storage.results_prefix} after "
             f"{timeout_seconds:.0f}s; expected the function to write one. See {where}",
             ExitCode.TIMED_OUT,
         )
-    result_key, result = found
+
+    result_key, result = poll(
+        Deadline(SystemClock(), timeout_seconds),
+        0.5,
+        lambda: find_result(s3, bucket, env.storage.results_prefix, accept),
+        timed_out,
+    )
     secret = json.loads(
         secrets.get_secret_value(SecretId=naming.secret_name(env.name))["SecretString"]
     )

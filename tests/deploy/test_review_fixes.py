@@ -19,6 +19,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+from generator.clock import Deadline
 from generator.deploy import apply
 from generator.deploy.artifacts import template_location, upload_artifact
 from generator.deploy.changeset import PlanRecord, describe_change_set, wait_for_change_set
@@ -311,7 +312,7 @@ def test_execute_waits_only_for_what_is_left_of_the_deploys_deadline(stubbed: Ma
     stubber.add_response("set_stack_policy", {})
     clock = FakeClock()
     ctx = context(cfn, clock, [])
-    ctx = replace(ctx, deadline=clock.now() + 10)
+    ctx = replace(ctx, deadline=Deadline(clock, 10))
     with pytest.raises(GeneratorError) as caught:
         apply.execute(ctx, spec(), planned)
     assert caught.value.exit_code == ExitCode.TIMED_OUT
@@ -324,7 +325,7 @@ def test_execute_refuses_to_start_once_the_deadline_has_passed(stubbed: Make) ->
     stubber.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     clock = FakeClock()
     ctx = context(cfn, clock, [])
-    ctx = replace(ctx, deadline=clock.now() - 1)
+    ctx = replace(ctx, deadline=Deadline(clock, -1))
     with pytest.raises(GeneratorError) as caught:
         apply.execute(ctx, spec(), planned)  # no execute_change_set: the stubber would refuse
     assert caught.value.exit_code == ExitCode.TIMED_OUT
