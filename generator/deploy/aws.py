@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,3 +104,35 @@ def aws_failure(exc: ClientError | BotoCoreError) -> GeneratorError:
             f"AWS refused {operation}: {error_code(exc)}: {error_message(exc)}", ExitCode.FAILED
         )
     return GeneratorError(f"AWS call failed: {exc}", ExitCode.FAILED)
+
+
+def is_missing_stack(exc: ClientError) -> bool:
+    """Whether CloudFormation refused because the stack does not exist.
+
+    CloudFormation has no error code of its own for this: it answers ``ValidationError`` with
+    the message "Stack with id X does not exist". The code narrows it to validation failures;
+    only the message tells a missing stack from a malformed request, so this is the one place
+    that reads the message.
+    """
+    return error_code(exc) == "ValidationError" and "does not exist" in error_message(exc)
+
+
+def is_missing_change_set(exc: ClientError) -> bool:
+    """Whether the change set (or the stack it belonged to) does not exist."""
+    return error_code(exc) == "ChangeSetNotFound" or is_missing_stack(exc)
+
+
+def pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a list or describe call: boto3's paginator where the service has one,
+    else (e.g. DescribeStackResourceDrifts) following NextToken the same way."""
+    if client.can_paginate(operation):
+        yield from client.get_paginator(operation).paginate(**kwargs)
+        return
+    call = getattr(client, operation)
+    token: str | None = None
+    while True:
+        page: dict[str, Any] = call(**kwargs, **({"NextToken": token} if token else {}))
+        yield page
+        token = page.get("NextToken")
+        if not token:
+            return

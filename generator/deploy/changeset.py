@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from generator.clock import Clock, Deadline, poll
-from generator.deploy.aws import error_code, error_message
+from generator.deploy.aws import error_code, error_message, is_missing_change_set, pages
 from generator.errors import ExitCode, GeneratorError
 
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
@@ -206,29 +206,19 @@ def is_no_changes(status_reason: str) -> bool:
 
 def describe_change_set(cfn: Any, change_set_id: str) -> ChangeSet:
     """Read a change set, following every page of its changes."""
-    pages: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        kwargs = {"ChangeSetName": change_set_id}
-        if token:
-            kwargs["NextToken"] = token
-        try:
-            page = cfn.describe_change_set(**kwargs)
-        except ClientError as exc:
-            message = f"cannot read change set {change_set_id}: {error_message(exc)}"
-            # A read failure (throttling, AccessDenied) is a failed deploy (4); only the guard
-            # and stale plans are "blocked" (3). A kept plan turns "missing" into stale.
-            if error_code(exc) == "ChangeSetNotFound":
-                raise ChangeSetMissing(message, ExitCode.FAILED) from None
-            raise GeneratorError(message, ExitCode.FAILED) from None
-        pages.append(page)
-        token = page.get("NextToken")
-        if not token:
-            break
-    first = pages[0]
+    try:
+        read = list(pages(cfn, "describe_change_set", ChangeSetName=change_set_id))
+    except ClientError as exc:
+        message = f"cannot read change set {change_set_id}: {error_message(exc)}"
+        # A read failure (throttling, AccessDenied) is a failed deploy (4); only the guard
+        # and stale plans are "blocked" (3). A kept plan turns "missing" into stale.
+        if error_code(exc) == "ChangeSetNotFound":
+            raise ChangeSetMissing(message, ExitCode.FAILED) from None
+        raise GeneratorError(message, ExitCode.FAILED) from None
+    first = read[0]
     changes = tuple(
         change
-        for page in pages
+        for page in read
         for item in page.get("Changes", [])
         if (change := _parse_change(item)) is not None
     )
@@ -281,7 +271,7 @@ def delete_change_set(cfn: Any, change_set_id: str) -> None:
     try:
         cfn.delete_change_set(ChangeSetName=change_set_id)
     except ClientError as exc:
-        if "does not exist" not in error_message(exc):
+        if not is_missing_change_set(exc):
             raise
 
 

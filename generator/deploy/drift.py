@@ -12,7 +12,7 @@ from botocore.parsers import ResponseParserError
 
 from generator.clock import Clock, Deadline, poll
 from generator.contracts import ResourceMetadata
-from generator.deploy.aws import error_message
+from generator.deploy.aws import error_message, pages
 from generator.errors import ExitCode, GeneratorError
 
 _POLL_SECONDS = 5.0
@@ -140,15 +140,12 @@ def _detect(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> Drift
         note = f"drift detection incomplete: {status.get('DetectionStatusReason', '')}"
     drifted: list[Drifted] = []
     not_checked: list[str] = []
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {
-            "StackName": stack,
-            "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED", "NOT_CHECKED"],
-        }
-        if token:
-            kwargs["NextToken"] = token
-        page = cfn.describe_stack_resource_drifts(**kwargs)
+    for page in pages(
+        cfn,
+        "describe_stack_resource_drifts",
+        StackName=stack,
+        StackResourceDriftStatusFilters=["MODIFIED", "DELETED", "NOT_CHECKED"],
+    ):
         for d in page.get("StackResourceDrifts", []):
             if d["StackResourceDriftStatus"] == "NOT_CHECKED":
                 not_checked.append(str(d["LogicalResourceId"]))
@@ -161,9 +158,6 @@ def _detect(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> Drift
                     differences=tuple(_difference(p) for p in d.get("PropertyDifferences", [])),
                 )
             )
-        token = page.get("NextToken")
-        if not token:
-            break
     return DriftReport(
         status=str(status.get("StackDriftStatus", "UNKNOWN")),
         drifted=tuple(drifted),

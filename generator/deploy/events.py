@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from generator.clock import Clock, Deadline, poll
-from generator.deploy.aws import error_message
+from generator.deploy.aws import error_message, is_missing_stack, pages
 from generator.errors import ExitCode, GeneratorError
 
 Out = Callable[[str], None]
@@ -41,7 +41,7 @@ def describe_stack(cfn: Any, stack: str) -> dict[str, Any] | None:
     try:
         stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
     except ClientError as exc:
-        if "does not exist" in error_message(exc):
+        if is_missing_stack(exc):
             return None
         raise GeneratorError(
             f"cannot describe stack {stack}: {error_message(exc)}", ExitCode.FAILED
@@ -65,17 +65,11 @@ def last_updated(stack: dict[str, Any]) -> str:
 
 def list_resources(cfn: Any, stack: str) -> list[dict[str, Any]]:
     """Every resource summary of the stack, all pages."""
-    result: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        kwargs = {"StackName": stack}
-        if token:
-            kwargs["NextToken"] = token
-        page = cfn.list_stack_resources(**kwargs)
-        result.extend(page.get("StackResourceSummaries", []))
-        token = page.get("NextToken")
-        if not token:
-            return result
+    return [
+        summary
+        for page in pages(cfn, "list_stack_resources", StackName=stack)
+        for summary in page.get("StackResourceSummaries", [])
+    ]
 
 
 @dataclass(frozen=True)
@@ -112,20 +106,13 @@ class Event:
 def new_events(cfn: Any, stack: str, seen: str | None) -> list[Event]:
     """Events newer than the event id ``seen``, oldest first (all events when ``seen`` is None)."""
     found: list[Event] = []
-    token: str | None = None
-    while True:
-        kwargs = {"StackName": stack}
-        if token:
-            kwargs["NextToken"] = token
-        page = cfn.describe_stack_events(**kwargs)
+    for page in pages(cfn, "describe_stack_events", StackName=stack):
         for raw in page.get("StackEvents", []):  # newest first
             event = Event.parse(raw)
             if seen is not None and event.event_id == seen:
                 return list(reversed(found))
             found.append(event)
-        token = page.get("NextToken")
-        if not token:
-            return list(reversed(found))
+    return list(reversed(found))
 
 
 def latest_event_id(cfn: Any, stack: str) -> str | None:
@@ -133,7 +120,7 @@ def latest_event_id(cfn: Any, stack: str) -> str | None:
     try:
         events = cfn.describe_stack_events(StackName=stack).get("StackEvents", [])
     except ClientError as exc:
-        if "does not exist" in error_message(exc):
+        if is_missing_stack(exc):
             return None
         raise
     return str(events[0]["EventId"]) if events else None
