@@ -188,3 +188,42 @@ def cloudformation_role_name(env: str) -> str:
 def cloudformation_policy_name(concern: str, env: str) -> str:
     """A managed policy of the CloudFormation role, one per concern (``Storage``, ``Function``)."""
     return f"ServerlessAppCloudFormation{concern}{env}"
+
+
+class CiId:
+    """Logical ids of the ci-access template (stable: renaming one replaces the resource)."""
+
+    REPOSITORY = "GitHubRepository"
+    CREATE_PROVIDER = "CreateOidcProvider"
+    PROVIDER_CONDITION = "CreateOidcProviderCondition"
+    PROVIDER = "GitHubOidcProvider"
+    OUT_PROVIDER = "GitHubOidcProviderArn"
+
+    @staticmethod
+    def _suffix(env: str) -> str:
+        return env[:1].upper() + env[1:]
+
+    @classmethod
+    def in_account(cls, env: str) -> str:
+        """The condition that the stack is deployed in this environment's account."""
+        return f"InAccount{cls._suffix(env)}"
+
+    @classmethod
+    def plan_role(cls, env: str) -> str:
+        """Logical id of an environment's plan role."""
+        return f"PlanRole{cls._suffix(env)}"
+
+    @classmethod
+    def deploy_role(cls, env: str) -> str:
+        """Logical id of an environment's deploy role."""
+        return f"DeployRole{cls._suffix(env)}"
+
+    @classmethod
+    def cloudformation_role(cls, env: str) -> str:
+        """Logical id of an environment's CloudFormation role."""
+        return f"CloudFormationRole{cls._suffix(env)}"
+
+    @classmethod
+    def policy(cls, env: str, concern: str) -> str:
+        """Logical id of one of the CloudFormation role's managed policies."""
+        return f"CloudFormation{concern}Policy{cls._suffix(env)}"
