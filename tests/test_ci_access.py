@@ -28,6 +28,7 @@ from generator.naming import (
     secret_name,
 )
 from generator.render import to_json
+from generator.workspace import CHECKOUT
 
 REPO = "octo-org/serverlessapp-gitops"
 ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
@@ -413,7 +414,7 @@ def _handler_permissions(region: str, resource_type: str, handlers: Sequence[str
 @pytest.fixture(scope="module")
 def deployed_resources() -> dict[str, list[dict[str, Any]]]:
     """The committed templates' resources by type."""
-    root = Path(__file__).resolve().parents[1]
+    root = CHECKOUT
     found: dict[str, list[dict[str, Any]]] = {}
     for name in _DEPLOYED_TEMPLATES:
         text = (root / "templates" / f"{name}.json").read_text(encoding="utf-8")
@@ -426,7 +427,7 @@ def deployed_resources() -> dict[str, list[dict[str, Any]]]:
 def committed() -> tuple[dict[str, Environment], dict[str, Any]]:
     from generator.config import load_environments
 
-    root = Path(__file__).resolve().parents[1]
+    root = CHECKOUT
     envs = load_environments(root / "environments", CI_ENVIRONMENTS)
     return envs, json.loads(to_json(build_ci_access_template(envs, REPO).to_dict()))
 

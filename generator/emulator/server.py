@@ -23,9 +23,9 @@ from pathlib import Path
 
 from generator.emulator.serve import HEALTH_PATH, IDENTITY
 from generator.errors import ExitCode, GeneratorError
+from generator.workspace import CHECKOUT
 
 SUBDIR = "emulator"
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # Loopback never goes through a proxy, whatever the machine's proxy settings say.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -123,9 +123,7 @@ def ensure_running(state_dir: Path, timeout_seconds: float = 30.0) -> str:
 def _start(state_dir: Path, timeout_seconds: float) -> str:
     folder = emulator_dir(state_dir)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(CHECKOUT), env.get("PYTHONPATH", "")) if p)
     # The server must never use real credentials or reach AWS itself.
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
         env.pop(name, None)
