@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from awacs import awslambda as lam
 from awacs import cloudformation as cfn
-from awacs import cloudwatch, iam, kms, logs, s3, sns, sqs
+from awacs import cloudwatch, iam, kms, logs, s3, secretsmanager, sns, sqs
 
 # --- granted -----------------------------------------------------------------------------------
 
@@ -144,6 +144,112 @@ CONFIGURE_BUCKET = [
     s3.PutIntelligentTieringConfiguration,
     s3.PutBucketAbac,
     s3.DeleteBucketWebsite,
+]
+
+
+# What the CloudFormation role manages, by concern (create, update, delete and tag).
+MANAGE_BUCKETS = [s3.CreateBucket, s3.DeleteBucket, *CONFIGURE_BUCKET]
+MANAGE_FUNCTION = [
+    lam.CreateFunction,
+    lam.DeleteFunction,
+    lam.UpdateFunctionCode,
+    lam.UpdateFunctionConfiguration,
+    lam.PutFunctionConcurrency,
+    lam.DeleteFunctionConcurrency,
+    lam.AddPermission,
+    lam.RemovePermission,
+    lam.TagResource,
+    lam.UntagResource,
+    lam.PutFunctionEventInvokeConfig,
+    lam.UpdateFunctionEventInvokeConfig,
+    lam.DeleteFunctionEventInvokeConfig,
+    lam.PutRuntimeManagementConfig,
+    lam.PutFunctionRecursionConfig,
+    lam.PublishVersion,
+]
+MANAGE_ROLE = [
+    iam.CreateRole,
+    iam.DeleteRole,
+    iam.UpdateRole,
+    iam.UpdateRoleDescription,
+    iam.UpdateAssumeRolePolicy,
+    iam.TagRole,
+    iam.UntagRole,
+    iam.PutRolePolicy,
+    iam.DeleteRolePolicy,
+]
+MANAGE_POLICIES = [
+    iam.CreatePolicy,
+    iam.DeletePolicy,
+    iam.CreatePolicyVersion,
+    iam.DeletePolicyVersion,
+    iam.GetPolicy,
+    iam.GetPolicyVersion,
+    iam.ListPolicyVersions,
+    iam.TagPolicy,
+    iam.UntagPolicy,
+]
+MANAGE_LOG_GROUP = [
+    logs.CreateLogGroup,
+    logs.DeleteLogGroup,
+    logs.PutRetentionPolicy,
+    logs.DeleteRetentionPolicy,
+    logs.AssociateKmsKey,
+    logs.DisassociateKmsKey,
+    logs.DeleteDataProtectionPolicy,
+    logs.TagResource,
+    logs.UntagResource,
+    logs.TagLogGroup,
+    logs.UntagLogGroup,
+]
+MANAGE_ALARMS = [
+    cloudwatch.PutMetricAlarm,
+    cloudwatch.DeleteAlarms,
+    cloudwatch.TagResource,
+    cloudwatch.UntagResource,
+]
+MANAGE_QUEUE = [
+    sqs.CreateQueue,
+    sqs.DeleteQueue,
+    sqs.SetQueueAttributes,
+    sqs.TagQueue,
+    sqs.UntagQueue,
+]
+MANAGE_TOPIC = [
+    sns.CreateTopic,
+    sns.DeleteTopic,
+    sns.SetTopicAttributes,
+    sns.Subscribe,
+    sns.Unsubscribe,
+    sns.SetSubscriptionAttributes,
+    sns.TagResource,
+    sns.UntagResource,
+]
+MANAGE_SECRET = [
+    secretsmanager.CreateSecret,
+    secretsmanager.DeleteSecret,
+    secretsmanager.UpdateSecret,
+    secretsmanager.TagResource,
+    secretsmanager.UntagResource,
+    secretsmanager.PutResourcePolicy,
+    secretsmanager.DeleteResourcePolicy,
+]
+MANAGE_ALIASES = [kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias]
+MANAGE_KEY = [
+    kms.PutKeyPolicy,
+    kms.EnableKeyRotation,
+    kms.DisableKeyRotation,
+    kms.UpdateKeyDescription,
+    kms.EnableKey,
+    kms.DisableKey,
+    kms.ScheduleKeyDeletion,
+    kms.TagResource,
+    kms.UntagResource,
+    *MANAGE_ALIASES,
+    # Secrets Manager encrypts the generated value with the caller's grant.
+    kms.Encrypt,
+    kms.Decrypt,
+    kms.GenerateDataKey,
 ]
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from awacs import awslambda as lam
 from awacs import cloudformation as cfn
-from awacs import cloudwatch, iam, kms, logs, s3, secretsmanager, sns, sqs, sts
+from awacs import cloudwatch, iam, kms, logs, s3, secretsmanager, sts
 from awacs.aws import (
     Action,
     Allow,
@@ -35,6 +34,17 @@ from troposphere import iam as tiam
 from generator import arns, naming
 from generator.ci_access.permissions import (
     CONFIGURE_BUCKET,
+    MANAGE_ALARMS,
+    MANAGE_ALIASES,
+    MANAGE_BUCKETS,
+    MANAGE_FUNCTION,
+    MANAGE_KEY,
+    MANAGE_LOG_GROUP,
+    MANAGE_POLICIES,
+    MANAGE_QUEUE,
+    MANAGE_ROLE,
+    MANAGE_SECRET,
+    MANAGE_TOPIC,
     READ_BUCKET,
     READ_FUNCTION,
     READ_KEY,
@@ -286,11 +296,10 @@ def deploy_policy(env: Environment) -> PolicyDocument:
 
 
 def _storage_policy(env: Environment) -> PolicyDocument:
-    manage_buckets = [s3.CreateBucket, s3.DeleteBucket, *CONFIGURE_BUCKET]
     code = objects_arn(_artifact_bucket(env), naming.ARTIFACT_PREFIX)
     return _document(
         [
-            _allow("ManageBuckets", manage_buckets, [bucket_arn(n) for n in _data_buckets(env)]),
+            _allow("ManageBuckets", MANAGE_BUCKETS, [bucket_arn(n) for n in _data_buckets(env)]),
             # Lambda reads the code with the caller's (this role's) permissions.
             _allow("ReadArtifacts", [s3.GetObject, s3.GetObjectVersion], [code]),
         ]
@@ -306,65 +315,12 @@ def _bootstrap_policy(env: Environment) -> PolicyDocument:
 
 
 def _function_policy(env: Environment) -> PolicyDocument:
-    manage_function = [
-        lam.CreateFunction,
-        lam.DeleteFunction,
-        lam.UpdateFunctionCode,
-        lam.UpdateFunctionConfiguration,
-        lam.PutFunctionConcurrency,
-        lam.DeleteFunctionConcurrency,
-        lam.AddPermission,
-        lam.RemovePermission,
-        lam.TagResource,
-        lam.UntagResource,
-        lam.PutFunctionEventInvokeConfig,
-        lam.UpdateFunctionEventInvokeConfig,
-        lam.DeleteFunctionEventInvokeConfig,
-        lam.PutRuntimeManagementConfig,
-        lam.PutFunctionRecursionConfig,
-        lam.PublishVersion,
-    ]
-    manage_role = [
-        iam.CreateRole,
-        iam.DeleteRole,
-        iam.UpdateRole,
-        iam.UpdateRoleDescription,
-        iam.UpdateAssumeRolePolicy,
-        iam.TagRole,
-        iam.UntagRole,
-        iam.PutRolePolicy,
-        iam.DeleteRolePolicy,
-    ]
-    manage_policies = [
-        iam.CreatePolicy,
-        iam.DeletePolicy,
-        iam.CreatePolicyVersion,
-        iam.DeletePolicyVersion,
-        iam.GetPolicy,
-        iam.GetPolicyVersion,
-        iam.ListPolicyVersions,
-        iam.TagPolicy,
-        iam.UntagPolicy,
-    ]
-    manage_log_group = [
-        logs.CreateLogGroup,
-        logs.DeleteLogGroup,
-        logs.PutRetentionPolicy,
-        logs.DeleteRetentionPolicy,
-        logs.AssociateKmsKey,
-        logs.DisassociateKmsKey,
-        logs.DeleteDataProtectionPolicy,
-        logs.TagResource,
-        logs.UntagResource,
-        logs.TagLogGroup,
-        logs.UntagLogGroup,
-    ]
     role = [_function_role_arn(env)]
     stack_policies = _stack_policy_arn(env)
     return _document(
         [
-            _allow("ManageFunction", manage_function, _function_arns(env)),
-            _allow("ManageFunctionRole", manage_role, role),
+            _allow("ManageFunction", MANAGE_FUNCTION, _function_arns(env)),
+            _allow("ManageFunctionRole", MANAGE_ROLE, role),
             # Only managed policies this stack creates, never an AWS-managed or foreign one.
             _allow(
                 "AttachStackPolicies",
@@ -372,81 +328,32 @@ def _function_policy(env: Environment) -> PolicyDocument:
                 role,
                 Condition(ArnLike("iam:PolicyARN", stack_policies)),
             ),
-            _allow("ManageStackPolicies", manage_policies, [stack_policies]),
+            _allow("ManageStackPolicies", MANAGE_POLICIES, [stack_policies]),
             _allow("PassFunctionRole", [iam.PassRole], role, _passed_to("lambda.amazonaws.com")),
-            _allow("ManageLogGroup", manage_log_group, _log_group_arns(env)),
+            _allow("ManageLogGroup", MANAGE_LOG_GROUP, _log_group_arns(env)),
         ]
     )
 
 
 def _monitoring_policy(env: Environment) -> PolicyDocument:
-    manage_alarms = [
-        cloudwatch.PutMetricAlarm,
-        cloudwatch.DeleteAlarms,
-        cloudwatch.TagResource,
-        cloudwatch.UntagResource,
-    ]
-    manage_queue = [
-        sqs.CreateQueue,
-        sqs.DeleteQueue,
-        sqs.SetQueueAttributes,
-        sqs.TagQueue,
-        sqs.UntagQueue,
-    ]
-    manage_topic = [
-        sns.CreateTopic,
-        sns.DeleteTopic,
-        sns.SetTopicAttributes,
-        sns.Subscribe,
-        sns.Unsubscribe,
-        sns.SetSubscriptionAttributes,
-        sns.TagResource,
-        sns.UntagResource,
-    ]
     return _document(
         [
-            _allow("ManageAlarms", manage_alarms, [_alarm_arn(env)]),
+            _allow("ManageAlarms", MANAGE_ALARMS, [_alarm_arn(env)]),
             _allow(
                 "ManageDashboard",
                 [cloudwatch.PutDashboard, cloudwatch.DeleteDashboards],
                 [_dashboard_arn(env)],
             ),
-            _allow("ManageQueue", manage_queue, [_queue_arn(env)]),
-            _allow("ManageTopic", manage_topic, _topic_arns(env)),
+            _allow("ManageQueue", MANAGE_QUEUE, [_queue_arn(env)]),
+            _allow("ManageTopic", MANAGE_TOPIC, _topic_arns(env)),
         ]
     )
 
 
 def _secrets_policy(env: Environment) -> PolicyDocument:
-    manage_secret = [
-        secretsmanager.CreateSecret,
-        secretsmanager.DeleteSecret,
-        secretsmanager.UpdateSecret,
-        secretsmanager.TagResource,
-        secretsmanager.UntagResource,
-        secretsmanager.PutResourcePolicy,
-        secretsmanager.DeleteResourcePolicy,
-    ]
-    aliases = [kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias]
-    manage_key = [
-        kms.PutKeyPolicy,
-        kms.EnableKeyRotation,
-        kms.DisableKeyRotation,
-        kms.UpdateKeyDescription,
-        kms.EnableKey,
-        kms.DisableKey,
-        kms.ScheduleKeyDeletion,
-        kms.TagResource,
-        kms.UntagResource,
-        *aliases,
-        # Secrets Manager encrypts the generated value with the caller's grant.
-        kms.Encrypt,
-        kms.Decrypt,
-        kms.GenerateDataKey,
-    ]
     return _document(
         [
-            _allow("ManageSecret", manage_secret, [_secret_arn(env)]),
+            _allow("ManageSecret", MANAGE_SECRET, [_secret_arn(env)]),
             # The Secret's read and update handlers read the value (to report and compare it);
             # only this role, which only CloudFormation assumes, and only this stack's secret.
             _allow(
@@ -456,8 +363,8 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
             _allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"]),
             # CreateKey has no resource; only keys tagged for this environment.
             _allow("CreateKey", [kms.CreateKey], ["*"], _env_tag(env, "aws:RequestTag")),
-            _allow("ManageKey", manage_key, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
-            _allow("ManageKeyAlias", aliases, [_alias_arn(env)]),
+            _allow("ManageKey", MANAGE_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
+            _allow("ManageKeyAlias", MANAGE_ALIASES, [_alias_arn(env)]),
         ]
     )
 
