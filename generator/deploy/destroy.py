@@ -11,6 +11,7 @@ from generator.deploy.aws import error_code
 from generator.deploy.events import (
     Out,
     Outcome,
+    Stack,
     failure_message,
     latest_event_id,
     list_resources,
@@ -63,9 +64,9 @@ def stop_access_logging(s3: Any, bucket: str) -> None:
 def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
     """The physical names of the stack's S3 buckets."""
     return [
-        str(r["PhysicalResourceId"])
+        r.physical_id
         for r in list_resources(cfn, stack_id)
-        if r.get("ResourceType") == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
+        if r.resource_type == "AWS::S3::Bucket" and r.physical_id
     ]
 
 
@@ -85,8 +86,8 @@ def _empty_all(s3: Any, buckets: list[str], out: Out) -> None:
         out(f"emptied bucket {bucket}: {count} object versions and delete markers deleted")
 
 
-def _delete(cfn: Any, stack: dict[str, Any], clock: Clock, out: Out, timeout: float) -> Outcome:
-    name, stack_id = str(stack["StackName"]), str(stack["StackId"])
+def _delete(cfn: Any, stack: Stack, clock: Clock, out: Out, timeout: float) -> Outcome:
+    name, stack_id = stack.name, stack.stack_id
     since = latest_event_id(cfn, stack_id)
     out(f"deleting stack {name}")
     cfn.delete_stack(StackName=stack_id)
@@ -94,7 +95,7 @@ def _delete(cfn: Any, stack: dict[str, Any], clock: Clock, out: Out, timeout: fl
 
 
 def destroy_stack(
-    cfn: Any, s3: Any, stack: dict[str, Any], clock: Clock, out: Out, timeout_seconds: float
+    cfn: Any, s3: Any, stack: Stack, clock: Clock, out: Out, timeout_seconds: float
 ) -> None:
     """Empty the stack's buckets, delete the stack and wait; raise with the root cause.
 
@@ -103,7 +104,7 @@ def destroy_stack(
     that fails on a non-empty bucket is retried once after emptying again.
     """
     deadline = Deadline(clock, timeout_seconds)  # one limit for the delete and its retry
-    name, stack_id = str(stack["StackName"]), str(stack["StackId"])
+    name, stack_id = stack.name, stack.stack_id
     buckets = stack_buckets(cfn, stack_id)
     for bucket in buckets:
         stop_access_logging(s3, bucket)

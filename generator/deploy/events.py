@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +36,63 @@ FAILURE = frozenset(
 _SYMPTOMS = ("Resource creation cancelled", "Resource update cancelled", "cancelled")
 
 
-def describe_stack(cfn: Any, stack: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Stack:
+    """What the deploy reads of a stack's description (DescribeStacks)."""
+
+    name: str
+    stack_id: str
+    status: str
+    status_reason: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    termination_protection: bool | None = None  # None: the description does not say
+    last_updated: str = ""  # ISO time of the last change (its creation when never updated)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Stack:
+        """From DescribeStacks' shape."""
+        changed = raw.get("LastUpdatedTime") or raw.get("CreationTime")
+        protection = raw.get("EnableTerminationProtection")
+        return cls(
+            name=str(raw.get("StackName", "")),
+            stack_id=str(raw.get("StackId", "")),
+            status=str(raw.get("StackStatus", "")),
+            status_reason=str(raw.get("StackStatusReason", "") or ""),
+            tags={str(t["Key"]): str(t["Value"]) for t in raw.get("Tags", [])},
+            outputs={
+                str(o["OutputKey"]): str(o.get("OutputValue", "")) for o in raw.get("Outputs", [])
+            },
+            termination_protection=None if protection is None else bool(protection),
+            last_updated=(
+                changed.isoformat() if isinstance(changed, datetime) else str(changed or "")
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class StackResource:
+    """One resource of a deployed stack (ListStackResources)."""
+
+    logical_id: str
+    resource_type: str
+    physical_id: str = ""
+    status: str = ""
+    status_reason: str = ""
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> StackResource:
+        """From ListStackResources' shape."""
+        return cls(
+            logical_id=str(raw.get("LogicalResourceId", "")),
+            resource_type=str(raw.get("ResourceType", "")),
+            physical_id=str(raw.get("PhysicalResourceId", "") or ""),
+            status=str(raw.get("ResourceStatus", "")),
+            status_reason=str(raw.get("ResourceStatusReason", "") or ""),
+        )
+
+
+def describe_stack(cfn: Any, stack: str) -> Stack | None:
     """The stack's description, or None when no such stack exists."""
     try:
         stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
@@ -46,27 +102,13 @@ def describe_stack(cfn: Any, stack: str) -> dict[str, Any] | None:
         raise GeneratorError(
             f"cannot describe stack {stack}: {error_message(exc)}", ExitCode.FAILED
         ) from None
-    if not stacks:
-        return None
-    result: dict[str, Any] = stacks[0]
-    return result
+    return Stack.parse(stacks[0]) if stacks else None
 
 
-def stack_tags(stack: dict[str, Any]) -> dict[str, str]:
-    """The stack's tags as a mapping."""
-    return {str(t["Key"]): str(t["Value"]) for t in stack.get("Tags", [])}
-
-
-def last_updated(stack: dict[str, Any]) -> str:
-    """When the stack last changed (its creation when never updated), as ISO text."""
-    value = stack.get("LastUpdatedTime") or stack.get("CreationTime")
-    return value.isoformat() if isinstance(value, datetime) else str(value or "")
-
-
-def list_resources(cfn: Any, stack: str) -> list[dict[str, Any]]:
-    """Every resource summary of the stack, all pages."""
+def list_resources(cfn: Any, stack: str) -> list[StackResource]:
+    """Every resource of the stack, all pages."""
     return [
-        summary
+        StackResource.parse(summary)
         for page in pages(cfn, "list_stack_resources", StackName=stack)
         for summary in page.get("StackResourceSummaries", [])
     ]
@@ -189,7 +231,7 @@ def wait_for_stack(
     timeout_seconds: float,
     since_event: str | None,
     done: Callable[[str], bool] | None = None,
-    started: Callable[[dict[str, Any] | None], bool] | None = None,
+    started: Callable[[Stack | None], bool] | None = None,
 ) -> Outcome:
     """Stream events until the stack leaves ``*_IN_PROGRESS``; raise on timeout (exit 5).
 
@@ -210,12 +252,12 @@ def wait_for_stack(
             collected.append(event)
             seen.event, seen.output, seen.begun = event.event_id, clock.now(), True
         stack = describe_stack(cfn, stack_id)
-        status = str(stack["StackStatus"]) if stack else "DELETE_COMPLETE"
+        status = stack.status if stack else "DELETE_COMPLETE"
         seen.status = status
         if not seen.begun and started is not None:
             seen.begun = running(status) or started(stack)
         if seen.begun and finished(status):
-            reason = str(stack.get("StackStatusReason", "") or "") if stack else ""
+            reason = stack.status_reason if stack else ""
             return Outcome(status, reason, tuple(collected))
         return None
 

@@ -28,7 +28,7 @@ from generator.deploy.aws import Clients, Identity, aws_failure, check_account
 from generator.deploy.changeset import template_sha256
 from generator.deploy.destroy import destroy_stack
 from generator.deploy.drift import DriftReport, stack_drift, uncheckable
-from generator.deploy.events import Out, describe_stack, stack_tags
+from generator.deploy.events import Out, Stack, describe_stack
 from generator.deploy.runtime import Connection, Runtime
 from generator.errors import ExitCode, GeneratorError
 from generator.workspace import state_dir
@@ -321,8 +321,8 @@ def deploy_bootstrap(session: Session) -> str:
         ctx.out(plan_view.render_text(view).rstrip())
         apply.execute(ctx, spec, result)
     bucket = naming.artifact_bucket(env.account_id, env.region)
-    stack = describe_stack(ctx.clients.cloudformation, spec.stack_name) or {}
-    named = apply.outputs(stack).get(naming.BootstrapId.OUT_ARTIFACT_BUCKET)
+    stack = describe_stack(ctx.clients.cloudformation, spec.stack_name)
+    named = stack.outputs.get(naming.BootstrapId.OUT_ARTIFACT_BUCKET) if stack else None
     if named and named != bucket:
         raise GeneratorError(
             f"bootstrap stack output {naming.BootstrapId.OUT_ARTIFACT_BUCKET} is {named}; "
@@ -364,7 +364,7 @@ def deploy(request: DeployRequest, runtime: Runtime) -> int:
         view = plan_view.Plan(
             env, stack_name, result.change_set, result.change_set_type, result.verdict
         )
-        status = str(stack.get("StackStatus", ""))
+        status = stack.status
         publish_summary(plan_view.outcome_applied_markdown(view, status))
     return ExitCode.OK
 
@@ -378,7 +378,7 @@ class Progress:
 
 def _deploy(
     request: DeployRequest, session: Session, runtime: Runtime, progress: Progress
-) -> dict[str, Any] | None:
+) -> Stack | None:
     """The deploy itself; returns the stack (None for "No changes") and records the plan."""
     artifact = runtime.artifact(session.root)
     check_artifact(
@@ -401,7 +401,7 @@ def _deploy(
             apply.reconcile(ctx, spec, result.stack)
         return None  # the plan said "No changes"
     stack = apply.execute(ctx, spec, result)
-    for key, value in sorted(apply.outputs(stack).items()):
+    for key, value in sorted(stack.outputs.items()):
         ctx.out(f"output {key} = {value}")
     return stack
 
@@ -412,12 +412,12 @@ def status(request: StatusRequest, runtime: Runtime) -> int:
     ctx, spec = session.ctx, session.spec
     cfn = ctx.clients.cloudformation
     stack = describe_stack(cfn, spec.stack_name)
-    if stack is None or stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
+    if stack is None or stack.status == "REVIEW_IN_PROGRESS":
         ctx.out(f"{spec.stack_name}: not deployed")
         return ExitCode.DIFFERS
-    tags = stack_tags(stack)
+    tags = stack.tags
     deployed = tags.get(contracts.TEMPLATE_TAG, "none")
-    ctx.out(f"{spec.stack_name}: {stack['StackStatus']}")
+    ctx.out(f"{spec.stack_name}: {stack.status}")
     ctx.out(f"  deployed template-sha256  {deployed}")
     ctx.out(f"  committed template-sha256 {spec.template_hash}")
     ctx.out(f"  deployed commit {tags.get(contracts.COMMIT_TAG, 'unknown')}")
@@ -436,7 +436,7 @@ def status(request: StatusRequest, runtime: Runtime) -> int:
         ctx.out(f"    {item.status:<9} {item.logical_id} [{item.resource_type}]")
         for difference in item.differences:
             ctx.out(f"      {difference}")
-    settled = stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    settled = stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     ok = in_sync and settled and not report.drifted and drift_counts(report, session.env, ctx.out)
     return ExitCode.OK if ok else ExitCode.DIFFERS
 
@@ -476,7 +476,7 @@ def destroy(request: DestroyRequest, runtime: Runtime) -> int:
     if stack is None:
         runtime.out(f"{stack_name}: does not exist; nothing to destroy")
         return ExitCode.OK
-    if stack.get("EnableTerminationProtection"):
+    if stack.termination_protection:
         raise GeneratorError(
             f"stack {stack_name} has termination protection on in AWS although the environment "
             "file says off; deploy once to reconcile it, then destroy",

@@ -15,7 +15,7 @@ from generator.deploy import apply, plan, settings
 from generator.deploy.aws import Identity, check_account
 from generator.deploy.changeset import PlanRecord, describe_change_set
 from generator.deploy.drift import stack_drift
-from generator.deploy.events import wait_for_stack
+from generator.deploy.events import Stack, StackResource, wait_for_stack
 from generator.deploy.guard import judge
 from generator.deploy.recovery import prepare_stack
 from generator.errors import ExitCode, GeneratorError
@@ -173,8 +173,11 @@ def test_update_lifts_the_stack_policy_only_for_allowed_ids_and_restores_it(
     stubbed: Make,
 ) -> None:
     cfn, stubber = stubbed("cloudformation")
-    deployed = recorded("list_stack_resources_update_rollback_failed.json")[
-        "StackResourceSummaries"
+    deployed = [
+        StackResource.parse(r)
+        for r in recorded("list_stack_resources_update_rollback_failed.json")[
+            "StackResourceSummaries"
+        ]
     ]
     planned = apply.Planned(
         change_set=_change_set(), change_set_type="UPDATE",
@@ -453,6 +456,11 @@ def test_accepts_a_kept_plan_when_template_and_stack_are_unchanged(stubbed: Make
     assert planned.verdict.ok
 
 
+def _stack(*, protected: bool) -> Stack:
+    return Stack("ServerlessAppBootstrap", STACK_ID, "UPDATE_COMPLETE",
+                 termination_protection=protected)  # fmt: skip
+
+
 def test_bootstrap_protection_is_only_ever_turned_on(stubbed: Make) -> None:
     cfn, stubber = stubbed("cloudformation")
     bootstrap = apply.StackSpec(
@@ -461,7 +469,7 @@ def test_bootstrap_protection_is_only_ever_turned_on(stubbed: Make) -> None:
     )  # fmt: skip
     stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
     stubber.add_response("set_stack_policy", {})
-    apply.reconcile(context(cfn, FakeClock(), []), bootstrap, {"EnableTerminationProtection": True})
+    apply.reconcile(context(cfn, FakeClock(), []), bootstrap, _stack(protected=True))
     stubber.assert_no_pending_responses()
     protect = apply.StackSpec(
         "dev", "ServerlessAppBootstrap", json.dumps(TEMPLATE), {},
@@ -475,9 +483,7 @@ def test_bootstrap_protection_is_only_ever_turned_on(stubbed: Make) -> None:
     stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
     stubber.add_response("set_stack_policy", {})
     lines: list[str] = []
-    apply.reconcile(
-        context(cfn, FakeClock(), lines), protect, {"EnableTerminationProtection": False}
-    )
+    apply.reconcile(context(cfn, FakeClock(), lines), protect, _stack(protected=False))
     assert lines == ["termination protection of ServerlessAppBootstrap: on"]
 
 
