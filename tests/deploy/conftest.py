@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from moto import mock_aws
 
 from generator import cli as main_cli
 from generator.contracts import ArtifactFile
@@ -24,6 +25,8 @@ from generator.deploy.runtime import Runtime, default_runtime
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
+# A factory of stubbed clients: service name -> (client, its Stubber).
+Make = Callable[[str], tuple[Any, Stubber]]
 _TIME_KEYS = {"Timestamp", "CreationTime", "LastUpdatedTime", "LastUpdatedTimestamp"}
 
 
@@ -132,6 +135,13 @@ DEV_ENV = (
     f'account_id: "{ACCOUNT}"\nregion: {REGION}\nretain_data: false\n'
     "termination_protection: false\n"
 )
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """Every AWS call of the test goes to moto, in-process."""
+    with mock_aws():
+        yield
 
 
 @pytest.fixture

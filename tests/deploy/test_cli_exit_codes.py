@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from botocore.stub import Stubber
 
-from tests.deploy.conftest import ACCOUNT, Repo, stack, stub_clients
+from tests.deploy.conftest import ACCOUNT, Make, Repo, stack, stub_clients
 from tests.deploy.test_recorded import STACK_ID, event, events
-
-Make = Callable[[str], tuple[Any, Stubber]]
 
 
 def _connect(repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch) -> tuple[Stubber, Stubber]:

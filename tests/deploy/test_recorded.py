@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +18,8 @@ from generator.deploy.events import Stack, StackResource, wait_for_stack
 from generator.deploy.guard import judge
 from generator.deploy.recovery import prepare_stack
 from generator.errors import ExitCode, GeneratorError
-from tests.deploy.conftest import ACCOUNT, REGION, FakeClock, recorded, stack, stub_clients
+from tests.deploy.conftest import ACCOUNT, REGION, FakeClock, Make, recorded, stack, stub_clients
 
-Make = Callable[[str], tuple[Any, Stubber]]
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/TapStackdev/abc"
 CHANGE_SET_ID = recorded("describe_change_set_replacement_page1.json")["ChangeSetId"]
 TEMPLATE = {
