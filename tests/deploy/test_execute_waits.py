@@ -20,6 +20,7 @@ from tests.deploy.conftest import (
     Repo,
     stack,
 )
+from tests.deploy.fakes import FakeCloudFormation, Step
 from tests.deploy.test_recorded import (
     CHANGE_SET_ID,
     _change_set,
@@ -32,46 +33,34 @@ from tests.deploy.test_recorded import (
 STACK = "TapStackdev"
 
 
-def test_execute_does_not_accept_the_previous_final_status_as_its_outcome(
-    stubbed: Make,
-) -> None:
-    cfn, stubber = stubbed("cloudformation")
-    planned = apply.Planned(_change_set(), "UPDATE", judge((), ()), (), False)
+def test_execute_does_not_accept_the_previous_final_status_as_its_outcome() -> None:
     earlier = datetime.fromisoformat("2025-02-01T00:00:00+00:00")
-    stubber.add_response(
-        "describe_stacks",
-        stack("UPDATE_COMPLETE", LastUpdatedTime=earlier, EnableTerminationProtection=False),
-    )
-    stubber.add_response("set_stack_policy", {})
-    stubber.add_response("describe_stack_events", events(event("e1", "UPDATE_COMPLETE")))
-    stubber.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    # First poll: nothing new yet, and the stack still shows the previous update's result.
-    stubber.add_response("describe_stack_events", events(event("e1", "UPDATE_COMPLETE")))
-    stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE", LastUpdatedTime=earlier))
-    stubber.add_response(
-        "describe_change_set",
-        {"ChangeSetId": CHANGE_SET_ID, "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE"},
-        {"ChangeSetName": CHANGE_SET_ID},
-    )
-    # Second poll: the update ran and failed.
-    stubber.add_response(
-        "describe_stack_events",
-        events(
-            event("e4", "UPDATE_ROLLBACK_COMPLETE"),
-            event("e3", "UPDATE_FAILED", "DeadLetterQueue", "Access denied", "AWS::SQS::Queue"),
-            event("e2", "UPDATE_IN_PROGRESS", reason="User Initiated"),
-            event("e1", "UPDATE_COMPLETE"),
-        ),
-    )
-    stubber.add_response("describe_stacks", stack("UPDATE_ROLLBACK_COMPLETE"))
-    stubber.add_response("describe_stacks", stack("UPDATE_ROLLBACK_COMPLETE"))
-    stubber.add_response("set_stack_policy", {})
+    cfn = FakeCloudFormation(
+        before={"StackStatus": "UPDATE_COMPLETE", "LastUpdatedTime": earlier},
+        history=[event("e1", "UPDATE_COMPLETE")],
+        steps=[
+            # First poll: nothing new yet; the stack still shows the previous update's result.
+            Step([], "UPDATE_COMPLETE", {"LastUpdatedTime": earlier}),
+            # Second poll: the update ran and failed.
+            Step(
+                [
+                    event("e4", "UPDATE_ROLLBACK_COMPLETE"),
+                    event("e3", "UPDATE_FAILED", "DeadLetterQueue", "Access denied",
+                          "AWS::SQS::Queue"),
+                    event("e2", "UPDATE_IN_PROGRESS", reason="User Initiated"),
+                ],
+                "UPDATE_ROLLBACK_COMPLETE",
+            ),
+        ],
+    )  # fmt: skip
+    planned = apply.Planned(_change_set(), "UPDATE", judge((), ()), (), False)
     clock = FakeClock()
     with pytest.raises(GeneratorError) as caught:
         apply.execute(context(cfn, clock, []), spec(), planned)
     assert caught.value.exit_code == ExitCode.FAILED
     assert "DeadLetterQueue [AWS::SQS::Queue] UPDATE_FAILED: Access denied" in str(caught.value)
-    assert clock.sleeps == [5.0]
+    assert cfn.executed
+    assert clock.sleeps == [5.0]  # it waited for the update instead of reporting the old result
 
 
 def test_execute_waits_only_for_what_is_left_of_the_deploys_deadline(stubbed: Make) -> None:

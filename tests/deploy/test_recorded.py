@@ -19,6 +19,7 @@ from generator.deploy.guard import judge
 from generator.deploy.recovery import prepare_stack
 from generator.errors import ExitCode, GeneratorError
 from tests.deploy.conftest import ACCOUNT, REGION, FakeClock, Make, recorded, stack, stub_clients
+from tests.deploy.fakes import FakeCloudFormation, Step
 
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/TapStackdev/abc"
 CHANGE_SET_ID = recorded("describe_change_set_replacement_page1.json")["ChangeSetId"]
@@ -167,10 +168,7 @@ def test_execute_refuses_a_blocked_change_set_and_deletes_it(stubbed: Make) -> N
 # ------------------------------------------------------------------- stack policy lifting
 
 
-def test_update_lifts_the_stack_policy_only_for_allowed_ids_and_restores_it(
-    stubbed: Make,
-) -> None:
-    cfn, stubber = stubbed("cloudformation")
+def test_update_lifts_the_stack_policy_only_for_allowed_ids_and_restores_it() -> None:
     deployed = [
         StackResource.parse(r)
         for r in recorded("list_stack_resources_update_rollback_failed.json")[
@@ -181,32 +179,22 @@ def test_update_lifts_the_stack_policy_only_for_allowed_ids_and_restores_it(
         change_set=_change_set(), change_set_type="UPDATE",
         verdict=judge((), ("DataBucket",)), deployed=tuple(deployed), created_stack=False,
     )  # fmt: skip
-    lifted = settings.stack_policy({"DeadLetterQueue"})
-    full = settings.stack_policy({"DataBucket", "DeadLetterQueue"})
-    stubber.add_response(
-        "describe_stacks", stack("UPDATE_COMPLETE", EnableTerminationProtection=False)
-    )
-    stubber.add_response(
-        "set_stack_policy", {},
-        {"StackName": STACK_ID, "StackPolicyBody": settings.encode_policy(lifted)},
+    cfn = FakeCloudFormation(
+        before={"StackStatus": "UPDATE_COMPLETE", "EnableTerminationProtection": False},
+        history=[event("e1", "UPDATE_COMPLETE")],
+        steps=[
+            Step([event("e3", "UPDATE_COMPLETE"), event("e2", "UPDATE_IN_PROGRESS")],
+                 "UPDATE_COMPLETE"),
+        ],
     )  # fmt: skip
-    stubber.add_response("describe_stack_events", events(event("e1", "UPDATE_COMPLETE")))
-    stubber.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    stubber.add_response(
-        "describe_stack_events",
-        events(event("e3", "UPDATE_COMPLETE"), event("e2", "UPDATE_IN_PROGRESS"),
-               event("e1", "UPDATE_COMPLETE")),
-    )  # fmt: skip
-    stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
-    stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
-    stubber.add_response(
-        "set_stack_policy", {},
-        {"StackName": STACK_ID, "StackPolicyBody": settings.encode_policy(full)},
-    )  # fmt: skip
-    stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
     lines: list[str] = []
     apply.execute(context(cfn, FakeClock(), lines), spec(allow=("DataBucket",)), planned)
     assert lines[-1] == "TapStackdev: UPDATE_COMPLETE"
+    assert cfn.executed
+    # During the update only the allowed DataBucket may be replaced; afterwards all are guarded.
+    lifted = settings.encode_policy(settings.stack_policy({"DeadLetterQueue"}))
+    full = settings.encode_policy(settings.stack_policy({"DataBucket", "DeadLetterQueue"}))
+    assert cfn.policies == [lifted, full]
 
 
 def _change_set() -> Any:
