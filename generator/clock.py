@@ -73,3 +73,16 @@ def poll(
         if between is not None:
             between(now)
         deadline.clock.sleep(interval)
+
+
+class _TimedOut(Exception):
+    """``until``'s private signal that the deadline passed."""
+
+
+def until(deadline: Deadline, interval: float, condition: Callable[[], bool]) -> bool:
+    """Poll ``condition`` until it holds (True) or the deadline passes (False)."""
+    try:
+        poll(deadline, interval, lambda: True if condition() else None, lambda now: _TimedOut())
+    except _TimedOut:
+        return False
+    return True

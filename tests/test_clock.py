@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.clock import Deadline, poll
+from generator.clock import Deadline, poll, until
 from tests.deploy.conftest import FakeClock
 
 
@@ -59,3 +59,9 @@ def test_an_error_in_the_check_ends_the_wait_at_once() -> None:
     with pytest.raises(ValueError, match="failed"):
         poll(Deadline(clock, 60), 5, failed, Late)
     assert clock.sleeps == []
+
+
+def test_until_says_whether_the_condition_held_before_the_deadline() -> None:
+    clock = FakeClock()
+    assert until(Deadline(clock, 10), 5, lambda: clock.now() >= 1005)
+    assert not until(Deadline(clock, 10), 5, lambda: False)

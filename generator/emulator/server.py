@@ -14,13 +14,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.clock import Deadline, SystemClock, poll, until
 from generator.emulator.serve import HEALTH_PATH, IDENTITY
 from generator.errors import ExitCode, GeneratorError
 from generator.workspace import CHECKOUT
@@ -138,8 +138,8 @@ def _start(state_dir: Path, timeout_seconds: float) -> str:
             cwd=folder,
             start_new_session=True,  # outlives the command that started it; Ctrl-C spares it
         )
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
+
+    def answering() -> str | None:
         info = _read_info(state_dir)
         if info is not None and info.pid == process.pid and healthy(info.endpoint, info.pid):
             return info.endpoint
@@ -149,13 +149,17 @@ def _start(state_dir: Path, timeout_seconds: float) -> str:
                 f"it to keep running. Last lines of {log_file(state_dir)}:\n{_tail(state_dir)}",
                 ExitCode.FAILED,
             )
-        time.sleep(0.1)
-    _terminate(process.pid, 5.0)
-    raise GeneratorError(
-        f"the emulator did not answer within {timeout_seconds:.0f}s; expected a healthy server. "
-        f"Last lines of {log_file(state_dir)}:\n{_tail(state_dir)}",
-        ExitCode.TIMED_OUT,
-    )
+        return None
+
+    def timed_out(now: float) -> GeneratorError:
+        _terminate(process.pid, 5.0)
+        return GeneratorError(
+            f"the emulator did not answer within {timeout_seconds:.0f}s; expected a healthy "
+            f"server. Last lines of {log_file(state_dir)}:\n{_tail(state_dir)}",
+            ExitCode.TIMED_OUT,
+        )
+
+    return poll(Deadline(SystemClock(), timeout_seconds), 0.1, answering, timed_out)
 
 
 def _tail(state_dir: Path, lines: int = 20) -> str:
@@ -169,16 +173,15 @@ def _tail(state_dir: Path, lines: int = 20) -> str:
 def _terminate(pid: int, timeout_seconds: float) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if not is_alive(pid):
-            return
-        time.sleep(0.05)
+
+    def gone() -> bool:
+        return not is_alive(pid)
+
+    if until(Deadline(SystemClock(), timeout_seconds), 0.05, gone):
+        return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline and is_alive(pid):
-        time.sleep(0.05)
+    until(Deadline(SystemClock(), timeout_seconds), 0.05, gone)
 
 
 def _is_ours(info: Running) -> bool:
