@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
@@ -126,6 +127,18 @@ def alarm_specs(env: Environment) -> list[AlarmSpec]:
     ]  # fmt: skip
 
 
+def _notifying(env: Environment, topic: Ref) -> dict[str, Any]:
+    """What every alarm shares: at or over its threshold, quiet without data, and the topic told
+    on ALARM and on OK."""
+    return {
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [topic],
+        "OKActions": [topic],
+        "Tags": tags(env),
+    }
+
+
 def add_alarms(template: Template, env: Environment, function: FunctionHandles, topic: Ref) -> None:
     """Every alarm notifies the topic on ALARM and on OK."""
     for spec in alarm_specs(env):
@@ -145,11 +158,7 @@ def add_alarms(template: Template, env: Environment, function: FunctionHandles, 
                 Period=spec.period_seconds,
                 EvaluationPeriods=spec.evaluation_periods,
                 Threshold=spec.threshold,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
-                TreatMissingData="notBreaching",
-                AlarmActions=[topic],
-                OKActions=[topic],
-                Tags=tags(env),
+                **_notifying(env, topic),
             )
         )
         if spec.rollback_trigger:
@@ -205,11 +214,7 @@ def add_error_rate_alarm(
             ],
             EvaluationPeriods=1,
             Threshold=alarms.error_rate_percent,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-            TreatMissingData="notBreaching",
-            AlarmActions=[topic],
-            OKActions=[topic],
-            Tags=tags(env),
+            **_notifying(env, topic),
         )
     )
     alarm.Metadata = ResourceMetadata(rollback_trigger=True).to_metadata()
