@@ -89,3 +89,29 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as raised:
         main(["no-such-command"])
     assert raised.value.code == 2
+
+
+def test_an_interrupt_is_exit_130_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from generator import synth
+    from generator.cli import main
+
+    def interrupted(selection: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synth, "run_check", interrupted)
+    assert main(["check"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import synth
+    from generator.cli import main
+
+    def broken(selection: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(synth, "run_check", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["check"])
