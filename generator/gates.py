@@ -20,7 +20,7 @@ from pathlib import Path
 
 from generator.contracts import template_region
 from generator.errors import ExitCode, GeneratorError
-from generator.workspace import CHECKOUT
+from generator.workspace import CHECKOUT, Workspace
 
 RULES_DIR = Path(__file__).resolve().parent / "cfnlint_rules"
 CHECKOV_VERSION = "3.3.30"
@@ -184,9 +184,9 @@ def run_gates(root: Path) -> list[Outcome]:
     return [run_tool("cfn-lint", cfn_lint, root), run_tool("checkov", checkov, root)]
 
 
-def lint(root: Path) -> int:
+def lint(workspace: Workspace) -> int:
     """Command ``lint``: print every finding; exit 1 on any, 2 when a tool is missing."""
-    outcomes = run_gates(root)
+    outcomes = run_gates(workspace.root)
     for outcome in outcomes:
         if outcome.output and not outcome.passed:
             print(f"== {outcome.tool}\n{outcome.output}")

@@ -28,7 +28,7 @@ from generator import naming
 from generator.contracts import ArtifactFile
 from generator.errors import ExitCode, GeneratorError
 from generator.render import write_atomic
-from generator.workspace import CHECKOUT
+from generator.workspace import CHECKOUT, Workspace
 
 # Bump when the zip layout changes, so every cached build is rebuilt.
 BUILDER_VERSION = "1"
@@ -350,9 +350,17 @@ def artifact(root: Path, *, rebuild: bool = False) -> ArtifactFile:
     return _describe(path)
 
 
-def show_artifact(root: Path, *, rebuild: bool = False) -> int:
+@dataclass(frozen=True)
+class PackageOptions:
+    """``package``: which checkout, and whether to ignore cached builds."""
+
+    workspace: Workspace
+    rebuild: bool = False
+
+
+def show_artifact(options: PackageOptions) -> int:
     """Command ``package``: build or reuse the zip; print its sha256, path, size and key."""
-    built = artifact(root, rebuild=rebuild)
+    built = artifact(options.workspace.root, rebuild=options.rebuild)
     try:
         shown = built.path.relative_to(Path.cwd())
     except ValueError:

@@ -10,7 +10,7 @@ from generator.cli.common import add_root, workspace
 def _lint(args: argparse.Namespace, runtime: object) -> int:
     from generator.gates import lint
 
-    return lint(workspace(args).root)
+    return lint(workspace(args))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,9 +8,9 @@ from generator.cli.common import add_root, workspace
 
 
 def _package(args: argparse.Namespace, runtime: object) -> int:
-    from generator.package import show_artifact
+    from generator.package import PackageOptions, show_artifact
 
-    return show_artifact(workspace(args).root, rebuild=args.rebuild)
+    return show_artifact(PackageOptions(workspace(args), rebuild=args.rebuild))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

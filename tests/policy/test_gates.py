@@ -13,6 +13,7 @@ import pytest
 
 from generator import gates
 from generator.errors import ExitCode, GeneratorError
+from generator.workspace import Workspace
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CLEAN_TEMPLATE = {
@@ -72,7 +73,7 @@ def use_fakes(
 
 def run_lint(root: Path) -> int:
     """Run the `lint` command function on a repository root."""
-    return gates.lint(root.resolve())
+    return gates.lint(Workspace(root.resolve()))
 
 
 def test_passes_when_both_tools_find_nothing(
