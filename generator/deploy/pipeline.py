@@ -31,6 +31,7 @@ from generator.deploy.drift import DriftReport, stack_drift, uncheckable
 from generator.deploy.events import Out, Stack, describe_stack
 from generator.deploy.runtime import Connection, Runtime
 from generator.errors import ExitCode, GeneratorError
+from generator.render import write_atomic
 from generator.workspace import state_dir
 
 # ----------------------------------------------------------------------------------- requests
@@ -253,8 +254,7 @@ def kept_plan_file(root: Path, env: str) -> Path:
 def record_kept(session: Session, change_set_id: str) -> None:
     """Print the kept change set's id and record it for CI and for ``deploy --change-set``."""
     path = kept_plan_file(session.root, session.env.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(change_set_id + "\n", encoding="utf-8")
+    write_atomic(path, change_set_id + "\n")
     session.ctx.out(f"change-set-id: {change_set_id}")
     session.ctx.out(f"kept; recorded in {path}. Apply exactly this plan with:")
     session.ctx.out(
