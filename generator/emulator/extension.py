@@ -12,6 +12,10 @@ What it changes, and why:
   refreshed), never registers exports, and keeps the old parameters and tags. The patch refreshes
   all of them, and turns an exception while applying into a failed stack with a reason instead of
   an HTTP 500 that leaves the stack "in progress" forever;
+- ``GetTemplate`` with ``ChangeSetName``: moto ignores the change set and answers with the
+  stack's current template; the patch answers with the change set's own template, as AWS does
+  (``deploy --change-set`` hashes it to refuse a stale or forged plan). ``execute_change_set``
+  also stamps the stack's ``LastUpdatedTime`` on an update, which moto never sets;
 - ``parse_and_update_resource``: for a type moto cannot update in place (Lambda Permission, KMS
   key, log group) moto replaces the resource in its map with ``None``, breaking every later
   ``Ref``; the patch keeps the existing resource;
@@ -40,7 +44,11 @@ import moto.awslambda.models as lambda_models
 import moto.cloudformation.models as cfn_models
 import moto.cloudformation.parsing as cfn_parsing
 import moto.s3.notifications as s3_notifications
+from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 
 from generator.emulator import deletion, models
 from generator.emulator.delivery import Deliverer, invocation_for
@@ -66,6 +74,7 @@ def install(endpoint_url: str, work_dir: Path) -> Deliverer:
         models.set_active(True)
         _clear_model_caches()
         _patch(CloudFormationBackend, "execute_change_set", _execute_change_set)
+        _patch(CloudFormationResponse, "get_template", _get_template)
         _patch(CloudFormationBackend, "delete_stack", _delete_stack)
         _patch(cfn_parsing, "parse_and_update_resource", _update_or_keep)
         _patch(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
@@ -135,9 +144,65 @@ def _execute_change_set(
     stack.resource_map.cross_stack_resources = self.exports
     try:
         _original(CloudFormationBackend, "execute_change_set")(self, change_set_name, stack_name)
+        stamp_update(stack, change_set)
         refresh_stack(self, stack, change_set)
     except Exception as exc:  # AWS reports a failed apply on the stack, not on the API call
         mark_failed(stack, change_set, exc)
+
+
+def stamp_update(stack: Stack, change_set: Any) -> None:
+    """Set the stack's LastUpdatedTime after an update, as AWS does (moto reports none)."""
+    if change_set.change_set_type == "UPDATE":
+        # moto's Stack declares no such attribute, but its serializer reports it when set.
+        setattr(stack, "last_updated_time", utcnow())  # noqa: B010
+
+
+def change_set_template(response: CloudFormationResponse) -> Any:
+    """GetTemplate's answer: the named change set's own template, else moto's (the stack's)."""
+    name = response._get_param("ChangeSetName")
+    if not name:
+        return None
+    backend = response.cloudformation_backend
+    change_set: Any = backend.describe_change_set(name)  # raises ValidationError when missing
+    stack_name = response._get_param("StackName")
+    if stack_name and stack_name not in (change_set.stack_name, change_set.stack_id):
+        raise ValidationError(stack_name, f"ChangeSet [{name}] does not exist")
+    return ActionResult(
+        {"TemplateBody": change_set.template, "StagesAvailable": ["Original", "Processed"]}
+    )
+
+
+def _get_template(self: CloudFormationResponse) -> Any:
+    return change_set_template(self) or _original(CloudFormationResponse, "get_template")(self)
+
+
+@contextmanager
+def change_set_facts() -> Iterator[None]:
+    """Only the two CloudFormation fixes ``deploy --change-set`` relies on, for in-process moto.
+
+    The deploy tests run moto in-process without the emulator; a kept plan is judged by its
+    change set's template and the stack's LastUpdatedTime, which plain moto gets wrong.
+    """
+    original_execute = CloudFormationBackend.__dict__["execute_change_set"]
+    original_get = CloudFormationResponse.__dict__["get_template"]
+
+    def execute(
+        self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+    ) -> None:
+        original_execute(self, change_set_name, stack_name)
+        change_set: Any = self.describe_change_set(change_set_name)
+        stamp_update(self.stacks[change_set.stack_id], change_set)
+
+    def get_template(self: CloudFormationResponse) -> Any:
+        return change_set_template(self) or original_get(self)
+
+    CloudFormationBackend.execute_change_set = execute  # type: ignore[method-assign]
+    CloudFormationResponse.get_template = get_template  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CloudFormationBackend.execute_change_set = original_execute  # type: ignore[method-assign]
+        CloudFormationResponse.get_template = original_get  # type: ignore[method-assign]
 
 
 def refresh_stack(backend: CloudFormationBackend, stack: Stack, change_set: Any) -> None:
@@ -159,6 +224,7 @@ def mark_failed(stack: Stack, change_set: Any, exc: Exception) -> None:
     """Leave the stack in the state AWS would after a failed apply, with the reason."""
     traceback.print_exception(exc, file=sys.stderr)  # the server log keeps the whole story
     creating = change_set.change_set_type == "CREATE"
+    stamp_update(stack, change_set)
     reason = f"emulator: {type(exc).__name__}: {exc}"
     stack._add_stack_event("CREATE_FAILED" if creating else "UPDATE_FAILED", reason)
     prefix = "ROLLBACK" if creating else "UPDATE_ROLLBACK"
