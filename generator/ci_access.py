@@ -159,11 +159,21 @@ def _with_children(env: Environment, service: str, resource: str) -> list[Sub]:
 
 
 def _function_arns(env: Environment) -> list[Sub]:
-    return _with_children(env, "lambda", f"function:{naming.function_name(env.name)}")
+    return [
+        *_with_children(env, "lambda", f"function:{naming.function_name(env.name)}"),
+        *_rotation_function_arns(env),
+    ]
+
+
+def _rotation_function_arns(env: Environment) -> list[Sub]:
+    return _with_children(env, "lambda", f"function:{naming.rotation_function_name(env.name)}")
 
 
 def _log_group_arns(env: Environment) -> list[Sub]:
-    return _with_children(env, "logs", f"log-group:{naming.log_group(env.name)}")
+    return [
+        *_with_children(env, "logs", f"log-group:{naming.log_group(env.name)}"),
+        *_with_children(env, "logs", f"log-group:{naming.rotation_log_group(env.name)}"),
+    ]
 
 
 def _alarm_arn(env: Environment) -> Sub:
@@ -534,7 +544,10 @@ def _function_policy(env: Environment) -> PolicyDocument:
         logs.TagLogGroup,
         logs.UntagLogGroup,
     ]
-    role = [_function_role_arn(env)]
+    role = [
+        _function_role_arn(env),
+        _arn(env, "iam", f"role/{naming.rotation_role_name(env.name)}", region=False),
+    ]
     stack_policies = _stack_policy_arn(env)
     return _document(
         [
@@ -601,6 +614,9 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
         secretsmanager.UntagResource,
         secretsmanager.PutResourcePolicy,
         secretsmanager.DeleteResourcePolicy,
+        # The RotationSchedule resource.
+        secretsmanager.RotateSecret,
+        secretsmanager.CancelRotateSecret,
     ]
     aliases = [kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias]
     manage_key = [
@@ -627,6 +643,8 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
             _allow(
                 "ReadSecretValueForHandlers", [secretsmanager.GetSecretValue], [_secret_arn(env)]
             ),
+            # RotateSecret needs its caller to be allowed to invoke the rotation function too.
+            _allow("StartSecretRotation", [lam.InvokeFunction], _rotation_function_arns(env)[:1]),
             # GetRandomPassword has no resource; it returns random bytes and touches nothing.
             _allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"]),
             # CreateKey has no resource; only keys tagged for this environment.
