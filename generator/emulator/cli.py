@@ -1,4 +1,4 @@
-"""``up``, ``down``, ``upload`` and ``demo``: the embedded emulator and the pipeline end to end.
+"""``up``, ``down``, ``upload``, ``rotate`` and ``demo``: the emulator and the pipeline end to end.
 
 ``upload`` works against any environment (the emulator or a real account): it puts a file under
 the upload prefix, waits for the function's result under the results prefix, and verifies the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import sys
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -62,6 +63,8 @@ def load_signing(root: Path) -> ModuleType:
     if spec is None or spec.loader is None or not path.is_file():
         raise GeneratorError(f"{path} is missing; expected the handler's signing module")
     module = importlib.util.module_from_spec(spec)
+    # Registered first: dataclasses look their module up in sys.modules while being defined.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -142,15 +145,17 @@ def upload_and_verify(
             ExitCode.TIMED_OUT,
         )
     result_key, result = found
-    secret = json.loads(
-        secrets.get_secret_value(SecretId=naming.secret_name(env.name))["SecretString"]
-    )
-    valid = bool(load_signing(root).verify_result(result, secret["password"]))
+    from generator.emulator.rotation import verify_by_version
+
+    valid = verify_by_version(load_signing(root), secrets, env, result)
     print(f"result s3://{bucket}/{result_key}:")
     print(json.dumps(result, indent=2, sort_keys=True))
     verdict = "valid" if valid else "INVALID"
     secret_name = naming.secret_name(env.name)
-    print(f"signature: {verdict} (HMAC-SHA256 keyed by the password in {secret_name})")
+    print(
+        f"signature: {verdict} (HMAC-SHA256 keyed by the password in version "
+        f"{result.get('key_version')} of {secret_name})"
+    )
     return ExitCode.OK if valid else ExitCode.FAILED
 
 
@@ -195,6 +200,35 @@ def run_demo(args: argparse.Namespace) -> int:
     )
 
 
+# ------------------------------------------------------------------------------------- rotate
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    """``rotate --env E``: rotate the signing key now, then verify every result by its version."""
+    from generator.emulator.rotation import rotate_now, verify_all_results
+
+    root = Path(args.root)
+    env = _load_env(root, args.env)
+    target = target_for(env, root, args.endpoint_url)
+    session = _session(target, args)
+    secrets = session.client("secretsmanager", region_name=env.region,
+                             endpoint_url=target.endpoint_url)  # fmt: skip
+    s3 = session.client("s3", region_name=env.region, endpoint_url=target.endpoint_url)
+    rotation = rotate_now(secrets, env, args.timeout_seconds)
+    print(
+        f"rotated {rotation.secret}: AWSCURRENT is now version {rotation.current_version} "
+        f"(AWSPREVIOUS: {rotation.previous_version})"
+    )
+    checked = verify_all_results(load_signing(root), s3, secrets, env)
+    for version, count in checked.valid_by_version.items():
+        print(f"  {count} result(s) signed with key version {version}: valid")
+    for key in checked.invalid:
+        print(f"  INVALID: {key}")
+    print(f"results verified by the key version each names: {checked.valid} valid, "
+          f"{len(checked.invalid)} invalid")  # fmt: skip
+    return ExitCode.OK if not checked.invalid else ExitCode.FAILED
+
+
 # ------------------------------------------------------------------------------------ parsers
 
 
@@ -218,7 +252,7 @@ def _target(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
-    """Add ``up``, ``down``, ``upload`` and ``demo``."""
+    """Add ``up``, ``down``, ``upload``, ``rotate`` and ``demo``."""
     up = subparsers.add_parser(
         "up", help="start the embedded AWS emulator (moto) on loopback",
         description="Start the emulator in the background unless it is running; print its "
@@ -243,6 +277,16 @@ def register(subparsers: Any) -> None:
     _target(upload)
     upload.add_argument("file", help="the file to upload")
     upload.set_defaults(func=run_upload)
+
+    rotate = subparsers.add_parser(
+        "rotate", help="rotate the signing key now and verify every result by its key version",
+        description="Call RotateSecret on the environment's secret (its rotation function runs "
+        "the four steps), wait until the new version is AWSCURRENT, then verify every result "
+        "under the results prefix with the key version it names. Exit 0 when all verify.",
+    )  # fmt: skip
+    _root(rotate)
+    _target(rotate)
+    rotate.set_defaults(func=run_rotate)
 
     demo = subparsers.add_parser(
         "demo", help="deploy, upload a sample file and show its verified result",
