@@ -430,6 +430,10 @@ def main() -> int:
         f"moto end to end: {e2e['mib']:.0f} MiB object through lambda_handler in "
         f"{e2e['seconds'] * 1000:.0f} ms"
     )
+    # The load model (docs/load-model.md) with this machine's measured SHA-256 speed.
+    from load_model import summary  # this script's folder is first on sys.path
+
+    print(summary(stream["raw_mib_s"]))
     print(f"bench finished in {time.perf_counter() - began:.1f} s")
     return 0
 
