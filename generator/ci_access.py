@@ -201,6 +201,12 @@ def _function_role_arn(env: Environment) -> Sub:
     return _arn(env, "iam", f"role/{naming.role_name(env.name)}", region=False)
 
 
+def _role_arns(env: Environment) -> list[Sub]:
+    """The function's role and the secret rotation function's role."""
+    rotation = _arn(env, "iam", f"role/{naming.rotation_role_name(env.name)}", region=False)
+    return [_function_role_arn(env), rotation]
+
+
 def _stack_policy_arn(env: Environment) -> Sub:
     # Managed policies that CloudFormation names after the stack (no fixed name in the template).
     return _arn(env, "iam", f"policy/{naming.stack_name(env.name)}-*", region=False)
@@ -361,7 +367,7 @@ def _resource_read_statements(env: Environment) -> list[Statement]:
     return [
         _allow("ReadBuckets", _READ_BUCKET, _all_buckets(env)),
         _allow("ReadFunction", _READ_FUNCTION, _function_arns(env)),
-        _allow("ReadFunctionRole", _READ_ROLE, [_function_role_arn(env)]),
+        _allow("ReadFunctionRole", _READ_ROLE, _role_arns(env)),
         # DescribeLogGroups lists by prefix: its resource is every log group of the region.
         _allow("ListLogGroups", [logs.DescribeLogGroups], [_arn(env, "logs", "log-group:*")]),
         _allow("ReadLogGroup", _READ_LOG_GROUP, _log_group_arns(env)),
@@ -544,10 +550,7 @@ def _function_policy(env: Environment) -> PolicyDocument:
         logs.TagLogGroup,
         logs.UntagLogGroup,
     ]
-    role = [
-        _function_role_arn(env),
-        _arn(env, "iam", f"role/{naming.rotation_role_name(env.name)}", region=False),
-    ]
+    role = _role_arns(env)
     stack_policies = _stack_policy_arn(env)
     return _document(
         [
