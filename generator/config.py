@@ -67,6 +67,21 @@ class FunctionSettings(_Model):
         return value
 
 
+class SecretSettings(_Model):
+    """The signing secret's rotation."""
+
+    rotation_days: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=1000,
+            description="Rotate the signing key every this many days through the stack's "
+            "rotation function; 0 turns rotation off. Results name the key version that signed "
+            "them, so older results keep verifying after a rotation.",
+        ),
+    ] = 30
+
+
 class StorageSettings(_Model):
     """The data bucket's prefixes and lifecycle."""
 
@@ -151,6 +166,7 @@ class Environment(_Model):
     ] = False
     function: FunctionSettings = FunctionSettings()
     storage: StorageSettings = StorageSettings()
+    secret: SecretSettings = SecretSettings()
     alarms: AlarmSettings = AlarmSettings()
     deploy: DeploySettings = DeploySettings()
     tags: Annotated[

@@ -6,7 +6,8 @@ What it changes, and why:
 
 - switches on the resource types of ``generator.emulator.models`` (secrets, alarms, bucket
   policy, EventInvokeConfig, SNS/SQS policies, subscriptions; buckets and functions keep the
-  properties moto drops);
+  properties moto drops) and ``generator.emulator.rotation_model`` (the secret's rotation
+  schedule);
 - ``execute_change_set``: moto applies the resources but never rebuilds the stack's outputs (the
   stack was created from an empty template at CreateChangeSet and its output map is never
   refreshed), never registers exports, and keeps the old parameters and tags. The patch refreshes
@@ -42,7 +43,7 @@ import moto.cloudformation.parsing as cfn_parsing
 import moto.s3.notifications as s3_notifications
 from moto.cloudformation.models import CloudFormationBackend, Stack
 
-from generator.emulator import deletion, models
+from generator.emulator import deletion, models, rotation_model
 from generator.emulator.delivery import Deliverer, invocation_for
 
 _originals: dict[str, Any] = {}
@@ -241,3 +242,4 @@ def _invoke_api(self: Any, body: Any, request_headers: Any, response_headers: An
 
 # Imported for the side effect documented in ``models``; referenced so linters keep it.
 _ = cfn_models
+_REGISTERED = rotation_model  # registers AWS::SecretsManager::RotationSchedule
