@@ -145,3 +145,55 @@ def test_a_failed_rotation_step_alarms_the_topic(env: Environment) -> None:
     # The topic policy lets every ServerlessApp-*-<env> alarm publish, this one included.
     assert alarm["AlarmName"].startswith("ServerlessApp-")
     assert alarm["AlarmName"].endswith(f"-{env.name}")
+
+
+def _ci_statements(kind: str) -> dict[str, dict[str, Any]]:
+    """The prod CloudFormation role's managed-policy statements (``kind="cfn"``) or the plan
+    role's inline ones (``kind="plan"``), by Sid."""
+    from generator.ci_access import build_ci_access_template
+
+    prod = {"prod": ENVS["prod"]}
+    resources = build_ci_access_template(prod, "octo-org/repo").to_dict()["Resources"]
+    if kind == "plan":
+        (policy,) = resources[naming.CiId.plan_role("prod")]["Properties"]["Policies"]
+        return statements(policy["PolicyDocument"])
+    role = {"Ref": naming.CiId.cloudformation_role("prod")}
+    found: dict[str, dict[str, Any]] = {}
+    for resource in resources.values():
+        if (
+            resource["Type"] == "AWS::IAM::ManagedPolicy"
+            and role in resource["Properties"]["Roles"]
+        ):
+            found.update(statements(resource["Properties"]["PolicyDocument"]))
+    return found
+
+
+def _arn_texts(statement: dict[str, Any]) -> list[str]:
+    return [r["Fn::Sub"] if isinstance(r, dict) else r for r in statement["Resource"]]
+
+
+def test_ci_may_start_a_rotation_of_this_secret_through_this_function_only() -> None:
+    cfn = _ci_statements("cfn")
+    assert {"secretsmanager:RotateSecret", "secretsmanager:CancelRotateSecret"} <= set(
+        cfn["ManageSecret"]["Action"]
+    )
+    assert cfn["StartSecretRotation"]["Action"] == ["lambda:InvokeFunction"]
+    [function] = _arn_texts(cfn["StartSecretRotation"])
+    assert function.endswith(":function:ServerlessAppSecretRotationprod")
+
+
+def test_ci_roles_reach_the_rotation_role_function_and_log_group() -> None:
+    cfn, plan = _ci_statements("cfn"), _ci_statements("plan")
+    for sid, expected in (
+        ("ManageFunction", ":function:ServerlessAppSecretRotationprod"),
+        ("ManageLogGroup", ":log-group:/aws/lambda/ServerlessAppSecretRotationprod"),
+        ("ManageFunctionRole", ":role/ServerlessAppSecretRotationRoleprod"),
+        ("PassFunctionRole", ":role/ServerlessAppSecretRotationRoleprod"),
+    ):
+        assert any(a.endswith(expected) for a in _arn_texts(cfn[sid])), sid
+    for sid, expected in (
+        ("ReadFunctionRole", ":role/ServerlessAppSecretRotationRoleprod"),
+        ("ReadFunction", ":function:ServerlessAppSecretRotationprod"),
+        ("ReadLogGroup", ":log-group:/aws/lambda/ServerlessAppSecretRotationprod"),
+    ):
+        assert any(a.endswith(expected) for a in _arn_texts(plan[sid])), sid

@@ -87,3 +87,36 @@ def test_rotation_schedule_model_records_what_describe_secret_shows() -> None:
     }  # fmt: skip
     configure_rotation(secret, "", 0, now=1000.0)
     assert (secret.rotation_enabled, secret.rotation_requested) == (False, False)  # type: ignore[attr-defined]
+
+
+def test_rotate_command_builds_a_typed_request_for_the_domain(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from generator.cli import main
+    from generator.emulator import commands
+
+    seen: list[commands.RotateRequest] = []
+
+    def rotate(request: commands.RotateRequest) -> int:
+        seen.append(request)
+        return ExitCode.OK
+
+    monkeypatch.setattr(commands, "rotate", rotate)
+    argv = ["rotate", "--root", str(tmp_path), "--env", "dev", "--profile", "ops",
+            "--endpoint-url", "http://127.0.0.1:5000", "--timeout-seconds", "7"]  # fmt: skip
+    assert main(argv) == ExitCode.OK
+    [request] = seen
+    assert (request.workspace.root, request.env, request.profile) == (tmp_path, "dev", "ops")
+    assert (request.endpoint_url, request.timeout_seconds) == ("http://127.0.0.1:5000", 7.0)
+
+
+def test_rotate_defaults_to_the_local_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from generator.cli import main
+    from generator.emulator import commands
+
+    seen: list[commands.RotateRequest] = []
+    monkeypatch.setattr(commands, "rotate", lambda request: seen.append(request) or 0)
+    assert main(["rotate", "--root", str(tmp_path)]) == 0
+    assert (seen[0].env, seen[0].profile, seen[0].timeout_seconds) == ("local", None, 60.0)
