@@ -34,8 +34,10 @@ from generator.deploy.aws import (
 )
 from generator.deploy.changeset import template_sha256
 from generator.deploy.destroy import destroy_stack
-from generator.deploy.drift import DriftReport, stack_drift, uncheckable
+from generator.deploy.drift import DriftReport
+from generator.deploy.driftplan import assess
 from generator.deploy.events import Out, describe_stack, stack_tags
+from generator.deploy.values import Redaction
 from generator.errors import ExitCode, GeneratorError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,6 +205,7 @@ def open_session(args: argparse.Namespace) -> Session:
         notification_arns=env.deploy.notification_arns,
         rollback_monitoring_minutes=env.deploy.rollback_monitoring_minutes,
         role_arn=getattr(args, "role_arn", None),
+        drift_policy=env.deploy.drift,
     )
     clients, identity = _connect(args, env)
     ctx = Context(clients, identity, env, HOOKS.clock, HOOKS.out, _timeout_seconds(args, env))
@@ -235,7 +238,10 @@ def show(args: argparse.Namespace, session: Session, result: Planned | UpToDate)
         session.ctx.out(plan_view.no_changes_text(env, stack).rstrip())
         publish_markdown(args, plan_view.no_changes_markdown(env, stack))
         return
-    view = plan_view.Plan(env, stack, result.change_set, result.change_set_type, result.verdict)
+    view = plan_view.Plan(
+        env, stack, result.change_set, result.change_set_type, result.verdict,
+        Redaction.from_template(session.spec.template), result.drift,
+    )  # fmt: skip
     session.ctx.out(plan_view.render_text(view).rstrip())
     publish_markdown(args, plan_view.render_markdown(view))
 
@@ -303,7 +309,7 @@ def run_plan(args: argparse.Namespace) -> int:
         record_kept(session, result.change_set.id)
     else:
         apply.discard(ctx, result)
-    if not result.verdict.ok:
+    if not result.verdict.ok or (result.drift is not None and result.drift.refuses):
         return ExitCode.BLOCKED
     return ExitCode.OK
 
@@ -452,17 +458,17 @@ def run_status(args: argparse.Namespace) -> int:
     ctx.out(
         "  template: up to date" if in_sync else "  template: DIFFERS (deploy to bring it in line)"
     )
-    reasons = uncheckable(spec.template_body)
-    report = stack_drift(cfn, spec.stack_name, ctx.clock, ctx.timeout_seconds).excusing(reasons)
+    view = assess(
+        cfn, spec.stack_name, spec.template_body, ctx.clock, ctx.timeout_seconds,
+        session.env.deploy.drift, session.env.emulator,
+    )  # fmt: skip
+    report = view.report
     if report.note and not report.excused:
         ctx.out(f"  {report.note}")
     ctx.out(f"  drift: {report.status}")
-    for logical_id in report.excused:
-        ctx.out(f"    not checked by design: {logical_id} ({reasons[logical_id]})")
-    for item in report.drifted:
-        ctx.out(f"    {item.status:<9} {item.logical_id} [{item.resource_type}]")
-        for difference in item.differences:
-            ctx.out(f"      {difference}")
+    # The same lines as the plan's drift section (and the scheduled drift job's log).
+    for line in view.text_lines():
+        ctx.out(f"  {line}")
     settled = stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     ok = in_sync and settled and not report.drifted and drift_counts(report, session.env, ctx.out)
     return ExitCode.OK if ok else ExitCode.DIFFERS
