@@ -110,15 +110,35 @@ def display_path(detail: PropertyChange) -> str:
     return detail.name or detail.attribute
 
 
+# A diff line longer than this is cut: a reviewer needs where it changed, not all of it.
+MAX_LINE = 160
+
+
+def _expand(value: Any) -> Any:
+    """JSON documents inside a value (a dashboard body, a policy in a Fn::Sub) as structures,
+    so that the diff shows the key that changed instead of one long line."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            return _expand(json.loads(value))
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        return {k: _expand(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v) for v in value]
+    return value
+
+
 def _pretty(value: str) -> list[str]:
     """A value's lines for diffing; JSON is re-indented so a one-line document diffs by key."""
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return value.splitlines() or [""]
-    if isinstance(parsed, dict | list):
-        return json.dumps(parsed, indent=2, sort_keys=True).splitlines()
+    expanded = _expand(value)
+    if isinstance(expanded, dict | list):
+        return json.dumps(expanded, indent=2, sort_keys=True).splitlines()
     return value.splitlines() or [""]
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= MAX_LINE else line[: MAX_LINE - 3] + "..."
 
 
 def _is_long(value: str | None) -> bool:
@@ -130,6 +150,7 @@ def value_diff(before: str | None, after: str | None) -> tuple[str, ...]:
     lines = list(
         difflib.unified_diff(_pretty(before or ""), _pretty(after or ""), lineterm="", n=1)
     )[2:]  # the ---/+++ file headers name no files here
+    lines = [_cut(line) for line in lines]
     if len(lines) > MAX_DIFF_LINES:
         cut = len(lines) - MAX_DIFF_LINES
         lines = [*lines[:MAX_DIFF_LINES], f"... ({cut} more diff lines not shown)"]
@@ -141,7 +162,9 @@ def value_lines(change: Change, redaction: Redaction) -> tuple[ValueLine, ...]:
     found: dict[str, ValueLine] = {}
     for detail in change.details:
         path = display_path(detail)
-        if not path:
+        # Attribute "Tags" is the stack's own tags reaching the resource (the template's Tags
+        # property is Attribute "Properties"): said once per plan, not once per resource.
+        if not path or detail.attribute == "Tags":
             continue
         rule = redaction.rule(change, detail, path)
         before, after = detail.before_value, detail.after_value
@@ -172,7 +195,9 @@ def _merge(first: ValueLine, second: ValueLine) -> ValueLine:
         keep = first if first.redacted else second
     else:
         keep = first if first.has_values or not second.has_values else second
-    recreation = max((first.recreation, second.recreation), key=lambda r: _RECREATION_RANK.get(r, 0))
+    recreation = max(
+        (first.recreation, second.recreation), key=lambda r: _RECREATION_RANK.get(r, 0)
+    )
     return ValueLine(keep.path, keep.before, keep.after, keep.diff, keep.redacted, recreation)
 
 
