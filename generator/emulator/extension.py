@@ -190,9 +190,9 @@ def _diff_with_details(self: ChangeSet) -> list[Any]:
     if tags_changed:
         # CloudFormation retags every taggable resource when the stack's tags change.
         for logical_id, resource in new.items():
-            if logical_id in deployed and logical_id not in listed:
-                if changes.taggable(str(resource.get("Type", ""))):
-                    found.append(cfn_models.Change("Modify", logical_id, resource["Type"]))
+            retag = logical_id in deployed and logical_id not in listed
+            if retag and changes.taggable(str(resource.get("Type", ""))):
+                found.append(cfn_models.Change("Modify", logical_id, resource["Type"]))
     for change in found:
         resource = parsed.get(change.logical_resource_id)
         physical = getattr(resource, "physical_resource_id", None) if resource else None

@@ -75,7 +75,8 @@ def test_omits_values_unless_asked(cfn: Any) -> None:
     changed["LogGroup"]["Properties"]["RetentionInDays"] = 14
     target = change_set(cfn, changed, values=False)["LogGroup"]["Details"][0]["Target"]
     assert target["Name"] == "RetentionInDays"
-    assert "BeforeValue" not in target and "AfterValue" not in target
+    assert "BeforeValue" not in target
+    assert "AfterValue" not in target
 
 
 def test_plans_replacement_when_create_only_property_changes(cfn: Any) -> None:
