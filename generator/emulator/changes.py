@@ -98,8 +98,12 @@ def property_differences(
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
-        nested = isinstance(old, dict) and isinstance(new, dict)
-        if nested and not _is_intrinsic(old) and not _is_intrinsic(new):
+        if (
+            isinstance(old, dict)
+            and isinstance(new, dict)
+            and not _is_intrinsic(old)
+            and not _is_intrinsic(new)
+        ):
             yield from property_differences(old, new, f"{path}/")
         else:
             yield path, old, new

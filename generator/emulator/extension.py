@@ -178,7 +178,7 @@ def mark_failed(stack: Stack, change_set: Any, exc: Exception) -> None:
 
 def _diff_with_details(self: ChangeSet) -> list[Any]:
     """moto's changes with Scope, Details, values and Replacement, as CloudFormation has them."""
-    found = _original(ChangeSet, "diff")(self)
+    found: list[Any] = list(_original(ChangeSet, "diff")(self))
     stack = self.stack
     deployed = dict(getattr(stack.resource_map, "_resource_json_map", None) or {})
     new = dict((self.template_dict or {}).get("Resources") or {})
