@@ -77,7 +77,7 @@ def test_deploy_refuses_drift_with_exit_3_and_deletes_the_change_set(stubbed: Ma
 
 
 def test_revert_policy_asks_for_a_drift_aware_change_set(stubbed: Make) -> None:
-    cfn, stubber = stubbed("cloudformation")
+    cfn, _ = stubbed("cloudformation")
     ctx = context(cfn, FakeClock(), [])
     reverting = apply.StackSpec(
         environment="dev", stack_name=STACK, template_body='{"Resources": {}}', tags={},
