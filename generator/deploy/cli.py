@@ -466,8 +466,10 @@ def run_status(args: argparse.Namespace) -> int:
     if report.note and not report.excused:
         ctx.out(f"  {report.note}")
     ctx.out(f"  drift: {report.status}")
-    # The same lines as the plan's drift section (and the scheduled drift job's log).
-    for line in view.text_lines():
+    # The same lines as the plan's drift section (and the scheduled drift job's log); an
+    # unestablished drift is explained once, by drift_counts below.
+    lines = view.text_lines() if report.established else view.detail_lines()
+    for line in lines:
         ctx.out(f"  {line}")
     settled = stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     ok = in_sync and settled and not report.drifted and drift_counts(report, session.env, ctx.out)

@@ -47,7 +47,8 @@ def _properties(change: Change) -> str:
     names = []
     for detail in change.details:
         name = detail.name or detail.attribute
-        if not name:
+        # The stack's tags (attribute Tags) are already in the scope; the names list properties.
+        if not name or (detail.attribute == "Tags" and not detail.name):
             continue
         if detail.requires_recreation in ("Always", "Conditionally"):
             name = f"{name} (recreates: {detail.requires_recreation})"
@@ -129,9 +130,16 @@ def _text_values(plan: Plan, change: Change) -> list[str]:
     for value in plan.lines_for(change):
         lines.append(f"      {value.headline()}")
         lines.extend(f"        {diff}" for diff in value.diff)
-    if plan.drift is not None:
-        lines.extend(f"      {line}" for line in plan.drift.marks(change.logical_id))
+    lines.extend(f"      {line}" for line in _drift_marks(plan, change))
     return lines
+
+
+def _drift_marks(plan: Plan, change: Change) -> tuple[str, ...]:
+    """What drift detection found on this resource, or what a drift-aware change set says."""
+    found = plan.drift.marks(change.logical_id) if plan.drift is not None else ()
+    if not found and change.drift_status in ("MODIFIED", "DELETED"):
+        found = (f"drifted outside git ({change.drift_status}); this change set reverts it",)
+    return found
 
 
 def render_text(plan: Plan) -> str:
@@ -175,7 +183,7 @@ def _code(text: str) -> str:
 def _markdown_values(plan: Plan, change: Change) -> list[str]:
     """One folded block per resource: its properties (before → after), diffs fenced."""
     values = plan.lines_for(change)
-    drift = plan.drift.marks(change.logical_id) if plan.drift is not None else ()
+    drift = _drift_marks(plan, change)
     if not values and not drift:
         return []
     count = f"{len(values)} propert{'y' if len(values) == 1 else 'ies'}"

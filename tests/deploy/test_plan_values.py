@@ -251,3 +251,12 @@ def test_rejects_unknown_drift_policy() -> None:
     data = {"account_id": "123456789012", "region": "us-east-1", "deploy": {"drift": "ignore"}}
     with pytest.raises(Exception, match="drift"):
         parse_environment("dev", data, "environments/dev.yaml")
+
+
+def test_drift_aware_change_set_marks_the_resources_it_reverts() -> None:
+    change = modify(
+        "Function", "AWS::Lambda::Function",
+        detail("/Properties/MemorySize", "1024", "256"), drift_status="MODIFIED",
+    )  # fmt: skip
+    text = plan.render_text(make_plan(change))
+    assert "drifted outside git (MODIFIED); this change set reverts it" in text
