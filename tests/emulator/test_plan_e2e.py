@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.emulator import server
 
@@ -79,11 +80,9 @@ def test_memory_and_retention_change_plans_with_before_and_after(
     root, env = workspace
     _ok(_run(root, env, "deploy", "--env", "local"))
     local = root / "environments" / "local.yaml"
-    local.write_text(
-        local.read_text(encoding="utf-8")
-        + "function:\n  memory_mb: 512\n  log_retention_days: 14\n",
-        encoding="utf-8",
-    )
+    settings = yaml.safe_load(local.read_text(encoding="utf-8"))
+    settings.setdefault("function", {}).update({"memory_mb": 512, "log_retention_days": 14})
+    local.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     _ok(_run(root, env, "synth"))
     markdown_file = root / "plan.md"
     text = _ok(_run(root, env, "plan", "--env", "local", "--markdown", str(markdown_file)))
