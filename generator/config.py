@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -142,6 +142,14 @@ class DeploySettings(_Model):
             "(only honoured when the environment retains no data)."
         ),
     ] = False
+    drift: Annotated[
+        Literal["refuse", "revert"],
+        Field(
+            description="What a deploy does when the live stack drifted from the last deployed "
+            "template: refuse (exit 3, naming the drifted properties) or revert (a drift-aware "
+            "REVERT_DRIFT change set puts git's values back)."
+        ),
+    ] = "refuse"
 
 
 class Environment(_Model):

@@ -293,7 +293,8 @@ def plan_policy(env: Environment) -> PolicyDocument:
 
 
 def deploy_policy(env: Environment) -> PolicyDocument:
-    """Change sets and stack settings on this stack, artifacts, and passing the CFN role."""
+    """Change sets and stack settings on this stack, artifacts, passing the CFN role, and the
+    configuration reads drift detection needs."""
     stack_actions = STACK_DEPLOY
     if env.deploy.recreate_failed_stack and not env.retain_data:
         # Only here may deploy delete a stack whose first create failed (it retains nothing).
@@ -308,6 +309,10 @@ def deploy_policy(env: Environment) -> PolicyDocument:
             _pass_cloudformation_role(env),
             # CloudFormation checks that rollback-trigger alarms exist.
             _allow("ReadRollbackAlarms", [cloudwatch.DescribeAlarms], [_alarm_arn(env)]),
+            # deploy.drift refuses a drifted stack; drift detection reads the resources with
+            # the caller's permissions, so the deploy role gets the plan role's reads (no write).
+            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
+            *_resource_read_statements(env),
         ]
     )
 
