@@ -15,6 +15,7 @@ BASE_TAG_KEYS = ("Project", "Environment", "Owner")
 METRICS_NAMESPACE = "ServerlessApp/Lambda"
 SERVICE_NAME = "ServerlessApp"
 LAMBDA_HANDLER = "app.lambda_handler"
+ROTATION_HANDLER = "rotation.lambda_handler"  # same artifact as LAMBDA_HANDLER
 LAMBDA_RUNTIME = "python3.13"
 UPLOAD_PREFIX = "uploads/"
 RESULTS_PREFIX = "processed/"
@@ -51,6 +52,13 @@ class LogicalId:
     DEAD_LETTER_ERRORS_ALARM = "DeadLetterErrorsAlarm"
     DESTINATION_FAILURES_ALARM = "DestinationDeliveryFailuresAlarm"
     DASHBOARD = "Dashboard"
+    ROTATION_ROLE = "SecretRotationRole"
+    ROTATION_POLICY = "SecretRotationPolicy"
+    ROTATION_LOG_GROUP = "SecretRotationLogGroup"
+    ROTATION_FUNCTION = "SecretRotationFunction"
+    ROTATION_PERMISSION = "SecretRotationInvokePermission"
+    ROTATION_SCHEDULE = "SecretRotationSchedule"
+    ROTATION_ERRORS_ALARM = "SecretRotationErrorsAlarm"
     # Outputs keep the reference stack's names.
     OUT_BUCKET = "S3BucketName"
     OUT_FUNCTION_ARN = "LambdaFunctionArn"
@@ -115,6 +123,21 @@ def log_group(env: str) -> str:
 def secret_name(env: str) -> str:
     """The secret's name."""
     return f"ServerlessApp/{env}/app"
+
+
+def rotation_function_name(env: str) -> str:
+    """The secret's rotation function."""
+    return f"ServerlessAppSecretRotation{env}"
+
+
+def rotation_role_name(env: str) -> str:
+    """The rotation function's execution role."""
+    return f"ServerlessAppSecretRotationRole{env}"
+
+
+def rotation_log_group(env: str) -> str:
+    """The rotation function's log group."""
+    return f"/aws/lambda/{rotation_function_name(env)}"
 
 
 def key_alias(env: str) -> str:

@@ -10,7 +10,9 @@ Per environment:
 - the *plan role*, assumed by pull-request jobs (and the scheduled drift job on main): reads the
   stack and its resources' configuration, creates and deletes change sets, never executes one;
 - the *deploy role*, assumed only by jobs bound to the GitHub environment of the same name: change
-  sets, stack settings and artifacts, and ``iam:PassRole`` of the CloudFormation role, nothing else;
+  sets, stack settings and artifacts, ``iam:PassRole`` of the CloudFormation role, and the plan
+  role's configuration reads (drift detection reads with the caller's permissions, and a deploy
+  refuses a drifted stack), nothing else;
 - the *CloudFormation role*, assumed only by CloudFormation: the permissions to create, update and
   delete exactly this stack's resources, by their physical names.
 

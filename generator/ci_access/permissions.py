@@ -233,7 +233,12 @@ MANAGE_SECRET = [
     secretsmanager.UntagResource,
     secretsmanager.PutResourcePolicy,
     secretsmanager.DeleteResourcePolicy,
+    # The RotationSchedule resource: it sets the schedule and starts the first rotation.
+    secretsmanager.RotateSecret,
+    secretsmanager.CancelRotateSecret,
 ]
+# RotateSecret also needs its caller to be allowed to invoke the rotation function.
+START_ROTATION = [lam.InvokeFunction]
 MANAGE_ALIASES = [kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias]
 MANAGE_KEY = [
     kms.PutKeyPolicy,

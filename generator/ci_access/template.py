@@ -55,6 +55,7 @@ from generator.ci_access.permissions import (
     STACK_DEPLOY,
     STACK_PLAN,
     STACK_READ,
+    START_ROTATION,
 )
 from generator.config import Environment
 from generator.errors import ExitCode, GeneratorError
@@ -123,11 +124,21 @@ def _with_children(env: Environment, service: str, resource: str) -> list[Sub]:
 
 
 def _function_arns(env: Environment) -> list[Sub]:
-    return _with_children(env, "lambda", f"function:{naming.function_name(env.name)}")
+    return [
+        *_with_children(env, "lambda", f"function:{naming.function_name(env.name)}"),
+        *_rotation_function_arns(env),
+    ]
+
+
+def _rotation_function_arns(env: Environment) -> list[Sub]:
+    return _with_children(env, "lambda", f"function:{naming.rotation_function_name(env.name)}")
 
 
 def _log_group_arns(env: Environment) -> list[Sub]:
-    return _with_children(env, "logs", f"log-group:{naming.log_group(env.name)}")
+    return [
+        *_with_children(env, "logs", f"log-group:{naming.log_group(env.name)}"),
+        *_with_children(env, "logs", f"log-group:{naming.rotation_log_group(env.name)}"),
+    ]
 
 
 def _alarm_arn(env: Environment) -> Sub:
@@ -153,6 +164,12 @@ def _topic_arns(env: Environment) -> list[Sub]:
 
 def _function_role_arn(env: Environment) -> Sub:
     return _arn(env, "iam", f"role/{naming.role_name(env.name)}", region=False)
+
+
+def _role_arns(env: Environment) -> list[Sub]:
+    """The function's role and the secret rotation function's role."""
+    rotation = _arn(env, "iam", f"role/{naming.rotation_role_name(env.name)}", region=False)
+    return [_function_role_arn(env), rotation]
 
 
 def _stack_policy_arn(env: Environment) -> Sub:
@@ -214,7 +231,7 @@ def _resource_read_statements(env: Environment) -> list[Statement]:
     return [
         _allow("ReadBuckets", READ_BUCKET, _all_buckets(env)),
         _allow("ReadFunction", READ_FUNCTION, _function_arns(env)),
-        _allow("ReadFunctionRole", READ_ROLE, [_function_role_arn(env)]),
+        _allow("ReadFunctionRole", READ_ROLE, _role_arns(env)),
         # DescribeLogGroups lists by prefix: its resource is every log group of the region.
         _allow("ListLogGroups", [logs.DescribeLogGroups], [_arn(env, "logs", "log-group:*")]),
         _allow("ReadLogGroup", READ_LOG_GROUP, _log_group_arns(env)),
@@ -276,7 +293,8 @@ def plan_policy(env: Environment) -> PolicyDocument:
 
 
 def deploy_policy(env: Environment) -> PolicyDocument:
-    """Change sets and stack settings on this stack, artifacts, and passing the CFN role."""
+    """Change sets and stack settings on this stack, artifacts, passing the CFN role, and the
+    configuration reads drift detection needs."""
     stack_actions = STACK_DEPLOY
     if env.deploy.recreate_failed_stack and not env.retain_data:
         # Only here may deploy delete a stack whose first create failed (it retains nothing).
@@ -291,6 +309,10 @@ def deploy_policy(env: Environment) -> PolicyDocument:
             _pass_cloudformation_role(env),
             # CloudFormation checks that rollback-trigger alarms exist.
             _allow("ReadRollbackAlarms", [cloudwatch.DescribeAlarms], [_alarm_arn(env)]),
+            # deploy.drift refuses a drifted stack; drift detection reads the resources with
+            # the caller's permissions, so the deploy role gets the plan role's reads (no write).
+            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
+            *_resource_read_statements(env),
         ]
     )
 
@@ -315,7 +337,7 @@ def _bootstrap_policy(env: Environment) -> PolicyDocument:
 
 
 def _function_policy(env: Environment) -> PolicyDocument:
-    role = [_function_role_arn(env)]
+    role = _role_arns(env)
     stack_policies = _stack_policy_arn(env)
     return _document(
         [
@@ -359,6 +381,8 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
             _allow(
                 "ReadSecretValueForHandlers", [secretsmanager.GetSecretValue], [_secret_arn(env)]
             ),
+            # The function itself only: InvokeFunction on it, not on its versions or aliases.
+            _allow("StartSecretRotation", START_ROTATION, _rotation_function_arns(env)[:1]),
             # GetRandomPassword has no resource; it returns random bytes and touches nothing.
             _allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"]),
             # CreateKey has no resource; only keys tagged for this environment.

@@ -1,4 +1,4 @@
-"""``up``, ``down``, ``upload`` and ``demo``: the embedded emulator and the pipeline end to end."""
+"""``up``, ``down``, ``upload``, ``rotate`` and ``demo``: the emulator, the pipeline end to end."""
 
 from __future__ import annotations
 
@@ -42,6 +42,15 @@ def _upload(args: argparse.Namespace, runtime: object) -> int:
     return upload(_request(args, Path(args.file)))
 
 
+def _rotate(args: argparse.Namespace, runtime: object) -> int:
+    from generator.emulator.commands import RotateRequest, rotate
+
+    request = RotateRequest(
+        workspace(args), args.env, args.profile, args.endpoint_url, args.timeout_seconds
+    )
+    return rotate(request)
+
+
 def _demo(args: argparse.Namespace, runtime: Runtime | None) -> int:
     from generator.deploy.runtime import default_runtime
     from generator.emulator.commands import demo
@@ -49,7 +58,7 @@ def _demo(args: argparse.Namespace, runtime: Runtime | None) -> int:
     return demo(_request(args, None), runtime or default_runtime())
 
 
-def _target(parser: argparse.ArgumentParser) -> None:
+def _target(parser: argparse.ArgumentParser, waiting_for: str = "the result") -> None:
     add_root(parser)
     parser.add_argument(
         "--env", default=DEFAULT_ENVIRONMENT,
@@ -61,12 +70,12 @@ def _target(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout-seconds", type=float, default=60.0,
-        help="how long to wait for the result (default: 60)",
+        help=f"how long to wait for {waiting_for} (default: 60)",
     )  # fmt: skip
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``up``, ``down``, ``upload`` and ``demo``."""
+    """Add ``up``, ``down``, ``upload``, ``rotate`` and ``demo``."""
     up = subparsers.add_parser(
         "up", help="start the embedded AWS emulator (moto) on loopback",
         description="Start the emulator in the background unless it is running; print its "
@@ -90,6 +99,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _target(upload)
     upload.add_argument("file", help="the file to upload")
     upload.set_defaults(func=_upload)
+
+    rotate = subparsers.add_parser(
+        "rotate", help="rotate the signing key now and verify every result by its key version",
+        description="Call RotateSecret on the environment's secret (its rotation function runs "
+        "the four steps), wait until the new version is AWSCURRENT, then verify every result "
+        "under the results prefix with the key version it names. Exit 0 when all verify, 4 "
+        "when one does not, 5 when the rotation does not finish in time.",
+    )  # fmt: skip
+    _target(rotate, "the new key to become current")
+    rotate.set_defaults(func=_rotate)
 
     demo = subparsers.add_parser(
         "demo", help="deploy, upload a sample file and show its verified result",

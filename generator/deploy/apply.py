@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from generator.clock import Clock, Deadline
 from generator.config import Environment
 from generator.contracts import COMMIT_TAG, HANDLER_TAG, TEMPLATE_TAG
-from generator.deploy import guard, settings
+from generator.deploy import driftplan, guard, settings
 from generator.deploy.artifacts import template_location
 from generator.deploy.aws import Clients, Identity, error_code, error_message
 from generator.deploy.changeset import (
@@ -67,6 +67,7 @@ class StackSpec:
     rollback_monitoring_minutes: int = 0
     parameters: dict[str, str] = field(default_factory=dict)
     role_arn: str | None = None  # CloudFormation's service role; None keeps the stack's own
+    drift_policy: str | None = None  # refuse | revert; None: drift is not assessed (bootstrap)
 
     @cached_property
     def template(self) -> dict[str, Any]:
@@ -122,6 +123,7 @@ class Planned:
     verdict: Verdict
     deployed: tuple[StackResource, ...]  # the stack's resources before the change
     created_stack: bool  # the change set created the (empty, REVIEW_IN_PROGRESS) stack
+    drift: driftplan.DriftView | None = None  # the live stack's drift (None: not assessed)
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,20 @@ def _request(
         rollback_triggers=tuple(triggers),
         rollback_monitoring_minutes=spec.rollback_monitoring_minutes if triggers else 0,
         role_arn=spec.role_arn,
+        deployment_mode=driftplan.REVERT_DRIFT
+        if spec.drift_policy == driftplan.REVERT and ready.change_set_type == "UPDATE"
+        else None,
     )
+
+
+def _drift(ctx: Context, spec: StackSpec, existing: bool) -> driftplan.DriftView | None:
+    """The deployed stack's drift, when the spec asks for it."""
+    if not spec.drift_policy or not existing:
+        return None
+    return driftplan.assess(
+        ctx.clients.cloudformation, spec.stack_name, spec.template_body, ctx.clock,
+        ctx.remaining(), spec.drift_policy, ctx.env.emulator,
+    )  # fmt: skip
 
 
 def make_plan(ctx: Context, spec: StackSpec) -> Planned | UpToDate:
@@ -193,6 +208,7 @@ def make_plan(ctx: Context, spec: StackSpec) -> Planned | UpToDate:
     cfn = ctx.clients.cloudformation
     ready = prepare_stack(cfn, spec.stack_name, ctx.env, ctx.clock, ctx.out, ctx.remaining())
     deployed = list_resources(cfn, spec.stack_name) if ready.change_set_type == "UPDATE" else []
+    drift = _drift(ctx, spec, ready.change_set_type == "UPDATE")
     request = _request(ctx, spec, ready, deployed)
     change_set_id = create_change_set(cfn, request)
     try:
@@ -209,6 +225,7 @@ def make_plan(ctx: Context, spec: StackSpec) -> Planned | UpToDate:
         verdict=verdict,
         deployed=tuple(deployed),
         created_stack=ready.stack is None,
+        drift=drift,
     )
 
 
@@ -391,6 +408,7 @@ def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
         verdict=guard.judge(change_set.changes, spec.allow),
         deployed=tuple(deployed),
         created_stack=False,
+        drift=_drift(ctx, spec, existing),
     )
 
 
@@ -430,6 +448,9 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> Stack:
             "replacement",
             ExitCode.BLOCKED,
         )
+    if planned.drift is not None and planned.drift.refuses:
+        discard(ctx, planned)
+        raise driftplan.refusal(planned.drift, spec.environment)
     if ctx.remaining() <= 0:
         discard(ctx, planned)
         raise GeneratorError(

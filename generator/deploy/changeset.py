@@ -38,6 +38,14 @@ class PropertyChange:
     name: str
     requires_recreation: str  # Never | Conditionally | Always | ""
     change_source: str
+    # With IncludePropertyValues: the property's path (``/Properties/MemorySize``), its values
+    # (strings as CloudFormation sends them; None when absent), and Add | Remove | Modify.
+    path: str = ""
+    before_value: str | None = None
+    after_value: str | None = None
+    attribute_change_type: str = ""
+    # The parameter or resource named by a ParameterReference/ResourceReference change.
+    causing_entity: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class Change:
     scope: tuple[str, ...] = ()
     details: tuple[PropertyChange, ...] = ()
     policy_action: str = ""  # Delete | Retain | Snapshot | ReplaceAndDelete | ... | ""
+    drift_status: str = ""  # ResourceDriftStatus of a drift-aware (REVERT_DRIFT) change set
 
     @property
     def destructive(self) -> bool:
@@ -149,6 +158,7 @@ class ChangeSetRequest:
     rollback_triggers: tuple[dict[str, str], ...] = ()
     rollback_monitoring_minutes: int = 0
     role_arn: str | None = None  # the role CloudFormation uses for the stack's resources
+    deployment_mode: str | None = None  # REVERT_DRIFT: a drift-aware change set that reverts drift
 
 
 def create_change_set(cfn: Any, request: ChangeSetRequest) -> str:
@@ -169,6 +179,8 @@ def create_change_set(cfn: Any, request: ChangeSetRequest) -> str:
     }
     if request.role_arn:
         kwargs["RoleARN"] = request.role_arn
+    if request.deployment_mode:
+        kwargs["DeploymentMode"] = request.deployment_mode
     if request.template_url:
         kwargs["TemplateURL"] = request.template_url
     else:
@@ -184,19 +196,30 @@ def create_change_set(cfn: Any, request: ChangeSetRequest) -> str:
     return str(reply["Id"])
 
 
+def _optional(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _parse_detail(raw: dict[str, Any]) -> PropertyChange:
+    target = raw.get("Target", {}) or {}
+    return PropertyChange(
+        attribute=str(target.get("Attribute", "")),
+        name=str(target.get("Name", "") or ""),
+        requires_recreation=str(target.get("RequiresRecreation", "")),
+        change_source=str(raw.get("ChangeSource", "")),
+        path=str(target.get("Path", "") or ""),
+        before_value=_optional(target.get("BeforeValue")),
+        after_value=_optional(target.get("AfterValue")),
+        attribute_change_type=str(target.get("AttributeChangeType", "") or ""),
+        causing_entity=str(raw.get("CausingEntity", "") or ""),
+    )
+
+
 def _parse_change(item: dict[str, Any]) -> Change | None:
     resource = item.get("ResourceChange")
     if item.get("Type") != "Resource" or not resource:
         return None
-    details = tuple(
-        PropertyChange(
-            attribute=str(d.get("Target", {}).get("Attribute", "")),
-            name=str(d.get("Target", {}).get("Name", "")),
-            requires_recreation=str(d.get("Target", {}).get("RequiresRecreation", "")),
-            change_source=str(d.get("ChangeSource", "")),
-        )
-        for d in resource.get("Details", [])
-    )
+    details = tuple(_parse_detail(d) for d in resource.get("Details", []))
     return Change(
         action=str(resource.get("Action", "")),
         logical_id=str(resource.get("LogicalResourceId", "")),
@@ -206,6 +229,7 @@ def _parse_change(item: dict[str, Any]) -> Change | None:
         scope=tuple(str(s) for s in resource.get("Scope", [])),
         details=details,
         policy_action=str(resource.get("PolicyAction", "")),
+        drift_status=str(resource.get("ResourceDriftStatus", "") or ""),
     )
 
 
@@ -215,9 +239,20 @@ def is_no_changes(status_reason: str) -> bool:
 
 
 def describe_change_set(cfn: Any, change_set_id: str) -> ChangeSet:
-    """Read a change set, following every page of its changes."""
+    """Read a change set, following every page of its changes, with before/after values.
+
+    ``IncludePropertyValues`` makes CloudFormation send each changed property's path and its
+    values (the plan shows them, redacted by ``generator.deploy.values``).
+    """
     try:
-        read = list(pages(cfn, "describe_change_set", ChangeSetName=change_set_id))
+        read = list(
+            pages(
+                cfn,
+                "describe_change_set",
+                ChangeSetName=change_set_id,
+                IncludePropertyValues=True,
+            )
+        )
     except ClientError as exc:
         message = f"cannot read change set {change_set_id}: {error_message(exc)}"
         # A read failure (throttling, AccessDenied) is a failed deploy (4); only the guard

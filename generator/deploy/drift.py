@@ -26,6 +26,7 @@ class Drifted:
     resource_type: str
     status: str  # MODIFIED | DELETED
     differences: tuple[str, ...]
+    properties: tuple[str, ...] = ()  # the drifted property paths (PropertyPath), in order
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,26 @@ def uncheckable(template_body: str) -> dict[str, str]:
     return found
 
 
+_DYNAMIC_REFERENCE = "{{resolve:"
+
+
+def _shown(value: Any) -> str:
+    # A dynamic reference is never printed, expected or actual (see generator.deploy.values).
+    text = str(value if value is not None else "")
+    return "(redacted: dynamic reference)" if _DYNAMIC_REFERENCE in text else text
+
+
 def _difference(raw: dict[str, Any]) -> str:
     return (
         f"{raw.get('PropertyPath', '')} {raw.get('DifferenceType', '')}: expected "
-        f"{raw.get('ExpectedValue', '')} actual {raw.get('ActualValue', '')}"
+        f"{_shown(raw.get('ExpectedValue'))} actual {_shown(raw.get('ActualValue'))}"
     )
+
+
+def _property(raw: dict[str, Any]) -> str:
+    """``/Properties/MemorySize`` → ``MemorySize`` (the name a reviewer knows)."""
+    path = str(raw.get("PropertyPath", ""))
+    return path.removeprefix("/Properties/").lstrip("/") or path
 
 
 def stack_drift(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> DriftReport:
@@ -156,6 +172,9 @@ def _detect(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> Drift
                     resource_type=str(d.get("ResourceType", "")),
                     status=str(d["StackResourceDriftStatus"]),
                     differences=tuple(_difference(p) for p in d.get("PropertyDifferences", [])),
+                    properties=tuple(
+                        dict.fromkeys(_property(p) for p in d.get("PropertyDifferences", []))
+                    ),
                 )
             )
     return DriftReport(

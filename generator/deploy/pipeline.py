@@ -27,9 +27,11 @@ from generator.deploy.artifacts import upload_artifact
 from generator.deploy.aws import Clients, Identity, aws_failure, check_account
 from generator.deploy.changeset import template_sha256
 from generator.deploy.destroy import destroy_stack
-from generator.deploy.drift import DriftReport, stack_drift, uncheckable
+from generator.deploy.drift import DriftReport
+from generator.deploy.driftplan import assess
 from generator.deploy.events import Out, Stack, describe_stack
 from generator.deploy.runtime import Connection, Runtime
+from generator.deploy.values import Redaction
 from generator.errors import ExitCode, GeneratorError
 from generator.render import write_atomic
 from generator.workspace import state_dir
@@ -209,6 +211,7 @@ def open_session(target: Target, change: Change, runtime: Runtime) -> Session:
         notification_arns=env.deploy.notification_arns,
         rollback_monitoring_minutes=env.deploy.rollback_monitoring_minutes,
         role_arn=change.role_arn,
+        drift_policy=env.deploy.drift,
     )
     clients, identity = _connect(target, env, runtime)
     ctx = Context(clients, identity, env, runtime.clock, runtime.out, _timeout_seconds(target, env))
@@ -241,7 +244,10 @@ def show(session: Session, result: Planned | UpToDate) -> None:
         session.ctx.out(plan_view.no_changes_text(env, stack).rstrip())
         publish_markdown(session, plan_view.no_changes_markdown(env, stack))
         return
-    view = plan_view.Plan(env, stack, result.change_set, result.change_set_type, result.verdict)
+    view = plan_view.Plan(
+        env, stack, result.change_set, result.change_set_type, result.verdict,
+        Redaction.from_template(session.spec.template), result.drift,
+    )  # fmt: skip
     session.ctx.out(plan_view.render_text(view).rstrip())
     publish_markdown(session, plan_view.render_markdown(view))
 
@@ -282,7 +288,7 @@ def plan(request: PlanRequest, runtime: Runtime) -> int:
         record_kept(session, result.change_set.id)
     else:
         apply.discard(ctx, result)
-    if not result.verdict.ok:
+    if not result.verdict.ok or (result.drift is not None and result.drift.refuses):
         return ExitCode.BLOCKED
     return ExitCode.OK
 
@@ -316,8 +322,9 @@ def deploy_bootstrap(session: Session) -> str:
             apply.reconcile(ctx, spec, result.stack)
     else:
         view = plan_view.Plan(
-            env.name, spec.stack_name, result.change_set, result.change_set_type, result.verdict
-        )
+            env.name, spec.stack_name, result.change_set, result.change_set_type, result.verdict,
+            Redaction.from_template(spec.template),
+        )  # fmt: skip
         ctx.out(plan_view.render_text(view).rstrip())
         apply.execute(ctx, spec, result)
     bucket = naming.artifact_bucket(env.account_id, env.region)
@@ -425,17 +432,19 @@ def status(request: StatusRequest, runtime: Runtime) -> int:
     ctx.out(
         "  template: up to date" if in_sync else "  template: DIFFERS (deploy to bring it in line)"
     )
-    reasons = uncheckable(spec.template_body)
-    report = stack_drift(cfn, spec.stack_name, ctx.clock, ctx.timeout_seconds).excusing(reasons)
+    view = assess(
+        cfn, spec.stack_name, spec.template_body, ctx.clock, ctx.timeout_seconds,
+        session.env.deploy.drift, session.env.emulator,
+    )  # fmt: skip
+    report = view.report
     if report.note and not report.excused:
         ctx.out(f"  {report.note}")
     ctx.out(f"  drift: {report.status}")
-    for logical_id in report.excused:
-        ctx.out(f"    not checked by design: {logical_id} ({reasons[logical_id]})")
-    for item in report.drifted:
-        ctx.out(f"    {item.status:<9} {item.logical_id} [{item.resource_type}]")
-        for difference in item.differences:
-            ctx.out(f"      {difference}")
+    # The same lines as the plan's drift section (and the scheduled drift job's log); an
+    # unestablished drift is explained once, by drift_counts below.
+    lines = view.text_lines() if report.established else view.detail_lines()
+    for line in lines:
+        ctx.out(f"  {line}")
     settled = stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     ok = in_sync and settled and not report.drifted and drift_counts(report, session.env, ctx.out)
     return ExitCode.OK if ok else ExitCode.DIFFERS

@@ -1,14 +1,16 @@
-"""``up``, ``down``, ``upload`` and ``demo``: the embedded emulator and the pipeline end to end.
+"""``up``, ``down``, ``upload``, ``rotate`` and ``demo``: the emulator and the pipeline end to end.
 
 ``upload`` works against any environment (the emulator or a real account): it puts a file under
 the upload prefix, waits for the function's result under the results prefix, and verifies the
-result's signature with the secret's password.
+result's signature with the secret version the result names. ``rotate`` rotates the signing key
+now (the stack's rotation function) and verifies every result by its key version.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,6 +79,8 @@ def load_signing(root: Path) -> ModuleType:
     if spec is None or spec.loader is None or not path.is_file():
         raise GeneratorError(f"{path} is missing; expected the handler's signing module")
     module = importlib.util.module_from_spec(spec)
+    # Registered first: dataclasses look their module up in sys.modules while being defined.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -157,15 +161,17 @@ def upload_and_verify(
         lambda: find_result(s3, bucket, env.storage.results_prefix, accept),
         timed_out,
     )
-    secret = json.loads(
-        secrets.get_secret_value(SecretId=naming.secret_name(env.name))["SecretString"]
-    )
-    valid = bool(load_signing(root).verify_result(result, secret["password"]))
+    from generator.emulator.rotation import verify_by_version
+
+    valid = verify_by_version(load_signing(root), secrets, env, result)
     print(f"result s3://{bucket}/{result_key}:")
     print(json.dumps(result, indent=2, sort_keys=True))
     verdict = "valid" if valid else "INVALID"
     secret_name = naming.secret_name(env.name)
-    print(f"signature: {verdict} (HMAC-SHA256 keyed by the password in {secret_name})")
+    print(
+        f"signature: {verdict} (HMAC-SHA256 keyed by the password in version "
+        f"{result.get('key_version')} of {secret_name})"
+    )
     return ExitCode.OK if valid else ExitCode.FAILED
 
 
@@ -203,3 +209,43 @@ def demo(request: UploadRequest, runtime: Runtime) -> int:
     if deployed != ExitCode.OK:
         return deployed
     return upload(request)
+
+
+# ------------------------------------------------------------------------------------- rotate
+
+
+@dataclass(frozen=True)
+class RotateRequest:
+    """Which environment's signing key to rotate, reached how, and how long to wait for it."""
+
+    workspace: Workspace
+    env: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+    timeout_seconds: float = 60.0
+
+
+def rotate(request: RotateRequest) -> int:
+    """``rotate --env E``: rotate the signing key now, then verify every result by its version."""
+    from generator.emulator.rotation import rotate_now, verify_all_results
+
+    root = request.workspace.root
+    env = _load_env(root, request.env)
+    target = target_for(env, root, request.endpoint_url)
+    session = _session(target, request.profile)
+    secrets = session.client("secretsmanager", region_name=env.region,
+                             endpoint_url=target.endpoint_url)  # fmt: skip
+    s3 = session.client("s3", region_name=env.region, endpoint_url=target.endpoint_url)
+    rotation = rotate_now(secrets, env, request.timeout_seconds)
+    print(
+        f"rotated {rotation.secret}: AWSCURRENT is now version {rotation.current_version} "
+        f"(AWSPREVIOUS: {rotation.previous_version})"
+    )
+    checked = verify_all_results(load_signing(root), s3, secrets, env)
+    for version, count in checked.valid_by_version.items():
+        print(f"  {count} result(s) signed with key version {version}: valid")
+    for key in checked.invalid:
+        print(f"  INVALID: {key}")
+    print(f"results verified by the key version each names: {checked.valid} valid, "
+          f"{len(checked.invalid)} invalid")  # fmt: skip
+    return ExitCode.OK if not checked.invalid else ExitCode.FAILED

@@ -9,8 +9,9 @@ from generator.config import Environment
 from generator.contracts import ArtifactRef, TemplateMetadata
 from generator.stack.encryption import add_key
 from generator.stack.function import add_function
-from generator.stack.monitoring import add_monitoring
+from generator.stack.monitoring import add_monitoring, add_rotation_alarm
 from generator.stack.permissions import add_policy, add_role, function_policy
+from generator.stack.rotation import add_rotation, add_rotation_role, rotation_enabled
 from generator.stack.secrets import add_secret
 from generator.stack.storage import BucketNames, add_access_log_bucket, add_data_bucket
 
@@ -44,7 +45,8 @@ def build_template(env: Environment, artifact: ArtifactRef) -> Template:
     names = BucketNames.of(env)
 
     role_arn = add_role(template, env)
-    key = add_key(template, env, role_arn)
+    rotation_role_arn = add_rotation_role(template, env) if rotation_enabled(env) else None
+    key = add_key(template, env, role_arn, rotation_role_arn)
     secret = add_secret(template, env, key)
     policy_id = add_policy(
         template,
@@ -63,6 +65,9 @@ def build_template(env: Environment, artifact: ArtifactRef) -> Template:
         template, env, names, key, access_logs, function.arn, function.permission_id
     )
     topic = add_monitoring(template, env, key, function)
+    if rotation_role_arn is not None:
+        rotation = add_rotation(template, env, artifact, rotation_role_arn, secret, key)
+        add_rotation_alarm(template, env, rotation.function, topic)
 
     e = env.name
     outputs: list[tuple[str, object, str, str | None]] = [

@@ -166,6 +166,31 @@ def add_alarms(template: Template, env: Environment, function: FunctionHandles, 
     add_error_rate_alarm(template, env, function, topic)
 
 
+def add_rotation_alarm(template: Template, env: Environment, function: Ref, topic: Ref) -> None:
+    """A failed rotation step leaves the old key current (nothing breaks yet), but the next
+    scheduled rotation fails the same way: tell someone at the first error."""
+    template.add_resource(
+        cloudwatch.Alarm(
+            naming.LogicalId.ROTATION_ERRORS_ALARM,
+            AlarmName=naming.alarm_name("SecretRotation-Errors", env.name),
+            AlarmDescription="The signing key's rotation function failed a step; the key did "
+            f"not rotate. See the log group {naming.rotation_log_group(env.name)}.",
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=[cloudwatch.MetricDimension(Name="FunctionName", Value=function)],
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            AlarmActions=[topic],
+            OKActions=[topic],
+            Tags=tags(env),
+        )
+    )
+
+
 def add_error_rate_alarm(
     template: Template, env: Environment, function: FunctionHandles, topic: Ref
 ) -> None:

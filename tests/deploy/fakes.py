@@ -89,7 +89,7 @@ class FakeKeptPlan:
     def can_paginate(self, operation: str) -> bool:
         return False
 
-    def describe_change_set(self, ChangeSetName: str) -> dict[str, Any]:
+    def describe_change_set(self, ChangeSetName: str, **_: Any) -> dict[str, Any]:
         if ChangeSetName not in (self.change_set["ChangeSetId"], self.change_set["ChangeSetName"]):
             raise _error("ChangeSetNotFound", f"ChangeSet [{ChangeSetName}] does not exist")
         return dict(self.change_set)

@@ -42,11 +42,12 @@ def stub_change_set(stubber: Stubber, description: str | None = None) -> None:
     if description is not None:
         for page in pages:
             page["Description"] = description
-    stubber.add_response("describe_change_set", pages[0], {"ChangeSetName": CHANGE_SET_ID})
+    values = {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True}
+    stubber.add_response("describe_change_set", pages[0], values)
     stubber.add_response(
         "describe_change_set",
         pages[1],
-        {"ChangeSetName": CHANGE_SET_ID, "NextToken": "page-2"},
+        {**values, "NextToken": "page-2"},
     )
 
 
