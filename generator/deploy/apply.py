@@ -298,6 +298,21 @@ def _capability_reasons(change_set: ChangeSet) -> list[str]:
     ]
 
 
+def _mode_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
+    """A drift-aware change set exactly when ``deploy.drift: revert`` asks for one."""
+    stack = facts.stack
+    updates = stack is not None and stack.status != _NEVER_EXECUTED
+    revert = spec.drift_policy == driftplan.REVERT and updates
+    expected = driftplan.REVERT_DRIFT if revert else ""
+    found = facts.change_set.deployment_mode
+    if found == expected:
+        return []
+    return [
+        f"change set {facts.change_set.name} has DeploymentMode {found or '(none)'}; expected "
+        f"{expected or '(none)'} (deploy.drift: {spec.drift_policy or driftplan.REFUSE})"
+    ]
+
+
 def _stack_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
     stack = facts.stack
     if stack is None or stack.status == "DELETE_COMPLETE":
@@ -357,6 +372,7 @@ def stale_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
         *_template_reason(spec, facts),
         *_parameter_reasons(spec, change_set),
         *_capability_reasons(change_set),
+        *_mode_reasons(spec, facts),
         *_stack_reasons(spec, facts),
         *_role_reasons(spec, facts),
     ]
@@ -366,8 +382,8 @@ def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
     """A change set kept by ``plan --keep``, refused (exit 3) when stale or not ours.
 
     Freshness is judged only from what CloudFormation reports (the change set's own template,
-    parameters, capabilities and status, the stack's identity, role and last change), never from
-    the change set's Description, which its creator writes.
+    parameters, capabilities, deployment mode and status, the stack's role and last change),
+    never from the change set's Description, which its creator writes.
     """
     cfn = ctx.clients.cloudformation
     replan = f"run `python -m generator plan --env {spec.environment} --keep` again"

@@ -84,6 +84,7 @@ class ChangeSet:
     created_at: datetime | None = None  # CreationTime: when the plan was made
     parameters: tuple[tuple[str, str], ...] = ()  # (key, value), in CloudFormation's order
     capabilities: tuple[str, ...] = ()
+    deployment_mode: str = ""  # REVERT_DRIFT for a drift-aware change set, else ""
 
 
 class NoChanges(Exception):
@@ -283,6 +284,7 @@ def describe_change_set(cfn: Any, change_set_id: str) -> ChangeSet:
             for p in first.get("Parameters", []) or []
         ),
         capabilities=tuple(str(c) for c in first.get("Capabilities", []) or []),
+        deployment_mode=str(first.get("DeploymentMode", "") or ""),
     )
 
 

@@ -16,7 +16,8 @@ What it changes, and why:
 - ``GetTemplate`` with ``ChangeSetName``: moto ignores the change set and answers with the
   stack's current template; the patch answers with the change set's own template, as AWS does
   (``deploy --change-set`` hashes it to refuse a stale or forged plan). ``execute_change_set``
-  also stamps the stack's ``LastUpdatedTime`` on an update, which moto never sets;
+  also stamps the stack's ``LastUpdatedTime`` on an update, which moto never sets, and a change
+  set keeps its ``DeploymentMode`` (moto drops it), which DescribeChangeSet reports;
 - ``parse_and_update_resource``: for a type moto cannot update in place (Lambda Permission, KMS
   key, log group) moto replaces the resource in its map with ``None``, breaking every later
   ``Ref``; the patch keeps the existing resource;
@@ -79,6 +80,7 @@ def install(endpoint_url: str, work_dir: Path) -> Deliverer:
         _clear_model_caches()
         _patch(CloudFormationBackend, "execute_change_set", _execute_change_set)
         _patch(CloudFormationResponse, "get_template", _get_template)
+        _patch(CloudFormationResponse, "create_change_set", _create_change_set)
         _patch(CloudFormationBackend, "delete_stack", _delete_stack)
         _patch(ChangeSet, "diff", _diff_with_details)
         _patch(CloudFormationResponse, "describe_change_set", _describe_change_set)
@@ -182,15 +184,35 @@ def _get_template(self: CloudFormationResponse) -> Any:
     return change_set_template(self) or _original(CloudFormationResponse, "get_template")(self)
 
 
+def keep_deployment_mode(response: CloudFormationResponse) -> None:
+    """After CreateChangeSet: the new change set keeps the DeploymentMode it was asked for."""
+    mode = response._get_param("DeploymentMode")
+    if not mode:
+        return
+    name = response._get_param("ChangeSetName")
+    made = [c for c in response.cloudformation_backend.change_sets.values()
+            if c.change_set_name == name]  # fmt: skip
+    # moto's ChangeSet declares no such attribute, but its serializer reports it when set.
+    setattr(made[-1], "deployment_mode", mode)  # noqa: B010
+
+
+def _create_change_set(self: CloudFormationResponse) -> Any:
+    result = _original(CloudFormationResponse, "create_change_set")(self)
+    keep_deployment_mode(self)
+    return result
+
+
 @contextmanager
 def change_set_facts() -> Iterator[None]:
-    """Only the two CloudFormation fixes ``deploy --change-set`` relies on, for in-process moto.
+    """Only the CloudFormation fixes ``deploy --change-set`` relies on, for in-process moto.
 
     The deploy tests run moto in-process without the emulator; a kept plan is judged by its
-    change set's template and the stack's LastUpdatedTime, which plain moto gets wrong.
+    change set's template and DeploymentMode and the stack's LastUpdatedTime, which plain moto
+    gets wrong.
     """
     original_execute = CloudFormationBackend.__dict__["execute_change_set"]
     original_get = CloudFormationResponse.__dict__["get_template"]
+    original_create = CloudFormationResponse.__dict__["create_change_set"]
 
     def execute(
         self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
@@ -202,13 +224,20 @@ def change_set_facts() -> Iterator[None]:
     def get_template(self: CloudFormationResponse) -> Any:
         return change_set_template(self) or original_get(self)
 
+    def create(self: CloudFormationResponse) -> Any:
+        result = original_create(self)
+        keep_deployment_mode(self)
+        return result
+
     CloudFormationBackend.execute_change_set = execute  # type: ignore[method-assign]
     CloudFormationResponse.get_template = get_template  # type: ignore[method-assign]
+    CloudFormationResponse.create_change_set = create  # type: ignore[method-assign]
     try:
         yield
     finally:
         CloudFormationBackend.execute_change_set = original_execute  # type: ignore[method-assign]
         CloudFormationResponse.get_template = original_get  # type: ignore[method-assign]
+        CloudFormationResponse.create_change_set = original_create  # type: ignore[method-assign]
 
 
 def refresh_stack(backend: CloudFormationBackend, stack: Stack, change_set: Any) -> None:

@@ -295,6 +295,17 @@ def test_refuses_a_kept_plan_that_acknowledges_macros() -> None:
     assert "acknowledges capabilities ['CAPABILITY_AUTO_EXPAND']" in refusal(cfn)
 
 
+def test_refuses_a_drift_aware_change_set_when_drift_is_to_be_refused() -> None:
+    # REVERT_DRIFT would overwrite the drift that deploy.drift: refuse stops for.
+    message = refusal(kept(DeploymentMode="REVERT_DRIFT"), committed_spec(drift_policy="refuse"))
+    assert "has DeploymentMode REVERT_DRIFT; expected (none) (deploy.drift: refuse)" in message
+
+
+def test_refuses_a_change_set_that_would_not_revert_drift_when_it_should() -> None:
+    message = refusal(kept(), committed_spec(drift_policy="revert"))
+    assert "has DeploymentMode (none); expected REVERT_DRIFT (deploy.drift: revert)" in message
+
+
 def test_names_every_reason_a_kept_plan_is_stale_at_once() -> None:
     later = datetime.fromisoformat("2025-03-02T00:00:00+00:00")
     message = refusal(kept(template=OTHER, stack_fields={"LastUpdatedTime": later}))

@@ -420,6 +420,20 @@ def test_an_executed_update_stamps_the_stacks_last_updated_time(cfn: Any) -> Non
     assert updated["LastUpdatedTime"] >= updated["CreationTime"]
 
 
+def test_a_change_set_keeps_its_deployment_mode(cfn: Any) -> None:
+    _execute(cfn, template({"Secret": SECRET}), "CREATE")
+    body = template({"Secret": SECRET, "Alarm": ALARM})
+    made = cfn.create_change_set(
+        StackName="app", ChangeSetName="aware", TemplateBody=body, ChangeSetType="UPDATE",
+        DeploymentMode="REVERT_DRIFT",
+    )["Id"]  # fmt: skip
+    assert cfn.describe_change_set(ChangeSetName=made)["DeploymentMode"] == "REVERT_DRIFT"
+    plain = cfn.create_change_set(
+        StackName="app", ChangeSetName="plain", TemplateBody=body, ChangeSetType="UPDATE"
+    )["Id"]
+    assert "DeploymentMode" not in cfn.describe_change_set(ChangeSetName=plain)
+
+
 def test_change_set_facts_alone_fix_get_template_and_are_undone() -> None:
     original = CloudFormationResponse.__dict__["get_template"]
     with mock_aws():
