@@ -18,13 +18,16 @@ from generator.deploy import driftplan, guard, settings
 from generator.deploy.artifacts import template_location
 from generator.deploy.aws import Clients, Identity, error_code, error_message
 from generator.deploy.changeset import (
+    CAPABILITIES,
     CREATE_TIMEOUT_SECONDS,
     ChangeSet,
     ChangeSetMissing,
     ChangeSetRequest,
     NoChanges,
     PlanRecord,
+    canonical_template_sha256,
     change_set_name,
+    change_set_template,
     create_change_set,
     delete_change_set,
     describe_change_set,
@@ -45,6 +48,7 @@ from generator.deploy.events import (
 from generator.deploy.guard import Verdict
 from generator.deploy.recovery import Ready, prepare_stack
 from generator.errors import ExitCode, GeneratorError
+from generator.naming import template_file
 
 
 @dataclass(frozen=True)
@@ -146,10 +150,10 @@ def effective_tags(spec: StackSpec, stack: Stack | None) -> dict[str, str]:
 
 
 def plan_marker(stack: Stack | None) -> str:
-    """What a kept plan records of its stack: its last change, or "new" before the first one.
+    """What a plan notes of its stack: its last change, or "new" before the first one.
 
-    ``make_plan`` and ``load_kept`` both use this, so that a stack left in REVIEW_IN_PROGRESS
-    (created by a change set never executed) reads "new" on both sides.
+    Written into the change set's Description for people reading it; never read back to decide
+    anything (``load_kept`` asks CloudFormation instead).
     """
     if stack is None or stack.status == "REVIEW_IN_PROGRESS":
         return "new"
@@ -241,46 +245,179 @@ def discard(ctx: Context, planned: Planned) -> None:
                         f"REVIEW_IN_PROGRESS ({error_message(exc)})")  # fmt: skip
 
 
+@dataclass(frozen=True)
+class KeptFacts:
+    """What CloudFormation itself says about a kept change set, none of it written by its maker.
+
+    The Description and Tags of a change set are whatever its creator chose, so they are not here.
+    """
+
+    change_set: ChangeSet
+    template_sha256: str  # canonical sha256 of the change set's own template (GetTemplate)
+    stack: Stack | None  # the change set's stack as it is now
+
+
+# The status of a stack that a change set created and nothing has executed on yet.
+_NEVER_EXECUTED = "REVIEW_IN_PROGRESS"
+
+
+def _template_reason(spec: StackSpec, facts: KeptFacts) -> list[str]:
+    committed = canonical_template_sha256(spec.template)
+    if facts.template_sha256 == committed:
+        return []
+    return [
+        f"change set {facts.change_set.name}'s template (sha256 {facts.template_sha256}) is "
+        f"not the committed {template_file(spec.environment)} (sha256 {committed})"
+    ]
+
+
+def _parameter_reasons(spec: StackSpec, change_set: ChangeSet) -> list[str]:
+    expected = {p["ParameterKey"]: p["ParameterValue"]
+                for p in explicit_parameters(spec.template, spec.parameters)}  # fmt: skip
+    found = dict(change_set.parameters)
+    declared = spec.template.get("Parameters", {}) or {}
+    reasons = []
+    for key in sorted(set(expected) | set(found)):
+        want, got = expected.get(key), found.get(key)
+        # CloudFormation masks NoEcho values as "****": only their presence can be compared.
+        masked = bool(declared.get(key, {}).get("NoEcho")) and got == "****" and want is not None
+        if want != got and not masked:
+            reasons.append(
+                f"change set {change_set.name} sets parameter {key} to {got!r}; expected {want!r}"
+            )
+    return reasons
+
+
+def _capability_reasons(change_set: ChangeSet) -> list[str]:
+    extra = sorted(set(change_set.capabilities) - set(CAPABILITIES))
+    if not extra:
+        return []
+    return [
+        f"change set {change_set.name} acknowledges capabilities {extra}; a plan made by this "
+        f"tool acknowledges only {list(CAPABILITIES)}"
+    ]
+
+
+def _mode_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
+    """A drift-aware change set exactly when ``deploy.drift: revert`` asks for one."""
+    stack = facts.stack
+    updates = stack is not None and stack.status != _NEVER_EXECUTED
+    revert = spec.drift_policy == driftplan.REVERT and updates
+    expected = driftplan.REVERT_DRIFT if revert else ""
+    found = facts.change_set.deployment_mode
+    if found == expected:
+        return []
+    return [
+        f"change set {facts.change_set.name} has DeploymentMode {found or '(none)'}; expected "
+        f"{expected or '(none)'} (deploy.drift: {spec.drift_policy or driftplan.REFUSE})"
+    ]
+
+
+def _stack_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
+    stack = facts.stack
+    if stack is None or stack.status == "DELETE_COMPLETE":
+        return [f"stack {spec.stack_name} no longer exists"]
+    return _change_reasons(spec.stack_name, facts.change_set, stack)
+
+
+def _change_reasons(stack_name: str, change_set: ChangeSet, stack: Stack) -> list[str]:
+    """Whether the stack changed, or is changing, after the change set was made."""
+    if stack.status == _NEVER_EXECUTED:
+        return []  # nothing has run on it, so nothing can have changed it since
+    if stack.status.endswith("_IN_PROGRESS"):
+        return [f"stack {stack_name} is {stack.status}: it is changing after the plan"]
+    if change_set.created_at is None or stack.changed_at is None:
+        return [f"cannot tell whether stack {stack_name} changed after change set "
+                f"{change_set.name} was made (CloudFormation reported no time)"]  # fmt: skip
+    if stack.changed_at > change_set.created_at:
+        return [
+            f"stack {stack_name} was updated at {stack.changed_at.isoformat()} after the "
+            f"plan was made at {change_set.created_at.isoformat()} ({stack.status})"
+        ]
+    return []
+
+
+def _role_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
+    """The service role, as far as CloudFormation shows it.
+
+    DescribeChangeSet does not report a change set's RoleARN. A change set that created its
+    stack gave that stack its role, so there the stack shows it; on an existing stack the role
+    shown is the one it already runs with, which an update change set keeps unless it names
+    another. A role change therefore cannot be verified and is refused: deploy without
+    ``--change-set`` to change the role.
+    """
+    stack = facts.stack
+    if stack is None:
+        return []
+    current = stack.role_arn
+    expected = spec.role_arn
+    if expected and current != expected:
+        return [
+            f"stack {spec.stack_name} runs with role {current or '(none)'}, not the expected "
+            f"CloudFormation role {expected}; a change set's own role cannot be read back, so a "
+            "kept plan cannot change it (deploy without --change-set)"
+        ]
+    if not expected and current and stack.status == _NEVER_EXECUTED:
+        return [
+            f"change set {facts.change_set.name} gave the new stack {spec.stack_name} the role "
+            f"{current}, but no --role-arn was given; expected the role the plan was made with"
+        ]
+    return []
+
+
+def stale_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
+    """Why a kept change set no longer is (or never was) the plan of the committed template."""
+    change_set = facts.change_set
+    return [
+        *_template_reason(spec, facts),
+        *_parameter_reasons(spec, change_set),
+        *_capability_reasons(change_set),
+        *_mode_reasons(spec, facts),
+        *_stack_reasons(spec, facts),
+        *_role_reasons(spec, facts),
+    ]
+
+
 def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
-    """A change set kept by ``plan --keep``, refused (exit 3) when it is stale."""
+    """A change set kept by ``plan --keep``, refused (exit 3) when stale or not ours.
+
+    Freshness is judged only from what CloudFormation reports (the change set's own template,
+    parameters, capabilities, deployment mode and status, the stack's role and last change),
+    never from the change set's Description, which its creator writes.
+    """
     cfn = ctx.clients.cloudformation
     replan = f"run `python -m generator plan --env {spec.environment} --keep` again"
     try:
         change_set = describe_change_set(cfn, change_set_id)
+        if change_set.stack_name and change_set.stack_name != spec.stack_name:
+            raise GeneratorError(
+                f"change set {change_set_id} belongs to stack {change_set.stack_name}; expected "
+                f"one of {spec.stack_name} (environment {spec.environment})",
+                ExitCode.USAGE,
+            )
+        if change_set.status != "CREATE_COMPLETE" or change_set.execution_status != "AVAILABLE":
+            raise GeneratorError(
+                f"stale plan: change set {change_set.name} is {change_set.status}/"
+                f"{change_set.execution_status}; expected CREATE_COMPLETE/AVAILABLE: {replan}",
+                ExitCode.BLOCKED,
+            )
+        body = change_set_template(cfn, spec.stack_name, change_set.id)
     except ChangeSetMissing as exc:
         # Deleted or already executed (CloudFormation drops a stack's change sets after one
         # runs): the plan is stale, not the deploy broken.
         raise GeneratorError(f"stale plan: {exc}: {replan}", ExitCode.BLOCKED) from None
-    if change_set.stack_name and change_set.stack_name != spec.stack_name:
+    # The stack the change set would run on (by id: a stack of the same name made later is not it).
+    stack = describe_stack(cfn, change_set.stack_id or spec.stack_name)
+    facts = KeptFacts(change_set, canonical_template_sha256(body), stack)
+    reasons = stale_reasons(spec, facts)
+    if reasons:
         raise GeneratorError(
-            f"change set {change_set_id} belongs to stack {change_set.stack_name}; expected "
-            f"one of {spec.stack_name} (environment {spec.environment})",
-            ExitCode.USAGE,
-        )
-    if change_set.status != "CREATE_COMPLETE" or change_set.execution_status != "AVAILABLE":
-        raise GeneratorError(
-            f"change set {change_set.name} is {change_set.status}/{change_set.execution_status}"
-            f"; expected CREATE_COMPLETE/AVAILABLE: {replan}",
+            f"stale plan: change set {change_set.name} is not a plan of the committed template "
+            f"on the stack as it is now: {'; '.join(reasons)}: {replan}",
             ExitCode.BLOCKED,
         )
-    record = PlanRecord.decode(change_set.description)
-    if record is None or record.template_sha256 != spec.template_hash:
-        found = record.template_sha256 if record else "no record"
-        raise GeneratorError(
-            f"stale plan: change set {change_set.name} was made from template {found}; the "
-            f"committed template is {spec.template_hash}: {replan}",
-            ExitCode.BLOCKED,
-        )
-    stack = describe_stack(cfn, spec.stack_name)
-    now = plan_marker(stack)
-    if now != record.stack_last_updated:
-        raise GeneratorError(
-            f"stale plan: stack {spec.stack_name} changed since change set {change_set.name} "
-            f"was made (last update {now}; the plan saw {record.stack_last_updated}): {replan}",
-            ExitCode.BLOCKED,
-        )
-    existing = stack is not None and stack.status != "REVIEW_IN_PROGRESS"
-    deployed = list_resources(cfn, spec.stack_name) if existing else []
+    existing = stack is not None and stack.status != _NEVER_EXECUTED
+    deployed = list_resources(cfn, change_set.stack_id or spec.stack_name) if existing else []
     return Planned(
         change_set=change_set,
         change_set_type="UPDATE" if existing else "CREATE",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -136,3 +137,10 @@ def pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]
         token = page.get("NextToken")
         if not token:
             return
+
+
+def aware_utc(value: Any) -> datetime | None:
+    """A response's timestamp as an aware datetime (a naive one is UTC), else None."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

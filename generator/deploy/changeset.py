@@ -12,8 +12,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from generator.clock import Clock, Deadline, poll
-from generator.deploy.aws import error_code, error_message, is_missing_change_set, pages
+from generator.deploy.aws import (
+    aware_utc,
+    error_code,
+    error_message,
+    is_missing_change_set,
+    pages,
+)
 from generator.errors import ExitCode, GeneratorError
+from generator.render import to_json
 
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
 # CloudFormation's reasons for a change set that changes nothing (a success for us).
@@ -74,6 +81,10 @@ class ChangeSet:
     status_reason: str = ""
     description: str = ""
     changes: tuple[Change, ...] = field(default_factory=tuple)
+    created_at: datetime | None = None  # CreationTime: when the plan was made
+    parameters: tuple[tuple[str, str], ...] = ()  # (key, value), in CloudFormation's order
+    capabilities: tuple[str, ...] = ()
+    deployment_mode: str = ""  # REVERT_DRIFT for a drift-aware change set, else ""
 
 
 class NoChanges(Exception):
@@ -267,7 +278,54 @@ def describe_change_set(cfn: Any, change_set_id: str) -> ChangeSet:
         status_reason=str(first.get("StatusReason", "")),
         description=str(first.get("Description", "")),
         changes=changes,
+        created_at=aware_utc(first.get("CreationTime")),
+        parameters=tuple(
+            (str(p.get("ParameterKey", "")), str(p.get("ParameterValue", "")))
+            for p in first.get("Parameters", []) or []
+        ),
+        capabilities=tuple(str(c) for c in first.get("Capabilities", []) or []),
+        deployment_mode=str(first.get("DeploymentMode", "") or ""),
     )
+
+
+def change_set_template(cfn: Any, stack_name: str, change_set_id: str) -> Any:
+    """The template a change set was made from, as CloudFormation keeps it (not as described).
+
+    boto3 hands a JSON body over already parsed (a dict); any other body stays text.
+    """
+    try:
+        reply = cfn.get_template(
+            StackName=stack_name, ChangeSetName=change_set_id, TemplateStage="Original"
+        )
+    except ClientError as exc:
+        message = f"cannot read the template of change set {change_set_id}: {error_message(exc)}"
+        if error_code(exc) == "ChangeSetNotFound":
+            raise ChangeSetMissing(message, ExitCode.FAILED) from None
+        raise GeneratorError(message, ExitCode.FAILED) from None
+    return reply.get("TemplateBody", "")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        # Parsers disagree on which duplicate wins: such a body never counts as the committed one.
+        raise ValueError(f"duplicate keys {sorted({k for k in keys if keys.count(k) > 1})}")
+    return dict(pairs)
+
+
+def canonical_template_sha256(template: Any) -> str:
+    """The sha256 of a template in the generator's canonical JSON (``render.to_json``).
+
+    The committed templates are written in that form, so for them this equals
+    ``template_sha256`` of the file (the stack's template-sha256 tag). A body that is not JSON
+    (YAML, or JSON with duplicate keys) is hashed as it is: it can never match a committed one.
+    """
+    if isinstance(template, str):
+        try:
+            template = json.loads(template, object_pairs_hook=_unique_keys)
+        except ValueError:
+            return template_sha256(template)
+    return template_sha256(to_json(template))
 
 
 def wait_for_change_set(
@@ -312,7 +370,11 @@ def delete_change_set(cfn: Any, change_set_id: str) -> None:
 
 @dataclass(frozen=True)
 class PlanRecord:
-    """What a kept plan promises: the template it was made from and the stack it was made on."""
+    """What a plan noted in its change set's Description, for people reading it.
+
+    Informational only: whoever creates a change set writes its Description, so a kept plan's
+    freshness is never judged from it (see ``apply.stale_reasons``).
+    """
 
     template_sha256: str
     stack_last_updated: str  # ISO time of the stack's last change, or "new"

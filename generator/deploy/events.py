@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from generator.clock import Clock, Deadline, poll
-from generator.deploy.aws import error_message, is_missing_stack, pages
+from generator.deploy.aws import aware_utc, error_message, is_missing_stack, pages
 from generator.errors import ExitCode, GeneratorError
 
 Out = Callable[[str], None]
@@ -48,6 +48,8 @@ class Stack:
     outputs: Mapping[str, str] = field(default_factory=dict)
     termination_protection: bool | None = None  # None: the description does not say
     last_updated: str = ""  # ISO time of the last change (its creation when never updated)
+    changed_at: datetime | None = None  # the same moment, as an aware datetime
+    role_arn: str = ""  # the CloudFormation service role the stack runs with ("" for none)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Stack:
@@ -67,6 +69,8 @@ class Stack:
             last_updated=(
                 changed.isoformat() if isinstance(changed, datetime) else str(changed or "")
             ),
+            changed_at=aware_utc(changed),
+            role_arn=str(raw.get("RoleARN", "") or ""),
         )
 
 

@@ -13,6 +13,11 @@ What it changes, and why:
   refreshed), never registers exports, and keeps the old parameters and tags. The patch refreshes
   all of them, and turns an exception while applying into a failed stack with a reason instead of
   an HTTP 500 that leaves the stack "in progress" forever;
+- ``GetTemplate`` with ``ChangeSetName``: moto ignores the change set and answers with the
+  stack's current template; the patch answers with the change set's own template, as AWS does
+  (``deploy --change-set`` hashes it to refuse a stale or forged plan). ``execute_change_set``
+  also stamps the stack's ``LastUpdatedTime`` on an update, which moto never sets, and a change
+  set keeps its ``DeploymentMode`` (moto drops it), which DescribeChangeSet reports;
 - ``parse_and_update_resource``: for a type moto cannot update in place (Lambda Permission, KMS
   key, log group) moto replaces the resource in its map with ``None``, breaking every later
   ``Ref``; the patch keeps the existing resource;
@@ -44,9 +49,11 @@ import moto.awslambda.models as lambda_models
 import moto.cloudformation.models as cfn_models
 import moto.cloudformation.parsing as cfn_parsing
 import moto.s3.notifications as s3_notifications
+from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 
 from generator.emulator import changes, deletion, models, rotation_model
 from generator.emulator.delivery import Deliverer, invocation_for
@@ -72,6 +79,8 @@ def install(endpoint_url: str, work_dir: Path) -> Deliverer:
         models.set_active(True)
         _clear_model_caches()
         _patch(CloudFormationBackend, "execute_change_set", _execute_change_set)
+        _patch(CloudFormationResponse, "get_template", _get_template)
+        _patch(CloudFormationResponse, "create_change_set", _create_change_set)
         _patch(CloudFormationBackend, "delete_stack", _delete_stack)
         _patch(ChangeSet, "diff", _diff_with_details)
         _patch(CloudFormationResponse, "describe_change_set", _describe_change_set)
@@ -143,9 +152,92 @@ def _execute_change_set(
     stack.resource_map.cross_stack_resources = self.exports
     try:
         _original(CloudFormationBackend, "execute_change_set")(self, change_set_name, stack_name)
+        stamp_update(stack, change_set)
         refresh_stack(self, stack, change_set)
     except Exception as exc:  # AWS reports a failed apply on the stack, not on the API call
         mark_failed(stack, change_set, exc)
+
+
+def stamp_update(stack: Stack, change_set: Any) -> None:
+    """Set the stack's LastUpdatedTime after an update, as AWS does (moto reports none)."""
+    if change_set.change_set_type == "UPDATE":
+        # moto's Stack declares no such attribute, but its serializer reports it when set.
+        setattr(stack, "last_updated_time", utcnow())  # noqa: B010
+
+
+def change_set_template(response: CloudFormationResponse) -> Any:
+    """GetTemplate's answer: the named change set's own template, else moto's (the stack's)."""
+    name = response._get_param("ChangeSetName")
+    if not name:
+        return None
+    backend = response.cloudformation_backend
+    change_set: Any = backend.describe_change_set(name)  # raises ValidationError when missing
+    stack_name = response._get_param("StackName")
+    if stack_name and stack_name not in (change_set.stack_name, change_set.stack_id):
+        raise ValidationError(stack_name, f"ChangeSet [{name}] does not exist")
+    return ActionResult(
+        {"TemplateBody": change_set.template, "StagesAvailable": ["Original", "Processed"]}
+    )
+
+
+def _get_template(self: CloudFormationResponse) -> Any:
+    return change_set_template(self) or _original(CloudFormationResponse, "get_template")(self)
+
+
+def keep_deployment_mode(response: CloudFormationResponse) -> None:
+    """After CreateChangeSet: the new change set keeps the DeploymentMode it was asked for."""
+    mode = response._get_param("DeploymentMode")
+    if not mode:
+        return
+    name = response._get_param("ChangeSetName")
+    made = [c for c in response.cloudformation_backend.change_sets.values()
+            if c.change_set_name == name]  # fmt: skip
+    # moto's ChangeSet declares no such attribute, but its serializer reports it when set.
+    setattr(made[-1], "deployment_mode", mode)  # noqa: B010
+
+
+def _create_change_set(self: CloudFormationResponse) -> Any:
+    result = _original(CloudFormationResponse, "create_change_set")(self)
+    keep_deployment_mode(self)
+    return result
+
+
+@contextmanager
+def change_set_facts() -> Iterator[None]:
+    """Only the CloudFormation fixes ``deploy --change-set`` relies on, for in-process moto.
+
+    The deploy tests run moto in-process without the emulator; a kept plan is judged by its
+    change set's template and DeploymentMode and the stack's LastUpdatedTime, which plain moto
+    gets wrong.
+    """
+    original_execute = CloudFormationBackend.__dict__["execute_change_set"]
+    original_get = CloudFormationResponse.__dict__["get_template"]
+    original_create = CloudFormationResponse.__dict__["create_change_set"]
+
+    def execute(
+        self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+    ) -> None:
+        original_execute(self, change_set_name, stack_name)
+        change_set: Any = self.describe_change_set(change_set_name)
+        stamp_update(self.stacks[change_set.stack_id], change_set)
+
+    def get_template(self: CloudFormationResponse) -> Any:
+        return change_set_template(self) or original_get(self)
+
+    def create(self: CloudFormationResponse) -> Any:
+        result = original_create(self)
+        keep_deployment_mode(self)
+        return result
+
+    CloudFormationBackend.execute_change_set = execute  # type: ignore[method-assign]
+    CloudFormationResponse.get_template = get_template  # type: ignore[method-assign]
+    CloudFormationResponse.create_change_set = create  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CloudFormationBackend.execute_change_set = original_execute  # type: ignore[method-assign]
+        CloudFormationResponse.get_template = original_get  # type: ignore[method-assign]
+        CloudFormationResponse.create_change_set = original_create  # type: ignore[method-assign]
 
 
 def refresh_stack(backend: CloudFormationBackend, stack: Stack, change_set: Any) -> None:
@@ -167,6 +259,7 @@ def mark_failed(stack: Stack, change_set: Any, exc: Exception) -> None:
     """Leave the stack in the state AWS would after a failed apply, with the reason."""
     traceback.print_exception(exc, file=sys.stderr)  # the server log keeps the whole story
     creating = change_set.change_set_type == "CREATE"
+    stamp_update(stack, change_set)
     reason = f"emulator: {type(exc).__name__}: {exc}"
     stack._add_stack_event("CREATE_FAILED" if creating else "UPDATE_FAILED", reason)
     prefix = "ROLLBACK" if creating else "UPDATE_ROLLBACK"

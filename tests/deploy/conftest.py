@@ -21,6 +21,7 @@ from generator import cli as main_cli
 from generator.contracts import ArtifactFile
 from generator.deploy.aws import Clients
 from generator.deploy.runtime import Runtime, default_runtime
+from generator.emulator.extension import change_set_facts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT = "123456789012"  # moto's default account
@@ -139,8 +140,12 @@ DEV_ENV = (
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """Every AWS call of the test goes to moto, in-process."""
-    with mock_aws():
+    """Every AWS call of the test goes to moto, in-process.
+
+    With the emulator's two fixes a kept plan is judged by (GetTemplate of a change set,
+    LastUpdatedTime), which plain moto gets wrong.
+    """
+    with mock_aws(), change_set_facts():
         yield
 
 

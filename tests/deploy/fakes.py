@@ -1,11 +1,14 @@
-"""A CloudFormation stand-in for execution paths moto cannot produce (a stale final status right
-after ExecuteChangeSet, an update that fails and rolls back): it answers by state, not by call
-order, and records the calls that matter so tests assert behaviour."""
+"""CloudFormation stand-ins for paths moto cannot produce (a stale final status right after
+ExecuteChangeSet, an update that fails and rolls back, a kept change set whose stack changed or
+whose template was forged): they answer by state, not by call order, and record the calls that
+matter so tests assert behaviour."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from tests.deploy.conftest import stack
 
@@ -69,3 +72,41 @@ class FakeCloudFormation:
 
     def update_termination_protection(self, **_: Any) -> dict[str, Any]:
         return {}
+
+
+@dataclass
+class FakeKeptPlan:
+    """One kept change set and its stack, as CloudFormation reports them; the test edits the
+    state (the stack updated since, another template, a forged Description) and the fake answers
+    from it. ``template`` is what GetTemplate returns: a dict, as boto3 parses a JSON body, or
+    text."""
+
+    change_set: dict[str, Any]  # DescribeChangeSet fields
+    template: Any
+    stack: dict[str, Any] | None  # DescribeStacks fields; None once the stack is gone
+    template_reads: list[dict[str, str]] = field(default_factory=list)  # GetTemplate arguments
+
+    def can_paginate(self, operation: str) -> bool:
+        return False
+
+    def describe_change_set(self, ChangeSetName: str, **_: Any) -> dict[str, Any]:
+        if ChangeSetName not in (self.change_set["ChangeSetId"], self.change_set["ChangeSetName"]):
+            raise _error("ChangeSetNotFound", f"ChangeSet [{ChangeSetName}] does not exist")
+        return dict(self.change_set)
+
+    def get_template(self, **kwargs: str) -> dict[str, Any]:
+        self.template_reads.append(kwargs)
+        return {"TemplateBody": self.template, "StagesAvailable": ["Original", "Processed"]}
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        known = self.stack and StackName in (self.stack["StackName"], self.stack["StackId"])
+        if not self.stack or not known:
+            raise _error("ValidationError", f"Stack with id {StackName} does not exist")
+        return {"Stacks": [dict(self.stack)]}
+
+    def list_stack_resources(self, StackName: str) -> dict[str, Any]:
+        return {"StackResourceSummaries": []}
+
+
+def _error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "Fake")

@@ -12,7 +12,7 @@ from botocore.stub import ANY, Stubber
 from generator.config import parse_environment
 from generator.deploy import apply, plan, settings
 from generator.deploy.aws import Identity, check_account
-from generator.deploy.changeset import PlanRecord, describe_change_set
+from generator.deploy.changeset import describe_change_set
 from generator.deploy.drift import stack_drift
 from generator.deploy.events import Stack, StackResource, wait_for_stack
 from generator.deploy.guard import judge
@@ -415,25 +415,38 @@ def test_status_lists_drifted_resources(stubbed: Make) -> None:
     )
 
 
+def stub_kept_template(stubber: Stubber, template: dict[str, Any]) -> None:
+    """GetTemplate of the kept change set (its own template, as CloudFormation kept it)."""
+    stubber.add_response(
+        "get_template",
+        {"TemplateBody": json.dumps(template, indent=1)},
+        {"StackName": "TapStackdev", "ChangeSetName": CHANGE_SET_ID, "TemplateStage": "Original"},
+    )
+
+
 def test_refuses_a_kept_plan_when_the_stack_changed_since(stubbed: Make) -> None:
     cfn, stubber = stubbed("cloudformation")
     kept_spec = spec()
-    planned_on = datetime.fromisoformat("2025-02-01T00:00:00+00:00")
-    record = PlanRecord(kept_spec.template_hash, planned_on.isoformat())
-    stub_change_set(stubber, record.encode())
+    stub_change_set(stubber)  # made at 2025-03-01T12:00:00Z
+    stub_kept_template(stubber, TEMPLATE)
     changed = datetime.fromisoformat("2025-03-01T13:00:00+00:00")
     stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE", LastUpdatedTime=changed))
     with pytest.raises(GeneratorError) as caught:
         apply.load_kept(context(cfn, FakeClock(), []), kept_spec, CHANGE_SET_ID)
     assert caught.value.exit_code == ExitCode.BLOCKED
-    assert "changed since" in str(caught.value)
+    assert (
+        "stack TapStackdev was updated at 2025-03-01T13:00:00+00:00 after the plan was made at "
+        "2025-03-01T12:00:00+00:00" in str(caught.value)
+    )
 
 
 def test_accepts_a_kept_plan_when_template_and_stack_are_unchanged(stubbed: Make) -> None:
     cfn, stubber = stubbed("cloudformation")
     kept_spec = spec(allow=("DataBucket", "EncryptionKey", "FunctionLogGroup"))
     planned_on = datetime.fromisoformat("2025-02-01T00:00:00+00:00")
-    stub_change_set(stubber, PlanRecord(kept_spec.template_hash, planned_on.isoformat()).encode())
+    # The recorded Description names another template: it is not read.
+    stub_change_set(stubber)
+    stub_kept_template(stubber, TEMPLATE)
     stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE", LastUpdatedTime=planned_on))
     stubber.add_response(
         "list_stack_resources", recorded("list_stack_resources_update_rollback_failed.json")

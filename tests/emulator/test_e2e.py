@@ -1,7 +1,8 @@
 """End to end through the CLI, as a newcomer runs it: deploy the `local` environment to the
 embedded emulator, deploy again (no changes), upload a file, get a verified result, deliver the
 same event twice (nothing new is written), destroy the stack (its resources go) and deploy it
-again, stop the emulator (nothing left listening).
+again, stop the emulator (nothing left listening). And plan = apply: a kept plan executes once,
+a forged change set is refused.
 
 The CLI runs as a subprocess with a private state folder; the emulator it starts is stopped by
 the fixture's finalizer even when an assertion fails.
@@ -22,6 +23,7 @@ import boto3
 import pytest
 
 from generator import naming
+from generator.deploy.changeset import PlanRecord, template_sha256
 from generator.emulator import server
 
 pytestmark = pytest.mark.e2e
@@ -132,3 +134,50 @@ def test_local_pipeline_end_to_end(
     with socket.socket() as sock:
         sock.settimeout(0.5)
         assert sock.connect_ex(("127.0.0.1", running.port)) != 0, "something still listens"
+
+
+def test_local_kept_plan_is_executed_once_and_a_forged_one_is_refused(
+    repo_root: Path, cli_env: dict[str, str]
+) -> None:
+    for needed in ("templates/local.json", "templates/bootstrap.json", "handler/app.py"):
+        if not (repo_root / needed).exists():
+            pytest.skip(f"{needed} is not there yet")
+    state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
+    stack_name = naming.stack_name("local")
+
+    planned = _ok(_run(repo_root, cli_env, "plan", "--env", "local", "--keep"))
+    kept = (state / "plan-local.changeset").read_text(encoding="utf-8").strip()
+    assert f"change-set-id: {kept}" in planned
+    applied = _ok(_run(repo_root, cli_env, "deploy", "--env", "local", "--change-set", kept))
+    assert f"executing change set {kept.split('/')[1]} on {stack_name}" in applied
+    running = server.status(state)
+    assert running is not None
+    cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=running.endpoint)
+    assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == (
+        "CREATE_COMPLETE"
+    )
+
+    again = _run(repo_root, cli_env, "deploy", "--env", "local", "--change-set", kept)
+    assert again.returncode == 3, again.stderr  # executed: it cannot run twice
+    assert "stale plan" in again.stderr
+
+    # A change set made by hand over a template that is not the committed one, its Description
+    # claiming the committed template's hash: refused on the template's own hash.
+    committed = (repo_root / "templates" / "local.json").read_text(encoding="utf-8")
+    tampered = json.loads(committed)
+    tampered["Resources"]["Backdoor"] = {"Type": "AWS::SQS::Queue"}
+    forged = cfn.create_change_set(
+        StackName=stack_name,
+        ChangeSetName="forged",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(tampered),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        Description=PlanRecord(template_sha256(committed), "new").encode(),
+    )["Id"]
+    refused = _run(repo_root, cli_env, "deploy", "--env", "local", "--change-set", forged)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "change set forged's template (sha256 " in refused.stderr
+    assert "is not the committed templates/local.json" in refused.stderr
+    resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    assert "Backdoor" not in {r["LogicalResourceId"] for r in resources}
+    _ok(_run(repo_root, cli_env, "down"))

@@ -12,8 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.cloudformation.parsing import get_model_map
+from moto.cloudformation.responses import CloudFormationResponse
 
-from generator.emulator import models
+from generator.emulator import extension, models
 from generator.emulator.models import generate_password, secret_string
 from tests.emulator.conftest import REGION, outputs_of, template
 
@@ -388,6 +389,65 @@ def test_fails_the_stack_with_a_reason_when_applying_raises(cfn: Any) -> None:
         for e in cfn.describe_stack_events(StackName="app")["StackEvents"]
     ]
     assert any("emulator:" in r and "missing" in r for r in reasons)
+
+
+def test_get_template_of_a_change_set_is_its_own_template_not_the_stacks(cfn: Any) -> None:
+    first = template({"Secret": SECRET})
+    _execute(cfn, first, "CREATE")
+    second = json.dumps(json.loads(template({"Secret": SECRET, "Alarm": ALARM})), indent=3)
+    pending = cfn.create_change_set(
+        StackName="app", ChangeSetName="pending", TemplateBody=second, ChangeSetType="UPDATE"
+    )["Id"]
+    own = cfn.get_template(StackName="app", ChangeSetName=pending, TemplateStage="Original")
+    assert own["TemplateBody"] == json.loads(second)  # boto3 parses a JSON body
+    by_name = cfn.get_template(StackName="app", ChangeSetName="pending")
+    assert by_name["TemplateBody"] == json.loads(second)
+    assert cfn.get_template(StackName="app")["TemplateBody"] == json.loads(first)
+
+
+def test_get_template_refuses_a_change_set_of_another_stack(cfn: Any) -> None:
+    _execute(cfn, template({"Secret": SECRET}), "CREATE")
+    with pytest.raises(ClientError, match="does not exist"):
+        cfn.get_template(StackName="other", ChangeSetName="cCREATE")
+
+
+def test_an_executed_update_stamps_the_stacks_last_updated_time(cfn: Any) -> None:
+    _execute(cfn, template({"Secret": SECRET}), "CREATE")
+    created = cfn.describe_stacks(StackName="app")["Stacks"][0]
+    assert "LastUpdatedTime" not in created  # AWS sets it on the first update
+    _execute(cfn, template({"Secret": SECRET, "Alarm": ALARM}), "UPDATE")
+    updated = cfn.describe_stacks(StackName="app")["Stacks"][0]
+    assert updated["LastUpdatedTime"] >= updated["CreationTime"]
+
+
+def test_a_change_set_keeps_its_deployment_mode(cfn: Any) -> None:
+    _execute(cfn, template({"Secret": SECRET}), "CREATE")
+    body = template({"Secret": SECRET, "Alarm": ALARM})
+    made = cfn.create_change_set(
+        StackName="app", ChangeSetName="aware", TemplateBody=body, ChangeSetType="UPDATE",
+        DeploymentMode="REVERT_DRIFT",
+    )["Id"]  # fmt: skip
+    assert cfn.describe_change_set(ChangeSetName=made)["DeploymentMode"] == "REVERT_DRIFT"
+    plain = cfn.create_change_set(
+        StackName="app", ChangeSetName="plain", TemplateBody=body, ChangeSetType="UPDATE"
+    )["Id"]
+    assert "DeploymentMode" not in cfn.describe_change_set(ChangeSetName=plain)
+
+
+def test_change_set_facts_alone_fix_get_template_and_are_undone() -> None:
+    original = CloudFormationResponse.__dict__["get_template"]
+    with mock_aws():
+        client = boto3.client("cloudformation", region_name=REGION)
+        body = template({"Queue": {"Type": "AWS::SQS::Queue"}})
+        with extension.change_set_facts():
+            made = client.create_change_set(
+                StackName="app", ChangeSetName="c", TemplateBody=body, ChangeSetType="CREATE"
+            )["Id"]
+            own = client.get_template(StackName="app", ChangeSetName=made)["TemplateBody"]
+            assert own == json.loads(body)
+        # moto's own answer: the (empty) template of the stack in REVIEW_IN_PROGRESS
+        assert client.get_template(StackName="app", ChangeSetName=made)["TemplateBody"] != own
+    assert CloudFormationResponse.__dict__["get_template"] is original
 
 
 # -------------------------------------------------------------------------------- uninstall
