@@ -15,15 +15,17 @@ from botocore.exceptions import ClientError
 
 from .core import OBJECT_GONE, SUPERSEDED, StoredObject
 from .errors import SecretUnreadable, SkipRecord
-from .settings import Settings
+from .settings import MAX_READ_CONCURRENCY, Settings
 
 # Standard retry mode backs off on throttling and 5xx inside one invocation; what still fails
-# after that fails the record, and Lambda's own retries take over.
+# after that fails the record, and Lambda's own retries take over. The pool holds one connection
+# per part in flight plus the first part's, so ranged reads never queue for a connection.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     connect_timeout=5,
     read_timeout=30,
     tcp_keepalive=True,
+    max_pool_connections=MAX_READ_CONCURRENCY + 1,
 )
 # The object (or the version the event named) no longer exists: deleted before we got to it.
 GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
@@ -64,6 +66,16 @@ def client_error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def object_size(response: dict[str, Any]) -> int | None:
+    """The whole object's size: the total of a ranged GET's Content-Range, else Content-Length."""
+    content_range = response.get("ContentRange")
+    if isinstance(content_range, str) and "/" in content_range:
+        total = content_range.rsplit("/", 1)[1]
+        return int(total) if total.isdigit() else None
+    length = response.get("ContentLength")
+    return length if isinstance(length, int) else None
+
+
 class S3Store:
     """The core's ObjectStore over an S3 client."""
 
@@ -76,7 +88,12 @@ class S3Store:
         return self._client if self._client is not None else s3_client()
 
     def open(
-        self, bucket: str, key: str, version_id: str | None, if_match: str | None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        if_match: str | None,
+        byte_range: tuple[int, int] | None = None,
     ) -> StoredObject:
         """GetObject by version id, or by ETag when the event names no version."""
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}
@@ -84,6 +101,8 @@ class S3Store:
             params["VersionId"] = version_id
         elif if_match:
             params["IfMatch"] = f'"{if_match}"'
+        if byte_range is not None:
+            params["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
         try:
             response = self.client.get_object(**params)
         except ClientError as exc:
@@ -99,6 +118,7 @@ class S3Store:
             etag=str(response.get("ETag", "")).strip('"'),
             version_id=response.get("VersionId"),
             content_type=response.get("ContentType"),
+            size=object_size(response),
         )
 
     def put_if_absent(self, bucket: str, key: str, body: bytes) -> bool:

@@ -29,8 +29,13 @@ SIGNED_FIELDS = (
     "sha256",
     "signature_algorithm",
     "size",
+    "status",
     "version_id",
 )
+# What the result says about the object: its digest was computed, or it was too large to read
+# (``sha256`` is then null and ``size`` is the size the event announced).
+STATUS_PROCESSED = "processed"
+STATUS_TOO_LARGE = "too_large"
 
 
 def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
@@ -51,10 +56,11 @@ def build_result(
     key: str,
     version_id: str | None,
     size: int,
-    sha256: str,
+    sha256: str | None,
     etag: str,
     content_type: str | None,
     password: str,
+    status: str = STATUS_PROCESSED,
 ) -> dict[str, Any]:
     """A signed result document for one object version."""
     fields: dict[str, Any] = {
@@ -66,6 +72,7 @@ def build_result(
         "sha256": sha256,
         "signature_algorithm": SIGNATURE_ALGORITHM,
         "size": size,
+        "status": status,
         "version_id": version_id,
     }
     return {**fields, "signature": sign(fields, password)}
