@@ -17,6 +17,9 @@ from .settings import Settings
 from .signing import STATUS_PROCESSED, STATUS_TOO_LARGE, build_result, result_bytes
 
 CHUNK_SIZE = 1024 * 1024  # bounded reads: memory stays flat whatever the object's size
+# Ranged parts are copied into their buffer in smaller reads: http.client allocates each read
+# twice over, and this happens on every connection at once.
+PART_CHUNK_SIZE = 256 * 1024
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
 DUPLICATE = "duplicate"
 OBJECT_GONE = "object_gone"
@@ -184,7 +187,7 @@ def read_part(
         while filled < length:
             if stop.is_set():
                 raise Stopped
-            chunk = stored.body.read(min(CHUNK_SIZE, length - filled))
+            chunk = stored.body.read(min(PART_CHUNK_SIZE, length - filled))
             if not chunk:
                 break
             view[filled : filled + len(chunk)] = chunk
@@ -229,7 +232,7 @@ def digest_ranged(
             submit_next()
         # The first part streams straight into the hash while the next ones download.
         read = 0
-        while chunk := first_part.body.read(CHUNK_SIZE):
+        while chunk := first_part.body.read(PART_CHUNK_SIZE):
             digest.update(chunk)
             read += len(chunk)
             check(f"after {read} of {size} bytes")
@@ -248,7 +251,8 @@ def digest_ranged(
                 ) from None
             digest.update(part)
             read += len(part)
-            del part  # released before the next part is requested: the bound holds
+            # Released (the future holds it too) before the next part is requested: the bound.
+            del part, future
             check(f"after {read} of {size} bytes")
             submit_next()
     finally:
