@@ -9,17 +9,16 @@ import functools
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from fileproc import aws, core
 from fileproc.errors import OutOfTime, RecordsFailed
+from fileproc.observe import Logger, Metrics, MetricUnit
 from fileproc.settings import Settings, settings_from_env
 from fileproc.signing import STATUS_TOO_LARGE, verify_result
 
 __all__ = ["handle", "lambda_handler", "verify_result"]
 
 logger = Logger()  # service and level from POWERTOOLS_SERVICE_NAME / POWERTOOLS_LOG_LEVEL
-# service="" keeps Powertools from adding a `service` dimension: the only dimension is
+# service="" keeps the metrics from adding a `service` dimension: the only dimension is
 # Environment, so dashboards and alarms name exactly one metric series per environment.
 metrics = Metrics(service="")
 

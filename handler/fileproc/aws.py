@@ -7,11 +7,13 @@ Tests replace clients by calling ``reset()`` inside their moto context, or pass 
 from __future__ import annotations
 
 import functools
+import json
+import time
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .core import OBJECT_GONE, SUPERSEDED, StoredObject
 from .errors import SecretUnreadable, SkipRecord
@@ -47,18 +49,15 @@ def secrets_client() -> Any:
     return boto3.client("secretsmanager", config=CLIENT_CONFIG)
 
 
-@functools.cache
-def secrets_provider() -> Any:
-    """Powertools' secrets provider over our client; it keeps the value cache across invocations."""
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-    return SecretsProvider(boto3_client=secrets_client())
+# The signing password per secret ARN and when it was read (monotonic seconds), for warm reuse.
+_PASSWORDS: dict[str, tuple[float, str]] = {}
 
 
 def reset() -> None:
     """Forget clients and the cached secret (tests, after changing the mocked world)."""
-    for cached in (s3_client, secrets_client, secrets_provider):
+    for cached in (s3_client, secrets_client):
         cached.cache_clear()
+    _PASSWORDS.clear()
 
 
 def client_error_code(exc: ClientError) -> str:
@@ -140,25 +139,25 @@ class S3Store:
 
 
 def read_password(settings: Settings) -> str:
-    """The signing key: the secret's ``password``, cached for SECRET_CACHE_SECONDS."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import (
-        GetParameterError,
-        TransformParameterError,
-    )
-
+    """The signing key: the secret's ``password``, reused for SECRET_CACHE_SECONDS."""
+    arn = settings.secret_arn
+    cached = _PASSWORDS.get(arn)
+    if cached is not None and time.monotonic() - cached[0] < settings.secret_cache_seconds:
+        return cached[1]
     try:
-        value = secrets_provider().get(
-            settings.secret_arn, max_age=settings.secret_cache_seconds, transform="json"
-        )
-    except (GetParameterError, TransformParameterError) as exc:
+        secret_string = secrets_client().get_secret_value(SecretId=arn).get("SecretString")
+    except (ClientError, BotoCoreError) as exc:
         # The message names the secret and the cause, never its value.
-        raise SecretUnreadable(
-            f"cannot read secret {settings.secret_arn}: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise SecretUnreadable(f"cannot read secret {arn}: {type(exc).__name__}: {exc}") from exc
+    try:
+        value = json.loads(secret_string) if isinstance(secret_string, str) else None
+    except ValueError:
+        value = None
     password = value.get("password") if isinstance(value, dict) else None
     if not isinstance(password, str) or not password:
         raise SecretUnreadable(
-            f"secret {settings.secret_arn} has no non-empty string 'password' field; "
+            f"secret {arn} has no non-empty string 'password' field; "
             'expected JSON {"username": ..., "password": ...}'
         )
+    _PASSWORDS[arn] = (time.monotonic(), password)
     return password
