@@ -69,7 +69,7 @@ class Logger:
         self._keys: dict[str, Any] = {"service": self.service}
         self._cold_start = True
 
-    def setLevel(self, level: str | int) -> None:  # noqa: N802 -- logging's (and Powertools') name
+    def setLevel(self, level: str | int) -> None:  # logging's (and Powertools') name
         """Log records at ``level`` and above."""
         self._logger.setLevel(level.upper() if isinstance(level, str) else level)
 
@@ -169,8 +169,7 @@ class Metrics:
                         "Namespace": self.namespace,
                         "Dimensions": [list(dimensions)],
                         "Metrics": [
-                            {"Name": name, "Unit": unit}
-                            for name, (unit, _) in self._values.items()
+                            {"Name": name, "Unit": unit} for name, (unit, _) in self._values.items()
                         ],
                     }
                 ],

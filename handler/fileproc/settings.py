@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import ConfigurationError
 
@@ -19,8 +19,7 @@ MAX_READ_CONCURRENCY = 16  # the S3 client's connection pool is sized for this m
 DEFAULT_STOP_MARGIN_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What the handler needs to know about its deployment."""
 
     secret_arn: str

@@ -17,7 +17,6 @@ Everything listens on 127.0.0.1 only, and the server exits with the benchmark (o
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import os
 import re
@@ -169,10 +168,8 @@ def read_once(port: int, size: int, part_mib: int, concurrency: int) -> dict[str
     client.meta.events.register(
         "provide-client-params.s3.GetObject", lambda params, **_: requests.append(dict(params))
     )
-    config = dataclasses.replace(
-        settings_from_env({"SECRET_ARN": "arn:bench", "BUCKET_NAME": BUCKET}),
-        read_part_bytes=part_mib * MIB,
-        read_concurrency=concurrency,
+    config = settings_from_env({"SECRET_ARN": "arn:bench", "BUCKET_NAME": BUCKET})._replace(
+        read_part_bytes=part_mib * MIB, read_concurrency=concurrency
     )
     ref = events.ObjectEvent(0, BUCKET, KEY, VERSION_ID, size, ETAG)
     cpu_started = time.process_time()

@@ -28,7 +28,7 @@ KEY = "uploads/big.bin"
 
 def configured(part: int, concurrency: int, **extra: Any) -> Any:
     """The test settings with the read-ahead shape given."""
-    return dataclasses.replace(CONFIG, read_part_bytes=part, read_concurrency=concurrency, **extra)
+    return CONFIG._replace(read_part_bytes=part, read_concurrency=concurrency, **extra)
 
 
 def object_ref(store: MemoryStore, body: bytes, *, versioned: bool = True) -> events.ObjectEvent:
@@ -189,7 +189,7 @@ def test_too_large_gets_a_signed_result_without_any_read() -> None:
     ref = object_ref(store, b"y" * 101)
 
     outcome = core.process_object(
-        ref, store, lambda: PASSWORD, dataclasses.replace(CONFIG, max_object_bytes=100)
+        ref, store, lambda: PASSWORD, CONFIG._replace(max_object_bytes=100)
     )
 
     assert isinstance(outcome, core.Processed)
@@ -207,7 +207,7 @@ def test_an_object_at_the_limit_is_read() -> None:
     ref = object_ref(store, b"y" * 100)
 
     outcome = core.process_object(
-        ref, store, lambda: PASSWORD, dataclasses.replace(CONFIG, max_object_bytes=100)
+        ref, store, lambda: PASSWORD, CONFIG._replace(max_object_bytes=100)
     )
 
     assert isinstance(outcome, core.Processed)
@@ -231,7 +231,7 @@ class Clock:
 def test_stops_before_reading_when_the_margin_is_already_reached() -> None:
     store = MemoryStore()
     ref = object_ref(store, b"z" * 10)
-    config = dataclasses.replace(CONFIG, stop_margin_seconds=5.0)
+    config = CONFIG._replace(stop_margin_seconds=5.0)
 
     with pytest.raises(OutOfTime, match="before reading"):
         core.process_object(ref, store, lambda: PASSWORD, config, Clock(4.9))
