@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 MAX_VALUES_PER_METRIC = 100  # an EMF document carries at most 100 values of one metric
@@ -107,12 +107,24 @@ class Logger:
         """Log at ERROR with the exception being handled."""
         self._log(logging.ERROR, message, extra, exc_info=True)
 
+    @overload
+    def inject_lambda_context(self, handler: Handler, *, clear_state: bool = ...) -> Handler: ...
+
+    @overload
+    def inject_lambda_context(
+        self, handler: None = None, *, clear_state: bool = ...
+    ) -> Callable[[Handler], Handler]: ...
+
     def inject_lambda_context(
         self, handler: Handler | None = None, *, clear_state: bool = False
-    ) -> Any:
+    ) -> Handler | Callable[[Handler], Handler]:
         """Decorator: the context's fields (and cold_start) on every line of the invocation."""
         if handler is None:
-            return functools.partial(self.inject_lambda_context, clear_state=clear_state)
+
+            def decorate(inner: Handler) -> Handler:
+                return self.inject_lambda_context(inner, clear_state=clear_state)
+
+            return decorate
 
         @functools.wraps(handler)
         def wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
@@ -128,7 +140,7 @@ class Logger:
             self._cold_start = False
             return handler(event, context, *args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]
 
 
 class Metrics:
