@@ -178,12 +178,15 @@ class Stopped(Exception):
 
 def read_part(
     store: ObjectStore, pin: Pin, first: int, last: int, stop: threading.Event
-) -> bytearray:
-    """The bytes ``first..last`` of the pinned object, in one buffer (runs in a worker thread)."""
+) -> list[bytes]:
+    """The bytes ``first..last`` of the pinned object, as read (runs in a worker thread).
+
+    Kept as the list of reads rather than joined or copied into one buffer: the hash consumes
+    them in order, so a part costs its length once and no byte is copied twice.
+    """
     length = last - first + 1
     stored = store.open(pin.bucket, pin.key, pin.version_id, pin.if_match, (first, last))
-    buffer = bytearray(length)  # filled in place: one part costs its length, not twice that
-    view = memoryview(buffer)
+    chunks: list[bytes] = []
     filled = 0
     try:
         while filled < length:
@@ -192,14 +195,13 @@ def read_part(
             chunk = stored.body.read(min(PART_CHUNK_SIZE, length - filled))
             if not chunk:
                 break
-            view[filled : filled + len(chunk)] = chunk
+            chunks.append(chunk)
             filled += len(chunk)
     finally:
-        view.release()
         stored.body.close()
     if filled != length:
         raise SizeMismatch(f"range bytes={first}-{last} returned {filled} bytes; expected {length}")
-    return buffer
+    return chunks
 
 
 def digest_ranged(
@@ -221,7 +223,7 @@ def digest_ranged(
     part_bytes, concurrency = settings.read_part_bytes, settings.read_concurrency
     ranges = part_ranges(part_bytes, size, part_bytes)
     stop = threading.Event()
-    pending: deque[Future[bytearray]] = deque()
+    pending: deque[Future[list[bytes]]] = deque()
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="read-part")
 
     def submit_next() -> None:
@@ -251,8 +253,9 @@ def digest_ranged(
                     f"before the stop margin of {settings.stop_margin_seconds:g} s; stopped with "
                     "nothing written so the retry starts over"
                 ) from None
-            digest.update(part)
-            read += len(part)
+            for chunk in part:
+                digest.update(chunk)
+                read += len(chunk)
             # Released (the future holds it too) before the next part is requested: the bound.
             del part, future
             check(f"after {read} of {size} bytes")

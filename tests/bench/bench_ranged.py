@@ -39,6 +39,7 @@ ETAG = "0123456789abcdef0123456789abcdef-128"
 BLOCK = 1 * MIB  # the synthetic object repeats one random block (seeded: same bytes each run)
 SEED = 20261130
 RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+SEND_SIZE = 1 * MIB  # per write: few system calls, so the endpoint's own CPU stays small
 
 
 def synthetic_block() -> bytes:
@@ -76,7 +77,7 @@ def serve(size: int, mib_s: float, first_byte_ms: float, lifetime: float) -> Non
             path, _, query = self.path.partition("?")
             params = dict(p.partition("=")[::2] for p in query.split("&") if p)
             if path == "/__stats":
-                body = repr(stats).encode()
+                body = repr({**stats, "cpu_s": round(time.process_time(), 2)}).encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -110,7 +111,7 @@ def serve(size: int, mib_s: float, first_byte_ms: float, lifetime: float) -> Non
                 started, sent = time.perf_counter(), 0
                 while sent < length:
                     offset = (first + sent) % BLOCK
-                    n = min(256 * 1024, length - sent, BLOCK)
+                    n = min(SEND_SIZE, length - sent)
                     self.wfile.write(doubled[offset : offset + n])
                     sent += n
                     # Pace this connection: never ahead of `rate` bytes per second.
@@ -209,6 +210,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--stream-mib-s", type=float, default=64.0)
     parser.add_argument("--first-byte-ms", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=3, help="ranged passes (best is shown)")
     parser.add_argument("--server-seconds", type=float, default=300.0)
     parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -227,7 +229,12 @@ def main() -> int:
         expected = expected_digest(size)
         single = read_once(port, size, args.size_mib + 1, args.concurrency)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        ranged = read_once(port, size, args.part_mib, args.concurrency)
+        # Best of a few passes: other processes on the machine only ever slow a pass down (the
+        # single stream is bound by its throttle, so one pass measures it).
+        passes = [
+            read_once(port, size, args.part_mib, args.concurrency) for _ in range(args.rounds)
+        ]
+        ranged = min(passes, key=lambda p: float(p["seconds"]))
         rss_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
         tracemalloc.start()
         base, _ = tracemalloc.get_traced_memory()
@@ -250,7 +257,7 @@ def main() -> int:
     # plus 1 MiB for the rest (futures, parsed responses, the hash state).
     bound = read_ahead + (args.concurrency + 1) * 2 * core.PART_CHUNK_SIZE / MIB + 1
     mib = args.size_mib
-    pinned = all(r.get("VersionId") == VERSION_ID for r in ranged["requests"])
+    pinned = all(r.get("VersionId") == VERSION_ID for p in (*passes, traced) for r in p["requests"])
     print(
         f"throttled endpoint: {args.stream_mib_s:g} MiB/s per connection, "
         f"{args.first_byte_ms:g} ms to first byte; object {mib} MiB"
@@ -259,8 +266,10 @@ def main() -> int:
         f"single stream   {single['seconds']:.2f} s ({mib / single['seconds']:.0f} MiB/s), "
         f"{len(single['requests'])} GET"
     )
+    times = ", ".join(f"{p['seconds']:.2f}" for p in passes)
     print(
-        f"ranged {args.concurrency} x {args.part_mib} MiB  {ranged['seconds']:.2f} s "
+        f"ranged {args.concurrency} x {args.part_mib} MiB  {ranged['seconds']:.2f} s best of "
+        f"{args.rounds} ({times}) "
         f"({mib / ranged['seconds']:.0f} MiB/s), {len(ranged['requests'])} GETs, "
         f"every one pinned to the version: {pinned}; server saw {stats}; "
         f"handler CPU {ranged['cpu']:.2f} s (a CPU-starved machine caps the speed-up)"
@@ -272,7 +281,8 @@ def main() -> int:
         f"{args.part_mib} MiB + 2 x {core.PART_CHUNK_SIZE // 1024} KiB per connection + 1 MiB; "
         f"within: {(peak - base) / MIB <= bound}"
     )
-    same = single["sha256"] == ranged["sha256"] == traced["sha256"] == expected
+    digests = {single["sha256"], traced["sha256"], *(p["sha256"] for p in passes)}
+    same = digests == {expected}
     print(f"digest equals hashlib: {same} ({expected[:16]}...)")
     return 0 if same and pinned else 1
 
