@@ -17,8 +17,8 @@ from .settings import Settings
 from .signing import STATUS_PROCESSED, STATUS_TOO_LARGE, build_result, result_bytes
 
 CHUNK_SIZE = 1024 * 1024  # bounded reads: memory stays flat whatever the object's size
-# Ranged parts are copied into their buffer in smaller reads: http.client allocates each read
-# twice over, and this happens on every connection at once.
+# Ranged parts are read in smaller pieces: http.client holds each read twice over while it
+# returns it, on every connection at once, and that is memory beyond the read-ahead bound.
 PART_CHUNK_SIZE = 256 * 1024
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
 DUPLICATE = "duplicate"
