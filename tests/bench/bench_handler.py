@@ -384,7 +384,7 @@ def main() -> int:
     """Run every measurement and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--runs", type=int, default=5, help="cold starts per handler")
+    parser.add_argument("--runs", type=int, default=11, help="cold starts per handler")
     parser.add_argument("--rounds", type=int, default=4, help="streaming passes per variant")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", type=int, help=argparse.SUPPRESS)
