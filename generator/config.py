@@ -58,6 +58,63 @@ class FunctionSettings(_Model):
         int,
         Field(ge=0, le=3600, description="How long a warm function reuses the secret."),
     ] = 300
+    read_part_mib: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=256,
+            description="Objects larger than this (MiB) are read as concurrent ranged GETs of "
+            "this size; smaller ones with one GET.",
+        ),
+    ] = 8
+    read_concurrency: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=16,
+            description="Ranged GETs in flight per object; null sizes it so the parts in "
+            "flight take at most a quarter of memory_mb.",
+        ),
+    ] = None
+    stop_margin_seconds: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=899,
+            description="A read stops (a retry-safe error) when less than this is left before "
+            "the timeout; null is a tenth of timeout_seconds, at least 1.",
+        ),
+    ] = None
+
+    @property
+    def effective_read_concurrency(self) -> int:
+        """Parts in flight: as configured, or as many as fit in a quarter of the memory."""
+        if self.read_concurrency is not None:
+            return self.read_concurrency
+        return max(1, min(16, self.memory_mb // 4 // self.read_part_mib))
+
+    @property
+    def effective_stop_margin_seconds(self) -> int:
+        """The stop margin: as configured, or a tenth of the timeout (at least 1 s)."""
+        if self.stop_margin_seconds is not None:
+            return self.stop_margin_seconds
+        return max(1, self.timeout_seconds // 10)
+
+    @model_validator(mode="after")
+    def _reads_fit(self) -> FunctionSettings:
+        in_flight = self.read_part_mib * self.effective_read_concurrency
+        if in_flight * 2 > self.memory_mb:
+            raise ValueError(
+                f"read_part_mib {self.read_part_mib} x read_concurrency "
+                f"{self.effective_read_concurrency} = {in_flight} MiB in flight; expected at "
+                f"most half of memory_mb {self.memory_mb}"
+            )
+        if self.effective_stop_margin_seconds >= self.timeout_seconds:
+            raise ValueError(
+                f"stop_margin_seconds is {self.effective_stop_margin_seconds}; expected less "
+                f"than timeout_seconds {self.timeout_seconds}"
+            )
+        return self
 
     @field_validator("log_retention_days")
     @classmethod
@@ -90,6 +147,14 @@ class StorageSettings(_Model):
     noncurrent_version_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 30
     abort_incomplete_multipart_upload_days: Annotated[int, Field(ge=1, le=365)] = 7
     access_log_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    max_object_bytes: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            description="Uploads larger than this get a signed too_large result without being "
+            "read; null: no limit. Default 5 GiB, the largest single PUT.",
+        ),
+    ] = 5 * 1024**3
 
 
 class AlarmSettings(_Model):

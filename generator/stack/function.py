@@ -76,6 +76,11 @@ def environment_variables(env: Environment, secret: Ref, data_bucket: str) -> di
         "RESULTS_PREFIX": env.storage.results_prefix,
         "ENVIRONMENT": env.name,
         "SECRET_CACHE_SECONDS": str(env.function.secret_cache_seconds),
+        # Empty: no size limit.
+        "MAX_OBJECT_BYTES": str(env.storage.max_object_bytes or ""),
+        "READ_PART_MIB": str(env.function.read_part_mib),
+        "READ_CONCURRENCY": str(env.function.effective_read_concurrency),
+        "STOP_MARGIN_SECONDS": str(env.function.effective_stop_margin_seconds),
         "POWERTOOLS_SERVICE_NAME": naming.SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": naming.METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": env.function.log_level,
