@@ -11,12 +11,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from fileproc import aws, core
+from fileproc import aws, core, events, sqs
 from fileproc.errors import RecordsFailed
 from fileproc.settings import Settings, settings_from_env
 from fileproc.signing import verify_result
 
-__all__ = ["handle", "lambda_handler", "verify_result"]
+__all__ = ["handle", "handle_batch", "lambda_handler", "verify_result"]
 
 logger = Logger()  # service and level from POWERTOOLS_SERVICE_NAME / POWERTOOLS_LOG_LEVEL
 # service="" keeps Powertools from adding a `service` dimension: the only dimension is
@@ -93,10 +93,39 @@ def handle(event: Any, config: Settings, store: core.ObjectStore, password: Any)
     return {"processed": processed, "skipped": skipped}
 
 
+def handle_batch(
+    event: Any, config: Settings, store: core.ObjectStore, password: Any
+) -> dict[str, Any]:
+    """Queue mode: process every message, report each, and name only the failed messages.
+
+    When every message failed the batch raises instead, as Powertools' batch processor does:
+    the effect on the queue is the same (all are received again), and the invocation counts as
+    an error, so the Errors alarm sees a batch that cannot make progress.
+    """
+    failed: list[str] = []
+    total = 0
+    for result in sqs.process_batch(event, store, password, config):
+        total += 1
+        logger.append_keys(message_id=result.message_id)
+        for outcome in result.outcomes:
+            _report(outcome)
+        if result.failed:
+            failed.append(result.message_id)
+    logger.remove_keys(["message_id"])
+    if failed:
+        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(failed))
+        if len(failed) == total:
+            raise RecordsFailed([f"message {m}" for m in failed], total)
+    return sqs.batch_response(failed)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    """Process an S3 notification; raise (so Lambda retries) if any record failed."""
+    """Process an S3 notification (raise, so Lambda retries, if any record failed) or, in queue
+    mode, an SQS batch of them (report the failed messages)."""
     config = settings()
     metrics.set_default_dimensions(Environment=config.environment)
+    if events.is_sqs_batch(event):
+        return handle_batch(event, config, aws.S3Store(), lambda: aws.read_password(config))
     return handle(event, config, aws.S3Store(), lambda: aws.read_password(config))
