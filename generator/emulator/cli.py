@@ -177,7 +177,8 @@ def sample_file(folder: Path) -> Path:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Deploy the environment, then upload a sample file and verify its result."""
+    """Deploy the environment, then upload a sample file and verify its result; in the
+    emulator, then deliver a failing upload and show the Errors alarm and its notification."""
     from generator.cli import main
 
     deploy_args = ["deploy", "--env", args.env, "--root", args.root]
@@ -190,9 +191,20 @@ def run_demo(args: argparse.Namespace) -> int:
     env = _load_env(root, args.env)
     target = target_for(env, root, args.endpoint_url)
     sample = sample_file(state_dir(root) / "demo")
-    return upload_and_verify(
+    code = upload_and_verify(
         env, root, sample, target, _session(target, args), args.timeout_seconds
     )
+    if code != ExitCode.OK or not target.emulated:
+        return code
+    from generator.emulator import alarm_demo  # the emulator only: it sets off an alarm
+
+    session = _session(target, args)
+
+    def clients(service: str) -> Any:
+        return session.client(service, region_name=env.region, endpoint_url=target.endpoint_url)
+
+    fired = alarm_demo.run(env, clients, args.timeout_seconds)
+    return ExitCode.OK if fired else ExitCode.TIMED_OUT
 
 
 # ------------------------------------------------------------------------------------ parsers
