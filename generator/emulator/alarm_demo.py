@@ -1,10 +1,11 @@
 """The demo's second half, in the emulator only: a delivery that fails, and the alarm it sets off.
 
-After the good upload, the demo uploads one more file and hands the function a notification for
-it that announces the wrong size (what a truncated or corrupted delivery looks like): in direct
-mode as S3 would, an asynchronous invocation; in queue mode as a message on the ingest queue. The
-function rejects it (``SizeMismatch``), Lambda's ``Errors`` metric counts it, and the emulator's
-alarm evaluation puts ``ServerlessApp-Lambda-Errors-<env>`` in ALARM and notifies the alarm topic.
+After the good upload, the demo uploads one more file (whose own notification is processed as
+usual) and hands the function a second notification for it that announces the wrong size (what a
+truncated or corrupted delivery looks like): in direct mode as S3 would, an asynchronous
+invocation; in queue mode as a message on the ingest queue. The function rejects that one
+(``SizeMismatch``), Lambda's ``Errors`` metric counts it, and the emulator's alarm evaluation puts
+``ServerlessApp-Lambda-Errors-<env>`` in ALARM and notifies the alarm topic.
 To show the topic's side, the demo subscribes an inbox queue of its own to the topic (only in the
 emulator; nothing is created in an AWS account) and prints the notification it receives.
 """
@@ -78,7 +79,8 @@ def subscribe_inbox(sqs: Any, sns: Any, env: Environment) -> str:
 def deliver_failing(
     env: Environment, clients: Callable[[str], Any], bucket: str, key: str, body: bytes
 ) -> str:
-    """Upload ``key`` and hand the function a notification for it that it must reject."""
+    """Upload ``key`` (processed as usual), then hand the function a second notification for
+    it, announcing the wrong size, that it must reject."""
     s3 = clients("s3")
     reply = s3.put_object(Bucket=bucket, Key=key, Body=body)
     event = mismatched_notification(
@@ -89,7 +91,7 @@ def deliver_failing(
         url = sqs.get_queue_url(QueueName=naming.ingest_queue_name(env.name))["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
         return (
-            f"sent a notification announcing {len(body) + 1} bytes for s3://{bucket}/{key} "
+            f"sent a second notification announcing {len(body) + 1} bytes for s3://{bucket}/{key} "
             f"({len(body)} bytes) to {naming.ingest_queue_name(env.name)}; it is received again "
             f"after {visibility_timeout_seconds(env)}s and dead-lettered after "
             f"{env.ingest.max_receive_count} receives"
@@ -100,7 +102,8 @@ def deliver_failing(
         Payload=json.dumps(event).encode("utf-8"),
     )
     return (
-        f"invoked {naming.function_name(env.name)} asynchronously with a notification announcing "
+        f"invoked {naming.function_name(env.name)} asynchronously with a second notification "
+        f"announcing "
         f"{len(body) + 1} bytes for s3://{bucket}/{key} ({len(body)} bytes); it is retried "
         f"{env.function.async_retries} times, then dead-lettered"
     )
