@@ -183,6 +183,12 @@ def _queue_arn(env: Environment) -> Sub:
     return _arn(env, "sqs", naming.queue_name(env.name))
 
 
+def _ingest_queue_arns(env: Environment) -> list[Sub]:
+    if env.ingest.mode != "queue":
+        return []
+    return [_arn(env, "sqs", naming.ingest_queue_name(env.name))]
+
+
 def _topic_arns(env: Environment) -> list[Sub]:
     return _with_children(env, "sns", naming.topic_name(env.name))
 
@@ -550,8 +556,32 @@ def _function_policy(env: Environment) -> PolicyDocument:
             _allow("ManageStackPolicies", manage_policies, [stack_policies]),
             _allow("PassFunctionRole", [iam.PassRole], role, _passed_to("lambda.amazonaws.com")),
             _allow("ManageLogGroup", manage_log_group, _log_group_arns(env)),
+            *_ingest_mapping_statements(env),
         ]
     )
+
+
+def _ingest_mapping_statements(env: Environment) -> list[Statement]:
+    """Queue ingest mode: the event source mapping from the ingest queue to this function."""
+    if env.ingest.mode != "queue":
+        return []
+    this_function = Condition(ArnLike("lambda:FunctionArn", _function_arns(env)))
+    mappings = [_arn(env, "lambda", "event-source-mapping:*")]
+    return [
+        # CreateEventSourceMapping takes no resource; the function it targets is the condition.
+        _allow("CreateIngestMapping", [lam.CreateEventSourceMapping], ["*"], this_function),
+        _allow(
+            "ManageIngestMapping",
+            [lam.UpdateEventSourceMapping, lam.DeleteEventSourceMapping],
+            mappings,
+            this_function,
+        ),
+        _allow(
+            "ReadAndTagIngestMapping",
+            [lam.GetEventSourceMapping, lam.TagResource, lam.UntagResource, lam.ListTags],
+            mappings,
+        ),
+    ]
 
 
 def _monitoring_policy(env: Environment) -> PolicyDocument:
@@ -586,7 +616,7 @@ def _monitoring_policy(env: Environment) -> PolicyDocument:
                 [cloudwatch.PutDashboard, cloudwatch.DeleteDashboards],
                 [_dashboard_arn(env)],
             ),
-            _allow("ManageQueue", manage_queue, [_queue_arn(env)]),
+            _allow("ManageQueue", manage_queue, [_queue_arn(env), *_ingest_queue_arns(env)]),
             _allow("ManageTopic", manage_topic, _topic_arns(env)),
         ]
     )

@@ -178,3 +178,28 @@ def test_committed_queue_environment_is_emulated() -> None:
     env = load_environments(Path("environments"), ["localqueue"])["localqueue"]
     assert env.emulator
     assert env.ingest.mode == "queue"
+
+
+def test_cloudformation_role_may_manage_the_ingest_queue_and_mapping_only_in_queue_mode() -> None:
+    from troposphere import encode_to_dict
+
+    from generator.ci_access import cloudformation_policies
+
+    def sids(env: Environment) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for document in cloudformation_policies(env).values():
+            found.update(statements(encode_to_dict(document)))
+        return found
+
+    direct = sids(
+        parse_environment("qa", {"account_id": "111111111111", "region": "eu-west-1"}, "x")
+    )
+    queue = sids(queue_env())
+    assert "CreateIngestMapping" not in direct
+    create = queue["CreateIngestMapping"]
+    assert create["Action"] == ["lambda:CreateEventSourceMapping"]
+    assert "lambda:FunctionArn" in create["Condition"]["ArnLike"]
+    assert "ManageIngestMapping" in queue
+    queues = [r["Fn::Sub"] for r in queue["ManageQueue"]["Resource"]]
+    assert any(q.endswith(":ServerlessApp-Ingest-qa") for q in queues)
+    assert len(direct["ManageQueue"]["Resource"]) == 1
