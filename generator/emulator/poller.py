@@ -204,16 +204,19 @@ class Poller:
 
     def _receive(self, sqs: Any, queue: Any, batch_size: int, window_seconds: int) -> list[Any]:
         visibility = int(queue.visibility_timeout)
-        messages: list[Any] = []
+        messages: dict[str, Any] = {}  # by id: a short visibility timeout can return one twice
         deadline = time.monotonic() + window_seconds
         while len(messages) < batch_size:
             wanted = min(MAX_RECEIVE_PER_CALL, batch_size - len(messages))
             got = sqs.receive_message(queue.name, wanted, 0, visibility)
-            messages += got
+            fresh = [m for m in got if m.id not in messages]
+            messages.update((m.id, m) for m in got)  # the latest receipt handle counts
             if len(messages) >= batch_size:
                 break
+            if got and not fresh:
+                break  # only messages already in this batch came back
             if not got and (not messages or time.monotonic() >= deadline):
                 break
             if not got:
                 self.sleep(0.1)  # gathering a batch for the batching window
-        return messages
+        return list(messages.values())
