@@ -203,3 +203,13 @@ def test_cloudformation_role_may_manage_the_ingest_queue_and_mapping_only_in_que
     queues = [r["Fn::Sub"] for r in queue["ManageQueue"]["Resource"]]
     assert any(q.endswith(":ServerlessApp-Ingest-qa") for q in queues)
     assert len(direct["ManageQueue"]["Resource"]) == 1
+
+
+def test_dashboard_shows_the_ingest_backlog_only_in_queue_mode() -> None:
+    from generator.stack.monitoring import dashboard_body
+
+    direct = parse_environment("qa", {"account_id": "111111111111", "region": "eu-west-1"}, "x")
+    assert "ServerlessApp-Ingest-" not in dashboard_body(direct)
+    assert '"ApproximateAgeOfOldestMessage","QueueName","ServerlessApp-Ingest-qa"' in (
+        dashboard_body(queue_env())
+    )

@@ -280,6 +280,17 @@ def dashboard_body(env: Environment) -> str:
             [ns, "RecordsSkipped", "Environment", env.name],
         ], 12, 6, "Sum"),
     ]  # fmt: skip
+    if env.ingest.mode == "queue":
+        ingest = naming.ingest_queue_name(env.name)
+        widgets += [
+            widget("Ingest queue: backlog", [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", ingest],
+                ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", ingest],
+            ], 0, 12, "Maximum"),
+            widget("Ingest queue: age of oldest message (s)", [
+                ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", ingest],
+            ], 12, 12, "Maximum"),
+        ]  # fmt: skip
     return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
 
 
