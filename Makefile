@@ -53,6 +53,7 @@ bench: install ## print timings: synth, handler throughput/memory/cold start, ar
 	$(PY) tests/bench/bench_synth.py
 	$(PY) tests/bench/bench_handler.py
 	$(PY) tests/bench/bench_ranged.py
+	$(PY) tests/bench/bench_queue.py
 
 deploy: install checkov-env ## generate, lint and deploy ENV (default local: the embedded emulator)
 	$(PY) -m generator synth

@@ -9,13 +9,13 @@ import functools
 import os
 from typing import Any
 
-from fileproc import aws, core
+from fileproc import aws, core, events, sqs
 from fileproc.errors import OutOfTime, RecordsFailed
 from fileproc.observe import Logger, Metrics, MetricUnit
 from fileproc.settings import Settings, settings_from_env
 from fileproc.signing import STATUS_TOO_LARGE, verify_result
 
-__all__ = ["handle", "lambda_handler", "verify_result"]
+__all__ = ["handle", "handle_batch", "lambda_handler", "verify_result"]
 
 logger = Logger()  # service and level from POWERTOOLS_SERVICE_NAME / POWERTOOLS_LOG_LEVEL
 # service="" keeps the metrics from adding a `service` dimension: the only dimension is
@@ -113,15 +113,47 @@ def handle(
     return {"processed": processed, "skipped": skipped}
 
 
+def handle_batch(
+    event: Any,
+    config: Settings,
+    store: core.ObjectStore,
+    password: Any,
+    time_left: core.TimeLeft | None = None,
+) -> dict[str, Any]:
+    """Queue mode: process every message, report each, and name only the failed messages.
+
+    When every message failed the batch raises instead, as Powertools' batch processor does:
+    the effect on the queue is the same (all are received again), and the invocation counts as
+    an error, so the Errors alarm sees a batch that cannot make progress.
+    """
+    failed: list[str] = []
+    total = 0
+    for result in sqs.process_batch(event, store, password, config, time_left):
+        total += 1
+        logger.append_keys(message_id=result.message_id)
+        for outcome in result.outcomes:
+            _report(outcome)
+        if result.failed:
+            failed.append(result.message_id)
+    logger.remove_keys(["message_id"])
+    if failed:
+        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(failed))
+        if len(failed) == total:
+            raise RecordsFailed([f"message {m}" for m in failed], total)
+    return sqs.batch_response(failed)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    """Process an S3 notification; raise (so Lambda retries) if any record failed."""
+    """Process an S3 notification (raise, so Lambda retries, if any record failed) or, in queue
+    mode, an SQS batch of them (report the failed messages)."""
     config = settings()
     metrics.set_default_dimensions(Environment=config.environment)
-    return handle(
-        event, config, aws.S3Store(), lambda: aws.read_signing_key(config), time_left_of(context)
-    )
+    signing_key = functools.partial(aws.read_signing_key, config)
+    if events.is_sqs_batch(event):
+        return handle_batch(event, config, aws.S3Store(), signing_key, time_left_of(context))
+    return handle(event, config, aws.S3Store(), signing_key, time_left_of(context))
 
 
 def time_left_of(context: Any) -> core.TimeLeft | None:

@@ -16,7 +16,10 @@ from generator.stack.secrets import EXCLUDED_CHARACTERS
 
 SHA = "ab" * 32
 ARTIFACT = ArtifactRef(key=naming.artifact_key(SHA), sha256=SHA)
-ENVS = load_environments(Path("environments"))
+# Direct ingest mode; queue mode's template is tests/test_ingest_template.py's.
+ENVS = {
+    n: e for n, e in load_environments(Path("environments")).items() if e.ingest.mode == "direct"
+}
 L = naming.LogicalId
 
 

@@ -22,7 +22,10 @@ What it changes, and why:
 - S3 notifications and ``lambda:Invoke`` run the function's deployed code in a subprocess
   (``generator.emulator.delivery``) instead of Docker, and S3 events look like AWS's: keys keep
   their ``/`` (moto writes ``%2F``) and versioned buckets' events carry ``versionId`` and
-  ``sequencer``.
+  ``sequencer``;
+- SQS event source mappings are polled by ``generator.emulator.poller`` (batches, partial batch
+  responses, redrive), which also turns the functions' EMF lines and Lambda's and SQS's own
+  metrics into CloudWatch datapoints and evaluates the alarms (``metrics``, ``alarms``).
 """
 
 from __future__ import annotations
@@ -45,10 +48,12 @@ from moto.cloudformation.models import CloudFormationBackend, Stack
 
 from generator.emulator import deletion, models, rotation_model
 from generator.emulator.delivery import Deliverer, invocation_for
+from generator.emulator.poller import Poller
 
 _originals: dict[str, Any] = {}
 _lock = threading.Lock()
 _deliverer: dict[str, Deliverer] = {}
+_poller: dict[str, Poller] = {}
 
 
 def _clear_model_caches() -> None:
@@ -57,8 +62,12 @@ def _clear_model_caches() -> None:
     cfn_parsing.get_name_type_map.cache_clear()
 
 
-def install(endpoint_url: str, work_dir: Path) -> Deliverer:
-    """Switch the extension on; functions run against ``endpoint_url``, unpacked in ``work_dir``."""
+def install(endpoint_url: str, work_dir: Path, poll: bool = False) -> Deliverer:
+    """Switch the extension on; functions run against ``endpoint_url``, unpacked in ``work_dir``.
+
+    ``poll`` starts the background poller (event source mappings, queue metrics, alarms); the
+    server passes it, in-process tests drive ``poller()`` by hand instead.
+    """
     with _lock:
         if _originals:
             raise RuntimeError("the emulator extension is already installed")
@@ -72,6 +81,9 @@ def install(endpoint_url: str, work_dir: Path) -> Deliverer:
         _patch(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
         _patch(s3_notifications, "_get_s3_event", _s3_event_with_version)
         _patch(lambda_models.LambdaFunction, "invoke", _invoke_api)
+        _poller["current"] = Poller(deliverer)
+        if poll:
+            _poller["current"].start()
         return deliverer
 
 
@@ -85,6 +97,9 @@ def uninstall() -> None:
         models.set_active(False)
         _clear_model_caches()
         deliverer = _deliverer.pop("current", None)
+        poller_ = _poller.pop("current", None)
+    if poller_ is not None:
+        poller_.stop()
     if deliverer is not None:
         deliverer.shutdown()
 
@@ -97,6 +112,11 @@ def installed(endpoint_url: str, work_dir: Path) -> Iterator[Deliverer]:
         yield deliverer
     finally:
         uninstall()
+
+
+def poller() -> Poller:
+    """The installed extension's poller (mappings, queue metrics, alarms)."""
+    return _poller["current"]
 
 
 def is_installed() -> bool:

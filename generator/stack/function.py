@@ -33,7 +33,7 @@ class FunctionHandles:
     queue_arn: GetAtt
     queue_name: GetAtt
     queue_url: Ref
-    permission_id: str
+    permission_id: str  # empty in queue mode: S3 may not invoke the function
 
 
 def add_dead_letter_queue(template: Template, env: Environment, key: KeyHandle) -> sqs.Queue:
@@ -162,20 +162,23 @@ def add_function(
             ),
         )
     )
-    permission = awslambda.Permission(
-        naming.LogicalId.INVOKE_PERMISSION,
-        FunctionName=Ref(function),
-        Action="lambda:InvokeFunction",
-        Principal="s3.amazonaws.com",
-        SourceAccount=Ref("AWS::AccountId"),
-        SourceArn=bucket_arn(data_bucket),
-    )
-    template.add_resource(permission)
+    permission_id = ""
+    if env.ingest.mode == "direct":  # in queue mode S3 never invokes the function itself
+        permission = awslambda.Permission(
+            naming.LogicalId.INVOKE_PERMISSION,
+            FunctionName=Ref(function),
+            Action="lambda:InvokeFunction",
+            Principal="s3.amazonaws.com",
+            SourceAccount=Ref("AWS::AccountId"),
+            SourceArn=bucket_arn(data_bucket),
+        )
+        template.add_resource(permission)
+        permission_id = str(permission.title)
     return FunctionHandles(
         function=Ref(function),
         arn=GetAtt(function, "Arn"),
         queue_arn=GetAtt(queue, "Arn"),
         queue_name=GetAtt(queue, "QueueName"),
         queue_url=Ref(queue),
-        permission_id=permission.title,
+        permission_id=permission_id,
     )
