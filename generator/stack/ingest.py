@@ -15,7 +15,7 @@ from awacs import sqs as sqs_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, sqs
 
-from generator import naming
+from generator import arns, naming
 from generator.config import Environment, visibility_timeout_seconds
 from generator.stack.common import (
     bucket_arn,
@@ -45,10 +45,7 @@ def uses_queue(env: Environment) -> bool:
 
 def ingest_queue_arn(env: Environment) -> Sub:
     """The queue's ARN from its name, so the dead-letter queue can name it without a cycle."""
-    return Sub(
-        "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
-        + naming.ingest_queue_name(env.name)
-    )
+    return Sub(arns.arn("sqs", naming.ingest_queue_name(env.name)))
 
 
 @dataclass(frozen=True)
