@@ -156,6 +156,7 @@ def read_once(port: int, size: int, part_mib: int, concurrency: int) -> dict[str
     from botocore.config import Config
     from fileproc import aws, core, events
     from fileproc.settings import settings_from_env
+    from fileproc.signing import SigningKey
 
     client = boto3.client(
         "s3",
@@ -175,7 +176,9 @@ def read_once(port: int, size: int, part_mib: int, concurrency: int) -> dict[str
     ref = events.ObjectEvent(0, BUCKET, KEY, VERSION_ID, size, ETAG)
     cpu_started = time.process_time()
     started = time.perf_counter()
-    outcome = core.process_object(ref, aws.S3Store(client), lambda: "p" * 32, config)
+    outcome = core.process_object(
+        ref, aws.S3Store(client), lambda: SigningKey("p" * 32, "v1"), config
+    )
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     if not isinstance(outcome, core.Processed):
