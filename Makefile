@@ -52,6 +52,8 @@ test: lint check policy actionlint pytest ## every gate: lint, types, templates,
 bench: install ## print timings: synth, handler throughput/memory/cold start, artifact size
 	$(PY) tests/bench/bench_synth.py
 	$(PY) tests/bench/bench_handler.py
+	$(PY) tests/bench/bench_ranged.py
+	$(PY) tests/bench/bench_queue.py
 
 deploy: install checkov-env ## generate, lint and deploy ENV (default local: the embedded emulator)
 	$(PY) -m generator synth

@@ -35,6 +35,16 @@ _LOGICAL_ID = r"^[A-Za-z0-9]+$"
 _SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
 
 
+class FieldProblem(ValueError):
+    """A whole-model check's failure that names the field it is about."""
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        super().__init__(expected)
+        self.field = field
+        self.value = value
+        self.expected = expected
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,6 +68,63 @@ class FunctionSettings(_Model):
         int,
         Field(ge=0, le=3600, description="How long a warm function reuses the secret."),
     ] = 300
+    read_part_mib: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=256,
+            description="Objects larger than this (MiB) are read as concurrent ranged GETs of "
+            "this size; smaller ones with one GET.",
+        ),
+    ] = 8
+    read_concurrency: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=16,
+            description="Ranged GETs in flight per object; null sizes it so the parts in "
+            "flight take at most a quarter of memory_mb.",
+        ),
+    ] = None
+    stop_margin_seconds: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=899,
+            description="A read stops (a retry-safe error) when less than this is left before "
+            "the timeout; null is a tenth of timeout_seconds, at least 1.",
+        ),
+    ] = None
+
+    @property
+    def effective_read_concurrency(self) -> int:
+        """Parts in flight: as configured, or as many as fit in a quarter of the memory."""
+        if self.read_concurrency is not None:
+            return self.read_concurrency
+        return max(1, min(16, self.memory_mb // 4 // self.read_part_mib))
+
+    @property
+    def effective_stop_margin_seconds(self) -> int:
+        """The stop margin: as configured, or a tenth of the timeout (at least 1 s)."""
+        if self.stop_margin_seconds is not None:
+            return self.stop_margin_seconds
+        return max(1, self.timeout_seconds // 10)
+
+    @model_validator(mode="after")
+    def _reads_fit(self) -> FunctionSettings:
+        in_flight = self.read_part_mib * self.effective_read_concurrency
+        if in_flight * 2 > self.memory_mb:
+            raise ValueError(
+                f"read_part_mib {self.read_part_mib} x read_concurrency "
+                f"{self.effective_read_concurrency} = {in_flight} MiB in flight; expected at "
+                f"most half of memory_mb {self.memory_mb}"
+            )
+        if self.effective_stop_margin_seconds >= self.timeout_seconds:
+            raise ValueError(
+                f"stop_margin_seconds is {self.effective_stop_margin_seconds}; expected less "
+                f"than timeout_seconds {self.timeout_seconds}"
+            )
+        return self
 
     @field_validator("log_retention_days")
     @classmethod
@@ -90,6 +157,14 @@ class StorageSettings(_Model):
     noncurrent_version_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 30
     abort_incomplete_multipart_upload_days: Annotated[int, Field(ge=1, le=365)] = 7
     access_log_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    max_object_bytes: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            description="Uploads larger than this get a signed too_large result without being "
+            "read; null: no limit. Default 5 GiB, the largest single PUT.",
+        ),
+    ] = 5 * 1024**3
 
 
 class AlarmSettings(_Model):
@@ -120,6 +195,74 @@ class AlarmSettings(_Model):
     email: Annotated[
         str | None, Field(pattern=_EMAIL, description="E-mail subscribed to the alarm topic.")
     ] = None
+
+
+# SQS's limits, and Lambda's for an SQS event source mapping.
+MAX_VISIBILITY_TIMEOUT_SECONDS = 43200
+VISIBILITY_TIMEOUT_FACTOR = 6  # AWS's advice: at least 6x the function timeout
+
+
+class IngestSettings(_Model):
+    """How uploads reach the function: directly (S3 invokes it) or through an SQS queue."""
+
+    mode: Annotated[
+        Literal["direct", "queue"],
+        Field(
+            description="direct: S3 invokes the function asynchronously. queue: S3 sends to an "
+            "SQS queue that the function polls in batches (a visible, replayable backlog)."
+        ),
+    ] = "direct"
+    batch_size: Annotated[
+        int, Field(ge=1, le=10000, description="Messages per invocation (queue mode).")
+    ] = 10
+    batching_window_seconds: Annotated[
+        int,
+        Field(ge=0, le=300, description="How long Lambda gathers a batch (queue mode)."),
+    ] = 0
+    maximum_concurrency: Annotated[
+        int,
+        Field(
+            ge=2,
+            le=1000,
+            description="Most concurrent invocations the queue drives (queue mode): a cap on "
+            "how hard a burst hits downstream systems.",
+        ),
+    ] = 5
+    max_receive_count: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Receives of one message before it goes to the dead-letter queue.",
+        ),
+    ] = 3
+    visibility_timeout_seconds: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=MAX_VISIBILITY_TIMEOUT_SECONDS,
+            description=f"The queue's visibility timeout; at least {VISIBILITY_TIMEOUT_FACTOR}x "
+            "function.timeout_seconds. null derives exactly that.",
+        ),
+    ] = None
+    oldest_message_alarm_seconds: Annotated[
+        int,
+        Field(
+            ge=60,
+            le=1209600,
+            description="Alarm when the oldest queued upload has waited this long (queue mode).",
+        ),
+    ] = 900
+
+    @model_validator(mode="after")
+    def _window_for_large_batches(self) -> IngestSettings:
+        if self.batch_size > 10 and self.batching_window_seconds < 1:
+            raise FieldProblem(
+                "ingest.batching_window_seconds",
+                self.batching_window_seconds,
+                "at least 1 when ingest.batch_size is above 10 (Lambda's rule for SQS)",
+            )
+        return self
 
 
 class DeploySettings(_Model):
@@ -177,6 +320,7 @@ class Environment(_Model):
     secret: SecretSettings = SecretSettings()
     alarms: AlarmSettings = AlarmSettings()
     deploy: DeploySettings = DeploySettings()
+    ingest: IngestSettings = IngestSettings()
     tags: Annotated[
         dict[
             Annotated[str, Field(min_length=1, max_length=128)],
@@ -202,6 +346,25 @@ class Environment(_Model):
                 "(else the function would trigger itself)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _visibility_covers_retries(self) -> Environment:
+        given = self.ingest.visibility_timeout_seconds
+        least = VISIBILITY_TIMEOUT_FACTOR * self.function.timeout_seconds
+        if given is not None and given < least:
+            raise FieldProblem(
+                "ingest.visibility_timeout_seconds",
+                given,
+                f"at least {least} ({VISIBILITY_TIMEOUT_FACTOR}x function.timeout_seconds "
+                f"{self.function.timeout_seconds}), or null to derive it",
+            )
+        return self
+
+
+def visibility_timeout_seconds(env: Environment) -> int:
+    """The ingest queue's visibility timeout: as configured, else 6x the function timeout."""
+    given = env.ingest.visibility_timeout_seconds
+    return given if given is not None else VISIBILITY_TIMEOUT_FACTOR * env.function.timeout_seconds
 
 
 @dataclass(frozen=True)
@@ -236,6 +399,10 @@ def _problems_from(file: str, error: ValidationError) -> list[Problem]:
     for item in error.errors(include_url=False):
         loc = ".".join(str(part) for part in item["loc"])
         expected = item["msg"].removeprefix("Value error, ")
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblem):  # a whole-model check that names its field
+            problems.append(Problem(file, cause.field, _show(cause.value), cause.expected))
+            continue
         if not loc:  # a whole-model check: the message names its fields
             problems.append(Problem(file, "storage", "overlapping prefixes", expected))
             continue

@@ -59,6 +59,13 @@ class LogicalId:
     ROTATION_PERMISSION = "SecretRotationInvokePermission"
     ROTATION_SCHEDULE = "SecretRotationSchedule"
     ROTATION_ERRORS_ALARM = "SecretRotationErrorsAlarm"
+    # Queue ingest mode (``ingest.mode: queue``) only.
+    INGEST_QUEUE = "IngestQueue"
+    INGEST_QUEUE_POLICY = "IngestQueuePolicy"
+    INGEST_EVENT_SOURCE_MAPPING = "IngestEventSourceMapping"
+    INGEST_AGE_ALARM = "IngestOldestMessageAgeAlarm"
+    OUT_INGEST_QUEUE_URL = "IngestQueueUrl"
+    OUT_INGEST_QUEUE_ARN = "IngestQueueArn"
     # Outputs keep the reference stack's names.
     OUT_BUCKET = "S3BucketName"
     OUT_FUNCTION_ARN = "LambdaFunctionArn"
@@ -148,6 +155,11 @@ def key_alias(env: str) -> str:
 def queue_name(env: str) -> str:
     """The dead-letter queue's name."""
     return f"ServerlessApp-DLQ-{env}"
+
+
+def ingest_queue_name(env: str) -> str:
+    """The queue that buffers upload notifications in queue ingest mode."""
+    return f"ServerlessApp-Ingest-{env}"
 
 
 def topic_name(env: str) -> str:

@@ -48,7 +48,7 @@ def test_model_is_frozen() -> None:
 
 def test_committed_environments_load() -> None:
     envs = load_environments(Path("environments"))
-    assert set(envs) == {"dev", "staging", "prod", "local"}
+    assert set(envs) == {"dev", "staging", "prod", "local", "localqueue"}
     assert envs["local"].account_id == "123456789012"
     assert envs["local"].region == "us-east-1"
     assert envs["prod"].termination_protection is True

@@ -75,3 +75,11 @@ def test_direct_mode_ceiling_drains_bursts_within_the_event_age() -> None:
     assert rate == pytest.approx(50 / lm.seconds_per_file(lm.SMALL))
     assert ceiling["burst_files_within_max_event_age"] == pytest.approx(rate * 21600)
     assert math.isfinite(rate)
+
+
+def test_ranged_parts_pay_their_first_byte_and_the_hash_caps_them() -> None:
+    per_connection = 8 / (0.020 + 8 / 64)
+    assert lm.stream_mib_s(lm.RANGED) == pytest.approx(per_connection)
+    assert lm.read_seconds(lm.RANGED) == pytest.approx(1024 / (8 * per_connection))
+    assert lm.seconds_per_file(lm.LARGE) / lm.seconds_per_file(lm.RANGED) >= 4  # the bar
+    assert lm.read_seconds(lm.RANGED_256) == pytest.approx(1024 / lm.RANGED_256.hash_mib_s())

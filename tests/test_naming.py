@@ -28,13 +28,21 @@ OUTPUT_IDS = {
     "S3BucketName", "LambdaFunctionArn", "LambdaFunctionName", "SecretArn", "AlarmTopicArn",
     "DeadLetterQueueUrl", "DeadLetterQueueArn",
 }  # fmt: skip
+# Queue ingest mode adds the queue and its mapping; S3 no longer invokes the function.
+QUEUE_LOGICAL_IDS = (APP_LOGICAL_IDS - {"FunctionInvokePermission"}) | {
+    "IngestQueue", "IngestQueuePolicy", "IngestEventSourceMapping", "IngestOldestMessageAgeAlarm",
+}  # fmt: skip
+QUEUE_OUTPUT_IDS = OUTPUT_IDS | {"IngestQueueUrl", "IngestQueueArn"}
 
 
 def test_logical_ids_are_pinned_for_every_environment() -> None:
     for env in load_environments(Path("environments")).values():
         template = build_template(env, ARTIFACT).to_dict()
-        assert set(template["Resources"]) == APP_LOGICAL_IDS, env.name
-        assert set(template["Outputs"]) == OUTPUT_IDS, env.name
+        queue = env.ingest.mode == "queue"
+        assert set(template["Resources"]) == (QUEUE_LOGICAL_IDS if queue else APP_LOGICAL_IDS), (
+            env.name
+        )
+        assert set(template["Outputs"]) == (QUEUE_OUTPUT_IDS if queue else OUTPUT_IDS), env.name
 
 
 def test_bootstrap_logical_ids_are_pinned() -> None:

@@ -16,7 +16,10 @@ from generator.stack.secrets import EXCLUDED_CHARACTERS
 
 SHA = "ab" * 32
 ARTIFACT = ArtifactRef(key=naming.artifact_key(SHA), sha256=SHA)
-ENVS = load_environments(Path("environments"))
+# Direct ingest mode; queue mode's template is tests/test_ingest_template.py's.
+ENVS = {
+    n: e for n, e in load_environments(Path("environments")).items() if e.ingest.mode == "direct"
+}
 L = naming.LogicalId
 
 
@@ -167,6 +170,10 @@ def test_function_environment_is_the_handler_contract(
         "RESULTS_PREFIX": "processed/",
         "ENVIRONMENT": env.name,
         "SECRET_CACHE_SECONDS": "300",
+        "MAX_OBJECT_BYTES": str(5 * 1024**3),
+        "READ_PART_MIB": "8",
+        "READ_CONCURRENCY": str(env.function.memory_mb // 4 // 8),
+        "STOP_MARGIN_SECONDS": str(env.function.timeout_seconds // 10),
         "POWERTOOLS_SERVICE_NAME": "ServerlessApp",
         "POWERTOOLS_METRICS_NAMESPACE": "ServerlessApp/Lambda",
         "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -239,6 +239,11 @@ MANAGE_SECRET = [
 ]
 # RotateSecret also needs its caller to be allowed to invoke the rotation function.
 START_ROTATION = [lam.InvokeFunction]
+# Queue ingest mode only: the event source mapping from the ingest queue to the function.
+# CreateEventSourceMapping takes no resource ARN: the function it targets is its condition.
+CREATE_INGEST_MAPPING = [lam.CreateEventSourceMapping]
+MANAGE_INGEST_MAPPING = [lam.UpdateEventSourceMapping, lam.DeleteEventSourceMapping]
+READ_INGEST_MAPPING = [lam.GetEventSourceMapping, lam.TagResource, lam.UntagResource, lam.ListTags]
 MANAGE_ALIASES = [kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias]
 MANAGE_KEY = [
     kms.PutKeyPolicy,

@@ -34,10 +34,12 @@ from troposphere import iam as tiam
 from generator import arns, naming
 from generator.ci_access.permissions import (
     CONFIGURE_BUCKET,
+    CREATE_INGEST_MAPPING,
     MANAGE_ALARMS,
     MANAGE_ALIASES,
     MANAGE_BUCKETS,
     MANAGE_FUNCTION,
+    MANAGE_INGEST_MAPPING,
     MANAGE_KEY,
     MANAGE_LOG_GROUP,
     MANAGE_POLICIES,
@@ -47,6 +49,7 @@ from generator.ci_access.permissions import (
     MANAGE_TOPIC,
     READ_BUCKET,
     READ_FUNCTION,
+    READ_INGEST_MAPPING,
     READ_KEY,
     READ_LOG_GROUP,
     READ_MESSAGING,
@@ -156,6 +159,12 @@ def _secret_arn(env: Environment) -> Sub:
 
 def _queue_arn(env: Environment) -> Sub:
     return _arn(env, "sqs", naming.queue_name(env.name))
+
+
+def _ingest_queue_arns(env: Environment) -> list[Sub]:
+    if env.ingest.mode != "queue":
+        return []
+    return [_arn(env, "sqs", naming.ingest_queue_name(env.name))]
 
 
 def _topic_arns(env: Environment) -> list[Sub]:
@@ -353,8 +362,22 @@ def _function_policy(env: Environment) -> PolicyDocument:
             _allow("ManageStackPolicies", MANAGE_POLICIES, [stack_policies]),
             _allow("PassFunctionRole", [iam.PassRole], role, _passed_to("lambda.amazonaws.com")),
             _allow("ManageLogGroup", MANAGE_LOG_GROUP, _log_group_arns(env)),
+            *_ingest_mapping_statements(env),
         ]
     )
+
+
+def _ingest_mapping_statements(env: Environment) -> list[Statement]:
+    """Queue ingest mode: the event source mapping from the ingest queue to this function."""
+    if env.ingest.mode != "queue":
+        return []
+    this_function = Condition(ArnLike("lambda:FunctionArn", _function_arns(env)))
+    mappings = [_arn(env, "lambda", "event-source-mapping:*")]
+    return [
+        _allow("CreateIngestMapping", CREATE_INGEST_MAPPING, ["*"], this_function),
+        _allow("ManageIngestMapping", MANAGE_INGEST_MAPPING, mappings, this_function),
+        _allow("ReadAndTagIngestMapping", READ_INGEST_MAPPING, mappings),
+    ]
 
 
 def _monitoring_policy(env: Environment) -> PolicyDocument:
@@ -366,7 +389,7 @@ def _monitoring_policy(env: Environment) -> PolicyDocument:
                 [cloudwatch.PutDashboard, cloudwatch.DeleteDashboards],
                 [_dashboard_arn(env)],
             ),
-            _allow("ManageQueue", MANAGE_QUEUE, [_queue_arn(env)]),
+            _allow("ManageQueue", MANAGE_QUEUE, [_queue_arn(env), *_ingest_queue_arns(env)]),
             _allow("ManageTopic", MANAGE_TOPIC, _topic_arns(env)),
         ]
     )

@@ -198,7 +198,8 @@ def sample_file(folder: Path) -> Path:
 
 
 def demo(request: UploadRequest, runtime: Runtime) -> int:
-    """Deploy the environment, then upload a sample file and verify its result."""
+    """Deploy the environment, then upload a sample file and verify its result; in the
+    emulator, then deliver a failing upload and show the Errors alarm and its notification."""
     from generator.deploy import pipeline
     from generator.deploy.runtime import Connection
 
@@ -208,7 +209,21 @@ def demo(request: UploadRequest, runtime: Runtime) -> int:
     )
     if deployed != ExitCode.OK:
         return deployed
-    return upload(request)
+    code = upload(request)
+    root = request.workspace.root
+    env = _load_env(root, request.env)
+    target = target_for(env, root, request.endpoint_url)
+    if code != ExitCode.OK or not target.emulated:
+        return code
+    from generator.emulator import alarm_demo  # the emulator only: it sets off an alarm
+
+    session = _session(target, request.profile)
+
+    def clients(service: str) -> Any:
+        return session.client(service, region_name=env.region, endpoint_url=target.endpoint_url)
+
+    fired = alarm_demo.run(env, clients, request.timeout_seconds)
+    return ExitCode.OK if fired else ExitCode.TIMED_OUT
 
 
 # ------------------------------------------------------------------------------------- rotate

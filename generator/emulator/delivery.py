@@ -63,6 +63,7 @@ class Outcome:
     payload: Any
     logs: str
     request_id: str
+    duration_ms: float = 0.0
 
 
 def invocation_for(function: Any, account_id: str, region: str) -> Invocation:
@@ -150,6 +151,7 @@ def run_handler(invocation: Invocation, event: Any, endpoint_url: str, work_dir:
     """Run the handler once in a fresh process; a timeout or crash is a failed outcome."""
     request_id = str(uuid.uuid4())
     code_dir = unpack(invocation.code, work_dir)
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(dir=work_dir, prefix=".invoke-") as scratch:
         result_path = Path(scratch) / "result.json"
         try:
@@ -169,15 +171,28 @@ def run_handler(invocation: Invocation, event: Any, endpoint_url: str, work_dir:
             logs = out.decode() if isinstance(out, bytes) else out
             message = f"Task timed out after {invocation.timeout_seconds} seconds"
             return Outcome(
-                False, {"errorMessage": message, "errorType": "TimeoutError"}, logs, request_id
+                False,
+                {"errorMessage": message, "errorType": "TimeoutError"},
+                logs,
+                request_id,
+                _elapsed_ms(started),
             )
         if not result_path.exists():
             message = f"Runtime exited with code {proc.returncode} before returning a result"
             return Outcome(
-                False, {"errorMessage": message, "errorType": "Runtime.ExitError"}, logs, request_id
+                False,
+                {"errorMessage": message, "errorType": "Runtime.ExitError"},
+                logs,
+                request_id,
+                _elapsed_ms(started),
             )
         result = json.loads(result_path.read_text(encoding="utf-8"))
-    return Outcome(bool(result["ok"]), result["payload"], logs, request_id)
+    return Outcome(bool(result["ok"]), result["payload"], logs, request_id, _elapsed_ms(started))
+
+
+def _elapsed_ms(started: float) -> float:
+    # The whole subprocess, cold start included: every emulated invocation is a cold one.
+    return (time.monotonic() - started) * 1000
 
 
 def failure_record(
@@ -290,6 +305,7 @@ class Deliverer:
         for line in outcome.logs.splitlines():
             _log(f"  | {line}")
         _put_logs(invocation, outcome)
+        _put_metrics(invocation, outcome)
 
 
 def _log(message: str) -> None:
@@ -311,6 +327,23 @@ def _send(invocation: Invocation, target_arn: str, body: str) -> None:
         sns_backends[invocation.account_id][invocation.region].publish(body, arn=target_arn)
     else:
         _log(f"{invocation.function_name}: failure destination {target_arn} not emulated")
+
+
+def _put_metrics(invocation: Invocation, outcome: Outcome) -> None:
+    """Lambda's metrics and the function's EMF metrics, as CloudWatch would record them."""
+    from generator.emulator.metrics import record_invocation
+
+    try:
+        record_invocation(
+            invocation.account_id,
+            invocation.region,
+            invocation.function_name,
+            outcome.ok,
+            outcome.duration_ms,
+            outcome.logs,
+        )
+    except Exception as exc:  # metrics are a courtesy; never fail an invocation over them
+        _log(f"could not record metrics of {invocation.function_name}: {exc}")
 
 
 def _put_logs(invocation: Invocation, outcome: Outcome) -> None:

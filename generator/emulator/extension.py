@@ -30,7 +30,14 @@ What it changes, and why:
 - S3 notifications and ``lambda:Invoke`` run the function's deployed code in a subprocess
   (``generator.emulator.delivery``) instead of Docker, and S3 events look like AWS's: keys keep
   their ``/`` (moto writes ``%2F``) and versioned buckets' events carry ``versionId`` and
-  ``sequencer``.
+  ``sequencer``;
+- ``TemplateURL``: moto reads a path-style template URL only when its host is ``localhost``; a
+  template too large to inline is uploaded and named by the deploy as
+  ``<endpoint>/<bucket>/<key>`` on the emulator's own ``127.0.0.1`` endpoint, so such URLs are
+  read path-style too (``localqueue`` is over CloudFormation's 51,200-byte inline limit);
+- SQS event source mappings are polled by ``generator.emulator.poller`` (batches, partial batch
+  responses, redrive), which also turns the functions' EMF lines and Lambda's and SQS's own
+  metrics into CloudWatch datapoints and evaluates the alarms (``metrics``, ``alarms``).
 """
 
 from __future__ import annotations
@@ -43,11 +50,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import moto.awslambda.models as lambda_models
 import moto.cloudformation.models as cfn_models
 import moto.cloudformation.parsing as cfn_parsing
+import moto.cloudformation.responses as cfn_responses
 import moto.s3.notifications as s3_notifications
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
@@ -57,10 +65,12 @@ from moto.core.utils import utcnow
 
 from generator.emulator import changes, deletion, models, rotation_model
 from generator.emulator.delivery import Deliverer, invocation_for
+from generator.emulator.poller import Poller
 
 _originals: dict[str, Any] = {}
 _lock = threading.Lock()
 _deliverer: dict[str, Deliverer] = {}
+_poller: dict[str, Poller] = {}
 
 
 def _clear_model_caches() -> None:
@@ -69,8 +79,12 @@ def _clear_model_caches() -> None:
     cfn_parsing.get_name_type_map.cache_clear()
 
 
-def install(endpoint_url: str, work_dir: Path) -> Deliverer:
-    """Switch the extension on; functions run against ``endpoint_url``, unpacked in ``work_dir``."""
+def install(endpoint_url: str, work_dir: Path, poll: bool = False) -> Deliverer:
+    """Switch the extension on; functions run against ``endpoint_url``, unpacked in ``work_dir``.
+
+    ``poll`` starts the background poller (event source mappings, queue metrics, alarms); the
+    server passes it, in-process tests drive ``poller()`` by hand instead.
+    """
     with _lock:
         if _originals:
             raise RuntimeError("the emulator extension is already installed")
@@ -88,6 +102,10 @@ def install(endpoint_url: str, work_dir: Path) -> Deliverer:
         _patch(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
         _patch(s3_notifications, "_get_s3_event", _s3_event_with_version)
         _patch(lambda_models.LambdaFunction, "invoke", _invoke_api)
+        _patch(cfn_responses, "get_stack_from_s3_url", _template_from_url)
+        _poller["current"] = Poller(deliverer)
+        if poll:
+            _poller["current"].start()
         return deliverer
 
 
@@ -101,6 +119,9 @@ def uninstall() -> None:
         models.set_active(False)
         _clear_model_caches()
         deliverer = _deliverer.pop("current", None)
+        poller_ = _poller.pop("current", None)
+    if poller_ is not None:
+        poller_.stop()
     if deliverer is not None:
         deliverer.shutdown()
 
@@ -115,9 +136,29 @@ def installed(endpoint_url: str, work_dir: Path) -> Iterator[Deliverer]:
         uninstall()
 
 
+def poller() -> Poller:
+    """The installed extension's poller (mappings, queue metrics, alarms)."""
+    return _poller["current"]
+
+
 def is_installed() -> bool:
     """Whether the extension is on in this process."""
     return bool(_originals)
+
+
+def path_style_url(template_url: str, endpoint_url: str) -> str:
+    """``template_url`` with the host moto reads path-style (``localhost``) when it points at
+    the emulator's own endpoint; any other URL unchanged."""
+    url, endpoint = urlsplit(template_url), urlsplit(endpoint_url)
+    if url.netloc != endpoint.netloc:
+        return template_url
+    netloc = f"localhost:{url.port}" if url.port else "localhost"
+    return urlunsplit(url._replace(netloc=netloc))
+
+
+def _template_from_url(template_url: str, account_id: str, partition: str) -> str:
+    own = path_style_url(template_url, _deliverer["current"].endpoint_url)
+    return str(_original(cfn_responses, "get_stack_from_s3_url")(own, account_id, partition))
 
 
 _owners: dict[str, Any] = {}

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self, cast
 
+from moto.awslambda.models import EventSourceMapping as MotoEventSourceMapping
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudwatch.models import cloudwatch_backends
@@ -347,6 +348,9 @@ class Secret(_Resource, CloudFormationModel):
 
 
 def _put_alarm(name: str, props: Mapping[str, Any], account_id: str, region_name: str) -> str:
+    from generator.emulator.metrics import remember_region
+
+    remember_region(account_id, region_name)  # the emulator evaluates this region's alarms
     backend = cloudwatch_backends[account_id][region_name]
     alarm = backend.put_metric_alarm(
         name=name,
@@ -678,6 +682,59 @@ class EventInvokeConfig(_Resource, CloudFormationModel):
             lambda_backend(account_id, region_name).get_function(name).event_invoke_config = []
 
 
+class EventSourceMapping(_Typed, MotoEventSourceMapping, CloudFormationModel):
+    """``AWS::Lambda::EventSourceMapping`` for SQS: moto's record of the mapping, polled by the
+    emulator's own poller (``generator.emulator.poller``).
+
+    moto would invoke the function itself, synchronously inside ``SendMessage`` and through
+    Docker, counting a receive each time; the mapping is detached from that path so the queue
+    is read only by the poller, with its batch size, window, visibility timeout and redrive.
+    """
+
+    AWS_TYPE = "AWS::Lambda::EventSourceMapping"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        backend = lambda_backend(account_id, region_name)
+        mapping = backend.create_event_source_mapping(_props(cloudformation_json))
+        return _polled(mapping, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        props = _props(cloudformation_json)
+        backend = lambda_backend(account_id, region_name)
+        mapping = backend.update_event_source_mapping(original_resource.uuid, props)
+        if mapping is None:  # gone behind CloudFormation's back: create it again
+            mapping = backend.create_event_source_mapping(props)
+        mapping.function_response_types = props.get("FunctionResponseTypes")
+        mapping.scaling_config = props.get("ScalingConfig")
+        return _polled(mapping, account_id, region_name)
+
+
+def _polled(mapping: Any, account_id: str, region_name: str) -> Any:
+    from generator.emulator.poller import register_mapping
+
+    for queue in sqs_backends[account_id][region_name].queues.values():
+        if queue.queue_arn == mapping.event_source_arn:
+            queue.lambda_event_source_mappings.pop(mapping.function_arn, None)
+    register_mapping(mapping.uuid, account_id, region_name)
+    return mapping
+
+
 # ---------------------------------------------------------------------------------------------
 # SNS and SQS policies, SNS subscriptions
 # ---------------------------------------------------------------------------------------------
@@ -770,5 +827,5 @@ class Subscription(_Resource, CloudFormationModel):
 # Every type this module adds or extends, for the extension's checks and the README.
 MODELS: tuple[type[CloudFormationModel], ...] = (
     Secret, Alarm, KmsKey, BucketPolicy, Bucket, Function, EventInvokeConfig, TopicPolicy,
-    QueuePolicy, Subscription,
+    QueuePolicy, Subscription, EventSourceMapping,
 )  # fmt: skip

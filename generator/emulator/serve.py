@@ -70,7 +70,7 @@ def serve(options: ServeOptions) -> int:
         request_handler=MotoRequestHandler,
     )
     endpoint = f"http://{HOST}:{server.server_port}"
-    extension.install(endpoint, state_dir / "work")
+    extension.install(endpoint, state_dir / "work", poll=True)
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

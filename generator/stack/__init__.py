@@ -9,7 +9,8 @@ from generator.config import Environment
 from generator.contracts import ArtifactRef, TemplateMetadata
 from generator.stack.encryption import add_key
 from generator.stack.function import add_function
-from generator.stack.monitoring import add_monitoring, add_rotation_alarm
+from generator.stack.ingest import add_ingest, uses_queue
+from generator.stack.monitoring import add_ingest_alarm, add_monitoring, add_rotation_alarm
 from generator.stack.permissions import add_policy, add_role, function_policy
 from generator.stack.rotation import add_rotation, add_rotation_role, rotation_enabled
 from generator.stack.secrets import add_secret
@@ -57,13 +58,20 @@ def build_template(env: Environment, artifact: ArtifactRef) -> Template:
             secret,
             GetAtt(naming.LogicalId.DEAD_LETTER_QUEUE, "Arn"),
             GetAtt(naming.LogicalId.LOG_GROUP, "Arn"),
+            GetAtt(naming.LogicalId.INGEST_QUEUE, "Arn") if uses_queue(env) else None,
         ),
     )
     function = add_function(template, env, artifact, role_arn, policy_id, secret, names.data, key)
+    ingest = None
+    if uses_queue(env):
+        ingest = add_ingest(
+            template, env, key, function.function, function.queue_arn, names.data, policy_id
+        )
     access_logs = add_access_log_bucket(template, env, names)
     bucket = add_data_bucket(
-        template, env, names, key, access_logs, function.arn, function.permission_id
-    )
+        template, env, names, key, access_logs, function.arn, function.permission_id,
+        (ingest.queue_arn, ingest.policy_id) if ingest else None,
+    )  # fmt: skip
     topic = add_monitoring(template, env, key, function)
     if rotation_role_arn is not None:
         rotation = add_rotation(template, env, artifact, rotation_role_arn, secret, key)
@@ -85,6 +93,14 @@ def build_template(env: Environment, artifact: ArtifactRef) -> Template:
         (naming.LogicalId.OUT_DLQ_ARN, function.queue_arn, "ARN of the dead-letter queue",
          "DeadLetterQueueArn"),
     ]  # fmt: skip
+    if ingest is not None:
+        outputs += [
+            (naming.LogicalId.OUT_INGEST_QUEUE_URL, ingest.queue_url,
+             "URL of the ingest queue (queue mode)", None),
+            (naming.LogicalId.OUT_INGEST_QUEUE_ARN, ingest.queue_arn,
+             "ARN of the ingest queue (queue mode)", "IngestQueueArn"),
+        ]  # fmt: skip
+        add_ingest_alarm(template, env, ingest.queue_name, topic)
     for logical_id, value, description, export in outputs:
         output = Output(logical_id, Value=value, Description=description)
         if export:

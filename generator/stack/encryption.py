@@ -8,6 +8,7 @@ from awacs import kms
 from awacs.aws import (
     Allow,
     ArnEquals,
+    ArnLike,
     Condition,
     PolicyDocument,
     Principal,
@@ -19,7 +20,7 @@ from troposphere import kms as tkms
 
 from generator import arns, naming
 from generator.config import Environment
-from generator.stack.common import retain, tags
+from generator.stack.common import bucket_arn, retain, tags
 
 ACCOUNT = "${AWS::AccountId}"
 
@@ -144,11 +145,41 @@ def key_policy(
                     )
                 ),
             ),
+            *_ingest_statements(env),
         ],
     )
     if rotation_role_arn is not None:
         document.Statement.append(rotation_role_statement(rotation_role_arn))
     return document
+
+
+def _ingest_statements(env: Environment) -> list[Statement]:
+    """Queue mode: S3 encrypts its notifications for the ingest queue with this key; only for
+    this account's data bucket, and only for that queue (SQS's encryption context)."""
+    if env.ingest.mode != "queue":
+        return []
+    return [
+        Statement(
+            Sid="DataBucketNotificationsToIngestQueue",
+            Effect=Allow,
+            Principal=Principal("Service", "s3.amazonaws.com"),
+            Action=[kms.GenerateDataKey, kms.Decrypt],
+            Resource=["*"],
+            Condition=Condition(
+                [
+                    StringEquals(
+                        {
+                            "aws:SourceAccount": Ref("AWS::AccountId"),
+                            "kms:EncryptionContext:aws:sqs:arn": Sub(
+                                arns.arn("sqs", naming.ingest_queue_name(env.name))
+                            ),
+                        }
+                    ),
+                    ArnLike("aws:SourceArn", bucket_arn(naming.data_bucket(env.name, ACCOUNT))),
+                ]
+            ),
+        )
+    ]
 
 
 def add_key(

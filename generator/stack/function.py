@@ -33,7 +33,7 @@ class FunctionHandles:
     queue_arn: GetAtt
     queue_name: GetAtt
     queue_url: Ref
-    permission_id: str
+    permission_id: str  # empty in queue mode: S3 may not invoke the function
 
 
 def add_dead_letter_queue(template: Template, env: Environment, key: KeyHandle) -> sqs.Queue:
@@ -76,6 +76,11 @@ def environment_variables(env: Environment, secret: Ref, data_bucket: str) -> di
         "RESULTS_PREFIX": env.storage.results_prefix,
         "ENVIRONMENT": env.name,
         "SECRET_CACHE_SECONDS": str(env.function.secret_cache_seconds),
+        # Empty: no size limit.
+        "MAX_OBJECT_BYTES": str(env.storage.max_object_bytes or ""),
+        "READ_PART_MIB": str(env.function.read_part_mib),
+        "READ_CONCURRENCY": str(env.function.effective_read_concurrency),
+        "STOP_MARGIN_SECONDS": str(env.function.effective_stop_margin_seconds),
         "POWERTOOLS_SERVICE_NAME": naming.SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": naming.METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": env.function.log_level,
@@ -157,20 +162,23 @@ def add_function(
             ),
         )
     )
-    permission = awslambda.Permission(
-        naming.LogicalId.INVOKE_PERMISSION,
-        FunctionName=Ref(function),
-        Action="lambda:InvokeFunction",
-        Principal="s3.amazonaws.com",
-        SourceAccount=Ref("AWS::AccountId"),
-        SourceArn=bucket_arn(data_bucket),
-    )
-    template.add_resource(permission)
+    permission_id = ""
+    if env.ingest.mode == "direct":  # in queue mode S3 never invokes the function itself
+        permission = awslambda.Permission(
+            naming.LogicalId.INVOKE_PERMISSION,
+            FunctionName=Ref(function),
+            Action="lambda:InvokeFunction",
+            Principal="s3.amazonaws.com",
+            SourceAccount=Ref("AWS::AccountId"),
+            SourceArn=bucket_arn(data_bucket),
+        )
+        template.add_resource(permission)
+        permission_id = str(permission.title)
     return FunctionHandles(
         function=Ref(function),
         arn=GetAtt(function, "Arn"),
         queue_arn=GetAtt(queue, "Arn"),
         queue_name=GetAtt(queue, "QueueName"),
         queue_url=Ref(queue),
-        permission_id=permission.title,
+        permission_id=permission_id,
     )

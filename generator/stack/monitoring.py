@@ -191,6 +191,35 @@ def add_rotation_alarm(template: Template, env: Environment, function: Ref, topi
     )
 
 
+def add_ingest_alarm(
+    template: Template, env: Environment, queue_name: GetAtt, topic: GetAtt | Ref
+) -> None:
+    """Queue mode: the backlog's oldest upload has waited too long (the function is failing,
+    throttled or capped by its maximum concurrency). Dead letters are the DLQ-Depth alarm's."""
+    template.add_resource(
+        cloudwatch.Alarm(
+            naming.LogicalId.INGEST_AGE_ALARM,
+            AlarmName=naming.alarm_name("Ingest-OldestMessageAge", env.name),
+            AlarmDescription=(
+                f"An upload has waited over {env.ingest.oldest_message_alarm_seconds}s in the "
+                "ingest queue: processing is failing or cannot keep up."
+            ),
+            Namespace="AWS/SQS",
+            MetricName="ApproximateAgeOfOldestMessage",
+            Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=queue_name)],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=env.ingest.oldest_message_alarm_seconds,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            AlarmActions=[topic],
+            OKActions=[topic],
+            Tags=tags(env),
+        )
+    )
+
+
 def add_error_rate_alarm(
     template: Template, env: Environment, function: FunctionHandles, topic: Ref
 ) -> None:
@@ -283,6 +312,17 @@ def dashboard_body(env: Environment) -> str:
             [ns, "RecordsSkipped", "Environment", env.name],
         ], 12, 6, "Sum"),
     ]  # fmt: skip
+    if env.ingest.mode == "queue":
+        ingest = naming.ingest_queue_name(env.name)
+        widgets += [
+            widget("Ingest queue: backlog", [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", ingest],
+                ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", ingest],
+            ], 0, 12, "Maximum"),
+            widget("Ingest queue: age of oldest message (s)", [
+                ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", ingest],
+            ], 12, 12, "Maximum"),
+        ]  # fmt: skip
     return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
 
 

@@ -34,12 +34,33 @@ def add_role(template: Template, env: Environment) -> GetAtt:
     return GetAtt(role, "Arn")
 
 
+def ingest_queue_statement(ingest_queue_arn: GetAtt) -> Statement:
+    """Queue mode: what Lambda's poller does with the ingest queue, on the function's role."""
+    return Statement(
+        Sid="PollIngestQueue",
+        Effect=Allow,
+        Action=[
+            sqs.ReceiveMessage,
+            sqs.DeleteMessage,
+            sqs.GetQueueAttributes,
+            sqs.ChangeMessageVisibility,
+        ],
+        Resource=[ingest_queue_arn],
+    )
+
+
 def function_policy(
-    env: Environment, data_bucket: str, secret: Ref, queue_arn: GetAtt, log_group_arn: GetAtt
+    env: Environment,
+    data_bucket: str,
+    secret: Ref,
+    queue_arn: GetAtt,
+    log_group_arn: GetAtt,
+    ingest_queue_arn: GetAtt | None = None,
 ) -> PolicyDocument:
-    """Exactly what the handler does: read uploads, write results, read one secret, log, trace."""
+    """Exactly what the handler does: read uploads, write results, read one secret, log, trace
+    (and, in queue mode, what Lambda's poller does with the ingest queue)."""
     storage = env.storage
-    return PolicyDocument(
+    document = PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
@@ -90,6 +111,9 @@ def function_policy(
             ),
         ],
     )
+    if ingest_queue_arn is not None:
+        document.Statement.append(ingest_queue_statement(ingest_queue_arn))
+    return document
 
 
 def add_policy(template: Template, env: Environment, document: PolicyDocument) -> str:

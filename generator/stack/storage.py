@@ -143,8 +143,32 @@ def add_data_bucket(
     access_logs: Ref,
     function_arn: GetAtt,
     invoke_permission_id: str,
+    ingest_queue: tuple[GetAtt, str] | None = None,
 ) -> Ref:
-    """The data bucket: versioned, KMS-encrypted, private, TLS-only; uploads invoke the function."""
+    """The data bucket: versioned, KMS-encrypted, private, TLS-only; uploads invoke the function
+    (or, with ``ingest_queue`` (its ARN and its policy's logical ID), go to that queue)."""
+    uploads = s3.Filter(
+        S3Key=s3.S3Key(Rules=[s3.Rules(Name="prefix", Value=env.storage.upload_prefix)])
+    )
+    if ingest_queue is None:
+        notifications = s3.NotificationConfiguration(
+            LambdaConfigurations=[
+                s3.LambdaConfigurations(
+                    Event="s3:ObjectCreated:*", Filter=uploads, Function=function_arn
+                )
+            ]
+        )
+        # S3 checks that it may invoke the function when the notification is put.
+        depends_on = [invoke_permission_id, naming.LogicalId.ACCESS_LOG_BUCKET_POLICY]
+    else:
+        queue_arn, queue_policy_id = ingest_queue
+        notifications = s3.NotificationConfiguration(
+            QueueConfigurations=[
+                s3.QueueConfigurations(Event="s3:ObjectCreated:*", Filter=uploads, Queue=queue_arn)
+            ]
+        )
+        # S3 checks that it may send to the queue when the notification is put.
+        depends_on = [queue_policy_id, naming.LogicalId.ACCESS_LOG_BUCKET_POLICY]
     bucket = private_bucket(
         naming.LogicalId.DATA_BUCKET,
         names.data,
@@ -170,21 +194,8 @@ def add_data_bucket(
             DestinationBucketName=access_logs,
             LogFilePrefix=naming.ACCESS_LOG_PREFIX,
         ),
-        NotificationConfiguration=s3.NotificationConfiguration(
-            LambdaConfigurations=[
-                s3.LambdaConfigurations(
-                    Event="s3:ObjectCreated:*",
-                    Filter=s3.Filter(
-                        S3Key=s3.S3Key(
-                            Rules=[s3.Rules(Name="prefix", Value=env.storage.upload_prefix)]
-                        )
-                    ),
-                    Function=function_arn,
-                )
-            ]
-        ),
-        # S3 checks that it may invoke the function when the notification is put.
-        DependsOn=[invoke_permission_id, naming.LogicalId.ACCESS_LOG_BUCKET_POLICY],
+        NotificationConfiguration=notifications,
+        DependsOn=depends_on,
     )
     template.add_resource(retain(bucket, env))
     template.add_resource(

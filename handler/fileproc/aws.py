@@ -7,24 +7,28 @@ Tests replace clients by calling ``reset()`` inside their moto context, or pass 
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .core import OBJECT_GONE, SUPERSEDED, StoredObject
 from .errors import SecretUnreadable, SkipRecord
-from .settings import Settings
+from .secret import secret_value, signing_key_from
+from .settings import MAX_READ_CONCURRENCY, Settings
 from .signing import SigningKey
 
 # Standard retry mode backs off on throttling and 5xx inside one invocation; what still fails
-# after that fails the record, and Lambda's own retries take over.
+# after that fails the record, and Lambda's own retries take over. The pool holds one connection
+# per part in flight plus the first part's, so ranged reads never queue for a connection.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     connect_timeout=5,
     read_timeout=30,
     tcp_keepalive=True,
+    max_pool_connections=MAX_READ_CONCURRENCY + 1,
 )
 # The object (or the version the event named) no longer exists: deleted before we got to it.
 GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
@@ -46,24 +50,31 @@ def secrets_client() -> Any:
     return boto3.client("secretsmanager", config=CLIENT_CONFIG)
 
 
-@functools.cache
-def secrets_provider() -> Any:
-    """Powertools' secrets provider over our client; it keeps the value (with its version id)
-    cached across invocations."""
-    from .secret import VersionedSecretsProvider
-
-    return VersionedSecretsProvider(boto3_client=secrets_client())
+# The signing key per secret ARN and when it was read (monotonic seconds), for warm reuse. The
+# password and its version id are one cached value, so they can never come from two versions.
+_SIGNING_KEYS: dict[str, tuple[float, SigningKey]] = {}
 
 
 def reset() -> None:
     """Forget clients and the cached secret (tests, after changing the mocked world)."""
-    for cached in (s3_client, secrets_client, secrets_provider):
+    for cached in (s3_client, secrets_client):
         cached.cache_clear()
+    _SIGNING_KEYS.clear()
 
 
 def client_error_code(exc: ClientError) -> str:
     """The AWS error code of a ClientError ("" when the response carries none)."""
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def object_size(response: dict[str, Any]) -> int | None:
+    """The whole object's size: the total of a ranged GET's Content-Range, else Content-Length."""
+    content_range = response.get("ContentRange")
+    if isinstance(content_range, str) and "/" in content_range:
+        total = content_range.rsplit("/", 1)[1]
+        return int(total) if total.isdigit() else None
+    length = response.get("ContentLength")
+    return length if isinstance(length, int) else None
 
 
 class S3Store:
@@ -78,7 +89,12 @@ class S3Store:
         return self._client if self._client is not None else s3_client()
 
     def open(
-        self, bucket: str, key: str, version_id: str | None, if_match: str | None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        if_match: str | None,
+        byte_range: tuple[int, int] | None = None,
     ) -> StoredObject:
         """GetObject by version id, or by ETag when the event names no version."""
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}
@@ -86,6 +102,8 @@ class S3Store:
             params["VersionId"] = version_id
         elif if_match:
             params["IfMatch"] = f'"{if_match}"'
+        if byte_range is not None:
+            params["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
         try:
             response = self.client.get_object(**params)
         except ClientError as exc:
@@ -101,6 +119,7 @@ class S3Store:
             etag=str(response.get("ETag", "")).strip('"'),
             version_id=response.get("VersionId"),
             content_type=response.get("ContentType"),
+            size=object_size(response),
         )
 
     def put_if_absent(self, bucket: str, key: str, body: bytes) -> bool:
@@ -122,17 +141,19 @@ class S3Store:
 
 
 def read_signing_key(settings: Settings) -> SigningKey:
-    """The signing key: the secret's ``password`` and the ``VersionId`` holding it, cached for
+    """The signing key: the secret's ``password`` and the ``VersionId`` holding it, reused for
     SECRET_CACHE_SECONDS."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-    from .secret import signing_key_from
-
+    arn = settings.secret_arn
+    cached = _SIGNING_KEYS.get(arn)
+    if cached is not None and time.monotonic() - cached[0] < settings.secret_cache_seconds:
+        return cached[1]
     try:
-        value = secrets_provider().get(settings.secret_arn, max_age=settings.secret_cache_seconds)
-    except GetParameterError as exc:
+        # AWSCURRENT is AWS's default, said explicitly: moto 5.2.5 keeps serving the old version
+        # to a request without a stage after UpdateSecretVersionStage moved AWSCURRENT.
+        response = secrets_client().get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
+    except (ClientError, BotoCoreError) as exc:
         # The message names the secret and the cause, never its value.
-        raise SecretUnreadable(
-            f"cannot read secret {settings.secret_arn}: {type(exc).__name__}: {exc}"
-        ) from exc
-    return signing_key_from(value, settings.secret_arn)
+        raise SecretUnreadable(f"cannot read secret {arn}: {type(exc).__name__}: {exc}") from exc
+    signing_key = signing_key_from(secret_value(response), arn)
+    _SIGNING_KEYS[arn] = (time.monotonic(), signing_key)
+    return signing_key

@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from . import events
-from .errors import RecordError, SizeMismatch, SkipRecord
+from .errors import OutOfTime, RecordError, SizeMismatch, SkipRecord
 from .settings import Settings
-from .signing import SigningKey, build_result, result_bytes
+from .signing import STATUS_PROCESSED, STATUS_TOO_LARGE, SigningKey, build_result, result_bytes
 
 CHUNK_SIZE = 1024 * 1024  # bounded reads: memory stays flat whatever the object's size
+# Ranged parts are read in smaller pieces: http.client holds each read twice over while it
+# returns it, on every connection at once, and that is memory beyond the read-ahead bound.
+PART_CHUNK_SIZE = 256 * 1024
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
 DUPLICATE = "duplicate"
 OBJECT_GONE = "object_gone"
 SUPERSEDED = "superseded"
+
+
+# Value types are NamedTuples where they can be: a dataclass generates and compiles its methods
+# at import, which every cold start pays (about 2 ms a class). The outcomes stay dataclasses:
+# their `index` field would shadow tuple.index.
+
+# Seconds left in the invocation (the Lambda context's remaining time); None: no deadline.
+TimeLeft = Callable[[], float]
+
+
+class Hasher(Protocol):
+    """What the read feeds: hashlib's sha256, or a test double that watches the order."""
+
+    def update(self, data: bytes | bytearray | memoryview, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
 
 
 class Body(Protocol):
@@ -27,23 +50,31 @@ class Body(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class StoredObject:
+class StoredObject(NamedTuple):
     """An opened object version: its metadata and its unread body."""
 
     body: Body
     etag: str
     version_id: str | None
     content_type: str | None
+    size: int | None = None  # the whole object's size (a ranged read's Content-Range total)
 
 
 class ObjectStore(Protocol):
     """The two S3 operations the core needs."""
 
     def open(
-        self, bucket: str, key: str, version_id: str | None, if_match: str | None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        if_match: str | None,
+        byte_range: tuple[int, int] | None = None,
     ) -> StoredObject:
-        """Open an object for reading; raise SkipRecord if it is gone or was replaced."""
+        """Open an object (or the inclusive ``byte_range`` of it) for reading.
+
+        Raises SkipRecord if it is gone or was replaced. Called from several threads at once.
+        """
         ...
 
     def put_if_absent(self, bucket: str, key: str, body: bytes) -> bool:
@@ -60,8 +91,9 @@ class Processed:
     key: str
     version_id: str | None
     size: int
-    sha256: str
+    sha256: str | None  # None when the object was too large to read
     result_key: str
+    status: str = STATUS_PROCESSED
 
 
 @dataclass(frozen=True)
@@ -87,14 +119,153 @@ class Failed:
 Outcome = Processed | Skipped | Failed
 
 
-def digest_stream(body: Body, chunk_size: int = CHUNK_SIZE) -> tuple[int, str]:
+def deadline(time_left: TimeLeft | None, margin: float) -> Callable[[str], None]:
+    """A check that raises OutOfTime once less than ``margin`` seconds are left."""
+
+    def check(doing: str) -> None:
+        if time_left is None:
+            return
+        left = time_left()
+        if left < margin:
+            raise OutOfTime(
+                f"{left:.1f} s left of the invocation, under the stop margin of {margin:g} s, "
+                f"{doing}; stopped with nothing written so the retry starts over"
+            )
+
+    return check
+
+
+def seconds_to_margin(time_left: TimeLeft | None, margin: float) -> float | None:
+    """How long one may wait before the stop margin (None: no deadline)."""
+    return None if time_left is None else max(0.0, time_left() - margin)
+
+
+def digest_stream(
+    body: Body,
+    chunk_size: int = CHUNK_SIZE,
+    check: Callable[[str], None] | None = None,
+    digest: Hasher | None = None,
+) -> tuple[int, str]:
     """Byte count and hex SHA-256 of a body, read in chunks of at most ``chunk_size``."""
-    digest = hashlib.sha256()
+    digest = digest if digest is not None else hashlib.sha256()
     size = 0
     while chunk := body.read(chunk_size):
         digest.update(chunk)
         size += len(chunk)
+        if check is not None:
+            check(f"after {size} bytes")
     return size, digest.hexdigest()
+
+
+def part_ranges(start: int, size: int, part_bytes: int) -> Iterator[tuple[int, int]]:
+    """Inclusive byte ranges of at most ``part_bytes`` covering ``[start, size)`` in order."""
+    for first in range(start, size, part_bytes):
+        yield first, min(first + part_bytes, size) - 1
+
+
+class Pin(NamedTuple):
+    """What every ranged GET of one object names, so all parts come from the same bytes."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    if_match: str | None  # the ETag, when no version pins the bytes (unversioned bucket)
+
+
+class Stopped(Exception):
+    """A part read noticed the read was abandoned (never leaves this module)."""
+
+
+def read_part(
+    store: ObjectStore, pin: Pin, first: int, last: int, stop: threading.Event
+) -> list[bytes]:
+    """The bytes ``first..last`` of the pinned object, as read (runs in a worker thread).
+
+    Kept as the list of reads rather than joined or copied into one buffer: the hash consumes
+    them in order, so a part costs its length once and no byte is copied twice.
+    """
+    length = last - first + 1
+    stored = store.open(pin.bucket, pin.key, pin.version_id, pin.if_match, (first, last))
+    chunks: list[bytes] = []
+    filled = 0
+    try:
+        while filled < length:
+            if stop.is_set():
+                raise Stopped
+            chunk = stored.body.read(min(PART_CHUNK_SIZE, length - filled))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            filled += len(chunk)
+    finally:
+        stored.body.close()
+    if filled != length:
+        raise SizeMismatch(f"range bytes={first}-{last} returned {filled} bytes; expected {length}")
+    return chunks
+
+
+def digest_ranged(
+    first_part: StoredObject,
+    pin: Pin,
+    size: int,
+    store: ObjectStore,
+    settings: Settings,
+    time_left: TimeLeft | None = None,
+    digest: Hasher | None = None,
+) -> tuple[int, str]:
+    """SHA-256 of an object whose first part is open: the rest read ahead by concurrent ranges.
+
+    At most ``read_concurrency`` parts of ``read_part_bytes`` are requested or held at a time;
+    the hash consumes them in order, so memory stays within their product whatever the size.
+    """
+    digest = digest if digest is not None else hashlib.sha256()
+    check = deadline(time_left, settings.stop_margin_seconds)
+    part_bytes, concurrency = settings.read_part_bytes, settings.read_concurrency
+    ranges = part_ranges(part_bytes, size, part_bytes)
+    stop = threading.Event()
+    pending: deque[Future[list[bytes]]] = deque()
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="read-part")
+
+    def submit_next() -> None:
+        span = next(ranges, None)
+        if span is not None:
+            pending.append(pool.submit(read_part, store, pin, span[0], span[1], stop))
+
+    try:
+        for _ in range(concurrency):
+            submit_next()
+        # The first part streams straight into the hash while the next ones download.
+        read = 0
+        while chunk := first_part.body.read(PART_CHUNK_SIZE):
+            digest.update(chunk)
+            read += len(chunk)
+            check(f"after {read} of {size} bytes")
+        if read != min(part_bytes, size):
+            raise SizeMismatch(f"the first part returned {read} bytes; expected {part_bytes}")
+        while pending:
+            future = pending.popleft()
+            wait = seconds_to_margin(time_left, settings.stop_margin_seconds)
+            try:
+                part = future.result(timeout=wait)
+            except FutureTimeout:
+                raise OutOfTime(
+                    f"the part after byte {read} of {size} did not arrive within {wait:.1f} s, "
+                    f"before the stop margin of {settings.stop_margin_seconds:g} s; stopped with "
+                    "nothing written so the retry starts over"
+                ) from None
+            for chunk in part:
+                digest.update(chunk)
+                read += len(chunk)
+            # Released (the future holds it too) before the next part is requested: the bound.
+            del part, future
+            check(f"after {read} of {size} bytes")
+            submit_next()
+    finally:
+        stop.set()
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+    return read, digest.hexdigest()
 
 
 def result_key(settings: Settings, key: str, version_id: str | None, etag: str) -> str:
@@ -125,29 +296,83 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def too_large(ref: events.ObjectEvent, settings: Settings) -> bool:
+    """Whether the event's size is over the environment's limit (decided before any read)."""
+    return settings.max_object_bytes is not None and ref.size > settings.max_object_bytes
+
+
+def record_too_large(
+    ref: events.ObjectEvent, store: ObjectStore, secret: SigningKey, settings: Settings
+) -> Processed | Skipped:
+    """A signed too_large result from the event alone: one write, no read, on the first attempt."""
+    etag = ref.etag or ""
+    result = build_result(
+        bucket=ref.bucket,
+        key=ref.key,
+        version_id=ref.version_id,
+        size=ref.size,
+        sha256=None,
+        etag=etag,
+        content_type=None,
+        signing_key=secret,
+        status=STATUS_TOO_LARGE,
+    )
+    target = result_key(settings, ref.key, ref.version_id, etag)
+    if not store.put_if_absent(ref.bucket, target, result_bytes(result)):
+        return Skipped(DUPLICATE, ref.index, ref.bucket, ref.key)
+    return Processed(
+        ref.index, ref.bucket, ref.key, ref.version_id, ref.size, None, target, STATUS_TOO_LARGE
+    )
+
+
+def pin_for(ref: events.ObjectEvent, stored: StoredObject) -> Pin:
+    """The version the first read saw, or its ETag when the bucket keeps no versions."""
+    version_id = ref.version_id or (
+        stored.version_id if stored.version_id not in (None, "null") else None
+    )
+    return Pin(ref.bucket, ref.key, version_id, None if version_id else stored.etag)
+
+
 def process_object(
     ref: events.ObjectEvent,
     store: ObjectStore,
     password: Callable[[], SigningKey],
     settings: Settings,
+    time_left: TimeLeft | None = None,
 ) -> Processed | Skipped:
-    """Read one object version, check it, and write its signed result (once)."""
+    """Read one object version, check it, and write its signed result (once).
+
+    An object of at most one part is one GET; a larger one is read as ranged GETs of the version
+    the first part pinned. Either way a digest is written only when every byte was read.
+    """
+    if too_large(ref, settings):
+        return record_too_large(ref, store, password(), settings)
+    check = deadline(time_left, settings.stop_margin_seconds)
+    check("before reading")
+    ranged = ref.size > settings.read_part_bytes
+    first_range = (0, settings.read_part_bytes - 1) if ranged else None
     try:
-        stored = store.open(ref.bucket, ref.key, ref.version_id, ref.etag)
+        stored = store.open(ref.bucket, ref.key, ref.version_id, ref.etag, first_range)
     except SkipRecord as skip:
         return Skipped(skip.reason, ref.index, ref.bucket, ref.key)
     try:
         # The secret before the bytes: an unreadable secret fails without reading the object.
         secret = password()
-        size, sha256 = digest_stream(stored.body)
+        if ranged and stored.size is not None and stored.size != ref.size:
+            raise SizeMismatch(
+                f"the object holds {stored.size} bytes; the event announced {ref.size}"
+            )
+        if ranged:
+            pin = pin_for(ref, stored)
+            size, sha256 = digest_ranged(stored, pin, ref.size, store, settings, time_left)
+        else:
+            size, sha256 = digest_stream(stored.body, check=check)
     finally:
         stored.body.close()
     if size != ref.size:
         raise SizeMismatch(f"read {size} bytes; the event announced {ref.size}")
     # The version that was read pins the bytes even when the event named none.
-    version_id = ref.version_id or (
-        stored.version_id if stored.version_id not in (None, "null") else None
-    )
+    version_id = pin_for(ref, stored).version_id
     result = build_result(
         bucket=ref.bucket,
         key=ref.key,
@@ -186,7 +411,11 @@ def once(fetch: Callable[[], T]) -> Callable[[], T]:
 
 
 def process_event(
-    event: Any, store: ObjectStore, password: Callable[[], SigningKey], settings: Settings
+    event: Any,
+    store: ObjectStore,
+    password: Callable[[], SigningKey],
+    settings: Settings,
+    time_left: TimeLeft | None = None,
 ) -> Iterator[Outcome]:
     """Every record's outcome, in order. One failing record never stops the others.
 
@@ -206,6 +435,6 @@ def process_event(
                 yield Skipped(parsed.reason, index, parsed.bucket, parsed.key)
                 continue
             where = parsed.describe()
-            yield process_object(parsed, store, password, settings)
+            yield process_object(parsed, store, password, settings, time_left)
         except Exception as exc:  # every record is tried; failures are re-raised
             yield Failed(index, where, error_code(exc), str(exc))

@@ -41,6 +41,15 @@ class SecretUnreadable(RecordError):
     code = "SecretUnreadable"
 
 
+class OutOfTime(RecordError):
+    """Too little of the invocation's time is left to start or finish reading an object.
+
+    Raised before the function would be killed, with nothing written: the retry starts over.
+    """
+
+    code = "OutOfTime"
+
+
 class SkipRecord(Exception):  # a control-flow signal, not an error
     """Raised by AWS access when a record must be skipped, never retried (``reason`` says why)."""
 

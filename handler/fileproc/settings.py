@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import ConfigurationError
 
+MIB = 1024 * 1024
 DEFAULT_UPLOAD_PREFIX = "uploads/"
 DEFAULT_RESULTS_PREFIX = "processed/"
 DEFAULT_SECRET_CACHE_SECONDS = 300
+# The stack always sets the read settings (sized for the function's memory); these apply only to
+# a handler run without them: 4 parts of 8 MiB in flight is 32 MiB, safe in 128 MB.
+DEFAULT_READ_PART_MIB = 8
+DEFAULT_READ_CONCURRENCY = 4
+MAX_READ_CONCURRENCY = 16  # the S3 client's connection pool is sized for this many parts
+DEFAULT_STOP_MARGIN_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What the handler needs to know about its deployment."""
 
     secret_arn: str
@@ -22,19 +28,53 @@ class Settings:
     results_prefix: str
     environment: str
     secret_cache_seconds: int
+    # Objects larger than this get a signed too_large result without being read (None: no limit).
+    max_object_bytes: int | None = None
+    # Objects larger than one part are read as concurrent ranged GETs of this many bytes each,
+    # at most read_concurrency of them in flight: memory is bounded by their product.
+    read_part_bytes: int = DEFAULT_READ_PART_MIB * MIB
+    read_concurrency: int = DEFAULT_READ_CONCURRENCY
+    # A read stops (retry-safe OutOfTime) when less than this is left of the invocation.
+    stop_margin_seconds: float = DEFAULT_STOP_MARGIN_SECONDS
 
 
-def _cache_seconds(raw: str | None) -> int:
+def _whole(
+    name: str, raw: str | None, default: int, minimum: int, unit: str, maximum: int | None = None
+) -> int:
+    """A whole-number setting, ``default`` when unset; raises ConfigurationError out of range."""
     if raw is None or raw == "":
-        return DEFAULT_SECRET_CACHE_SECONDS
+        return default
     try:
         value = int(raw)
     except ValueError:
-        value = -1
-    if value < 0:
+        value = minimum - 1
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and <= {maximum}" if maximum is not None else ""
         raise ConfigurationError(
-            f"SECRET_CACHE_SECONDS is {raw!r}; expected a whole number of seconds >= 0"
+            f"{name} is {raw!r}; expected a whole number of {unit} >= {minimum}{upper}"
         )
+    return value
+
+
+def _cache_seconds(raw: str | None) -> int:
+    return _whole("SECRET_CACHE_SECONDS", raw, DEFAULT_SECRET_CACHE_SECONDS, 0, "seconds")
+
+
+def _max_object_bytes(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None  # no limit
+    return _whole("MAX_OBJECT_BYTES", raw, 0, 1, "bytes")
+
+
+def _seconds(name: str, raw: str | None, default: float) -> float:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also rejects NaN
+        raise ConfigurationError(f"{name} is {raw!r}; expected a number of seconds >= 0")
     return value
 
 
@@ -59,4 +99,18 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         results_prefix=results_prefix,
         environment=env.get("ENVIRONMENT") or "unknown",
         secret_cache_seconds=_cache_seconds(env.get("SECRET_CACHE_SECONDS")),
+        max_object_bytes=_max_object_bytes(env.get("MAX_OBJECT_BYTES")),
+        read_part_bytes=MIB
+        * _whole("READ_PART_MIB", env.get("READ_PART_MIB"), DEFAULT_READ_PART_MIB, 1, "MiB"),
+        read_concurrency=_whole(
+            "READ_CONCURRENCY",
+            env.get("READ_CONCURRENCY"),
+            DEFAULT_READ_CONCURRENCY,
+            1,
+            "parts",
+            MAX_READ_CONCURRENCY,
+        ),
+        stop_margin_seconds=_seconds(
+            "STOP_MARGIN_SECONDS", env.get("STOP_MARGIN_SECONDS"), DEFAULT_STOP_MARGIN_SECONDS
+        ),
     )

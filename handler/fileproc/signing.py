@@ -14,7 +14,9 @@ secret value whose password signed the result. It is signed like every other fie
 be pointed at another key; a verifier fetches that exact version (``GetSecretValue`` with
 ``VersionId``), which keeps results signed before a rotation verifiable after it. Results of the
 earlier format ``serverlessapp.result/v1`` (no ``key_version``) still verify with the key that
-signed them.
+signed them. A v2 result also signs ``status``: ``processed`` (``sha256`` is the digest of the
+object's bytes) or ``too_large`` (the object exceeded the environment's ``max_object_bytes`` and
+was not read: ``sha256`` is null, ``size`` is the size the event announced).
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 RESULT_FORMAT = "serverlessapp.result/v2"
 RESULT_FORMAT_V1 = "serverlessapp.result/v1"
@@ -40,13 +41,19 @@ SIGNED_FIELDS_V1 = (
     "size",
     "version_id",
 )
-SIGNED_FIELDS = tuple(sorted((*SIGNED_FIELDS_V1, "key_version")))
+# v2 signs, besides the v1 fields, the key version and what the result says about the object.
+SIGNED_FIELDS = tuple(sorted((*SIGNED_FIELDS_V1, "key_version", "status")))
 # The fields each format signs: a result must hold exactly these plus ``signature``.
 FIELDS_BY_FORMAT = {RESULT_FORMAT: SIGNED_FIELDS, RESULT_FORMAT_V1: SIGNED_FIELDS_V1}
+# What a v2 result says about the object: its digest was computed, or it was too large to read
+# (``sha256`` is then null and ``size`` is the size the event announced).
+STATUS_PROCESSED = "processed"
+STATUS_TOO_LARGE = "too_large"
+STATUSES = frozenset({STATUS_PROCESSED, STATUS_TOO_LARGE})
 
 
-@dataclass(frozen=True)
-class SigningKey:
+# A NamedTuple, not a dataclass: a dataclass compiles generated methods at every cold start.
+class SigningKey(NamedTuple):
     """A signing password and the secret version it came from (never logged, never stored)."""
 
     password: str
@@ -74,10 +81,11 @@ def build_result(
     key: str,
     version_id: str | None,
     size: int,
-    sha256: str,
+    sha256: str | None,
     etag: str,
     content_type: str | None,
     signing_key: SigningKey,
+    status: str = STATUS_PROCESSED,
 ) -> dict[str, Any]:
     """A signed result document for one object version, naming the key version that signed it."""
     fields: dict[str, Any] = {
@@ -90,6 +98,7 @@ def build_result(
         "sha256": sha256,
         "signature_algorithm": SIGNATURE_ALGORITHM,
         "size": size,
+        "status": status,
         "version_id": version_id,
     }
     return {**fields, "signature": sign(fields, signing_key.password)}
@@ -117,8 +126,10 @@ def _signed_fields(result: Any) -> tuple[str, ...] | None:
         return None
     if result["signature_algorithm"] != SIGNATURE_ALGORITHM:
         return None
-    if result["format"] == RESULT_FORMAT and key_version(result) is None:
-        return None  # a v2 result must name its key version
+    if result["format"] == RESULT_FORMAT and (
+        key_version(result) is None or result["status"] not in STATUSES
+    ):
+        return None  # a v2 result names its key version and says what it found
     signature = result["signature"]
     if not isinstance(signature, str) or not signature.isascii():
         return None

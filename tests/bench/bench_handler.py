@@ -36,7 +36,11 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_DOC = ROOT.parent / "shared" / "reference" / "000_3359c276799d39f4.txt"
+# Where the reference document sits next to the repo; BENCH_REFERENCE_DOC points elsewhere.
+REFERENCE_DOC = Path(
+    os.environ.get("BENCH_REFERENCE_DOC")
+    or ROOT.parent / "shared" / "reference" / "000_3359c276799d39f4.txt"
+)
 BUCKET = "serverlessapp-files-dev-123456789012"
 MIB = 1024 * 1024
 FAKE_CREDENTIALS = {
@@ -227,20 +231,28 @@ class SyntheticRaw:
 
 
 class StubS3:
-    """get_object returns a botocore StreamingBody over the synthetic stream; put is recorded."""
+    """get_object returns a botocore StreamingBody over the synthetic stream (the requested range
+    of it); put is recorded. Thread-safe enough for the ranged read: nothing shared is mutated."""
 
     def __init__(self, size: int, block: bytes) -> None:
         self.size, self.block, self.puts = size, block, 0
 
-    def get_object(self, **_: Any) -> dict[str, Any]:
+    def get_object(self, **params: Any) -> dict[str, Any]:
         from botocore.response import StreamingBody
 
-        raw = SyntheticRaw(self.size, self.block)
+        length, extra = self.size, {}
+        if "Range" in params:  # "bytes=first-last", as the ranged read asks
+            first, last = map(int, params["Range"].removeprefix("bytes=").split("-"))
+            length = min(last, self.size - 1) - first + 1
+            extra["ContentRange"] = f"bytes {first}-{first + length - 1}/{self.size}"
+        raw = SyntheticRaw(length, self.block)
         return {
-            "Body": StreamingBody(raw, self.size),
+            "Body": StreamingBody(raw, length),
             "ETag": '"synthetic"',
             "VersionId": "v1",
             "ContentType": "application/octet-stream",
+            "ContentLength": length,
+            **extra,
         }
 
     def put_object(self, **_: Any) -> dict[str, Any]:
@@ -376,7 +388,7 @@ def main() -> int:
     """Run every measurement and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--runs", type=int, default=5, help="cold starts per handler")
+    parser.add_argument("--runs", type=int, default=11, help="cold starts per handler")
     parser.add_argument("--rounds", type=int, default=4, help="streaming passes per variant")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", type=int, help=argparse.SUPPRESS)

@@ -50,7 +50,8 @@ class Workload:
     hash_mib_s_per_vcpu: float = 551.0  # SHA-256 on one vCPU (bench: raw hashlib)
     overhead_seconds: float = 0.002  # parse, sign, log and metrics per record
     log_bytes_per_file: int = 1024  # the "processed" line, the EMF line, START/END/REPORT
-    parallel_streams: int = 1  # ranged reads in flight (1: today's single GET)
+    parallel_streams: int = 1  # ranged reads in flight (function.read_concurrency; 1: one GET)
+    part_mib: float = 0.0  # ranged part size (function.read_part_mib); 0: the whole object
 
     def hash_mib_s(self) -> float:
         """SHA-256 speed at this memory size (CPU share grows with memory up to one vCPU;
@@ -74,12 +75,29 @@ SMALL = Workload("small (64 KiB)", 64 * KIB)
 LARGE = Workload("large (1 GiB, one stream)", 1024 * MIB)
 LARGE_2GB = replace(LARGE, name="large (1 GiB, one stream, 2048 MB)", memory_mb=2048)
 WORKLOADS = (SMALL, LARGE, LARGE_2GB)
-RANGED_PLACEHOLDER = "ranged reads (1 GiB, throttled)"
+# The bench_ranged.py shape: 8 parts of 8 MiB in flight, each stream throttled like one S3 GET.
+# At 2048 MB the digest keeps up with 8 streams; at 256 MB (the default memory) it is the limit.
+RANGED = replace(
+    LARGE,
+    name="ranged reads (1 GiB, throttled)",
+    memory_mb=2048,
+    parallel_streams=8,
+    part_mib=8,
+)
+RANGED_256 = replace(RANGED, name="ranged reads (1 GiB, throttled, 256 MB)", memory_mb=256)
+WORKLOADS = (*WORKLOADS, RANGED, RANGED_256)
+
+
+def stream_mib_s(w: Workload) -> float:
+    """What one connection delivers: a ranged part pays its own time to first byte."""
+    if not w.part_mib:
+        return w.stream_mib_s
+    return w.part_mib / (w.first_byte_seconds + w.part_mib / w.stream_mib_s)
 
 
 def read_seconds(w: Workload) -> float:
     """Reading and hashing the body: the slower of the network streams and the digest."""
-    rate = min(w.stream_mib_s * w.parallel_streams, w.hash_mib_s())
+    rate = min(stream_mib_s(w) * w.parallel_streams, w.hash_mib_s())
     return w.file_bytes / MIB / rate
 
 
@@ -207,9 +225,6 @@ def markdown(hash_mib_s_per_vcpu: float = 551.0) -> str:
             f"| {w.name} | {w.memory_mb} MB | {w.hash_mib_s():.0f} | {seconds:.3f} "
             f"| {files_per_second(w):.2f} | {w.file_bytes / MIB / seconds:.1f} |"
         )
-    lines.append(
-        f"| {RANGED_PLACEHOLDER} | TODO | TODO | TODO | TODO | TODO (C1's ranged-read bench) |"
-    )
     lines += [
         "",
         "| Concurrency | Small files/s | Large (1 GiB) files/h | Large GiB/s |",
@@ -265,6 +280,8 @@ def summary(hash_mib_s_per_vcpu: float = 551.0) -> str:
     """A few lines for ``make bench``."""
     small = replace(SMALL, hash_mib_s_per_vcpu=hash_mib_s_per_vcpu)
     large = replace(LARGE, hash_mib_s_per_vcpu=hash_mib_s_per_vcpu)
+    ranged = replace(RANGED, hash_mib_s_per_vcpu=hash_mib_s_per_vcpu)
+    ranged_256 = replace(RANGED_256, hash_mib_s_per_vcpu=hash_mib_s_per_vcpu)
     direct, queue = cost_per_million(small), cost_per_million(small, batch_size=10)
     ceiling = direct_mode_ceiling(small)
     return "\n".join(
@@ -274,6 +291,9 @@ def summary(hash_mib_s_per_vcpu: float = 551.0) -> str:
             f"{files_per_second(small, 50):,.0f} files/s at concurrency 50",
             f"load model: 1 GiB in one stream {seconds_per_file(large):.1f} s at 256 MB "
             f"(hash {large.hash_mib_s():.0f} MiB/s, stream {large.stream_mib_s:.0f} MiB/s)",
+            f"load model: 1 GiB as 8 ranged parts of 8 MiB {seconds_per_file(ranged):.1f} s at "
+            f"2048 MB ({seconds_per_file(large) / seconds_per_file(ranged):.1f}x one stream), "
+            f"{seconds_per_file(ranged_256):.1f} s at 256 MB (hash-bound)",
             f"load model: direct mode sustains {ceiling['sustained_files_per_second']:,.0f} "
             "small files/s at reserved concurrency 50",
             f"load model: per million small files direct {_money(direct.total)}, "

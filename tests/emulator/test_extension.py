@@ -467,3 +467,33 @@ def test_installed_extension_provides_every_added_type(emulated: Any) -> None:
                      "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
                      "AWS::SNS::Subscription"):  # fmt: skip
         assert model_map[aws_type].__module__ == "generator.emulator.models"
+
+
+# ------------------------------------------------------------------------------- TemplateURL
+
+
+def test_a_template_url_on_the_emulators_endpoint_is_read_path_style(cfn: Any) -> None:
+    # The deploy uploads a template over the 51,200-byte inline limit and names it
+    # <endpoint>/<bucket>/<key>; moto alone would take "127" for the bucket.
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="artifacts")
+    body = template({"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}})
+    s3.put_object(Bucket="artifacts", Key="templates/app/abc.json", Body=body.encode())
+
+    cfn.create_change_set(
+        StackName="big", ChangeSetName="c1", ChangeSetType="CREATE",
+        TemplateURL="http://127.0.0.1:9/artifacts/templates/app/abc.json",
+    )  # fmt: skip
+    cfn.execute_change_set(StackName="big", ChangeSetName="c1")
+
+    summaries = cfn.list_stack_resources(StackName="big")["StackResourceSummaries"]
+    assert [r["LogicalResourceId"] for r in summaries] == ["Topic"]
+
+
+def test_path_style_url_leaves_other_hosts_alone() -> None:
+    from generator.emulator.extension import path_style_url
+
+    own = "http://127.0.0.1:9"
+    assert path_style_url(f"{own}/b/k.json", own) == "http://localhost:9/b/k.json"
+    other = "https://b.s3.us-east-1.amazonaws.com/k.json"
+    assert path_style_url(other, own) == other

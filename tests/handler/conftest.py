@@ -37,7 +37,7 @@ ENV = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 
-# Powertools reads its settings when Logger and Metrics are created, at import, as in Lambda
+# The logger and metrics read their settings when created, at import, as in Lambda
 # (where the environment is set before the module loads); only for the import, not the session.
 with pytest.MonkeyPatch.context() as _patch:
     for _name, _value in ENV.items():
@@ -81,7 +81,7 @@ def combine(*events: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class FakeContext:
-    """The attributes of a Lambda context that Powertools reads."""
+    """The attributes of a Lambda context that the handler's logger reads."""
 
     function_name: str = "ServerlessAppLambdadev"
     memory_limit_in_mb: int = 256
@@ -183,7 +183,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 @pytest.fixture
 def logs() -> Iterator[io.StringIO]:
-    """What the handler's Powertools logger writes (it holds the stdout of import time)."""
+    """What the handler's JSON logger writes (it holds the stdout of import time)."""
     buffer = io.StringIO()
     handler = app.logger.registered_handler
     previous = handler.setStream(buffer)  # type: ignore[attr-defined]

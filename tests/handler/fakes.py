@@ -26,9 +26,14 @@ class MemoryStore:
         return version_id, hashlib.md5(body).hexdigest()  # noqa: S324 -- S3's ETag is an MD5
 
     def open(
-        self, bucket: str, key: str, version_id: str | None, if_match: str | None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        if_match: str | None,
+        byte_range: tuple[int, int] | None = None,
     ) -> StoredObject:
-        """GetObject semantics: by version, or latest guarded by ETag."""
+        """GetObject semantics: by version, or latest guarded by ETag; Range as S3 serves it."""
         self.reads += 1
         versions = self.objects.get((bucket, key))
         if not versions:
@@ -43,7 +48,10 @@ class MemoryStore:
             if if_match and hashlib.md5(body).hexdigest() != if_match:  # noqa: S324
                 raise SkipRecord(SUPERSEDED)
         etag = hashlib.md5(body).hexdigest()  # noqa: S324
-        return StoredObject(io.BytesIO(body), etag, found_id, "application/octet-stream")
+        size = len(body)
+        if byte_range is not None:
+            body = body[byte_range[0] : byte_range[1] + 1]
+        return StoredObject(io.BytesIO(body), etag, found_id, "application/octet-stream", size)
 
     def put_if_absent(self, bucket: str, key: str, body: bytes) -> bool:
         """If-None-Match: * semantics."""

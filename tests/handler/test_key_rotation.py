@@ -14,8 +14,11 @@ from botocore.exceptions import ClientError
 from fileproc.errors import SecretUnreadable
 from fileproc.secret import signing_key_from
 from fileproc.signing import (
+    RESULT_FORMAT,
     RESULT_FORMAT_V1,
+    SIGNED_FIELDS,
     SIGNED_FIELDS_V1,
+    STATUS_TOO_LARGE,
     SigningKey,
     build_result,
     secret_password_of,
@@ -81,6 +84,38 @@ def test_a_v1_result_without_a_key_version_still_verifies() -> None:
     assert verify_result(result, "pw-0")
     assert verify_with_versions(result, lambda v: "pw-0" if v is None else None)
     assert not verify_result({**result, "key_version": "x"}, "pw-0")
+
+
+def test_one_v2_format_signs_both_the_key_version_and_the_status() -> None:
+    assert set(SIGNED_FIELDS) == {*SIGNED_FIELDS_V1, "key_version", "status"}
+    assert "status" not in SIGNED_FIELDS_V1  # v1 results were written without one
+    result = build_result(
+        bucket="b", key="k", version_id=None, size=5, sha256=None, etag="e",
+        content_type=None, signing_key=SigningKey("pw-1", "version-1"), status=STATUS_TOO_LARGE,
+    )  # fmt: skip
+    assert (result["format"], result["status"]) == (RESULT_FORMAT, STATUS_TOO_LARGE)
+    assert verify_result(result, "pw-1")
+    relabelled = {**result, "status": "processed", "sha256": "0" * 64}
+    assert not verify_result(relabelled, "pw-1")
+
+
+@pytest.mark.parametrize("status", [None, "", "unknown", 1])
+def test_rejects_a_v2_result_without_a_known_status(status: Any) -> None:
+    fields = dict(_result(SigningKey("pw-1", "v")))
+    del fields["signature"]
+    fields["status"] = status
+    assert not verify_result({**fields, "signature": sign(fields, "pw-1")}, "pw-1")
+    del fields["status"]
+    assert not verify_result({**fields, "signature": sign(fields, "pw-1")}, "pw-1")
+
+
+def test_rejects_a_v1_result_that_carries_a_status() -> None:
+    fields = {
+        "bucket": "b", "content_type": None, "etag": "e", "format": RESULT_FORMAT_V1,
+        "key": "k", "sha256": "0" * 64, "signature_algorithm": "HMAC-SHA256", "size": 1,
+        "version_id": None, "status": "processed",
+    }  # fmt: skip
+    assert not verify_result({**fields, "signature": sign(fields, "pw-0")}, "pw-0")
 
 
 def test_signing_key_repr_never_shows_the_password() -> None:
