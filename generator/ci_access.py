@@ -1,24 +1,31 @@
-"""Account access for CI as code: the GitHub OIDC provider and, per environment, three roles.
+"""Account access for CI as code: the GitHub OIDC provider and, per environment, five roles and
+the permissions boundary of the app stack's roles.
 
 ``templates/ci-access.json`` is one template for every account. It is deployed once per account
-(stack ``ServerlessAppCiAccess``, any region: IAM is global); each environment's roles carry a
-condition on the account id, so an account receives the roles of exactly the environments that
-live in it and no others.
+(stack ``ServerlessAppCiAccess``, any region: IAM is global) by an administrator; each
+environment's resources carry a condition on the account id, so an account receives the roles of
+exactly the environments that live in it and no others.
 
-Per environment:
+Per environment (``docs/security.md`` has the table of what each can and cannot do):
 
-- the *plan role*, assumed by pull-request jobs (and the scheduled drift job on main): reads the
-  stack and its resources' configuration, creates and deletes change sets, never executes one;
-- the *deploy role*, assumed only by jobs bound to the GitHub environment of the same name: change
-  sets, stack settings and artifacts, and ``iam:PassRole`` of the CloudFormation role, nothing else;
+- the *plan role*, assumed by pull-request jobs only: reads the stack, creates, describes and
+  deletes change sets; no ``iam:PassRole``, no resource reads, never executes;
+- the *plan-main role*, assumed by jobs on the default branch (the deploy workflow's plan job,
+  which must not enter the protected environment before its plan exists): uploads the artifact,
+  creates and keeps change sets with the CloudFormation role; never executes;
+- the *drift role*, assumed by jobs on the default branch: reads the stack and its resources'
+  configuration and detects drift; read-only;
+- the *deploy role*, assumed only by jobs bound to the GitHub environment of the same name:
+  executes a kept change set (never creates one), stack settings, ``iam:PassRole`` of the
+  CloudFormation role to CloudFormation;
 - the *CloudFormation role*, assumed only by CloudFormation: the permissions to create, update and
-  delete exactly this stack's resources, by their physical names.
+  delete exactly this stack's resources, by their physical names; the app stack's roles only
+  with the environment's permissions boundary (``generator/boundary.py``), which it can neither
+  remove nor rewrite.
 
 The split keeps the credentials a runner holds small: they can change the stack's resources only
 through a change set (so the stack policy, the guard and the change-set record apply), never call
-``s3:DeleteBucket`` or ``lambda:UpdateFunctionCode`` directly. ``deploy --role-arn`` passes the
-CloudFormation role's ARN as the change sets' ``RoleARN`` (the app stack's and the bootstrap
-stack's); CloudFormation then keeps using it for the stack, so ``plan`` needs only ``PassRole``.
+``s3:DeleteBucket`` or ``lambda:UpdateFunctionCode`` directly.
 """
 
 from __future__ import annotations
@@ -32,12 +39,14 @@ from awacs import cloudwatch, iam, kms, logs, s3, secretsmanager, sns, sqs, sts
 from awacs.aws import (
     Action,
     Allow,
-    ArnLike,
+    BoolIfExists,
     Condition,
+    Deny,
     PolicyDocument,
     Principal,
     Statement,
     StringEquals,
+    StringNotEquals,
 )
 from troposphere import (
     AWSObject,
@@ -54,6 +63,7 @@ from troposphere import (
 from troposphere import iam as tiam
 
 from generator import naming
+from generator.boundary import boundary_arn, boundary_document, boundary_grants
 from generator.config import Environment
 from generator.errors import ExitCode, GeneratorError
 from generator.stack.common import bucket_arn, objects_arn
@@ -96,6 +106,21 @@ class CiId:
     def plan_role(cls, env: str) -> str:
         """Logical id of an environment's plan role."""
         return f"PlanRole{cls._suffix(env)}"
+
+    @classmethod
+    def plan_main_role(cls, env: str) -> str:
+        """Logical id of an environment's default-branch plan role (the deploy workflow's plan)."""
+        return f"PlanMainRole{cls._suffix(env)}"
+
+    @classmethod
+    def drift_role(cls, env: str) -> str:
+        """Logical id of an environment's read-only drift role."""
+        return f"DriftRole{cls._suffix(env)}"
+
+    @classmethod
+    def boundary(cls, env: str) -> str:
+        """Logical id of the permissions boundary of an environment's app-stack roles."""
+        return f"AppRoleBoundary{cls._suffix(env)}"
 
     @classmethod
     def deploy_role(cls, env: str) -> str:
@@ -191,9 +216,20 @@ def _function_role_arn(env: Environment) -> Sub:
     return _arn(env, "iam", f"role/{naming.role_name(env.name)}", region=False)
 
 
-def _stack_policy_arn(env: Environment) -> Sub:
-    # Managed policies that CloudFormation names after the stack (no fixed name in the template).
-    return _arn(env, "iam", f"policy/{naming.stack_name(env.name)}-*", region=False)
+def _app_role_arns(env: Environment) -> list[Sub]:
+    """Every role the app stack creates (each must carry the boundary)."""
+    return [
+        _arn(env, "iam", f"role/{name}", region=False) for name in naming.app_role_names(env.name)
+    ]
+
+
+def _boundary_arn(env: Environment) -> Sub:
+    return boundary_arn(env.name, env.account_id)
+
+
+def _with_boundary(env: Environment) -> Condition:
+    """The role carries (or is created with) the environment's boundary, and no other."""
+    return Condition(StringEquals("iam:PermissionsBoundary", _boundary_arn(env)))
 
 
 def _key_arn(env: Environment) -> Sub:
@@ -235,18 +271,19 @@ _STACK_READ = [
     cfn.DescribeChangeSet,
     cfn.DescribeStackResourceDrifts,
 ]
-_STACK_PLAN = [
+_STACK_CHANGE_SETS = [
     cfn.CreateChangeSet,
     cfn.DeleteChangeSet,
     # Stack tags (template hash, commit) are set on the change set.
     cfn.TagResource,
-    cfn.DetectStackDrift,
-    cfn.DetectStackResourceDrift,
 ]
-_STACK_DEPLOY = [
+_STACK_DRIFT = [cfn.DetectStackDrift, cfn.DetectStackResourceDrift]
+# Executing a kept change set: GetTemplate (with ChangeSetName) and DescribeChangeSet let the apply
+# check the change set is the reviewed one; it may delete a refused one, never create one.
+_STACK_APPLY = [
     *_STACK_READ,
-    *_STACK_PLAN,
     cfn.ExecuteChangeSet,
+    cfn.DeleteChangeSet,
     cfn.SetStackPolicy,
     cfn.UpdateTerminationProtection,
 ]
@@ -351,7 +388,7 @@ def _resource_read_statements(env: Environment) -> list[Statement]:
     return [
         _allow("ReadBuckets", _READ_BUCKET, _all_buckets(env)),
         _allow("ReadFunction", _READ_FUNCTION, _function_arns(env)),
-        _allow("ReadFunctionRole", _READ_ROLE, [_function_role_arn(env)]),
+        _allow("ReadAppRoles", _READ_ROLE, _app_role_arns(env)),
         # DescribeLogGroups lists by prefix: its resource is every log group of the region.
         _allow("ListLogGroups", [logs.DescribeLogGroups], [_arn(env, "logs", "log-group:*")]),
         _allow("ReadLogGroup", _READ_LOG_GROUP, _log_group_arns(env)),
@@ -389,16 +426,24 @@ def _pass_cloudformation_role(env: Environment) -> Statement:
     )
 
 
+def _read_rollback_alarms(env: Environment) -> Statement:
+    # CloudFormation checks that the change set's rollback-trigger alarms exist.
+    return _allow("ReadRollbackAlarms", [cloudwatch.DescribeAlarms], [_alarm_arn(env)])
+
+
 def plan_policy(env: Environment) -> PolicyDocument:
-    """Read the stack and its resources; create and delete change sets; read artifacts."""
+    """Pull requests: read the stack; create, describe and delete change sets; nothing else.
+
+    No ``iam:PassRole`` (a pull request's change set is never executed, so it needs no role: on
+    an existing stack CloudFormation keeps the stack's own), no resource reads and so no listing
+    of the data bucket's keys, no drift detection (the drift role does that).
+    """
     # A template over CloudFormation's inline limit goes by URL, keyed by its hash.
     large_templates = f"templates/{naming.stack_name(env.name)}/"
     return _document(
         [
-            _allow("PlanStack", _STACK_READ + _STACK_PLAN, [app_stack_arn(env)]),
+            _allow("PlanStack", _STACK_READ + _STACK_CHANGE_SETS, [app_stack_arn(env)]),
             _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
-            # `status` polls drift detection by its id; this action has no resource type.
-            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
             _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
             _allow(
                 "UploadLargeTemplate",
@@ -406,28 +451,58 @@ def plan_policy(env: Environment) -> PolicyDocument:
                 [objects_arn(_artifact_bucket(env), large_templates)],
             ),
             _list_artifacts(env),
+            _read_rollback_alarms(env),
+        ]
+    )
+
+
+def plan_main_policy(env: Environment) -> PolicyDocument:
+    """The deploy workflow's plan job on the default branch: upload the artifact, create and keep
+    the change sets (app and bootstrap stacks) with the CloudFormation role; never execute."""
+    return _document(
+        [
+            _allow("PlanStack", _STACK_READ + _STACK_CHANGE_SETS, [app_stack_arn(env)]),
+            _allow(
+                "PlanBootstrapStack", _STACK_READ + _STACK_CHANGE_SETS, [bootstrap_stack_arn(env)]
+            ),
+            _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
+            _list_artifacts(env),
+            # A change set records its role (a new stack's must): creating one runs nothing.
             _pass_cloudformation_role(env),
+            _read_rollback_alarms(env),
+        ]
+    )
+
+
+def drift_policy(env: Environment) -> PolicyDocument:
+    """The scheduled drift check: read the stack and its resources' configuration, detect drift."""
+    return _document(
+        [
+            _allow("DetectDrift", _STACK_READ + _STACK_DRIFT, [app_stack_arn(env)]),
+            _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
+            # `status` polls drift detection by its id; this action has no resource type.
+            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
             *_resource_read_statements(env),
         ]
     )
 
 
 def deploy_policy(env: Environment) -> PolicyDocument:
-    """Change sets and stack settings on this stack, artifacts, and passing the CFN role."""
-    stack_actions = _STACK_DEPLOY
+    """Apply jobs in the GitHub environment: execute a kept change set (never create one), check
+    it is the reviewed one (its template, its events), set stack settings, pass the CFN role."""
+    stack_actions = _STACK_APPLY
     if env.deploy.recreate_failed_stack and not env.retain_data:
         # Only here may deploy delete a stack whose first create failed (it retains nothing).
         stack_actions = [*stack_actions, cfn.DeleteStack]
     return _document(
         [
-            _allow("DeployStack", stack_actions, [app_stack_arn(env)]),
-            # deploy creates or updates the artifact bucket's stack first; never deletes it.
-            _allow("DeployBootstrapStack", _STACK_DEPLOY, [bootstrap_stack_arn(env)]),
-            _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
-            _list_artifacts(env),
+            _allow("ApplyStack", stack_actions, [app_stack_arn(env)]),
+            # The bootstrap stack's change set too; never deleted.
+            _allow("ApplyBootstrapStack", _STACK_APPLY, [bootstrap_stack_arn(env)]),
+            # The apply checks the artifact the change set names is there; it uploads nothing.
+            _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
             _pass_cloudformation_role(env),
-            # CloudFormation checks that rollback-trigger alarms exist.
-            _allow("ReadRollbackAlarms", [cloudwatch.DescribeAlarms], [_alarm_arn(env)]),
+            _read_rollback_alarms(env),
         ]
     )
 
@@ -480,6 +555,67 @@ def _bootstrap_policy(env: Environment) -> PolicyDocument:
     )
 
 
+# Role changes IAM authorizes with ``iam:PermissionsBoundary`` (the role's boundary, or the one it
+# is created with): allowed on the app stack's roles only with the environment's boundary.
+_BOUNDED_ROLE_CHANGES = [
+    iam.CreateRole,
+    iam.PutRolePolicy,
+    iam.DeleteRolePolicy,
+    iam.DetachRolePolicy,
+    iam.PutRolePermissionsBoundary,
+]
+# Role changes with no permission effect (names, tags, session length, deletion).
+_ROLE_SETTINGS = [
+    iam.DeleteRole,
+    iam.UpdateRole,
+    iam.UpdateRoleDescription,
+    iam.TagRole,
+    iam.UntagRole,
+]
+# Never, on any role or policy, whatever else is attached to the CloudFormation role:
+# - removing a boundary, or attaching a managed policy (the stack attaches none; a bounded role
+#   with AdministratorAccess would still be capped, but nothing needs it);
+# - changing a trust policy: the app roles' trust is fixed (lambda.amazonaws.com), and a changed
+#   one is how a role gets "trusted from outside"; a trust change needs the ci-access stack
+#   (an administrator) to grant it for that change;
+# - creating, versioning or deleting managed policies (the boundary is ci-access's; the app stack
+#   creates no managed policy).
+_NEVER_ON_ROLES = [
+    iam.DeleteRolePermissionsBoundary,
+    iam.AttachRolePolicy,
+    iam.UpdateAssumeRolePolicy,
+    iam.CreatePolicy,
+    iam.CreatePolicyVersion,
+    iam.SetDefaultPolicyVersion,
+    iam.DeletePolicy,
+    iam.DeletePolicyVersion,
+]
+
+
+def _role_statements(env: Environment) -> list[Statement]:
+    """The app stack's roles: created and changed only with the boundary; never unbounded."""
+    roles = _app_role_arns(env)
+    return [
+        _allow("ChangeBoundedAppRoles", _BOUNDED_ROLE_CHANGES, roles, _with_boundary(env)),
+        _allow("ManageAppRoleSettings", _ROLE_SETTINGS, roles),
+        Statement(
+            Sid="NeverUnboundOrAttach",
+            Effect=Deny,
+            Action=_NEVER_ON_ROLES,
+            Resource=["*"],
+        ),
+        # Belt and braces for the allow above: even if another policy allowed these, a role
+        # without this boundary (or with another) is never created or changed.
+        Statement(
+            Sid="NeverWithoutTheBoundary",
+            Effect=Deny,
+            Action=_BOUNDED_ROLE_CHANGES,
+            Resource=["*"],
+            Condition=Condition(StringNotEquals("iam:PermissionsBoundary", _boundary_arn(env))),
+        ),
+    ]
+
+
 def _function_policy(env: Environment) -> PolicyDocument:
     manage_function = [
         lam.CreateFunction,
@@ -499,28 +635,6 @@ def _function_policy(env: Environment) -> PolicyDocument:
         lam.PutFunctionRecursionConfig,
         lam.PublishVersion,
     ]
-    manage_role = [
-        iam.CreateRole,
-        iam.DeleteRole,
-        iam.UpdateRole,
-        iam.UpdateRoleDescription,
-        iam.UpdateAssumeRolePolicy,
-        iam.TagRole,
-        iam.UntagRole,
-        iam.PutRolePolicy,
-        iam.DeleteRolePolicy,
-    ]
-    manage_policies = [
-        iam.CreatePolicy,
-        iam.DeletePolicy,
-        iam.CreatePolicyVersion,
-        iam.DeletePolicyVersion,
-        iam.GetPolicy,
-        iam.GetPolicyVersion,
-        iam.ListPolicyVersions,
-        iam.TagPolicy,
-        iam.UntagPolicy,
-    ]
     manage_log_group = [
         logs.CreateLogGroup,
         logs.DeleteLogGroup,
@@ -534,21 +648,16 @@ def _function_policy(env: Environment) -> PolicyDocument:
         logs.TagLogGroup,
         logs.UntagLogGroup,
     ]
-    role = [_function_role_arn(env)]
-    stack_policies = _stack_policy_arn(env)
     return _document(
         [
             _allow("ManageFunction", manage_function, _function_arns(env)),
-            _allow("ManageFunctionRole", manage_role, role),
-            # Only managed policies this stack creates, never an AWS-managed or foreign one.
+            *_role_statements(env),
             _allow(
-                "AttachStackPolicies",
-                [iam.AttachRolePolicy, iam.DetachRolePolicy],
-                role,
-                Condition(ArnLike("iam:PolicyARN", stack_policies)),
+                "PassFunctionRole",
+                [iam.PassRole],
+                [_function_role_arn(env)],
+                _passed_to("lambda.amazonaws.com"),
             ),
-            _allow("ManageStackPolicies", manage_policies, [stack_policies]),
-            _allow("PassFunctionRole", [iam.PassRole], role, _passed_to("lambda.amazonaws.com")),
             _allow("ManageLogGroup", manage_log_group, _log_group_arns(env)),
         ]
     )
@@ -599,12 +708,9 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
         secretsmanager.UpdateSecret,
         secretsmanager.TagResource,
         secretsmanager.UntagResource,
-        secretsmanager.PutResourcePolicy,
-        secretsmanager.DeleteResourcePolicy,
     ]
     aliases = [kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias]
     manage_key = [
-        kms.PutKeyPolicy,
         kms.EnableKeyRotation,
         kms.DisableKeyRotation,
         kms.UpdateKeyDescription,
@@ -614,8 +720,7 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
         kms.TagResource,
         kms.UntagResource,
         *aliases,
-        # Secrets Manager encrypts the generated value with the caller's grant.
-        kms.Encrypt,
+        # Secrets Manager encrypts the generated value with a data key from the caller's grant.
         kms.Decrypt,
         kms.GenerateDataKey,
     ]
@@ -632,6 +737,24 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
             # CreateKey has no resource; only keys tagged for this environment.
             _allow("CreateKey", [kms.CreateKey], ["*"], _env_tag(env, "aws:RequestTag")),
             _allow("ManageKey", manage_key, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
+            # The key's create and update handlers set its policy: only on this environment's
+            # keys, and never bypassing KMS's check that the policy keeps the key manageable.
+            _allow(
+                "SetKeyPolicy",
+                [kms.PutKeyPolicy],
+                [_key_arn(env)],
+                Condition(
+                    [
+                        StringEquals(
+                            {
+                                "aws:ResourceTag/Environment": env.name,
+                                "aws:ResourceTag/Project": naming.PROJECT,
+                            }
+                        ),
+                        BoolIfExists("kms:BypassPolicyLockoutSafetyCheck", "false"),
+                    ]
+                ),
+            ),
             _allow("ManageKeyAlias", aliases, [_alias_arn(env)]),
         ]
     )
@@ -668,11 +791,13 @@ def _provider_arn() -> If:
 
 
 def github_subjects_plan() -> list[Sub]:
-    """OIDC subjects allowed to plan: pull-request jobs and jobs on main (drift)."""
-    return [
-        Sub(f"repo:${{{CiId.REPOSITORY}}}:pull_request"),
-        Sub(f"repo:${{{CiId.REPOSITORY}}}:ref:refs/heads/{MAIN_BRANCH}"),
-    ]
+    """OIDC subjects allowed to plan a pull request: pull-request jobs of this repository."""
+    return [Sub(f"repo:${{{CiId.REPOSITORY}}}:pull_request")]
+
+
+def github_subjects_main() -> list[Sub]:
+    """OIDC subjects of jobs on the default branch (not bound to an environment)."""
+    return [Sub(f"repo:${{{CiId.REPOSITORY}}}:ref:refs/heads/{MAIN_BRANCH}")]
 
 
 def github_subjects_deploy(env: str) -> list[Sub]:
@@ -766,11 +891,27 @@ def _add_environment(template: Template, env: Environment) -> None:
         github_subjects_plan(),
         tiam.Policy(PolicyName="plan", PolicyDocument=plan_policy(env)),
     )
+    plan_main = _github_role(
+        name,
+        CiId.plan_main_role(name),
+        naming.plan_main_role_name(name),
+        f"GitHub Actions on {MAIN_BRANCH}: plan {stack} and keep the change set (never execute)",
+        github_subjects_main(),
+        tiam.Policy(PolicyName="plan-main", PolicyDocument=plan_main_policy(env)),
+    )
+    drift = _github_role(
+        name,
+        CiId.drift_role(name),
+        naming.drift_role_name(name),
+        f"GitHub Actions on {MAIN_BRANCH}: detect drift of {stack} (read-only)",
+        github_subjects_main(),
+        tiam.Policy(PolicyName="drift", PolicyDocument=drift_policy(env)),
+    )
     deploy = _github_role(
         name,
         CiId.deploy_role(name),
         naming.deploy_role_name(name),
-        f"GitHub Actions environment {name}: deploy {stack} through change sets",
+        f"GitHub Actions environment {name}: execute the reviewed change set of {stack}",
         github_subjects_deploy(name),
         tiam.Policy(PolicyName="deploy", PolicyDocument=deploy_policy(env)),
     )
@@ -781,8 +922,15 @@ def _add_environment(template: Template, env: Environment) -> None:
         AssumeRolePolicyDocument=cloudformation_trust(env),
         Tags=_tags(name),
     )
-    for role in (plan, deploy, _conditioned(cfn_role, name)):
+    for role in (plan, plan_main, drift, deploy, _conditioned(cfn_role, name)):
         template.add_resource(role)
+    boundary = tiam.ManagedPolicy(
+        CiId.boundary(name),
+        ManagedPolicyName=naming.boundary_policy_name(name),
+        Description=f"Permissions boundary of every IAM role of {stack}: the most they can do",
+        PolicyDocument=boundary_document(boundary_grants(env)),
+    )
+    template.add_resource(_conditioned(boundary, name))
     for concern, document in cloudformation_policies(env).items():
         policy = tiam.ManagedPolicy(
             CiId.policy(name, concern),
@@ -794,6 +942,8 @@ def _add_environment(template: Template, env: Environment) -> None:
         template.add_resource(_conditioned(policy, name))
     for role, label in (
         (plan, "PlanRoleArn"),
+        (plan_main, "PlanMainRoleArn"),
+        (drift, "DriftRoleArn"),
         (deploy, "DeployRoleArn"),
         (cfn_role, "CloudFormationRoleArn"),
     ):

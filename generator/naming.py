@@ -181,3 +181,23 @@ def cloudformation_role_name(env: str) -> str:
 def cloudformation_policy_name(concern: str, env: str) -> str:
     """A managed policy of the CloudFormation role, one per concern (``Storage``, ``Function``)."""
     return f"ServerlessAppCloudFormation{concern}{env}"
+
+
+def plan_main_role_name(env: str) -> str:
+    """The CI role of the deploy workflow's plan job on the default branch (keeps a change set)."""
+    return f"ServerlessAppCiPlanMainRole{env}"
+
+
+def drift_role_name(env: str) -> str:
+    """The read-only CI role of the scheduled drift check on the default branch."""
+    return f"ServerlessAppCiDriftRole{env}"
+
+
+def boundary_policy_name(env: str) -> str:
+    """The permissions boundary every IAM role of the app stack carries (made by ci-access)."""
+    return f"ServerlessAppBoundary-{env}"
+
+
+def app_role_names(env: str) -> tuple[str, ...]:
+    """Every IAM role the app stack creates: CloudFormation may create them only bounded."""
+    return (role_name(env),)
