@@ -46,7 +46,12 @@ class Request:
             "action": self.action,
             "resource": self.resource,
             "resourceAccount": account,
-            "context": dict(self.context),
+            # The engine does not derive these global keys from the principal; IAM does.
+            "context": {
+                "aws:PrincipalArn": self.principal,
+                "aws:PrincipalAccount": _account_of(self.principal) or account,
+                **self.context,
+            },
             "identityPolicies": [{"name": n, "policy": p} for n, p in self.identity.items()],
             "boundaries": (
                 [{"name": "boundary", "policy": self.boundary}] if self.boundary else None
