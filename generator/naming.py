@@ -214,6 +214,21 @@ class CiId:
         return f"PlanRole{cls._suffix(env)}"
 
     @classmethod
+    def plan_main_role(cls, env: str) -> str:
+        """Logical id of an environment's default-branch plan role (the deploy workflow's plan)."""
+        return f"PlanMainRole{cls._suffix(env)}"
+
+    @classmethod
+    def drift_role(cls, env: str) -> str:
+        """Logical id of an environment's read-only drift role."""
+        return f"DriftRole{cls._suffix(env)}"
+
+    @classmethod
+    def boundary(cls, env: str) -> str:
+        """Logical id of the permissions boundary of an environment's app-stack roles."""
+        return f"AppRoleBoundary{cls._suffix(env)}"
+
+    @classmethod
     def deploy_role(cls, env: str) -> str:
         """Logical id of an environment's deploy role."""
         return f"DeployRole{cls._suffix(env)}"
@@ -227,3 +242,23 @@ class CiId:
     def policy(cls, env: str, concern: str) -> str:
         """Logical id of one of the CloudFormation role's managed policies."""
         return f"CloudFormation{concern}Policy{cls._suffix(env)}"
+
+
+def plan_main_role_name(env: str) -> str:
+    """The CI role of the deploy workflow's plan job on the default branch (keeps a change set)."""
+    return f"ServerlessAppCiPlanMainRole{env}"
+
+
+def drift_role_name(env: str) -> str:
+    """The read-only CI role of the scheduled drift check on the default branch."""
+    return f"ServerlessAppCiDriftRole{env}"
+
+
+def boundary_policy_name(env: str) -> str:
+    """The permissions boundary every IAM role of the app stack carries (made by ci-access)."""
+    return f"ServerlessAppBoundary-{env}"
+
+
+def app_role_names(env: str) -> tuple[str, ...]:
+    """Every IAM role the app stack creates: CloudFormation may create them only bounded."""
+    return (role_name(env),)
