@@ -58,8 +58,6 @@ from generator.config import Environment
 from generator.errors import ExitCode, GeneratorError
 from generator.stack.common import bucket_arn, objects_arn
 
-# The environments CI plans and deploys, in deploy order; `local` is the emulator's.
-CI_ENVIRONMENTS = ("dev", "staging", "prod")
 TEMPLATE_FILE = f"{naming.TEMPLATES_DIR}/ci-access.json"
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"

@@ -10,6 +10,7 @@ _MODULES = (
     "generator.synth",
     "generator.package",
     "generator.gates",
+    "generator.rollout_command",
     "generator.deploy.cli",
     "generator.emulator.cli",
 )

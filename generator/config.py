@@ -34,6 +34,10 @@ _PREFIX = r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$"
 _LOGICAL_ID = r"^[A-Za-z0-9]+$"
 _SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
 
+# GitHub Actions cannot loop over a list of waves, so the deploy workflow has a fixed number of
+# wave slots (see docs/environments-rollout.md); a file naming a later wave is refused here.
+MAX_WAVES = 4
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -125,6 +129,24 @@ class DeploySettings(_Model):
         Field(
             description="Delete and recreate a stack whose first create failed "
             "(only honoured when the environment retains no data)."
+        ),
+    ] = False
+    wave: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=MAX_WAVES,
+            description="Where the environment sits in the rollout: environments of one wave "
+            "plan and deploy in parallel, waves one after another, and a failed or blocked "
+            f"wave stops the later ones. 1 to {MAX_WAVES} (the deploy workflow's wave slots).",
+        ),
+    ] = 1
+    approval: Annotated[
+        bool,
+        Field(
+            description="A reviewer approves each deploy: the GitHub environment of this name "
+            "must have required reviewers (Settings > Environments). The deploy workflow asks "
+            "for the approval after the plan exists, so the reviewer approves that plan.",
         ),
     ] = False
 

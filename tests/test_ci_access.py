@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from generator.ci_access import (
-    CI_ENVIRONMENTS,
     GITHUB_OIDC_HOST,
     CiId,
     build_ci_access_template,
@@ -28,8 +27,11 @@ from generator.naming import (
     secret_name,
 )
 from generator.render import to_json
+from generator.rollout import ci_environments
 
 REPO = "octo-org/serverlessapp-gitops"
+# The environments CI deploys, from the environment files (the only list).
+CI_ENVIRONMENTS = ci_environments(Path(__file__).resolve().parents[1] / "environments")
 ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
 
 
@@ -342,7 +344,7 @@ def test_is_deterministic(envs: dict[str, Environment]) -> None:
     assert first == second
 
 
-def test_ci_environments_are_the_deployed_ones_in_order(repo_root: Path) -> None:
+def test_ci_environments_are_the_deployed_ones_in_rollout_order(repo_root: Path) -> None:
     from generator.config import load_environments
 
     assert CI_ENVIRONMENTS == ("dev", "staging", "prod")

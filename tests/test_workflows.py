@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.ci_access import CI_ENVIRONMENTS
 from generator.cli import build_parser
+from generator.rollout import ci_environments
 
 ROOT = Path(__file__).resolve().parents[1]
+CI_ENVIRONMENTS = ci_environments(ROOT / "environments")
 WORKFLOWS = ROOT / ".github" / "workflows"
 SETUP_ACTION = ROOT / ".github" / "actions" / "setup" / "action.yml"
 CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"

@@ -1,0 +1,152 @@
+"""The rollout: which environments CI plans, deploys and checks, in which waves. Pure.
+
+The environment files are the only list. Each file says its wave (``deploy.wave``) and whether
+a reviewer approves its deploys (``deploy.approval``); the workflows read this rollout as JSON
+(``python -m generator environments --json``) and build their matrices from it with
+``fromJSON``, so adding a file adds the environment to every workflow without editing one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from generator import naming
+from generator.config import MAX_WAVES, Environment
+
+
+@dataclass(frozen=True)
+class Target:
+    """One environment as CI sees it: where it deploys, when, and with which roles."""
+
+    name: str
+    account: str
+    region: str
+    wave: int
+    approval: bool
+    emulator: bool
+    plan_role_arn: str
+    deploy_role_arn: str
+    cloudformation_role_arn: str
+
+
+def partition(region: str) -> str:
+    """The AWS partition of a region (its ARNs start ``arn:<partition>:``)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def role_arn(env: Environment, role_name: str) -> str:
+    """The ARN of a role the CI access stack creates in the environment's account."""
+    return f"arn:{partition(env.region)}:iam::{env.account_id}:role/{role_name}"
+
+
+def target(env: Environment) -> Target:
+    """The rollout entry of one environment (role ARNs follow from naming and its account)."""
+    return Target(
+        name=env.name,
+        account=env.account_id,
+        region=env.region,
+        wave=env.deploy.wave,
+        approval=env.deploy.approval,
+        emulator=env.emulator,
+        plan_role_arn=role_arn(env, naming.plan_role_name(env.name)),
+        deploy_role_arn=role_arn(env, naming.deploy_role_name(env.name)),
+        cloudformation_role_arn=role_arn(env, naming.cloudformation_role_name(env.name)),
+    )
+
+
+def rollout(envs: Iterable[Environment], ci: bool = False) -> list[Target]:
+    """Every environment in rollout order (wave, then name); ``ci`` leaves out emulated ones."""
+    targets = [target(env) for env in envs if not (ci and env.emulator)]
+    return sorted(targets, key=lambda t: (t.wave, t.name))
+
+
+def only(targets: Iterable[Target], name: str) -> list[Target]:
+    """The one environment ``name`` (a manual deploy of one), or every one for ``all``."""
+    targets = list(targets)
+    if name == "all":
+        return targets
+    chosen = [t for t in targets if t.name == name]
+    if not chosen:
+        known = ", ".join(t.name for t in targets)
+        raise ValueError(f"environment {name!r} is not in the rollout; expected all or one of: "
+                         f"{known}")  # fmt: skip
+    return chosen
+
+
+def waves(targets: Iterable[Target]) -> dict[int, list[Target]]:
+    """Each wave slot 1..MAX_WAVES and its environments (an empty list for an unused slot)."""
+    slots: dict[int, list[Target]] = {wave: [] for wave in range(1, MAX_WAVES + 1)}
+    for item in targets:
+        slots[item.wave].append(item)
+    return slots
+
+
+def as_dicts(targets: Iterable[Target]) -> list[dict[str, Any]]:
+    """The JSON form of targets: one object per environment, keys in a fixed order."""
+    return [asdict(t) for t in targets]
+
+
+def to_json(targets: Iterable[Target]) -> str:
+    """The rollout as the ``environments --json`` document: a sorted list, indented, newline."""
+    return json.dumps(as_dicts(targets), indent=2) + "\n"
+
+
+def compact(value: object) -> str:
+    """One-line JSON, for a GitHub Actions output (``name=value`` lines)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def github_outputs(targets: list[Target]) -> dict[str, str]:
+    """The job outputs the workflows read: every environment, their names, and each wave slot."""
+    outputs = {
+        "environments": compact(as_dicts(targets)),
+        "names": compact([t.name for t in targets]),
+    }
+    for wave, members in waves(targets).items():
+        outputs[f"wave{wave}"] = compact(as_dicts(members))
+    return outputs
+
+
+# --- kept plans: which environments of a wave have a change set waiting to be applied --------
+
+
+def kept_plan_file(state_dir: Path, env: str) -> Path:
+    """Where ``plan --keep`` records an environment's change set id (one line)."""
+    return state_dir / f"plan-{env}.changeset"
+
+
+def with_changes(targets: Iterable[Target], kept: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The targets that have a kept change set, each with its ``change_set`` id. Pure."""
+    return [{**asdict(t), "change_set": kept[t.name]} for t in targets if t.name in kept]
+
+
+def read_kept(state_dir: Path, targets: Iterable[Target]) -> dict[str, str]:
+    """The change set ids that plan jobs recorded (no file: the plan found no changes)."""
+    kept = {}
+    for item in targets:
+        path = kept_plan_file(state_dir, item.name)
+        if path.is_file():
+            text = path.read_text(encoding="utf-8").strip()
+            if text:
+                kept[item.name] = text
+    return kept
+
+
+def ci_names(envs: Iterable[Environment]) -> tuple[str, ...]:
+    """The names of the environments CI deploys, in rollout order."""
+    return tuple(t.name for t in rollout(envs, ci=True))
+
+
+def ci_environments(directory: Path) -> tuple[str, ...]:
+    """The environments CI deploys, read from the environment files in ``directory``."""
+    from generator.config import load_environments
+
+    return ci_names(load_environments(directory).values())
