@@ -12,6 +12,7 @@ _MODULES = (
     "generator.gates",
     "generator.rollout_command",
     "generator.deploy.cli",
+    "generator.preview_command",
     "generator.emulator.cli",
 )
 

@@ -11,12 +11,13 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator import naming
+from generator import naming, preview
 from generator.config import Environment, load_environments
 from generator.deploy import apply
 from generator.deploy import plan as plan_view
@@ -56,6 +57,8 @@ class Hooks:
     clock: Clock
     out: Out
     confirm: Callable[[str], str]
+    # Wall-clock time, for a preview's expiry tag (the deploy's waits use ``clock``).
+    utcnow: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 def _default_clients(args: argparse.Namespace, env: Environment) -> Clients:
@@ -162,7 +165,23 @@ class Session:
 
 def _environment(args: argparse.Namespace) -> Environment:
     root = Path(args.root)
-    return load_environments(root / naming.ENVIRONMENTS_DIR, [args.env], root)[args.env]
+    name = getattr(args, "preview", None)
+    if not name:
+        return load_environments(root / naming.ENVIRONMENTS_DIR, [args.env], root)[args.env]
+    envs = load_environments(root / naming.ENVIRONMENTS_DIR, None, root)
+    if args.env not in envs:  # the loader names the file it expected
+        load_environments(root / naming.ENVIRONMENTS_DIR, [args.env], root)
+    preview.validate(args.env, name, envs)
+    return preview.preview_environment(envs[args.env], name, getattr(args, "pull_request", None))
+
+
+def _preview_template(root: Path, env: Environment) -> str:
+    """A preview's template, synthesised in memory (never written to templates/)."""
+    from generator.render import to_json
+    from generator.stack import Artifact, build_template
+
+    built = HOOKS.artifact(root)
+    return to_json(build_template(env, Artifact(key=built.key, sha256=built.sha256)).to_dict())
 
 
 def _timeout_seconds(args: argparse.Namespace, env: Environment) -> float:
@@ -181,7 +200,12 @@ def open_session(args: argparse.Namespace) -> Session:
     root = Path(args.root)
     env = _environment(args)
     name = naming.template_file(env.name)
-    body, template = load_template(root, name)
+    if getattr(args, "preview", None):
+        name = f"the preview {env.name} (in memory)"
+        body = _preview_template(root, env)
+        template = json.loads(body)
+    else:
+        body, template = load_template(root, name)
     handler_sha, handler_key = template_handler(template, name)
     allow = tuple(
         dict.fromkeys((*env.deploy.allow_replace, *(getattr(args, "allow_replace", None) or ())))
@@ -193,6 +217,9 @@ def open_session(args: argparse.Namespace) -> Session:
         apply.HANDLER_TAG: handler_sha,
         apply.COMMIT_TAG: git_commit(root),
     }
+    if getattr(args, "preview", None):
+        ttl = timedelta(hours=getattr(args, "ttl_hours", None) or preview.DEFAULT_TTL_HOURS)
+        tags.update(preview.stack_tags(preview.expires_at(HOOKS.utcnow(), ttl)))
     spec = StackSpec(
         environment=env.name,
         stack_name=naming.stack_name(env.name),
@@ -504,6 +531,12 @@ def run_destroy(args: argparse.Namespace) -> int:
     if stack is None:
         HOOKS.out(f"{stack_name}: does not exist; nothing to destroy")
         return ExitCode.OK
+    if getattr(args, "preview", None) and preview.as_preview(stack, args.env) is None:
+        raise GeneratorError(
+            f"stack {stack_name} has no tag {preview.PREVIEW_OF_TAG}={args.env}; expected a "
+            "preview made by `deploy --preview` (refusing to delete anything else)",
+            ExitCode.USAGE,
+        )
     if stack.get("EnableTerminationProtection"):
         raise GeneratorError(
             f"stack {stack_name} has termination protection on in AWS although the environment "
@@ -554,7 +587,40 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="give up waiting after this long (default: deploy.timeout_minutes)",
     )
+    parser.add_argument(
+        "--preview",
+        metavar="NAME",
+        help="a preview of ENV: its own stack TapStackENV-NAME, every physical name suffixed, "
+        "nothing retained (docs/previews.md)",
+    )
     parser.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
+
+
+def _positive(text: str) -> int:
+    """A whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number >= 1")
+    return value
+
+
+def _preview_tags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pull-request",
+        type=_positive,
+        metavar="N",
+        help="with --preview: the pull request it previews (tag PullRequest)",
+    )
+    parser.add_argument(
+        "--ttl-hours",
+        type=_positive,
+        metavar="H",
+        help=f"with --preview: expire it after H hours (tag ExpiresAt; default "
+        f"{preview.DEFAULT_TTL_HOURS}); `previews --expired --destroy` removes it then",
+    )
 
 
 def _allow(parser: argparse.ArgumentParser) -> None:
@@ -607,6 +673,7 @@ def register(subparsers: Any) -> None:
     _allow(plan)
     _role(plan)
     _markdown(plan)
+    _preview_tags(plan)
     plan.add_argument(
         "--keep",
         action="store_true",
@@ -624,6 +691,7 @@ def register(subparsers: Any) -> None:
     _allow(deploy)
     _role(deploy)
     _markdown(deploy)
+    _preview_tags(deploy)
     deploy.add_argument(
         "--change-set",
         metavar="ID",

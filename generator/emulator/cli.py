@@ -158,6 +158,12 @@ def run_upload(args: argparse.Namespace) -> int:
     """``upload --env E FILE``."""
     root = Path(args.root)
     env = _load_env(root, args.env)
+    if args.preview:  # the preview's bucket and function (docs/previews.md)
+        from generator import preview
+
+        envs = load_environments(root / naming.ENVIRONMENTS_DIR, None, root)
+        preview.validate(env.name, args.preview, envs)
+        env = preview.preview_environment(env, args.preview, None)
     target = target_for(env, root, args.endpoint_url)
     return upload_and_verify(
         env, root, Path(args.file), target, _session(target, args), args.timeout_seconds
@@ -242,6 +248,7 @@ def register(subparsers: Any) -> None:
     _root(upload)
     _target(upload)
     upload.add_argument("file", help="the file to upload")
+    upload.add_argument("--preview", metavar="NAME", help="upload to this preview of ENV")
     upload.set_defaults(func=run_upload)
 
     demo = subparsers.add_parser(
