@@ -141,6 +141,14 @@ class DeploySettings(_Model):
             f"wave stops the later ones. 1 to {MAX_WAVES} (the deploy workflow's wave slots).",
         ),
     ] = 1
+    previews: Annotated[
+        bool,
+        Field(
+            description="Pull requests labelled `preview` deploy a short-lived copy of this "
+            "environment (stack TapStack<env>-pr<N>), and the CI access template gives it a "
+            "preview role limited to those stacks (docs/previews.md).",
+        ),
+    ] = False
     approval: Annotated[
         bool,
         Field(

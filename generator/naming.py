@@ -173,6 +173,16 @@ def deploy_role_name(env: str) -> str:
     return f"ServerlessAppCiDeployRole{env}"
 
 
+def preview_role_name(env: str) -> str:
+    """The CI role that deploys and destroys the preview stacks ``TapStack<env>-*``."""
+    return f"ServerlessAppCiPreviewRole{env}"
+
+
+def preview_cloudformation_role_name(env: str) -> str:
+    """The role CloudFormation assumes to change the resources of ``env``'s preview stacks."""
+    return f"ServerlessAppCfnPreviewRole{env}"
+
+
 def cloudformation_role_name(env: str) -> str:
     """The role CloudFormation assumes to change the stack's resources."""
     return f"ServerlessAppCloudFormationRole{env}"

@@ -20,6 +20,21 @@ def _stacks(cfn: Any) -> list[dict[str, Any]]:
     return stacks
 
 
+def outputs_markdown(item: preview.PreviewStack, stack: dict[str, Any]) -> str:
+    """A preview's outputs as Markdown, for the pull request's comment."""
+    lines = [
+        f"### Preview `{item.stack_name}`",
+        f"Expires {item.expires_at or 'never'}; destroyed when the pull request closes or loses "
+        "the `preview` label.",
+        "",
+        "| Output | Value |",
+        "| --- | --- |",
+    ]
+    for output in sorted(stack.get("Outputs") or [], key=lambda o: str(o["OutputKey"])):
+        lines.append(f"| {output['OutputKey']} | `{output['OutputValue']}` |")
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     """List previews (``--expired``: only those past their ExpiresAt); ``--destroy`` them."""
     from generator.deploy import cli as deploy_cli
@@ -44,10 +59,15 @@ def run(args: argparse.Namespace) -> int:
             item = preview.as_preview(stack, name)
             if item is None or (args.expired and not item.expired(now)):
                 continue
+            if args.preview and item.preview != args.preview:
+                continue
             found += 1
             state = "expired" if item.expired(now) else "live"
             pull = f"pull request {item.pull_request}" if item.pull_request else "no pull request"
             hooks.out(f"{item.stack_name}: {pull}, expires {item.expires_at or 'never'} ({state})")
+            if args.markdown:
+                with Path(args.markdown).open("a", encoding="utf-8") as handle:
+                    handle.write(outputs_markdown(item, stack))
             if args.destroy:
                 destroy_stack(
                     clients.cloudformation,
@@ -75,6 +95,10 @@ def register(sub: Any) -> None:
         action="append",
         metavar="ENV",
         help="only previews of this environment (repeatable; default: every CI environment)",
+    )
+    parser.add_argument("--preview", metavar="NAME", help="only the preview NAME")
+    parser.add_argument(
+        "--markdown", metavar="FILE", help="append each preview's outputs as Markdown to FILE"
     )
     parser.add_argument("--expired", action="store_true", help="only previews past ExpiresAt")
     parser.add_argument("--destroy", action="store_true", help="delete them (needs --expired)")

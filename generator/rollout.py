@@ -28,9 +28,12 @@ class Target:
     wave: int
     approval: bool
     emulator: bool
+    previews: bool
     plan_role_arn: str
     deploy_role_arn: str
     cloudformation_role_arn: str
+    preview_role_arn: str
+    preview_cloudformation_role_arn: str
 
 
 def partition(region: str) -> str:
@@ -56,9 +59,14 @@ def target(env: Environment) -> Target:
         wave=env.deploy.wave,
         approval=env.deploy.approval,
         emulator=env.emulator,
+        previews=env.deploy.previews,
         plan_role_arn=role_arn(env, naming.plan_role_name(env.name)),
         deploy_role_arn=role_arn(env, naming.deploy_role_name(env.name)),
         cloudformation_role_arn=role_arn(env, naming.cloudformation_role_name(env.name)),
+        preview_role_arn=role_arn(env, naming.preview_role_name(env.name)),
+        preview_cloudformation_role_arn=role_arn(
+            env, naming.preview_cloudformation_role_name(env.name)
+        ),
     )
 
 
@@ -109,6 +117,7 @@ def github_outputs(targets: list[Target]) -> dict[str, str]:
     outputs = {
         "environments": compact(as_dicts(targets)),
         "names": compact([t.name for t in targets]),
+        "previews": compact(as_dicts(t for t in targets if t.previews)),
     }
     for wave, members in waves(targets).items():
         outputs[f"wave{wave}"] = compact(as_dicts(members))

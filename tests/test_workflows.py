@@ -98,6 +98,7 @@ def test_id_token_write_only_in_jobs_that_assume_a_role(
 # Jobs that may write anything but an OIDC token, and exactly what they may write.
 WRITERS = {
     ("pr.yml", "comment"): {"pull-requests": "write"},
+    ("preview.yml", "comment"): {"pull-requests": "write"},
 }
 
 
@@ -405,6 +406,9 @@ class Run:
     planned: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    previewed: list[str] = field(default_factory=list)
+    destroyed: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
     results: dict[str, str] = field(default_factory=dict)
 
 
@@ -457,6 +461,15 @@ def _step(
                 f"arn:aws:cloudformation:cs/{target}\n", encoding="utf-8"
             )
         return target in outcome.blocked
+    elif verb == "deploy" and "--preview" in words:
+        assert env["PULL_REQUEST"] == "7"
+        run.previewed.append(target)
+    elif verb == "destroy":
+        assert "--preview" in words  # no workflow destroys an environment
+        run.destroyed.append(target)
+    elif verb == "previews":
+        if "--destroy" in words:
+            run.expired.append(target)
     elif verb == "deploy":
         assert env["CHANGE_SET"] == f"arn:aws:cloudformation:cs/{target}"
         run.applied.append(target)
@@ -478,6 +491,9 @@ def simulate(
     failing: tuple[str, ...] = (),
     cancel_after: str | None = None,
     head_repository: str = "octo-org/serverlessapp-gitops",
+    action: str = "synchronize",
+    labels: tuple[str, ...] = (),
+    label: str | None = None,
 ) -> Run:
     """Run a workflow's jobs in order as GitHub would: `if:` conditions, matrices from the
     rollout outputs, the `environments` steps through the real CLI over ``root``'s environment
@@ -492,6 +508,10 @@ def simulate(
         "inputs.environment": choice,
         "github.repository": "octo-org/serverlessapp-gitops",
         "github.event.pull_request.head.repo.full_name": head_repository,
+        "github.event.pull_request.number": 7,
+        "github.event.pull_request.labels.*.name": list(labels),
+        "github.event.action": action,
+        "github.event.label.name": label,
     }
     jobs = _load(WORKFLOWS / workflow)["jobs"]
     for name, job in jobs.items():
@@ -643,6 +663,80 @@ def test_pull_requests_from_forks_plan_nothing(workspace: Path) -> None:
     assert run.results["fork-note"] == "success"
 
 
+def _add_previews(root: Path, env: str) -> None:
+    path = root / "environments" / f"{env}.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("deploy:\n", "deploy:\n  previews: true\n"), encoding="utf-8")
+
+
+def test_a_labelled_pull_request_deploys_a_preview_of_each_previewed_environment(
+    workspace: Path,
+) -> None:
+    run = simulate("preview.yml", workspace, event="pull_request", labels=("preview",))
+    assert run.previewed == ["dev"]
+    assert run.destroyed == []
+    assert run.results["comment"] == "success"
+
+
+def test_a_new_previewed_environment_joins_the_preview_workflows(workspace: Path) -> None:
+    _add_previews(workspace, "staging")
+    run = simulate("preview.yml", workspace, event="pull_request", labels=("preview",))
+    assert run.previewed == ["dev", "staging"]
+    cleanup = simulate("preview-cleanup.yml", workspace, event="schedule")
+    assert cleanup.expired == ["dev", "staging"]
+
+
+def test_without_the_label_nothing_is_previewed(workspace: Path) -> None:
+    run = simulate("preview.yml", workspace, event="pull_request", labels=("docs",))
+    assert (run.previewed, run.destroyed) == ([], [])
+
+
+def test_removing_the_label_destroys_the_preview(workspace: Path) -> None:
+    run = simulate(
+        "preview.yml", workspace, event="pull_request", action="unlabeled", label="preview"
+    )
+    assert (run.previewed, run.destroyed) == ([], ["dev"])
+    other = simulate(
+        "preview.yml", workspace, event="pull_request", action="unlabeled", label="docs"
+    )
+    assert (other.previewed, other.destroyed) == ([], [])
+
+
+def test_closing_the_pull_request_destroys_the_preview(workspace: Path) -> None:
+    run = simulate(
+        "preview.yml", workspace, event="pull_request", action="closed", labels=("preview",)
+    )
+    assert (run.previewed, run.destroyed) == ([], ["dev"])
+
+
+def test_forks_get_no_preview(workspace: Path) -> None:
+    run = simulate(
+        "preview.yml", workspace, event="pull_request", labels=("preview",),
+        head_repository="fork/x",
+    )  # fmt: skip
+    assert (run.previewed, run.destroyed) == ([], [])
+
+
+def test_the_cleanup_destroys_expired_previews_on_main_only(workspace: Path) -> None:
+    assert simulate("preview-cleanup.yml", workspace, event="schedule").expired == ["dev"]
+    other = simulate("preview-cleanup.yml", workspace, event="schedule", ref="refs/heads/x")
+    assert other.expired == []
+
+
+def test_preview_jobs_use_the_preview_role(workflows: dict[str, dict[str, Any]]) -> None:
+    jobs = [
+        *(workflows["preview.yml"]["jobs"][n] for n in ("deploy", "destroy")),
+        workflows["preview-cleanup.yml"]["jobs"]["expired"],
+    ]
+    for job in jobs:
+        assert "environment" not in job
+        creds = next(s for s in job["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
+        assert creds["with"]["role-to-assume"] == "${{ matrix.preview_role_arn }}"
+        assert job["strategy"]["matrix"]["include"] == (
+            "${{ fromJSON(needs.rollout.outputs.previews) }}"
+        )
+
+
 def test_the_evaluator_models_contains_over_needs_results() -> None:
     context = {"needs.a.result": "success", "needs.b.result": "failure"}
     condition = "!cancelled() && !contains(needs.*.result, 'failure')"
@@ -704,6 +798,7 @@ def _expand(words: list[str], env: str) -> list[str]:
         "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::1:role/x",
         "CHANGE_SET": "arn:aws:cloudformation:us-west-2:1:changeSet/x/y",
         "ONLY": "all",
+        "PULL_REQUEST": "7",
     }
     return [re.sub(r"\$(\w+)", lambda m: values.get(m.group(1), m.group(0)), w) for w in words]
 

@@ -104,3 +104,15 @@ def test_destroy_removes_a_preview_and_only_it(repo: Repo) -> None:
     assert {s["StackName"] for s in cfn.describe_stacks()["Stacks"]} >= {"TapStackdev"}
     assert "serverlessapp-files-dev-pr2-123456789012" not in _buckets()
     assert _stack("TapStackdev")["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_previews_writes_the_outputs_of_one_preview_as_markdown(repo: Repo) -> None:
+    assert repo.run("deploy", "--env", "dev", "--preview", "pr3", "--pull-request", "3") == 0
+    assert repo.run("deploy", "--env", "dev", "--preview", "pr4") == 0
+    target = repo.root / "preview.md"
+    argv = ["previews", "--env", "dev", "--preview", "pr3", "--markdown", str(target)]
+    assert repo.run(*argv) == 0
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("### Preview `TapStackdev-pr3`\nExpires 2026-03-04T12:00:00Z")
+    assert "| Output | Value |" in text
+    assert "pr4" not in text
