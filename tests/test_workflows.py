@@ -99,7 +99,11 @@ def test_id_token_write_only_in_jobs_that_assume_a_role(
 WRITERS = {
     ("pr.yml", "comment"): {"pull-requests": "write"},
     ("preview.yml", "comment"): {"pull-requests": "write"},
+    ("regenerate.yml", "regenerate"): {"contents": "write"},
+    ("regenerate.yml", "note"): {"pull-requests": "write"},
 }
+# Commands a workflow may run besides the project's own and SHELL_WORDS.
+SHELL_WORDS_IN = {"regenerate.yml": {"git"}}
 
 
 def test_only_known_jobs_may_write(workflows: dict[str, dict[str, Any]]) -> None:
@@ -115,10 +119,9 @@ def test_jobs_that_run_project_code_read_contents_only(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
     for file, name, job in _jobs(workflows):
-        if (file, name) in WRITERS:
-            continue
         if any(u.startswith("actions/checkout@") for u in _uses(job)):
-            assert job["permissions"].get("contents") == "read", f"{file}: {name}"
+            if (file, name) not in WRITERS:
+                assert job["permissions"].get("contents") == "read", f"{file}: {name}"
             checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/ch"))
             assert checkout["with"]["persist-credentials"] is False, f"{file}: {name}"
 
@@ -321,6 +324,15 @@ class _Evaluator:
             return any(_equal(item, needle) for item in haystack)
         return str(needle).casefold() in str(haystack).casefold()
 
+    def _starts_with(self) -> bool:
+        text = self._or()
+        if not self._take(","):
+            raise UnmodelledExpression("startsWith() takes two arguments")
+        prefix = self._or()
+        if not self._take(")"):
+            raise UnmodelledExpression("missing ) after startsWith(...)")
+        return str(text).casefold().startswith(str(prefix).casefold())
+
     def _primary(self) -> Any:
         if not self.tokens:
             raise UnmodelledExpression("unexpected end of expression")
@@ -337,6 +349,8 @@ class _Evaluator:
         if self._take("("):
             if text == "contains":
                 return self._contains()
+            if text == "startsWith":
+                return self._starts_with()
             if text not in _STATUS_FUNCTIONS or not self._take(")"):
                 raise UnmodelledExpression(f"function {text}(...) is not modelled")
             return self.status[text]
@@ -737,6 +751,53 @@ def test_preview_jobs_use_the_preview_role(workflows: dict[str, dict[str, Any]])
         )
 
 
+@pytest.mark.parametrize(
+    ("actor", "author", "branch", "head", "runs"),
+    [
+        ("dependabot[bot]", "dependabot[bot]", "dependabot/pip/troposphere-4.12", "same", True),
+        ("octocat", "octocat", "dependabot/pip/troposphere-4.12", "same", False),
+        ("octocat", "dependabot[bot]", "dependabot/pip/x", "same", False),  # a human's re-run
+        ("dependabot[bot]", "dependabot[bot]", "feature", "same", False),
+        ("dependabot[bot]", "dependabot[bot]", "dependabot/pip/x", "fork/x", False),
+    ],
+)
+def test_regenerate_runs_only_for_same_repository_dependabot_branches(
+    actor: str, author: str, branch: str, head: str, runs: bool
+) -> None:
+    job = _load(WORKFLOWS / "regenerate.yml")["jobs"]["regenerate"]
+    context = {
+        "github.actor": actor,
+        "github.event.pull_request.user.login": author,
+        "github.head_ref": branch,
+        "github.repository": "octo-org/serverlessapp-gitops",
+        "github.event.pull_request.head.repo.full_name": (
+            "octo-org/serverlessapp-gitops" if head == "same" else head
+        ),
+    }
+    assert _job_runs(job["if"], context, [], cancelled=False) is runs
+
+
+def test_regenerate_pushes_only_generated_files_and_only_the_push_sees_the_token(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    job = workflows["regenerate.yml"]["jobs"]["regenerate"]
+    steps = job["steps"]
+    checkout = steps[0]
+    assert checkout["with"]["persist-credentials"] is False
+    runs = [s for s in steps if "run" in s]
+    assert [s["run"] for s in runs[:2]] == [
+        "python -m generator check",
+        "python -m generator synth",
+    ]
+    assert runs[0].get("continue-on-error") is True
+    assert runs[1]["if"] == runs[2]["if"] == "steps.check.outcome == 'failure'"
+    token_steps = [s for s in steps if "github.token" in json.dumps(s)]
+    assert token_steps == [runs[2]]
+    assert "git add templates environments/environment.schema.json" in runs[2]["run"]
+    note = workflows["regenerate.yml"]["jobs"]["note"]
+    assert "close and reopen" in note["steps"][0]["with"]["script"]
+
+
 def test_the_evaluator_models_contains_over_needs_results() -> None:
     context = {"needs.a.result": "success", "needs.b.result": "failure"}
     condition = "!cancelled() && !contains(needs.*.result, 'failure')"
@@ -831,7 +892,7 @@ def test_every_run_step_calls_a_project_command(
                     if problem:
                         problems.append(f"{where}: {problem}")
                         break
-            elif head not in SHELL_WORDS:
+            elif head not in SHELL_WORDS | SHELL_WORDS_IN.get(where.split(":")[0], set()):
                 problems.append(f"{where}: {head!r} is not a project command")
     capsys.readouterr()
     assert problems == []
