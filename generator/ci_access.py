@@ -214,6 +214,12 @@ def _env_tag(env: Environment, key: str) -> Condition:
     )
 
 
+def _in_region(env: Environment, also: dict[str, str] | None = None) -> Condition:
+    """An action without a resource type, only in the environment's own region (its ARNs name
+    the region already; these would otherwise reach every region of the account)."""
+    return Condition(StringEquals({"aws:RequestedRegion": env.region, **(also or {})}))
+
+
 def _passed_to(service: str) -> Condition:
     return Condition(StringEquals("iam:PassedToService", service))
 
@@ -364,7 +370,12 @@ def _resource_read_statements(env: Environment) -> list[Statement]:
         _allow("ReadKey", _READ_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
         # These two actions have no resource type in the Service Authorization Reference: they
         # list the account's key aliases and Logs resource policies (names and policies only).
-        _allow("ListAccountMetadata", [kms.ListAliases, logs.DescribeResourcePolicies], ["*"]),
+        _allow(
+            "ListAccountMetadata",
+            [kms.ListAliases, logs.DescribeResourcePolicies],
+            ["*"],
+            _in_region(env),
+        ),
     ]
 
 
@@ -396,7 +407,12 @@ def plan_policy(env: Environment) -> PolicyDocument:
             _allow("PlanStack", _STACK_READ + _STACK_PLAN, [app_stack_arn(env)]),
             _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
             # `status` polls drift detection by its id; this action has no resource type.
-            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
+            _allow(
+                "DriftDetectionStatus",
+                [cfn.DescribeStackDriftDetectionStatus],
+                ["*"],
+                _in_region(env),
+            ),
             _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
             _allow(
                 "UploadLargeTemplate",
@@ -626,9 +642,22 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
                 "ReadSecretValueForHandlers", [secretsmanager.GetSecretValue], [_secret_arn(env)]
             ),
             # GetRandomPassword has no resource; it returns random bytes and touches nothing.
-            _allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"]),
-            # CreateKey has no resource; only keys tagged for this environment.
-            _allow("CreateKey", [kms.CreateKey], ["*"], _env_tag(env, "aws:RequestTag")),
+            _allow(
+                "GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"], _in_region(env)
+            ),
+            # CreateKey has no resource; only keys tagged for this environment, in its region.
+            _allow(
+                "CreateKey",
+                [kms.CreateKey],
+                ["*"],
+                _in_region(
+                    env,
+                    {
+                        "aws:RequestTag/Environment": env.name,
+                        "aws:RequestTag/Project": naming.PROJECT,
+                    },
+                ),
+            ),
             _allow("ManageKey", manage_key, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
             _allow("ManageKeyAlias", aliases, [_alias_arn(env)]),
         ]

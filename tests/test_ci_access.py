@@ -309,7 +309,7 @@ def test_only_cloudformation_reads_the_secret_value_and_no_role_reads_data(
                     assert ":::serverlessapp-artifacts-" in resource["Fn::Sub"], where
 
 
-def test_key_creation_is_limited_to_keys_tagged_for_the_environment(
+def test_key_creation_is_limited_to_keys_tagged_for_the_environment_in_its_region(
     template: dict[str, Any],
 ) -> None:
     document = template["Resources"]["CloudFormationSecretsAndKeysPolicyProd"]["Properties"][
@@ -319,6 +319,7 @@ def test_key_creation_is_limited_to_keys_tagged_for_the_environment(
     assert create["Condition"]["StringEquals"] == {
         "aws:RequestTag/Environment": "prod",
         "aws:RequestTag/Project": "ServerlessApp",
+        "aws:RequestedRegion": "us-west-2",
     }
 
 
