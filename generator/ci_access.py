@@ -38,6 +38,7 @@ from awacs.aws import (
     Principal,
     Statement,
     StringEquals,
+    StringLike,
 )
 from troposphere import (
     AWSObject,
@@ -202,10 +203,15 @@ def _alias_arn(env: Environment) -> Sub:
     return _arn(env, "kms", naming.key_alias(env.name))
 
 
+def _matching(env: Environment) -> type[StringEquals] | type[StringLike]:
+    """StringLike for a name pattern (the preview roles' ``dev-*``), StringEquals otherwise."""
+    return StringLike if "*" in env.name else StringEquals
+
+
 def _env_tag(env: Environment, key: str) -> Condition:
     """Only resources (or requests) tagged with this environment and project."""
     return Condition(
-        StringEquals(
+        _matching(env)(
             {
                 f"{key}/Environment": env.name,
                 f"{key}/Project": naming.PROJECT,
@@ -217,7 +223,7 @@ def _env_tag(env: Environment, key: str) -> Condition:
 def _in_region(env: Environment, also: dict[str, str] | None = None) -> Condition:
     """An action without a resource type, only in the environment's own region (its ARNs name
     the region already; these would otherwise reach every region of the account)."""
-    return Condition(StringEquals({"aws:RequestedRegion": env.region, **(also or {})}))
+    return Condition(_matching(env)({"aws:RequestedRegion": env.region, **(also or {})}))
 
 
 def _passed_to(service: str) -> Condition:
@@ -881,4 +887,8 @@ def build_ci_access_template(
     )
     for name in sorted(envs):
         _add_environment(template, envs[name])
+        if envs[name].deploy.previews:
+            from generator.ci_preview import add_preview_roles  # uses this module's builders
+
+            add_preview_roles(template, envs[name])
     return template

@@ -178,9 +178,16 @@ def preview_role_name(env: str) -> str:
     return f"ServerlessAppCiPreviewRole{env}"
 
 
+PREVIEWS_SUFFIX = "-previews"
+
+
 def preview_cloudformation_role_name(env: str) -> str:
-    """The role CloudFormation assumes to change the resources of ``env``'s preview stacks."""
-    return f"ServerlessAppCfnPreviewRole{env}"
+    """The role CloudFormation assumes to change the resources of ``env``'s preview stacks.
+
+    Named like the CloudFormation role of an environment ``<env>-previews``, so the preview
+    role's ``PassRole`` on ``ServerlessAppCloudFormationRole<env>-*`` reaches it and nothing else
+    (real environment names have no hyphen)."""
+    return cloudformation_role_name(f"{env}{PREVIEWS_SUFFIX}")
 
 
 def cloudformation_role_name(env: str) -> str:

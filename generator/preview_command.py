@@ -13,10 +13,20 @@ from generator.errors import ExitCode, GeneratorError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _stacks(cfn: Any) -> list[dict[str, Any]]:
+def _stacks(cfn: Any, env: str) -> list[dict[str, Any]]:
+    """The live stacks named like a preview of ``env``, described (with their tags).
+
+    Listed by name first: the preview role may describe only ``TapStack<env>-*`` stacks."""
+    prefix = naming.stack_name(env) + preview.SEPARATOR
+    names = [
+        summary["StackName"]
+        for page in cfn.get_paginator("list_stacks").paginate()
+        for summary in page.get("StackSummaries", [])
+        if summary["StackName"].startswith(prefix) and summary["StackStatus"] != "DELETE_COMPLETE"
+    ]
     stacks: list[dict[str, Any]] = []
-    for page in cfn.get_paginator("describe_stacks").paginate():
-        stacks.extend(page.get("Stacks", []))
+    for name in sorted(set(names)):
+        stacks.extend(cfn.describe_stacks(StackName=name).get("Stacks", []))
     return stacks
 
 
@@ -55,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         env = envs[name]
         clients = hooks.clients(args, env)
-        for stack in _stacks(clients.cloudformation):
+        for stack in _stacks(clients.cloudformation, name):
             item = preview.as_preview(stack, name)
             if item is None or (args.expired and not item.expired(now)):
                 continue

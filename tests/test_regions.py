@@ -125,7 +125,7 @@ def test_ci_roles_reach_only_their_own_account_and_region(
                 assert accounts <= {env.account_id}, (name, statement["Sid"])
                 if statement["Resource"] == ["*"]:
                     # No resource type: the region is a condition instead.
-                    condition = statement["Condition"]["StringEquals"]
+                    (condition,) = statement["Condition"].values()  # StringEquals or Like
                     assert condition["aws:RequestedRegion"] == env.region, statement["Sid"]
     # Both prod regions' roles are created in prod's account only.
     conditions = template["Conditions"]
