@@ -36,7 +36,7 @@ from generator.ci_access import (
 )
 from generator.config import Environment
 from generator.preview import PREVIEW_OF_TAG, SEPARATOR
-from generator.stack.common import bucket_arn
+from generator.stack.common import bucket_arn, objects_arn
 
 # What changes a preview stack: refused unless the stack (or the request) is tagged PreviewOf.
 _CHANGE_STACK = [
@@ -86,12 +86,13 @@ def preview_policy(env: Environment) -> list[Statement]:
     listing stacks and emptying preview buckets."""
     pattern = preview_pattern(env)
     stacks = [app_stack_arn(pattern)]
-    buckets = [bucket_arn(name) for name in _data_buckets(pattern)]
+    names = _data_buckets(pattern)
+    buckets = [*(bucket_arn(n) for n in names), *(objects_arn(n) for n in names)]
     return [
         *deploy_policy(pattern).Statement,
         # `previews` lists stack names to find TapStack<env>-*; ListStacks has no resource type.
         _allow("ListStacks", [cfn.ListStacks], ["*"], _in_region(env)),
-        _allow("EmptyPreviewBuckets", _EMPTY_BUCKET, [*buckets, *(f"{b}/*" for b in buckets)]),
+        _allow("EmptyPreviewBuckets", _EMPTY_BUCKET, buckets),
         Statement(
             Sid="OnlyStacksTaggedAsPreviews",
             Effect=Deny,

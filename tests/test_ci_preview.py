@@ -143,3 +143,10 @@ def test_the_preview_cloudformation_role_is_scoped_to_preview_names(
     # Tag conditions over a name pattern compare with StringLike (StringEquals would never match).
     assert '"aws:ResourceTag/Environment": "dev-*"' in text
     assert '"StringEquals": {"aws:ResourceTag/Environment": "dev-*"' not in text
+
+
+def test_every_resource_is_an_arn(template: dict[str, Any]) -> None:
+    for statement in _preview_statements(template, "dev"):
+        for item in statement["Resource"]:
+            text = item["Fn::Sub"] if isinstance(item, dict) else item
+            assert text == "*" or text.startswith("arn:"), (statement["Sid"], text)
