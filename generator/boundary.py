@@ -23,7 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from awacs import kms, logs, s3, secretsmanager, sqs, xray
-from awacs.aws import Action, Allow, Condition, PolicyDocument, Statement, StringEquals
+from awacs.aws import (
+    Action,
+    Allow,
+    Condition,
+    PolicyDocument,
+    Statement,
+    StringEquals,
+    StringLike,
+)
 from troposphere import Sub
 
 from generator import arns, naming
@@ -60,8 +68,10 @@ def boundary_grants(env: Environment) -> list[Grant]:
     """What any role of the app stack may ever be granted (the function role's whole envelope)."""
     bucket = arns.bucket_arn(naming.data_bucket(env.name, env.account_id))
     log_group = _arn(env, "logs", f"log-group:{naming.log_group(env.name)}")
+    # A preview pattern (``dev-*``) matches its previews' key tags with StringLike.
+    matching = StringLike if "*" in env.name else StringEquals
     key_via = Condition(
-        StringEquals(
+        matching(
             {
                 "kms:ViaService": [f"{s}.{env.region}.amazonaws.com" for s in KEY_SERVICES],
                 "aws:ResourceTag/Environment": env.name,

@@ -180,6 +180,23 @@ def deploy_role_name(env: str) -> str:
     return f"ServerlessAppCiDeployRole{env}"
 
 
+def preview_role_name(env: str) -> str:
+    """The CI role that deploys and destroys the preview stacks ``TapStack<env>-*``."""
+    return f"ServerlessAppCiPreviewRole{env}"
+
+
+PREVIEWS_SUFFIX = "-previews"
+
+
+def preview_cloudformation_role_name(env: str) -> str:
+    """The role CloudFormation assumes to change the resources of ``env``'s preview stacks.
+
+    Named like the CloudFormation role of an environment ``<env>-previews``, so the preview
+    role's ``PassRole`` on ``ServerlessAppCloudFormationRole<env>-*`` reaches it and nothing else
+    (real environment names have no hyphen)."""
+    return cloudformation_role_name(f"{env}{PREVIEWS_SUFFIX}")
+
+
 def cloudformation_role_name(env: str) -> str:
     """The role CloudFormation assumes to change the stack's resources."""
     return f"ServerlessAppCloudFormationRole{env}"
@@ -255,8 +272,15 @@ def drift_role_name(env: str) -> str:
 
 
 def boundary_policy_name(env: str) -> str:
-    """The permissions boundary every IAM role of the app stack carries (made by ci-access)."""
-    return f"ServerlessAppBoundary-{env}"
+    """The permissions boundary every IAM role of the app stack carries (made by ci-access).
+
+    Previews have their own: a preview ``dev-pr42`` (real environment names have no hyphen) and
+    the pattern of all of them, ``dev-*``, carry ``ServerlessAppBoundary-dev-previews``, which
+    covers only ``dev-*`` names. So a pull request's stack never gets a role that reaches dev's
+    resources, and dev's roles never reach a preview's.
+    """
+    base, hyphen, _ = env.partition("-")
+    return f"ServerlessAppBoundary-{base}{PREVIEWS_SUFFIX if hyphen else ''}"
 
 
 def app_role_names(env: str) -> tuple[str, ...]:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from generator.ci_access import (
-    CI_ENVIRONMENTS,
     GITHUB_OIDC_HOST,
     build_ci_access_template,
     validate_repository,
@@ -31,9 +30,12 @@ from generator.naming import (
     secret_name,
 )
 from generator.render import to_json
+from generator.rollout import ci_environments
 from generator.workspace import CHECKOUT
 
 REPO = "octo-org/serverlessapp-gitops"
+# The environments CI deploys, from the environment files (the only list).
+CI_ENVIRONMENTS = ci_environments(CHECKOUT / "environments")
 ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
 
 
@@ -365,7 +367,7 @@ def test_only_cloudformation_reads_the_secret_value_and_no_role_reads_data(
                     assert ":::serverlessapp-artifacts-" in resource["Fn::Sub"], where
 
 
-def test_key_creation_is_limited_to_keys_tagged_for_the_environment(
+def test_key_creation_is_limited_to_keys_tagged_for_the_environment_in_its_region(
     template: dict[str, Any],
 ) -> None:
     document = template["Resources"]["CloudFormationSecretsAndKeysPolicyProd"]["Properties"][
@@ -375,6 +377,7 @@ def test_key_creation_is_limited_to_keys_tagged_for_the_environment(
     assert create["Condition"]["StringEquals"] == {
         "aws:RequestTag/Environment": "prod",
         "aws:RequestTag/Project": "ServerlessApp",
+        "aws:RequestedRegion": "us-west-2",
     }
 
 
@@ -406,7 +409,7 @@ def test_is_deterministic(envs: dict[str, Environment]) -> None:
     assert first == second
 
 
-def test_ci_environments_are_the_deployed_ones_in_order(repo_root: Path) -> None:
+def test_ci_environments_are_the_deployed_ones_in_rollout_order(repo_root: Path) -> None:
     from generator.config import load_environments
 
     assert CI_ENVIRONMENTS == ("dev", "staging", "prod")

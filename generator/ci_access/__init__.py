@@ -32,7 +32,6 @@ through a change set (so the stack policy, the guard and the change-set record a
 """
 
 from generator.ci_access.template import (
-    CI_ENVIRONMENTS,
     GITHUB_OIDC_HOST,
     TEMPLATE_FILE,
     build_ci_access_template,
@@ -40,7 +39,6 @@ from generator.ci_access.template import (
 )
 
 __all__ = [
-    "CI_ENVIRONMENTS",
     "GITHUB_OIDC_HOST",
     "TEMPLATE_FILE",
     "build_ci_access_template",

@@ -18,6 +18,7 @@ from awacs.aws import (
     Principal,
     Statement,
     StringEquals,
+    StringLike,
     StringNotEquals,
 )
 from troposphere import (
@@ -67,8 +68,6 @@ from generator.errors import ExitCode, GeneratorError
 from generator.naming import CiId
 from generator.stack.common import bucket_arn, objects_arn
 
-# The environments CI plans and deploys, in deploy order; `local` is the emulator's.
-CI_ENVIRONMENTS = ("dev", "staging", "prod")
 TEMPLATE_FILE = f"{naming.TEMPLATES_DIR}/ci-access.json"
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -185,16 +184,27 @@ def _alias_arn(env: Environment) -> Sub:
     return _arn(env, "kms", naming.key_alias(env.name))
 
 
+def _matching(env: Environment) -> type[StringEquals] | type[StringLike]:
+    """StringLike for a name pattern (the preview roles' ``dev-*``), StringEquals otherwise."""
+    return StringLike if "*" in env.name else StringEquals
+
+
 def _env_tag(env: Environment, key: str) -> Condition:
     """Only resources (or requests) tagged with this environment and project."""
     return Condition(
-        StringEquals(
+        _matching(env)(
             {
                 f"{key}/Environment": env.name,
                 f"{key}/Project": naming.PROJECT,
             }
         )
     )
+
+
+def _in_region(env: Environment, also: dict[str, str] | None = None) -> Condition:
+    """An action without a resource type, only in the environment's own region (its ARNs name
+    the region already; these would otherwise reach every region of the account)."""
+    return Condition(_matching(env)({"aws:RequestedRegion": env.region, **(also or {})}))
 
 
 def _passed_to(service: str) -> Condition:
@@ -246,7 +256,12 @@ def _resource_read_statements(env: Environment) -> list[Statement]:
         _allow("ReadKey", READ_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
         # These two actions have no resource type in the Service Authorization Reference: they
         # list the account's key aliases and Logs resource policies (names and policies only).
-        _allow("ListAccountMetadata", [kms.ListAliases, logs.DescribeResourcePolicies], ["*"]),
+        _allow(
+            "ListAccountMetadata",
+            [kms.ListAliases, logs.DescribeResourcePolicies],
+            ["*"],
+            _in_region(env),
+        ),
     ]
 
 
@@ -324,7 +339,12 @@ def drift_policy(env: Environment) -> PolicyDocument:
             _allow("DetectDrift", STACK_READ + STACK_DRIFT, [app_stack_arn(env)]),
             _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
             # `status` polls drift detection by its id; this action has no resource type.
-            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
+            _allow(
+                "DriftDetectionStatus",
+                [cfn.DescribeStackDriftDetectionStatus],
+                ["*"],
+                _in_region(env),
+            ),
             *_resource_read_statements(env),
         ]
     )
@@ -434,9 +454,22 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
                 "ReadSecretValueForHandlers", [secretsmanager.GetSecretValue], [_secret_arn(env)]
             ),
             # GetRandomPassword has no resource; it returns random bytes and touches nothing.
-            _allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"]),
-            # CreateKey has no resource; only keys tagged for this environment.
-            _allow("CreateKey", [kms.CreateKey], ["*"], _env_tag(env, "aws:RequestTag")),
+            _allow(
+                "GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"], _in_region(env)
+            ),
+            # CreateKey has no resource; only keys tagged for this environment, in its region.
+            _allow(
+                "CreateKey",
+                [kms.CreateKey],
+                ["*"],
+                _in_region(
+                    env,
+                    {
+                        "aws:RequestTag/Environment": env.name,
+                        "aws:RequestTag/Project": naming.PROJECT,
+                    },
+                ),
+            ),
             _allow("ManageKey", MANAGE_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
             # The key's create and update handlers set its policy: only on this environment's
             # keys, and never bypassing KMS's check that the policy keeps the key manageable.
@@ -446,7 +479,7 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
                 [_key_arn(env)],
                 Condition(
                     [
-                        StringEquals(
+                        _matching(env)(
                             {
                                 "aws:ResourceTag/Environment": env.name,
                                 "aws:ResourceTag/Project": naming.PROJECT,
@@ -704,4 +737,8 @@ def build_ci_access_template(
     )
     for name in sorted(envs):
         _add_environment(template, envs[name])
+        if envs[name].deploy.previews:
+            from generator.ci_preview import add_preview_roles  # uses this module's builders
+
+            add_preview_roles(template, envs[name])
     return template

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from generator import naming
-from generator.ci_access import CI_ENVIRONMENTS
 from generator.config import load_environments
 from generator.naming import CiId
 from generator.resolve import Known, resolve_template
+from generator.rollout import ci_environments
 from generator.workspace import CHECKOUT
 from tests.policy.iam_simulation import (
     ALLOWED,
@@ -35,6 +35,7 @@ from tests.policy.iam_simulation import (
 )
 
 ROOT = CHECKOUT
+CI_ENVIRONMENTS = ci_environments(ROOT / "environments")
 REPO = "octo-org/serverlessapp-gitops"
 FOREIGN_ACCOUNT = "999999999999"
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
