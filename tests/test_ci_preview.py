@@ -150,3 +150,42 @@ def test_every_resource_is_an_arn(template: dict[str, Any]) -> None:
         for item in statement["Resource"]:
             text = item["Fn::Sub"] if isinstance(item, dict) else item
             assert text == "*" or text.startswith("arn:"), (statement["Sid"], text)
+
+
+def test_previews_have_their_own_boundary_covering_only_preview_names(
+    template: dict[str, Any], envs: dict[str, Environment]
+) -> None:
+    boundary = template["Resources"][PreviewId.boundary("dev")]
+    assert boundary["Condition"] == "InAccountDev"
+    assert boundary["Properties"]["ManagedPolicyName"] == "ServerlessAppBoundary-dev-previews"
+    assert naming.boundary_policy_name("dev-pr42") == "ServerlessAppBoundary-dev-previews"
+    account = envs["dev"].account_id
+    for statement in boundary["Properties"]["PolicyDocument"]["Statement"]:
+        for resource in _resources(statement, account):
+            if resource.endswith(":key/*"):
+                # Key ids are random: the key's Environment tag (dev-*) selects the previews'.
+                tags = statement["Condition"]["StringLike"]
+                assert tags["aws:ResourceTag/Environment"] == "dev-*"
+                continue
+            # Never a resource of dev itself: every name carries dev-<something>.
+            assert resource == "*" or "dev-*" in resource, (statement["Sid"], resource)
+
+
+def test_preview_cloudformation_role_changes_roles_only_with_the_preview_boundary(
+    template: dict[str, Any],
+) -> None:
+    document = template["Resources"][PreviewId.policy("dev", "Function")]["Properties"]
+    statements = {s["Sid"]: s for s in document["PolicyDocument"]["Statement"]}
+    expected = {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:policy/"
+        "ServerlessAppBoundary-dev-previews"
+    }
+    bounded = statements["ChangeBoundedAppRoles"]
+    assert bounded["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": expected}}
+    assert bounded["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:role/ServerlessAppLambdaRoledev-*"}
+    ]
+    never = statements["NeverWithoutTheBoundary"]
+    assert never["Effect"] == "Deny"
+    assert never["Condition"] == {"StringNotEquals": {"iam:PermissionsBoundary": expected}}
+    assert statements["NeverUnboundOrAttach"]["Effect"] == "Deny"

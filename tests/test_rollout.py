@@ -73,6 +73,11 @@ def test_role_arns_follow_from_the_account_region_partition_and_naming() -> None
     t = rollout.target(env)
     assert t.plan_role_arn == "arn:aws-us-gov:iam::123456789012:role/ServerlessAppCiPlanRolegov"
     assert t.deploy_role_arn.endswith(":role/ServerlessAppCiDeployRolegov")
+    # Issue 10's split: PR plans, main's kept plans, drift and apply each have their own role.
+    assert t.plan_main_role_arn == (
+        "arn:aws-us-gov:iam::123456789012:role/ServerlessAppCiPlanMainRolegov"
+    )
+    assert t.drift_role_arn == "arn:aws-us-gov:iam::123456789012:role/ServerlessAppCiDriftRolegov"
     assert rollout.partition("cn-north-1") == "aws-cn"
     assert rollout.partition("eu-west-1") == "aws"
 

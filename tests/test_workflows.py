@@ -158,6 +158,7 @@ def test_pull_request_runs_every_gate_then_plans_every_environment(
     }
     assert plan["strategy"]["fail-fast"] is False
     assert "environment" not in plan  # the plan role trusts the pull_request subject only
+    # The pull-request plan role cannot pass a role (issue 10): no --role-arn.
     assert _runs(plan["steps"]) == [
         'python -m generator plan --env "$ENVIRONMENT" --markdown "plan-$ENVIRONMENT.md"'
     ]
@@ -209,8 +210,10 @@ def test_plan_jobs_keep_the_change_set_outside_the_github_environment(
         words = shlex.split(run)
         assert words[:6] == ["python", "-m", "generator", "plan", "--env", "$ENVIRONMENT"]
         assert "--keep" in words
+        # The plan-main role keeps change sets with the CloudFormation role; it never executes.
+        assert words[words.index("--role-arn") + 1] == "$CLOUDFORMATION_ROLE_ARN"
         creds = next(s for s in plan["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
-        assert creds["with"]["role-to-assume"] == "${{ matrix.plan_role_arn }}"
+        assert creds["with"]["role-to-assume"] == "${{ matrix.plan_main_role_arn }}"
         upload = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload"))
         # One artifact per environment: matrix job outputs are last-writer-wins.
         assert upload["with"]["name"] == "plan-${{ matrix.name }}"
@@ -653,16 +656,16 @@ def test_a_later_wave_runs_when_earlier_slots_are_empty(workspace: Path) -> None
     assert run.results["plan-1"] == run.results["plan-2"] == "skipped"
 
 
-def test_drift_checks_every_environment_with_its_plan_role_in_its_region(
+def test_drift_checks_every_environment_with_its_drift_role_in_its_region(
     workflows: dict[str, dict[str, Any]], workspace: Path
 ) -> None:
     job = workflows["drift.yml"]["jobs"]["status"]
     assert job["strategy"]["matrix"]["include"] == (
         "${{ fromJSON(needs.rollout.outputs.environments) }}"
     )
-    assert "environment" not in job  # a job on main: the plan role's trust admits it
+    assert "environment" not in job  # a job on main: the drift role's trust admits it
     creds = next(s for s in job["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
-    assert creds["with"]["role-to-assume"] == "${{ matrix.plan_role_arn }}"
+    assert creds["with"]["role-to-assume"] == "${{ matrix.drift_role_arn }}"
     assert creds["with"]["aws-region"] == "${{ matrix.region }}"
     assert simulate("drift.yml", workspace, event="schedule").checked == list(CI_ENVIRONMENTS)
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from generator import naming
+from generator.ci_preview import PreviewId
 from generator.config import load_environments
 from generator.naming import CiId
 from generator.resolve import Known, resolve_template
@@ -64,6 +65,33 @@ class World:
     @property
     def boundary(self) -> Document:
         return dict(self.ci["Resources"][CiId.boundary(self.env)]["Properties"]["PolicyDocument"])
+
+    # A preview of this environment (``<env>-pr1``), deployed from a pull request.
+    @property
+    def preview(self) -> str:
+        return f"{self.env}-pr1"
+
+    @property
+    def has_previews(self) -> bool:
+        return PreviewId.role(self.env) in self.ci["Resources"]
+
+    @property
+    def preview_boundary_arn(self) -> str:
+        name = naming.boundary_policy_name(self.preview)
+        return self.arn("iam", f"policy/{name}", region=False)
+
+    @property
+    def preview_boundary(self) -> Document:
+        resource = self.ci["Resources"][PreviewId.boundary(self.env)]
+        return dict(resource["Properties"]["PolicyDocument"])
+
+    @property
+    def preview_function_role(self) -> str:
+        return self.role_arn(naming.role_name(self.preview))
+
+    @property
+    def preview_stack(self) -> str:
+        return self.arn("cloudformation", f"stack/{naming.stack_name(self.preview)}/abc-123")
 
     def role_arn(self, name: str) -> str:
         return self.arn("iam", f"role/{name}", region=False)
@@ -161,7 +189,14 @@ CI_ROLES = {
     "plan": (CiId.plan_role, naming.plan_role_name),
     "plan-main": (CiId.plan_main_role, naming.plan_main_role_name),
     "drift": (CiId.drift_role, naming.drift_role_name),
+    # Only where the environment has deploy.previews: reachable from pull requests.
+    "preview": (PreviewId.role, naming.preview_role_name),
+    "preview-cloudformation": (
+        PreviewId.cloudformation_role,
+        naming.preview_cloudformation_role_name,
+    ),
 }
+PREVIEW_ROLES = ("preview", "preview-cloudformation")
 
 
 def _iam(
@@ -271,6 +306,48 @@ ESCALATIONS: dict[str, Row] = {
     ),
     "put-a-policy-on-a-foreign-bucket": lambda w, p, i: _iam(
         w, p, i, "s3:PutBucketPolicy", "arn:aws:s3:::someone-elses-bucket"
+    ),
+    # A preview's roles are bounded like the environment's, by the previews' own boundary.
+    "create-unbounded-preview-function-role": lambda w, p, i: _iam(
+        w, p, i, "iam:CreateRole", w.preview_function_role
+    ),
+    "create-preview-function-role-with-the-base-boundary": lambda w, p, i: _iam(
+        w,
+        p,
+        i,
+        "iam:CreateRole",
+        w.preview_function_role,
+        **{"iam:PermissionsBoundary": w.boundary_arn},
+    ),
+    "attach-administrator-access-to-preview-function-role": lambda w, p, i: _iam(
+        w,
+        p,
+        i,
+        "iam:AttachRolePolicy",
+        w.preview_function_role,
+        **{"iam:PolicyARN": ADMIN_POLICY, "iam:PermissionsBoundary": w.preview_boundary_arn},
+    ),
+    "trust-preview-function-role-from-another-account": lambda w, p, i: _iam(
+        w, p, i, "iam:UpdateAssumeRolePolicy", w.preview_function_role
+    ),
+    "delete-the-boundary-from-preview-function-role": lambda w, p, i: _iam(
+        w,
+        p,
+        i,
+        "iam:DeleteRolePermissionsBoundary",
+        w.preview_function_role,
+        **{"iam:PermissionsBoundary": w.preview_boundary_arn},
+    ),
+    "rewrite-the-preview-boundary-policy": lambda w, p, i: _iam(
+        w, p, i, "iam:CreatePolicyVersion", w.preview_boundary_arn
+    ),
+    "pass-the-preview-cloudformation-role-to-lambda": lambda w, p, i: _iam(
+        w,
+        p,
+        i,
+        "iam:PassRole",
+        w.role_arn(naming.preview_cloudformation_role_name(w.env)),
+        **{"iam:PassedToService": "lambda.amazonaws.com"},
     ),
 }
 
@@ -418,7 +495,12 @@ STACK_NEEDS: dict[str, Callable[[World], Request]] = {
         w, "s3:PutBucketPolicy", f"arn:aws:s3:::{w.bucket}"
     ),
     "create-the-key-tagged-for-the-environment": lambda w: _cfn(
-        w, "kms:CreateKey", "*", **_tagged(w, "aws:RequestTag")
+        # CreateKey has no resource: the CI access template limits it to the region instead.
+        w,
+        "kms:CreateKey",
+        "*",
+        **_tagged(w, "aws:RequestTag"),
+        **{"aws:RequestedRegion": w.region},
     ),
     "set-the-keys-policy": lambda w: _cfn(w, "kms:PutKeyPolicy", w.key, **_tagged(w)),
     "create-the-secret": lambda w: _cfn(w, "secretsmanager:CreateSecret", w.secret),
@@ -556,6 +638,161 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ),
 }
 
+
+def _preview_ci(w: World, role: str, action: str, resource: str, **context: str) -> Request:
+    logical_id, name = CI_ROLES[role]
+    return Request(
+        w.role_arn(name(w.env)), action, resource, w.ci_identity(logical_id(w.env)), context=context
+    )
+
+
+def _preview_cfn(w: World, action: str, resource: str, **context: str) -> Request:
+    return _preview_ci(w, "preview-cloudformation", action, resource, **context)
+
+
+def _preview_tagged(w: World, prefix: str = "aws:ResourceTag") -> dict[str, str]:
+    return {f"{prefix}/Environment": w.preview, f"{prefix}/Project": naming.PROJECT}
+
+
+# The preview roles (environments with deploy.previews): what they must and must not do.
+PREVIEW_DUTIES: dict[str, tuple[str, Callable[[World], Request]]] = {
+    "preview-may-create-a-change-set-tagged-as-a-preview": (
+        ALLOWED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "cloudformation:CreateChangeSet",
+            w.preview_stack,
+            **{"aws:RequestTag/PreviewOf": w.env},
+        ),
+    ),
+    "preview-may-not-create-an-untagged-change-set": (
+        DENIED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "cloudformation:CreateChangeSet",
+            w.preview_stack,
+            **{"aws:RequestTag/PreviewOf": "other"},
+        ),
+    ),
+    "preview-may-not-execute-on-the-base-stack": (
+        DENIED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "cloudformation:ExecuteChangeSet",
+            w.stack,
+            **{"aws:ResourceTag/PreviewOf": w.env},
+        ),
+    ),
+    "preview-may-pass-the-preview-cloudformation-role": (
+        ALLOWED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "iam:PassRole",
+            w.role_arn(naming.preview_cloudformation_role_name(w.env)),
+            **{"iam:PassedToService": "cloudformation.amazonaws.com"},
+        ),
+    ),
+    "preview-may-not-pass-the-base-cloudformation-role": (
+        DENIED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "iam:PassRole",
+            _cfn_role(w),
+            **{"iam:PassedToService": "cloudformation.amazonaws.com"},
+        ),
+    ),
+    "preview-cloudformation-may-create-the-preview-function-role-with-its-boundary": (
+        ALLOWED,
+        lambda w: _preview_cfn(
+            w,
+            "iam:CreateRole",
+            w.preview_function_role,
+            **{"iam:PermissionsBoundary": w.preview_boundary_arn},
+        ),
+    ),
+    "preview-cloudformation-may-put-the-preview-function-policy": (
+        ALLOWED,
+        lambda w: _preview_cfn(
+            w,
+            "iam:PutRolePolicy",
+            w.preview_function_role,
+            **{"iam:PermissionsBoundary": w.preview_boundary_arn},
+        ),
+    ),
+    "preview-cloudformation-may-pass-the-preview-function-role-to-lambda": (
+        ALLOWED,
+        lambda w: _preview_cfn(
+            w,
+            "iam:PassRole",
+            w.preview_function_role,
+            **{"iam:PassedToService": "lambda.amazonaws.com"},
+        ),
+    ),
+    "preview-cloudformation-may-set-the-preview-keys-policy": (
+        ALLOWED,
+        # A preview's key has the base's key policy (the same module builds it): KMS needs the
+        # key policy's delegation to IAM as well as the identity policy.
+        lambda w: dataclasses.replace(
+            _preview_cfn(w, "kms:PutKeyPolicy", w.key, **_preview_tagged(w)),
+            resource_policy=_resource_policy(w, w.key),
+        ),
+    ),
+    "preview-cloudformation-may-not-create-the-base-function-role": (
+        DENIED,
+        lambda w: _preview_cfn(
+            w, "iam:CreateRole", w.function_role, **{"iam:PermissionsBoundary": w.boundary_arn}
+        ),
+    ),
+    "preview-cloudformation-may-not-delete-the-base-bucket": (
+        DENIED,
+        lambda w: _preview_cfn(w, "s3:DeleteBucket", f"arn:aws:s3:::{w.bucket}"),
+    ),
+}
+
+
+def _preview_function(w: World, action: str, resource: str, **context: str) -> Request:
+    """A preview's function role given ``*:*`` by its (pull request's) change set."""
+    return Request(
+        w.preview_function_role,
+        action,
+        resource,
+        {"admin": STAR},
+        boundary=w.preview_boundary,
+        context=context,
+    )
+
+
+# The previews' boundary caps a preview's function role to the preview's own resources.
+PREVIEW_CAPPED: dict[str, tuple[str, Callable[[World], Request]]] = {
+    "preview-function-role-with-star-cannot-read-the-base-bucket": (
+        DENIED,
+        lambda w: _preview_function(w, "s3:GetObject", _bucket_object(w, "uploads/a"), **TLS),
+    ),
+    "preview-function-role-with-star-cannot-read-the-base-secret": (
+        DENIED,
+        lambda w: _preview_function(w, "secretsmanager:GetSecretValue", w.secret),
+    ),
+    "preview-function-role-with-star-cannot-create-a-user": (
+        DENIED,
+        lambda w: _preview_function(w, "iam:CreateUser", w.arn("iam", "user/x", region=False)),
+    ),
+    "preview-function-role-may-read-its-own-uploads": (
+        ALLOWED,
+        lambda w: _preview_function(
+            w,
+            "s3:GetObject",
+            f"arn:aws:s3:::{naming.data_bucket(w.preview, w.account)}/uploads/a",
+            **TLS,
+        ),
+    ),
+}
+
+
 # Writes under the results prefix: only the function role (the bucket policy denies the rest).
 RESULTS_WRITERS: dict[str, tuple[str, Callable[[World], str]]] = {
     "an-account-administrator": (DENIED, lambda w: w.role_arn("Administrator")),
@@ -569,6 +806,8 @@ def _all_requests() -> dict[str, tuple[str, Request]]:
     for env in CI_ENVIRONMENTS:
         w = world(env)
         for role, (logical_id, name) in CI_ROLES.items():
+            if role in PREVIEW_ROLES and not w.has_previews:
+                continue
             identity = w.ci_identity(logical_id(env))
             principal = w.role_arn(name(env))
             for row, build in ESCALATIONS.items():
@@ -594,6 +833,9 @@ def _all_requests() -> dict[str, tuple[str, Request]]:
         for (role, row), (expected, build_duty) in CI_DUTIES.items():
             verb = "may" if expected == ALLOWED else "may-not"
             rows[f"{env}-{role}-{verb}-{row}"] = (expected, build_duty(w))
+        if w.has_previews:
+            for row, (expected, build_preview) in {**PREVIEW_DUTIES, **PREVIEW_CAPPED}.items():
+                rows[f"{env}-{row}"] = (expected, build_preview(w))
         for who, (expected, principal_of) in RESULTS_WRITERS.items():
             principal = principal_of(w)
             rows[f"{env}-results-write-by-{who}"] = (
