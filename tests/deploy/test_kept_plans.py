@@ -3,6 +3,8 @@ stack is not."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 
@@ -62,3 +64,39 @@ def test_a_kept_plan_on_a_review_in_progress_stack_is_not_stale(repo: Repo, aws:
     assert record.stack_last_updated == "new"
     assert repo.run("deploy", "--env", "dev", "--change-set", kept) == 0, repo.output
     assert f"{STACK}: CREATE_COMPLETE" in repo.lines
+
+
+def test_plan_keep_stages_the_artifact_and_the_apply_creates_no_change_set(
+    repo: Repo, aws: None
+) -> None:
+    """Issue 10's roles: the plan-main role writes artifacts and creates change sets; the apply
+    role does neither, so an apply with the bootstrap stack up to date needs neither."""
+    from tests.deploy.conftest import app_template
+
+    assert repo.run("deploy", "--env", "dev") == 0  # the bootstrap stack and bucket
+    s3 = boto3.client("s3", region_name=REGION)
+    bucket = "serverlessapp-artifacts-123456789012-" + REGION
+    s3.delete_object(Bucket=bucket, Key=repo.artifact.key)  # a new handler build, not yet there
+    extra = {"ExtraQueue": {"Type": "AWS::SQS::Queue"}}
+    repo.write_template("dev", app_template("dev", repo.artifact, extra))
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    assert "uploaded (for the apply)" in repo.output
+    assert s3.head_object(Bucket=bucket, Key=repo.artifact.key)["ContentLength"] > 0
+    kept = (repo.root / ".state" / "plan-dev.changeset").read_text(encoding="utf-8").strip()
+
+    created: list[str] = []
+    real = repo.runtime.clients
+
+    def spying(connection: Any, env: Any) -> Any:
+        made = real(connection, env)
+        made.cloudformation.meta.events.register(
+            "provide-client-params.cloudformation.CreateChangeSet",
+            lambda params, **_: created.append(params["StackName"]),
+        )
+        return made
+
+    repo.use(clients=spying)
+    assert repo.run("deploy", "--env", "dev", "--change-set", kept) == 0, repo.output
+    assert created == []
+    assert "bootstrap stack ServerlessAppBootstrap: up to date" in repo.output
+    assert "already present" in repo.output
