@@ -8,7 +8,7 @@ ENV ?= local
 
 .DEFAULT_GOAL := help
 .PHONY: help install checkov-env iam-sim-env cfn-guard-env synth check lint policy actionlint pytest test bench \
-	deploy plan status up down demo constraints clean
+	deploy plan status up down demo constraints requirements-deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -87,6 +87,11 @@ down: install ## stop the embedded AWS emulator
 constraints: install ## refresh constraints.txt from the current .venv
 	@{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt.new
 	@mv constraints.txt.new constraints.txt
+
+requirements-deploy: install ## regenerate the deploy jobs' hash-locked requirements-deploy.txt
+	CUSTOM_COMPILE_COMMAND="make requirements-deploy" $(VENV)/bin/pip-compile --quiet \
+		--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		-c constraints.txt -o requirements-deploy.txt pyproject.toml
 
 clean: ## remove virtualenvs, caches and build outputs
 	rm -rf $(VENV) $(CHECKOV_VENV) .build .mypy_cache .ruff_cache .pytest_cache .hypothesis
