@@ -177,3 +177,30 @@ def test_a_wave_without_changes_applies_nothing(
 
 def test_kept_plans_need_a_wave(tmp_path: Path) -> None:
     assert main(["environments", "--ci", "--kept-plans", str(tmp_path)]) == 2
+
+
+def test_every_role_arn_of_the_rollout_names_a_role_of_the_ci_access_template(
+    repo_root: Path,
+) -> None:
+    from generator.config import load_environments
+
+    template = json.loads((repo_root / "templates" / "ci-access.json").read_text("utf-8"))
+    roles = {
+        r["Properties"]["RoleName"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role"
+    }
+    envs = load_environments(repo_root / "environments")
+    for t in rollout.rollout(envs.values(), ci=True):
+        arns = [
+            t.plan_role_arn,
+            t.plan_main_role_arn,
+            t.deploy_role_arn,
+            t.drift_role_arn,
+            t.cloudformation_role_arn,
+        ]
+        if t.previews:
+            arns += [t.preview_role_arn, t.preview_cloudformation_role_arn]
+        for arn in arns:
+            assert arn.startswith(f"arn:aws:iam::{t.account}:role/"), arn
+            assert arn.split(":role/", 1)[1] in roles, (t.name, arn)
