@@ -37,6 +37,13 @@ EXCEPTIONS: tuple[GuardException, ...] = (
         "auth; a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.",
     ),
     GuardException(
+        "CT.LAMBDA.PR.3",
+        _APP,
+        L.ROTATION_FUNCTION,
+        "Lambda outside a VPC: the rotation function calls only Secrets Manager over TLS with IAM "
+        "auth, a few times a month; a VPC would need an endpoint for no isolation gain.",
+    ),
+    GuardException(
         "CT.S3.PR.9",
         _APP,
         L.DATA_BUCKET,
@@ -96,22 +103,23 @@ EXCEPTIONS: tuple[GuardException, ...] = (
         "not an SQS redrive target: its RedriveAllowPolicy is denyAll so no queue may redrive "
         "into it, and the control recognises a dead-letter queue only by allowAll or byQueue.",
     ),
-    GuardException(
-        "CT.CLOUDWATCH.PR.2",
-        "dev",
-        L.LOG_GROUP,
-        "dev keeps function logs 7 days: no audit trail lives there (environments/dev.yaml).",
-    ),
-    GuardException(
-        "CT.CLOUDWATCH.PR.2",
-        "staging",
-        L.LOG_GROUP,
-        "staging keeps function logs 30 days, for checking a release (environments/staging.yaml).",
-    ),
-    GuardException(
-        "CT.CLOUDWATCH.PR.2",
-        "local",
-        L.LOG_GROUP,
-        "local is the embedded emulator: nothing is retained.",
+    # The rotation function's log group keeps its logs as long as the function's
+    # (function.log_retention_days), so both carry the same exceptions.
+    *(
+        GuardException("CT.CLOUDWATCH.PR.2", template, log_group, reason)
+        for log_group in (L.LOG_GROUP, L.ROTATION_LOG_GROUP)
+        for template, reason in (
+            (
+                "dev",
+                "dev keeps function logs 7 days: no audit trail lives there "
+                "(environments/dev.yaml).",
+            ),
+            (
+                "staging",
+                "staging keeps function logs 30 days, for checking a release "
+                "(environments/staging.yaml).",
+            ),
+            ("local", "local is the embedded emulator: nothing is retained."),
+        )
     ),
 )

@@ -124,6 +124,14 @@ class World:
         return self.role_arn(naming.role_name(self.env))
 
     @property
+    def rotation_role(self) -> str:
+        return self.role_arn(naming.rotation_role_name(self.env))
+
+    @property
+    def rotation_log_group(self) -> str:
+        return self.arn("logs", f"log-group:{naming.rotation_log_group(self.env)}")
+
+    @property
     def key(self) -> str:
         return self.arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab")
 
@@ -164,6 +172,8 @@ def world(env: str) -> World:
         },
         attributes={
             f"{naming.LogicalId.ROLE}.Arn": partial.function_role,
+            f"{naming.LogicalId.ROTATION_ROLE}.Arn": partial.rotation_role,
+            f"{naming.LogicalId.ROTATION_LOG_GROUP}.Arn": f"{partial.rotation_log_group}:*",
             f"{naming.LogicalId.DEAD_LETTER_QUEUE}.Arn": partial.queue,
             f"{naming.LogicalId.LOG_GROUP}.Arn": f"{partial.log_group}:*",
             f"{naming.LogicalId.KEY}.Arn": partial.key,
@@ -235,6 +245,31 @@ ESCALATIONS: dict[str, Row] = {
     ),
     "put-inline-policy-on-an-unbounded-role": lambda w, p, i: _iam(
         w, p, i, "iam:PutRolePolicy", w.role_arn(naming.deploy_role_name(w.env))
+    ),
+    "create-unbounded-rotation-role": lambda w, p, i: _iam(
+        w, p, i, "iam:CreateRole", w.rotation_role
+    ),
+    "create-rotation-role-with-another-boundary": lambda w, p, i: _iam(
+        w, p, i, "iam:CreateRole", w.rotation_role, **{"iam:PermissionsBoundary": ADMIN_POLICY}
+    ),
+    "attach-administrator-access-to-rotation-role": lambda w, p, i: _iam(
+        w,
+        p,
+        i,
+        "iam:AttachRolePolicy",
+        w.rotation_role,
+        **{"iam:PolicyARN": ADMIN_POLICY, "iam:PermissionsBoundary": w.boundary_arn},
+    ),
+    "delete-the-boundary-from-rotation-role": lambda w, p, i: _iam(
+        w,
+        p,
+        i,
+        "iam:DeleteRolePermissionsBoundary",
+        w.rotation_role,
+        **{"iam:PermissionsBoundary": w.boundary_arn},
+    ),
+    "trust-rotation-role-from-another-account": lambda w, p, i: _iam(
+        w, p, i, "iam:UpdateAssumeRolePolicy", w.rotation_role
     ),
     "trust-function-role-from-another-account": lambda w, p, i: _iam(
         w, p, i, "iam:UpdateAssumeRolePolicy", w.function_role
@@ -427,6 +462,70 @@ HANDLER_NEEDS: dict[str, Callable[[World], tuple[str, str, dict[str, str]]]] = {
 }
 
 
+# What the rotation function needs (its own policy, the shared boundary, the key policy): its
+# secret's four rotation steps, a generated password, its log group, the key through Secrets
+# Manager.
+def _via_secrets_manager(w: World) -> dict[str, str]:
+    return {
+        "kms:ViaService": f"secretsmanager.{w.region}.amazonaws.com",
+        "kms:CallerAccount": w.account,
+        "aws:ResourceTag/Environment": w.env,
+        "aws:ResourceTag/Project": naming.PROJECT,
+    }
+
+
+ROTATION_NEEDS: dict[str, Callable[[World], tuple[str, str, dict[str, str]]]] = {
+    **{
+        f"{action.split(':')[1]}-on-its-secret": (
+            lambda w, action=action: (action, w.secret, {})
+        )
+        for action in (
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:UpdateSecretVersionStage",
+        )
+    },
+    "generate-a-password": lambda w: ("secretsmanager:GetRandomPassword", "*", {}),
+    "create-its-log-stream": lambda w: (
+        "logs:CreateLogStream",
+        f"{w.rotation_log_group}:log-stream:2026/01/01/[$LATEST]abc",
+        {},
+    ),
+    "write-its-log-stream": lambda w: (
+        "logs:PutLogEvents",
+        f"{w.rotation_log_group}:log-stream:2026/01/01/[$LATEST]abc",
+        {},
+    ),
+    "decrypt-through-secretsmanager": lambda w: ("kms:Decrypt", w.key, _via_secrets_manager(w)),
+    "generate-a-data-key-through-secretsmanager": lambda w: (
+        "kms:GenerateDataKey",
+        w.key,
+        _via_secrets_manager(w),
+    ),
+}
+
+# The rotation role given `*:*` by a change set: the (shared) boundary still caps it.
+ROTATION_CAPPED: dict[str, Callable[[World], tuple[str, str, dict[str, str]]]] = {
+    "create-an-iam-user": CAPPED["create-an-iam-user"],
+    "assume-another-role": CAPPED["assume-another-role"],
+    "read-another-bucket": CAPPED["read-another-bucket"],
+    "read-another-secret": CAPPED["read-another-secret"],
+    "rotate-another-secret": lambda w: (
+        "secretsmanager:PutSecretValue",
+        w.arn("secretsmanager", "secret:other-AbCdEf"),
+        {},
+    ),
+    "decrypt-directly-with-the-key": CAPPED["decrypt-directly-with-the-key"],
+    "change-its-own-policy": lambda w: ("iam:PutRolePolicy", w.rotation_role, {}),
+    "write-another-log-group": lambda w: (
+        "logs:PutLogEvents",
+        w.arn("logs", "log-group:/aws/lambda/other:log-stream:x"),
+        {},
+    ),
+}
+
+
 def _resource_policy(w: World, resource: str) -> Document | None:
     """The resource policy IAM evaluates with a request on this resource, if the stack has one."""
     ids = naming.LogicalId
@@ -445,6 +544,21 @@ def _function(
     identity = {"function": w.app_policy(naming.LogicalId.ROLE_POLICY), **extra}
     return Request(
         w.function_role,
+        action,
+        resource,
+        identity,
+        boundary=w.boundary,
+        resource_policy=_resource_policy(w, resource),
+        context=context,
+    )
+
+
+def _rotation(
+    w: World, extra: dict[str, Document], action: str, resource: str, context: dict[str, str]
+) -> Request:
+    identity = {"rotation": w.app_policy(naming.LogicalId.ROTATION_POLICY), **extra}
+    return Request(
+        w.rotation_role,
         action,
         resource,
         identity,
@@ -486,6 +600,28 @@ STACK_NEEDS: dict[str, Callable[[World], Request]] = {
     "delete-function-role": lambda w: _cfn(w, "iam:DeleteRole", w.function_role),
     "pass-function-role-to-lambda": lambda w: _cfn(
         w, "iam:PassRole", w.function_role, **{"iam:PassedToService": "lambda.amazonaws.com"}
+    ),
+    "create-rotation-role-with-the-boundary": lambda w: _cfn(
+        w, "iam:CreateRole", w.rotation_role, **{"iam:PermissionsBoundary": w.boundary_arn}
+    ),
+    "put-rotation-policy-on-the-bounded-role": lambda w: _cfn(
+        w, "iam:PutRolePolicy", w.rotation_role, **{"iam:PermissionsBoundary": w.boundary_arn}
+    ),
+    "delete-rotation-role": lambda w: _cfn(w, "iam:DeleteRole", w.rotation_role),
+    "pass-rotation-role-to-lambda": lambda w: _cfn(
+        w, "iam:PassRole", w.rotation_role, **{"iam:PassedToService": "lambda.amazonaws.com"}
+    ),
+    "create-the-rotation-function": lambda w: _cfn(
+        w,
+        "lambda:CreateFunction",
+        w.arn("lambda", f"function:{naming.rotation_function_name(w.env)}"),
+    ),
+    "create-the-rotation-log-group": lambda w: _cfn(w, "logs:CreateLogGroup", w.rotation_log_group),
+    "start-the-first-rotation": lambda w: _cfn(w, "secretsmanager:RotateSecret", w.secret),
+    "invoke-the-rotation-function-for-rotatesecret": lambda w: _cfn(
+        w,
+        "lambda:InvokeFunction",
+        w.arn("lambda", f"function:{naming.rotation_function_name(w.env)}"),
     ),
     "create-the-function": lambda w: _cfn(
         w, "lambda:CreateFunction", w.arn("lambda", f"function:{naming.function_name(w.env)}")
@@ -584,9 +720,28 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
         DENIED,
         lambda w: _ci(w, "plan-main", "cloudformation:ExecuteChangeSet", w.stack),
     ),
-    ("plan-main", "list-the-data-buckets-keys"): (
+    # deploy.drift is judged when the kept plan is made: plan-main detects drift, with the
+    # configuration reads that needs (the drift role's, for the same main-branch jobs).
+    ("plan-main", "detect-drift"): (
+        ALLOWED,
+        lambda w: _ci(w, "plan-main", "cloudformation:DetectStackDrift", w.stack),
+    ),
+    ("plan-main", "read-the-function-configuration-for-drift"): (
+        ALLOWED,
+        lambda w: _ci(
+            w,
+            "plan-main",
+            "lambda:GetFunctionConfiguration",
+            w.arn("lambda", f"function:{naming.function_name(w.env)}"),
+        ),
+    ),
+    ("plan-main", "read-an-upload"): (
         DENIED,
-        lambda w: _ci(w, "plan-main", "s3:ListBucket", f"arn:aws:s3:::{w.bucket}"),
+        lambda w: _ci(w, "plan-main", "s3:GetObject", _bucket_object(w, "uploads/a"), **TLS),
+    ),
+    ("plan-main", "read-the-secret-value"): (
+        DENIED,
+        lambda w: _ci(w, "plan-main", "secretsmanager:GetSecretValue", w.secret),
     ),
     ("deploy", "execute-a-change-set"): (
         ALLOWED,
@@ -613,6 +768,15 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ("deploy", "create-a-change-set"): (
         DENIED,
         lambda w: _ci(w, "deploy", "cloudformation:CreateChangeSet", w.stack),
+    ),
+    # The apply executes the plan; drift was judged when the plan was made.
+    ("deploy", "detect-drift"): (
+        DENIED,
+        lambda w: _ci(w, "deploy", "cloudformation:DetectStackDrift", w.stack),
+    ),
+    ("deploy", "list-the-data-buckets-keys"): (
+        DENIED,
+        lambda w: _ci(w, "deploy", "s3:ListBucket", f"arn:aws:s3:::{w.bucket}"),
     ),
     ("deploy", "upload-an-artifact"): (
         DENIED,
@@ -827,6 +991,18 @@ def _all_requests() -> dict[str, tuple[str, Request]]:
             rows[f"{env}-function-role-may-{row}"] = (
                 ALLOWED,
                 _function(w, {}, action, resource, context),
+            )
+        for row, capped in ROTATION_CAPPED.items():
+            action, resource, context = capped(w)
+            rows[f"{env}-rotation-role-with-star-cannot-{row}"] = (
+                DENIED,
+                _rotation(w, {"star": STAR}, action, resource, context),
+            )
+        for row, need in ROTATION_NEEDS.items():
+            action, resource, context = need(w)
+            rows[f"{env}-rotation-role-may-{row}"] = (
+                ALLOWED,
+                _rotation(w, {}, action, resource, context),
             )
         for row, build_stack in STACK_NEEDS.items():
             rows[f"{env}-cloudformation-may-{row}"] = (ALLOWED, build_stack(w))
