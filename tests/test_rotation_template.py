@@ -161,9 +161,8 @@ def _ci_statements(kind: str) -> dict[str, dict[str, Any]]:
     role = {"Ref": naming.CiId.cloudformation_role("prod")}
     found: dict[str, dict[str, Any]] = {}
     for resource in resources.values():
-        if (
-            resource["Type"] == "AWS::IAM::ManagedPolicy"
-            and role in resource["Properties"].get("Roles", [])
+        if resource["Type"] == "AWS::IAM::ManagedPolicy" and role in resource["Properties"].get(
+            "Roles", []
         ):
             found.update(statements(resource["Properties"]["PolicyDocument"]))
     return found

@@ -337,9 +337,7 @@ def plan_main_policy(env: Environment) -> PolicyDocument:
     (``deploy.drift`` is judged when the plan is made, not when it is applied); never execute."""
     return _document(
         [
-            _allow(
-                "PlanStack", STACK_READ + STACK_CHANGE_SETS + STACK_DRIFT, [app_stack_arn(env)]
-            ),
+            _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS + STACK_DRIFT, [app_stack_arn(env)]),
             _allow(
                 "PlanBootstrapStack", STACK_READ + STACK_CHANGE_SETS, [bootstrap_stack_arn(env)]
             ),

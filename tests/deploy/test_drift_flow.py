@@ -111,4 +111,3 @@ def test_plan_keep_of_a_drifted_stack_keeps_nothing_to_apply(drifted: Repo) -> N
     assert "not kept: deploy.drift is refuse and the stack drifted (see above)" in drifted.lines
     assert not record.exists()
     assert _change_sets() == []
-

@@ -476,9 +476,7 @@ def _via_secrets_manager(w: World) -> dict[str, str]:
 
 ROTATION_NEEDS: dict[str, Callable[[World], tuple[str, str, dict[str, str]]]] = {
     **{
-        f"{action.split(':')[1]}-on-its-secret": (
-            lambda w, action=action: (action, w.secret, {})
-        )
+        f"{action.split(':')[1]}-on-its-secret": (lambda w, action=action: (action, w.secret, {}))
         for action in (
             "secretsmanager:DescribeSecret",
             "secretsmanager:GetSecretValue",
@@ -964,6 +962,24 @@ RESULTS_WRITERS: dict[str, tuple[str, Callable[[World], str]]] = {
 }
 
 
+def _rotation_rows(w: World) -> dict[str, tuple[str, Request]]:
+    """The rotation role: what it needs allowed, and what `*:*` on it still cannot do."""
+    rows: dict[str, tuple[str, Request]] = {}
+    for row, capped in ROTATION_CAPPED.items():
+        action, resource, context = capped(w)
+        rows[f"{w.env}-rotation-role-with-star-cannot-{row}"] = (
+            DENIED,
+            _rotation(w, {"star": STAR}, action, resource, context),
+        )
+    for row, need in ROTATION_NEEDS.items():
+        action, resource, context = need(w)
+        rows[f"{w.env}-rotation-role-may-{row}"] = (
+            ALLOWED,
+            _rotation(w, {}, action, resource, context),
+        )
+    return rows
+
+
 def _all_requests() -> dict[str, tuple[str, Request]]:
     """Every row, by test id, with its expected outcome."""
     rows: dict[str, tuple[str, Request]] = {}
@@ -992,18 +1008,7 @@ def _all_requests() -> dict[str, tuple[str, Request]]:
                 ALLOWED,
                 _function(w, {}, action, resource, context),
             )
-        for row, capped in ROTATION_CAPPED.items():
-            action, resource, context = capped(w)
-            rows[f"{env}-rotation-role-with-star-cannot-{row}"] = (
-                DENIED,
-                _rotation(w, {"star": STAR}, action, resource, context),
-            )
-        for row, need in ROTATION_NEEDS.items():
-            action, resource, context = need(w)
-            rows[f"{env}-rotation-role-may-{row}"] = (
-                ALLOWED,
-                _rotation(w, {}, action, resource, context),
-            )
+        rows.update(_rotation_rows(w))
         for row, build_stack in STACK_NEEDS.items():
             rows[f"{env}-cloudformation-may-{row}"] = (ALLOWED, build_stack(w))
         for (role, row), (expected, build_duty) in CI_DUTIES.items():
