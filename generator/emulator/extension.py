@@ -27,6 +27,10 @@ What it changes, and why:
 - change sets carry ``Scope``, ``Details`` (with before/after values when described with
   ``IncludePropertyValues``) and ``Replacement`` computed from the deployed and the new template
   (see ``generator.emulator.changes``); moto reports only the action;
+- ``TemplateURL``: a template over CloudFormation's 51,200-byte inline limit goes by an S3 URL on
+  the client's own endpoint, path style (``http://127.0.0.1:PORT/bucket/key`` here); moto reads a
+  path-style URL only on ``localhost`` or ``s3*.amazonaws.com`` and takes ``127`` for the bucket
+  otherwise. The patch reads a loopback URL path style;
 - S3 notifications and ``lambda:Invoke`` run the function's deployed code in a subprocess
   (``generator.emulator.delivery``) instead of Docker, and S3 events look like AWS's: keys keep
   their ``/`` (moto writes ``%2F``) and versioned buckets' events carry ``versionId`` and
@@ -43,7 +47,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlparse
 
 import moto.awslambda.models as lambda_models
 import moto.cloudformation.models as cfn_models
@@ -84,6 +88,7 @@ def install(endpoint_url: str, work_dir: Path) -> Deliverer:
         _patch(CloudFormationBackend, "delete_stack", _delete_stack)
         _patch(ChangeSet, "diff", _diff_with_details)
         _patch(CloudFormationResponse, "describe_change_set", _describe_change_set)
+        _patch(CloudFormationResponse, "_get_stack_from_s3_url", _get_stack_from_s3_url)
         _patch(cfn_parsing, "parse_and_update_resource", _update_or_keep)
         _patch(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
         _patch(s3_notifications, "_get_s3_event", _s3_event_with_version)
@@ -135,6 +140,23 @@ def _patch(owner: Any, attribute: str, replacement: Callable[..., Any]) -> None:
 def _original(owner: Any, attribute: str) -> Any:
     name = f"{getattr(owner, '__module__', '')}:{getattr(owner, '__name__', owner)}"
     return _originals[f"{name}.{attribute}"]
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _get_stack_from_s3_url(self: CloudFormationResponse, template_url: str) -> str:
+    """A loopback TemplateURL is path style (``/bucket/key``), like the emulator's S3 endpoint."""
+    from moto.s3.models import s3_backends
+
+    parts = urlparse(template_url)
+    if parts.hostname in _LOOPBACK_HOSTS:
+        bucket, key = parts.path.lstrip("/").split("/", 1)
+        found = s3_backends[self.current_account][self.partition].get_object(bucket, key)
+        if found is None:
+            raise ValidationError(message=f"TemplateURL {template_url} names no object")
+        return str(found.value.decode("utf-8"))
+    return str(_original(CloudFormationResponse, "_get_stack_from_s3_url")(self, template_url))
 
 
 # ---------------------------------------------------------------------------------------------

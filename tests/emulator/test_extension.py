@@ -467,3 +467,36 @@ def test_installed_extension_provides_every_added_type(emulated: Any) -> None:
                      "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
                      "AWS::SNS::Subscription"):  # fmt: skip
         assert model_map[aws_type].__module__ == "generator.emulator.models"
+
+
+# ------------------------------------------------------------------------------- TemplateURL
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:5000", "localhost:5000"])
+def test_a_template_url_on_the_loopback_endpoint_is_read_path_style(cfn: Any, host: str) -> None:
+    # A template over the inline limit goes by a path-style URL on the client's own endpoint.
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="artifacts")
+    body = template({"Queue": {"Type": "AWS::SQS::Queue"}})
+    s3.put_object(Bucket="artifacts", Key="templates/TapStackx/abc.json", Body=body.encode())
+    made = cfn.create_change_set(
+        StackName="TapStackx",
+        ChangeSetName="large",
+        ChangeSetType="CREATE",
+        TemplateURL=f"http://{host}/artifacts/templates/TapStackx/abc.json",
+    )
+    cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=made["Id"])
+    changes = cfn.describe_change_set(ChangeSetName=made["Id"])["Changes"]
+    assert [c["ResourceChange"]["LogicalResourceId"] for c in changes] == ["Queue"]
+
+
+def test_a_loopback_template_url_naming_no_object_is_a_validation_error(cfn: Any) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts")
+    with pytest.raises(ClientError) as caught:
+        cfn.create_change_set(
+            StackName="TapStackx",
+            ChangeSetName="missing",
+            ChangeSetType="CREATE",
+            TemplateURL="http://127.0.0.1:5000/artifacts/templates/none.json",
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
