@@ -42,7 +42,7 @@ from generator.ci_access.template import (
     deploy_policy,
     github_subjects_main,
     github_subjects_plan,
-    plan_main_policy,
+    keep_plan_statements,
 )
 from generator.config import Environment
 from generator.naming import CiId
@@ -98,11 +98,11 @@ class PreviewId:
 
 
 def _plan_and_apply(pattern: Environment) -> list[Statement]:
-    """The plan-main and deploy roles' statements over the pattern, each Sid once."""
+    """The plan-main role's change-set statements (not its drift detection: a preview's deploy
+    reports drift as not established) and the deploy role's, over the pattern, each Sid once."""
     statements: dict[str, Statement] = {}
-    for document in (plan_main_policy(pattern), deploy_policy(pattern)):
-        for statement in document.Statement:
-            statements.setdefault(statement.Sid, statement)
+    for statement in [*keep_plan_statements(pattern), *deploy_policy(pattern).Statement]:
+        statements.setdefault(statement.Sid, statement)
     return list(statements.values())
 
 

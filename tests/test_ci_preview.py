@@ -182,8 +182,13 @@ def test_preview_cloudformation_role_changes_roles_only_with_the_preview_boundar
     }
     bounded = statements["ChangeBoundedAppRoles"]
     assert bounded["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": expected}}
+    # Every app-stack role of a preview: the function's and the rotation function's.
     assert bounded["Resource"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:role/ServerlessAppLambdaRoledev-*"}
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:role/ServerlessAppLambdaRoledev-*"},
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:role/"
+            "ServerlessAppSecretRotationRoledev-*"
+        },
     ]
     never = statements["NeverWithoutTheBoundary"]
     assert never["Effect"] == "Deny"

@@ -331,21 +331,27 @@ def plan_policy(env: Environment) -> PolicyDocument:
     )
 
 
+def keep_plan_statements(env: Environment) -> list[Statement]:
+    """Upload the artifact, create and keep the change sets (app and bootstrap stacks) with the
+    CloudFormation role; never execute (the plan-main role, and the preview role's share)."""
+    return [
+        _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
+        _allow("PlanBootstrapStack", STACK_READ + STACK_CHANGE_SETS, [bootstrap_stack_arn(env)]),
+        _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
+        _list_artifacts(env),
+        # A change set records its role (a new stack's must): creating one runs nothing.
+        _pass_cloudformation_role(env),
+        _read_rollback_alarms(env),
+    ]
+
+
 def plan_main_policy(env: Environment) -> PolicyDocument:
-    """The deploy workflow's plan job on the default branch: upload the artifact, create and keep
-    the change sets (app and bootstrap stacks) with the CloudFormation role, and detect drift
+    """The deploy workflow's plan job on the default branch: keep the plan, and detect drift
     (``deploy.drift`` is judged when the plan is made, not when it is applied); never execute."""
     return _document(
         [
-            _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS + STACK_DRIFT, [app_stack_arn(env)]),
-            _allow(
-                "PlanBootstrapStack", STACK_READ + STACK_CHANGE_SETS, [bootstrap_stack_arn(env)]
-            ),
-            _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
-            _list_artifacts(env),
-            # A change set records its role (a new stack's must): creating one runs nothing.
-            _pass_cloudformation_role(env),
-            _read_rollback_alarms(env),
+            *keep_plan_statements(env),
+            _allow("DetectDrift", STACK_DRIFT, [app_stack_arn(env)]),
             # Drift detection reads the resources with the caller's permissions (no write).
             _drift_detection_status(env),
             *_resource_read_statements(env),
