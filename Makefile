@@ -7,8 +7,8 @@ CHECKOV_VENV := .venv-checkov
 ENV ?= local
 
 .DEFAULT_GOAL := help
-.PHONY: help install checkov-env synth check lint policy actionlint pytest test bench \
-	deploy plan status up down demo constraints clean
+.PHONY: help install checkov-env iam-sim-env cfn-guard-env synth check lint policy actionlint pytest test bench \
+	deploy plan status up down demo constraints requirements-deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,6 +27,17 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 checkov-env: $(CHECKOV_VENV)/.installed ## create .venv-checkov (checkov in its own environment)
 
+tests/policy/iam/node_modules/.installed: tests/policy/iam/package-lock.json
+	cd tests/policy/iam && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+iam-sim-env: tests/policy/iam/node_modules/.installed ## the IAM policy evaluator the policy tests run (Node)
+
+.build/cfn-guard/.installed: requirements-cfnguard.txt $(VENV)/.installed
+	$(PY) -m generator landing-zone install
+
+cfn-guard-env: .build/cfn-guard/.installed ## Control Tower's rules and cfn-guard (hash-pinned wheel)
+
 synth: install ## write templates/ (and the environment schema) from environments/
 	$(PY) -m generator synth
 
@@ -38,10 +49,10 @@ lint: install ## ruff (lint + format check) and mypy (strict on generator/)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-policy: install checkov-env ## cfn-lint (I, serverless, project rules) and checkov over every template
+policy: install checkov-env cfn-guard-env ## cfn-lint, checkov and Control Tower's rules over every template
 	$(PY) -m generator lint
 
-pytest: install ## the test suite
+pytest: install iam-sim-env cfn-guard-env ## the test suite
 	$(PY) -m pytest
 
 actionlint: install ## lint the GitHub workflows (with shellcheck on run: scripts)
@@ -55,7 +66,7 @@ bench: install ## print timings: synth, handler throughput/memory/cold start, ar
 	$(PY) tests/bench/bench_ranged.py
 	$(PY) tests/bench/bench_queue.py
 
-deploy: install checkov-env ## generate, lint and deploy ENV (default local: the embedded emulator)
+deploy: install checkov-env cfn-guard-env ## generate, lint and deploy ENV (default local: the embedded emulator)
 	$(PY) -m generator synth
 	$(PY) -m generator lint
 	$(PY) -m generator deploy --env $(ENV)
@@ -78,6 +89,11 @@ down: install ## stop the embedded AWS emulator
 constraints: install ## refresh constraints.txt from the current .venv
 	@{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt.new
 	@mv constraints.txt.new constraints.txt
+
+requirements-deploy: install ## regenerate the deploy jobs' hash-locked requirements-deploy.txt
+	CUSTOM_COMPILE_COMMAND="make requirements-deploy" $(VENV)/bin/pip-compile --quiet \
+		--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		-c constraints.txt -o requirements-deploy.txt pyproject.toml
 
 clean: ## remove virtualenvs, caches and build outputs
 	rm -rf $(VENV) $(CHECKOV_VENV) .build .mypy_cache .ruff_cache .pytest_cache .hypothesis

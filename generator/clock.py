@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
@@ -31,6 +32,11 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         """Sleep for real."""
         time.sleep(seconds)
+
+
+def utc_now() -> datetime:
+    """Wall-clock time in UTC, for what is dated (a preview's ``ExpiresAt``); waits use a Clock."""
+    return datetime.now(UTC)
 
 
 class Deadline:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from generator import naming
+from generator import contracts, naming
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -33,6 +33,9 @@ _REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 _PREFIX = r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$"
 _LOGICAL_ID = r"^[A-Za-z0-9]+$"
 _SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+
+# The deploy workflow's wave slots (contracts.MAX_WAVES): a file naming a later wave is refused.
+MAX_WAVES = contracts.MAX_WAVES
 
 
 class FieldProblem(ValueError):
@@ -293,6 +296,32 @@ class DeploySettings(_Model):
             "REVERT_DRIFT change set puts git's values back)."
         ),
     ] = "refuse"
+    wave: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=MAX_WAVES,
+            description="Where the environment sits in the rollout: environments of one wave "
+            "plan and deploy in parallel, waves one after another, and a failed or blocked "
+            f"wave stops the later ones. 1 to {MAX_WAVES} (the deploy workflow's wave slots).",
+        ),
+    ] = 1
+    previews: Annotated[
+        bool,
+        Field(
+            description="Pull requests labelled `preview` deploy a short-lived copy of this "
+            "environment (stack TapStack<env>-pr<N>), and the CI access template gives it a "
+            "preview role limited to those stacks (docs/previews.md).",
+        ),
+    ] = False
+    approval: Annotated[
+        bool,
+        Field(
+            description="A reviewer approves each deploy: the GitHub environment of this name "
+            "must have required reviewers (Settings > Environments). The deploy workflow asks "
+            "for the approval after the plan exists, so the reviewer approves that plan.",
+        ),
+    ] = False
 
 
 class Environment(_Model):

@@ -20,6 +20,18 @@ TEMPLATE_TAG = "template-sha256"
 HANDLER_TAG = "handler-sha256"
 COMMIT_TAG = "git-commit"
 
+# Tags of a preview stack (docs/previews.md): what it previews (the CI preview role's conditions
+# match it), its name, its pull request, and when `previews --expired --destroy` may delete it.
+PREVIEW_OF_TAG = "PreviewOf"
+PREVIEW_TAG = "Preview"
+PULL_REQUEST_TAG = "PullRequest"
+EXPIRES_AT_TAG = "ExpiresAt"
+PREVIEW_TTL_HOURS = 72  # a preview's life unless --ttl-hours says otherwise
+
+# GitHub Actions cannot loop over a list of waves, so the deploy workflow has a fixed number of
+# wave slots (see docs/environments-rollout.md); deploy.wave is 1..MAX_WAVES.
+MAX_WAVES = 4
+
 # Resource types whose replacement or removal loses data (or, for a key, the data it encrypts).
 # The retention policies, the deploy guard, the stack policy and cfn-lint rule E9001 use this set.
 STATEFUL_TYPES = frozenset(

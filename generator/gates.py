@@ -170,8 +170,16 @@ def summary(outcome: Outcome) -> str:
     )
 
 
+def run_control_tower(root: Path) -> Outcome:
+    """AWS Control Tower's proactive controls over the resolved templates (landing_zone)."""
+    from generator import landing_zone
+
+    report = landing_zone.run(root)
+    return Outcome("control-tower", 0 if report.passed else FINDINGS, landing_zone.render(report))
+
+
 def run_gates(root: Path) -> list[Outcome]:
-    """Run cfn-lint and checkov over every committed template under ``root``."""
+    """Run cfn-lint, checkov and the Control Tower rules over every committed template."""
     templates = find_templates(root)
     if not templates:
         raise GeneratorError(
@@ -181,7 +189,14 @@ def run_gates(root: Path) -> list[Outcome]:
     # Find both tools before running either, so a missing one fails fast and alone.
     cfn_lint = cfn_lint_command(cfn_lint_base(), templates)
     checkov = checkov_command(checkov_path(), templates)
-    return [run_tool("cfn-lint", cfn_lint, root), run_tool("checkov", checkov, root)]
+    from generator.landing_zone import installed
+
+    installed()
+    return [
+        run_tool("cfn-lint", cfn_lint, root),
+        run_tool("checkov", checkov, root),
+        run_control_tower(root),
+    ]
 
 
 def lint(workspace: Workspace) -> int:

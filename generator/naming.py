@@ -215,6 +215,23 @@ def deploy_role_name(env: str) -> str:
     return f"ServerlessAppCiDeployRole{env}"
 
 
+def preview_role_name(env: str) -> str:
+    """The CI role that deploys and destroys the preview stacks ``TapStack<env>-*``."""
+    return f"ServerlessAppCiPreviewRole{env}"
+
+
+PREVIEWS_SUFFIX = "-previews"
+
+
+def preview_cloudformation_role_name(env: str) -> str:
+    """The role CloudFormation assumes to change the resources of ``env``'s preview stacks.
+
+    Named like the CloudFormation role of an environment ``<env>-previews``, so the preview
+    role's ``PassRole`` on ``ServerlessAppCloudFormationRole<env>-*`` reaches it and nothing else
+    (real environment names have no hyphen)."""
+    return cloudformation_role_name(f"{env}{PREVIEWS_SUFFIX}")
+
+
 def cloudformation_role_name(env: str) -> str:
     """The role CloudFormation assumes to change the stack's resources."""
     return f"ServerlessAppCloudFormationRole{env}"
@@ -249,6 +266,21 @@ class CiId:
         return f"PlanRole{cls._suffix(env)}"
 
     @classmethod
+    def plan_main_role(cls, env: str) -> str:
+        """Logical id of an environment's default-branch plan role (the deploy workflow's plan)."""
+        return f"PlanMainRole{cls._suffix(env)}"
+
+    @classmethod
+    def drift_role(cls, env: str) -> str:
+        """Logical id of an environment's read-only drift role."""
+        return f"DriftRole{cls._suffix(env)}"
+
+    @classmethod
+    def boundary(cls, env: str) -> str:
+        """Logical id of the permissions boundary of an environment's app-stack roles."""
+        return f"AppRoleBoundary{cls._suffix(env)}"
+
+    @classmethod
     def deploy_role(cls, env: str) -> str:
         """Logical id of an environment's deploy role."""
         return f"DeployRole{cls._suffix(env)}"
@@ -262,3 +294,33 @@ class CiId:
     def policy(cls, env: str, concern: str) -> str:
         """Logical id of one of the CloudFormation role's managed policies."""
         return f"CloudFormation{concern}Policy{cls._suffix(env)}"
+
+
+def plan_main_role_name(env: str) -> str:
+    """The CI role of the deploy workflow's plan job on the default branch (keeps a change set)."""
+    return f"ServerlessAppCiPlanMainRole{env}"
+
+
+def drift_role_name(env: str) -> str:
+    """The read-only CI role of the scheduled drift check on the default branch."""
+    return f"ServerlessAppCiDriftRole{env}"
+
+
+def boundary_policy_name(env: str) -> str:
+    """The permissions boundary every IAM role of the app stack carries (made by ci-access).
+
+    Previews have their own: a preview ``dev-pr42`` (real environment names have no hyphen) and
+    the pattern of all of them, ``dev-*``, carry ``ServerlessAppBoundary-dev-previews``, which
+    covers only ``dev-*`` names. So a pull request's stack never gets a role that reaches dev's
+    resources, and dev's roles never reach a preview's.
+    """
+    base, hyphen, _ = env.partition("-")
+    return f"ServerlessAppBoundary-{base}{PREVIEWS_SUFFIX if hyphen else ''}"
+
+
+def app_role_names(env: str) -> tuple[str, ...]:
+    """Every IAM role the app stack creates: CloudFormation may create them only bounded.
+
+    The rotation function's role is listed whether or not the environment rotates (its name is
+    fixed; a role that does not exist grants nothing)."""
+    return (role_name(env), rotation_role_name(env))

@@ -16,6 +16,7 @@ ARTIFACT = ArtifactRef(key=naming.artifact_key("0" * 64), sha256="0" * 64)
 APP_LOGICAL_IDS = {
     "AccessLogBucket", "AccessLogBucketPolicy", "AlarmTopic", "AlarmTopicPolicy", "Dashboard",
     "DataBucket", "DataBucketPolicy", "DeadLetterQueue", "DeadLetterQueueDepthAlarm",
+    "DeadLetterQueuePolicy",
     "DurationAlarm", "EncryptionKey", "EncryptionKeyAlias", "ErrorsAlarm", "ErrorRateAlarm",
     "DeadLetterErrorsAlarm", "DestinationDeliveryFailuresAlarm",
     "Function", "FunctionEventInvokeConfig", "FunctionInvokePermission", "FunctionLogGroup",
@@ -77,3 +78,7 @@ def test_ci_access_names_keep_the_contract() -> None:
     assert naming.plan_role_name("prod") == "ServerlessAppCiPlanRoleprod"
     assert naming.deploy_role_name("prod") == "ServerlessAppCiDeployRoleprod"
     assert naming.cloudformation_role_name("prod") == "ServerlessAppCloudFormationRoleprod"
+    assert naming.plan_main_role_name("prod") == "ServerlessAppCiPlanMainRoleprod"
+    assert naming.drift_role_name("prod") == "ServerlessAppCiDriftRoleprod"
+    # The app stack names the boundary by this; the CloudFormation role conditions on it.
+    assert naming.boundary_policy_name("prod") == "ServerlessAppBoundary-prod"

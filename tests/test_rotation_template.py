@@ -148,21 +148,21 @@ def test_a_failed_rotation_step_alarms_the_topic(env: Environment) -> None:
 
 
 def _ci_statements(kind: str) -> dict[str, dict[str, Any]]:
-    """The prod CloudFormation role's managed-policy statements (``kind="cfn"``) or the plan
-    role's inline ones (``kind="plan"``), by Sid."""
+    """The prod CloudFormation role's managed-policy statements (``kind="cfn"``) or the drift or
+    plan-main role's inline ones (``kind="drift"``, ``"plan-main"``), by Sid."""
     from generator.ci_access import build_ci_access_template
 
     prod = {"prod": ENVS["prod"]}
     resources = build_ci_access_template(prod, "octo-org/repo").to_dict()["Resources"]
-    if kind == "plan":
-        (policy,) = resources[naming.CiId.plan_role("prod")]["Properties"]["Policies"]
+    readers = {"drift": naming.CiId.drift_role, "plan-main": naming.CiId.plan_main_role}
+    if kind in readers:
+        (policy,) = resources[readers[kind]("prod")]["Properties"]["Policies"]
         return statements(policy["PolicyDocument"])
     role = {"Ref": naming.CiId.cloudformation_role("prod")}
     found: dict[str, dict[str, Any]] = {}
     for resource in resources.values():
-        if (
-            resource["Type"] == "AWS::IAM::ManagedPolicy"
-            and role in resource["Properties"]["Roles"]
+        if resource["Type"] == "AWS::IAM::ManagedPolicy" and role in resource["Properties"].get(
+            "Roles", []
         ):
             found.update(statements(resource["Properties"]["PolicyDocument"]))
     return found
@@ -183,17 +183,41 @@ def test_ci_may_start_a_rotation_of_this_secret_through_this_function_only() -> 
 
 
 def test_ci_roles_reach_the_rotation_role_function_and_log_group() -> None:
-    cfn, plan = _ci_statements("cfn"), _ci_statements("plan")
+    cfn = _ci_statements("cfn")
     for sid, expected in (
         ("ManageFunction", ":function:ServerlessAppSecretRotationprod"),
         ("ManageLogGroup", ":log-group:/aws/lambda/ServerlessAppSecretRotationprod"),
-        ("ManageFunctionRole", ":role/ServerlessAppSecretRotationRoleprod"),
-        ("PassFunctionRole", ":role/ServerlessAppSecretRotationRoleprod"),
+        ("ChangeBoundedAppRoles", ":role/ServerlessAppSecretRotationRoleprod"),
+        ("ManageAppRoleSettings", ":role/ServerlessAppSecretRotationRoleprod"),
+        ("PassFunctionRoles", ":role/ServerlessAppSecretRotationRoleprod"),
     ):
         assert any(a.endswith(expected) for a in _arn_texts(cfn[sid])), sid
-    for sid, expected in (
-        ("ReadFunctionRole", ":role/ServerlessAppSecretRotationRoleprod"),
-        ("ReadFunction", ":function:ServerlessAppSecretRotationprod"),
-        ("ReadLogGroup", ":log-group:/aws/lambda/ServerlessAppSecretRotationprod"),
-    ):
-        assert any(a.endswith(expected) for a in _arn_texts(plan[sid])), sid
+    for reader in ("drift", "plan-main"):  # drift detection reads with the caller's permissions
+        read = _ci_statements(reader)
+        for sid, expected in (
+            ("ReadAppRoles", ":role/ServerlessAppSecretRotationRoleprod"),
+            ("ReadFunction", ":function:ServerlessAppSecretRotationprod"),
+            ("ReadLogGroup", ":log-group:/aws/lambda/ServerlessAppSecretRotationprod"),
+        ):
+            assert any(a.endswith(expected) for a in _arn_texts(read[sid])), (reader, sid)
+
+
+def test_the_rotation_role_carries_the_boundary_and_the_boundary_covers_its_steps() -> None:
+    from generator.boundary import boundary_grants
+
+    role = props(render(ENVS["prod"]), naming.LogicalId.ROTATION_ROLE)
+    assert role["PermissionsBoundary"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/"
+        + naming.boundary_policy_name("prod")
+    }
+    assert naming.rotation_role_name("prod") in naming.app_role_names("prod")
+    granted = {str(a.JSONrepr()) for g in boundary_grants(ENVS["prod"]) for a in g.actions}
+    assert {
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:GetRandomPassword",
+    } <= granted
+    # An environment that does not rotate grants none of the rotation steps.
+    still = with_rotation_days(ENVS["prod"], 0)
+    none = {str(a.JSONrepr()) for g in boundary_grants(still) for a in g.actions}
+    assert "secretsmanager:PutSecretValue" not in none

@@ -239,6 +239,7 @@ def test_key_rotates_and_its_policy_names_exactly_who_uses_it(
     assert p["EnableKeyRotation"] is True
     s = statements(p["KeyPolicy"])
     assert set(s) == {
+        "GrantsOnlyForAwsResources",
         "AccountAdministersKey",
         "AccountPrincipalsThroughTheStacksServices",
         "FunctionRoleThroughItsServices",
@@ -248,6 +249,13 @@ def test_key_rotates_and_its_policy_names_exactly_who_uses_it(
     }
     admin = s["AccountAdministersKey"]["Action"]
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(admin)
+    # Nothing but CloudWatch Logs encrypts with the key directly.
+    assert "kms:Encrypt" not in s["AccountPrincipalsThroughTheStacksServices"]["Action"]
+    grants = s["GrantsOnlyForAwsResources"]
+    assert (grants["Effect"], grants["Action"]) == ("Deny", ["kms:CreateGrant"])
+    assert grants["Condition"] == {
+        "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+    }
     assert s["FunctionRoleThroughItsServices"]["Principal"] == {
         "AWS": {"Fn::GetAtt": [L.ROLE, "Arn"]}
     }
@@ -406,7 +414,7 @@ def test_prod_and_staging_retain_data() -> None:
 def test_every_taggable_resource_carries_the_tags(tpl: dict[str, Any], env: Environment) -> None:
     untaggable = {"AWS::KMS::Alias", "AWS::S3::BucketPolicy", "AWS::IAM::Policy",
                   "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig",
-                  "AWS::SNS::TopicPolicy", "AWS::CloudWatch::Dashboard",
+                  "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::CloudWatch::Dashboard",
                   "AWS::SNS::Subscription", "AWS::SecretsManager::RotationSchedule"}  # fmt: skip
     expected = {"Project": "ServerlessApp", "Environment": env.name, "Owner": "TAP", **env.tags}
     for logical_id, resource in tpl["Resources"].items():
@@ -442,3 +450,36 @@ def test_metadata_says_generated_and_names_the_artifact(
 
 def test_same_inputs_give_identical_templates(env: Environment) -> None:
     assert json.dumps(render(env), sort_keys=True) == json.dumps(render(env), sort_keys=True)
+
+
+def test_every_role_carries_the_environments_permissions_boundary(
+    tpl: dict[str, Any], env: Environment
+) -> None:
+    roles = [r for r in tpl["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles
+    for role in roles:
+        assert sub(role["Properties"]["PermissionsBoundary"]).endswith(
+            f":policy/ServerlessAppBoundary-{env.name}"
+        )
+
+
+def test_only_the_function_role_may_write_results(tpl: dict[str, Any], env: Environment) -> None:
+    s = statements(props(tpl, L.DATA_BUCKET_POLICY)["PolicyDocument"])
+    deny = s["OnlyTheFunctionWritesResults"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", ["s3:PutObject"])
+    assert sub(deny["Resource"][0]).endswith(f"/{env.storage.results_prefix}*")
+    assert sub(deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]).endswith(
+        f":role/ServerlessAppLambdaRole{env.name}"
+    )
+
+
+def test_dead_letter_queue_refuses_redrives_and_plain_http(
+    tpl: dict[str, Any], env: Environment
+) -> None:
+    queue = props(tpl, L.DEAD_LETTER_QUEUE)
+    assert queue["RedriveAllowPolicy"] == {"redrivePermission": "denyAll"}
+    policy = props(tpl, L.DEAD_LETTER_QUEUE_POLICY)
+    assert policy["Queues"] == [{"Ref": L.DEAD_LETTER_QUEUE}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

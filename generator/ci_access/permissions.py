@@ -30,18 +30,19 @@ STACK_READ = [
     cfn.DescribeChangeSet,
     cfn.DescribeStackResourceDrifts,
 ]
-STACK_PLAN = [
+STACK_CHANGE_SETS = [
     cfn.CreateChangeSet,
     cfn.DeleteChangeSet,
     # Stack tags (template hash, commit) are set on the change set.
     cfn.TagResource,
-    cfn.DetectStackDrift,
-    cfn.DetectStackResourceDrift,
 ]
-STACK_DEPLOY = [
+STACK_DRIFT = [cfn.DetectStackDrift, cfn.DetectStackResourceDrift]
+# Executing a kept change set: GetTemplate (with ChangeSetName) and DescribeChangeSet let the apply
+# check the change set is the reviewed one; it may delete a refused one, never create one.
+STACK_APPLY = [
     *STACK_READ,
-    *STACK_PLAN,
     cfn.ExecuteChangeSet,
+    cfn.DeleteChangeSet,
     cfn.SetStackPolicy,
     cfn.UpdateTerminationProtection,
 ]
@@ -167,27 +168,22 @@ MANAGE_FUNCTION = [
     lam.PutFunctionRecursionConfig,
     lam.PublishVersion,
 ]
-MANAGE_ROLE = [
+# Role changes IAM authorizes with ``iam:PermissionsBoundary`` (the role's boundary, or the one it
+# is created with): allowed on the app stack's roles only with the environment's boundary.
+BOUNDED_ROLE_CHANGES = [
     iam.CreateRole,
+    iam.PutRolePolicy,
+    iam.DeleteRolePolicy,
+    iam.DetachRolePolicy,
+    iam.PutRolePermissionsBoundary,
+]
+# Role changes with no permission effect (names, tags, session length, deletion).
+ROLE_SETTINGS = [
     iam.DeleteRole,
     iam.UpdateRole,
     iam.UpdateRoleDescription,
-    iam.UpdateAssumeRolePolicy,
     iam.TagRole,
     iam.UntagRole,
-    iam.PutRolePolicy,
-    iam.DeleteRolePolicy,
-]
-MANAGE_POLICIES = [
-    iam.CreatePolicy,
-    iam.DeletePolicy,
-    iam.CreatePolicyVersion,
-    iam.DeletePolicyVersion,
-    iam.GetPolicy,
-    iam.GetPolicyVersion,
-    iam.ListPolicyVersions,
-    iam.TagPolicy,
-    iam.UntagPolicy,
 ]
 MANAGE_LOG_GROUP = [
     logs.CreateLogGroup,
@@ -231,8 +227,6 @@ MANAGE_SECRET = [
     secretsmanager.UpdateSecret,
     secretsmanager.TagResource,
     secretsmanager.UntagResource,
-    secretsmanager.PutResourcePolicy,
-    secretsmanager.DeleteResourcePolicy,
     # The RotationSchedule resource: it sets the schedule and starts the first rotation.
     secretsmanager.RotateSecret,
     secretsmanager.CancelRotateSecret,
@@ -245,8 +239,9 @@ CREATE_INGEST_MAPPING = [lam.CreateEventSourceMapping]
 MANAGE_INGEST_MAPPING = [lam.UpdateEventSourceMapping, lam.DeleteEventSourceMapping]
 READ_INGEST_MAPPING = [lam.GetEventSourceMapping, lam.TagResource, lam.UntagResource, lam.ListTags]
 MANAGE_ALIASES = [kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias]
+# kms:PutKeyPolicy is granted on its own statement (SetKeyPolicy: never bypassing the lockout
+# safety check).
 MANAGE_KEY = [
-    kms.PutKeyPolicy,
     kms.EnableKeyRotation,
     kms.DisableKeyRotation,
     kms.UpdateKeyDescription,
@@ -256,10 +251,31 @@ MANAGE_KEY = [
     kms.TagResource,
     kms.UntagResource,
     *MANAGE_ALIASES,
-    # Secrets Manager encrypts the generated value with the caller's grant.
-    kms.Encrypt,
+    # Secrets Manager encrypts the generated value with a data key from the caller's grant.
     kms.Decrypt,
     kms.GenerateDataKey,
+]
+
+
+# --- denied ------------------------------------------------------------------------------------
+
+# Explicitly denied to the CloudFormation role, on any role or policy, whatever else is attached:
+# - removing a boundary, or attaching a managed policy (the stack attaches none; a bounded role
+#   with AdministratorAccess would still be capped, but nothing needs it);
+# - changing a trust policy: the app roles' trust is fixed (lambda.amazonaws.com), and a changed
+#   one is how a role gets "trusted from outside"; a trust change needs the ci-access stack
+#   (an administrator) to grant it for that change;
+# - creating, versioning or deleting managed policies (the boundary is ci-access's; the app stack
+#   creates no managed policy).
+NEVER_ON_ROLES = [
+    iam.DeleteRolePermissionsBoundary,
+    iam.AttachRolePolicy,
+    iam.UpdateAssumeRolePolicy,
+    iam.CreatePolicy,
+    iam.CreatePolicyVersion,
+    iam.SetDefaultPolicyVersion,
+    iam.DeletePolicy,
+    iam.DeletePolicyVersion,
 ]
 
 
@@ -267,7 +283,7 @@ MANAGE_KEY = [
 
 # The CloudFormation registry schema of each resource type (bundled with cfn-lint) lists the
 # permissions its create, read, update and delete handlers call. The CloudFormation role must
-# hold all of them and the plan role the read ones (drift detection reads with the caller's
+# hold all of them and the drift role the read ones (drift detection reads with the caller's
 # permissions), except the ones below, each with its reason.
 
 
@@ -361,6 +377,9 @@ CLOUDFORMATION_WITHHELD: dict[tuple[str, str], Withheld] = {
     (_FUNCTION, "kms:CreateGrant"): Withheld(
         "environment encryption with a customer key", ("KmsKeyArn",)
     ),
+    (_FUNCTION, "kms:Encrypt"): Withheld(
+        "environment encryption with a customer key", ("KmsKeyArn",)
+    ),
     (_FUNCTION, "lambda:GetLayerVersion"): Withheld("layers", ("Layers",)),
     **{
         (_FUNCTION, action): Withheld("code signing", ("CodeSigningConfigArn",))
@@ -409,11 +428,17 @@ CLOUDFORMATION_WITHHELD: dict[tuple[str, str], Withheld] = {
     ),
     (_TOPIC, "iam:PassRole"): Withheld("delivery status logging role", ("DeliveryStatusLogging",)),
     (_TOPIC, "iam:GetRole"): Withheld("delivery status logging role", ("DeliveryStatusLogging",)),
-    # IAM: what the function role and its policy do not use.
-    **{
-        ("AWS::IAM::Role", action): Withheld("permissions boundary", ("PermissionsBoundary",))
-        for action in ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary")
-    },
+    # IAM: the app roles keep their boundary and trust, and get no managed policy.
+    ("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary"): Withheld(
+        "the app roles' boundary is never removed (an explicit Deny)"
+    ),
+    ("AWS::IAM::Role", "iam:AttachRolePolicy"): Withheld(
+        "managed policies on an app role (an explicit Deny)", ("ManagedPolicyArns",)
+    ),
+    ("AWS::IAM::Role", "iam:UpdateAssumeRolePolicy"): Withheld(
+        "the app roles' trust is fixed; changing it is how a role is trusted from outside "
+        "(an explicit Deny: an administrator changes ci-access for such a change)"
+    ),
     **{
         ("AWS::IAM::Policy", f"iam:{verb}{principal}Policy"): Withheld(
             "inline policies of users and groups", (f"{principal}s",)
@@ -430,7 +455,7 @@ CLOUDFORMATION_WITHHELD: dict[tuple[str, str], Withheld] = {
     ),
 }
 
-PLAN_WITHHELD: dict[tuple[str, str], Withheld] = {
+DRIFT_WITHHELD: dict[tuple[str, str], Withheld] = {
     # Drift of the secret then reports NOT_CHECKED (a failure for `status`): by design.
     (_SECRET, "secretsmanager:GetSecretValue"): Withheld("CI never reads the secret's value"),
     (_FUNCTION, "kms:Decrypt"): Withheld(

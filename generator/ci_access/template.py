@@ -1,4 +1,5 @@
-"""The ci-access template: the OIDC provider and, per environment, the three CI roles."""
+"""The ci-access template: the OIDC provider and, per environment, the five CI roles and the
+permissions boundary of the app stack's roles."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from awacs.aws import (
     Action,
     Allow,
     ArnLike,
+    BoolIfExists,
     Condition,
+    Deny,
     PolicyDocument,
     Principal,
     Statement,
     StringEquals,
+    StringLike,
+    StringNotEquals,
 )
 from troposphere import (
     AWSObject,
@@ -32,7 +37,9 @@ from troposphere import (
 from troposphere import iam as tiam
 
 from generator import arns, naming
+from generator.boundary import boundary_arn, boundary_document, boundary_grants
 from generator.ci_access.permissions import (
+    BOUNDED_ROLE_CHANGES,
     CONFIGURE_BUCKET,
     CREATE_INGEST_MAPPING,
     MANAGE_ALARMS,
@@ -42,11 +49,10 @@ from generator.ci_access.permissions import (
     MANAGE_INGEST_MAPPING,
     MANAGE_KEY,
     MANAGE_LOG_GROUP,
-    MANAGE_POLICIES,
     MANAGE_QUEUE,
-    MANAGE_ROLE,
     MANAGE_SECRET,
     MANAGE_TOPIC,
+    NEVER_ON_ROLES,
     READ_BUCKET,
     READ_FUNCTION,
     READ_INGEST_MAPPING,
@@ -55,8 +61,10 @@ from generator.ci_access.permissions import (
     READ_MESSAGING,
     READ_MONITORING,
     READ_ROLE,
-    STACK_DEPLOY,
-    STACK_PLAN,
+    ROLE_SETTINGS,
+    STACK_APPLY,
+    STACK_CHANGE_SETS,
+    STACK_DRIFT,
     STACK_READ,
     START_ROTATION,
 )
@@ -65,8 +73,6 @@ from generator.errors import ExitCode, GeneratorError
 from generator.naming import CiId
 from generator.stack.common import bucket_arn, objects_arn
 
-# The environments CI plans and deploys, in deploy order; `local` is the emulator's.
-CI_ENVIRONMENTS = ("dev", "staging", "prod")
 TEMPLATE_FILE = f"{naming.TEMPLATES_DIR}/ci-access.json"
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -171,19 +177,20 @@ def _topic_arns(env: Environment) -> list[Sub]:
     return _with_children(env, "sns", naming.topic_name(env.name))
 
 
-def _function_role_arn(env: Environment) -> Sub:
-    return _arn(env, "iam", f"role/{naming.role_name(env.name)}", region=False)
+def _app_role_arns(env: Environment) -> list[Sub]:
+    """Every role the app stack creates (each must carry the boundary)."""
+    return [
+        _arn(env, "iam", f"role/{name}", region=False) for name in naming.app_role_names(env.name)
+    ]
 
 
-def _role_arns(env: Environment) -> list[Sub]:
-    """The function's role and the secret rotation function's role."""
-    rotation = _arn(env, "iam", f"role/{naming.rotation_role_name(env.name)}", region=False)
-    return [_function_role_arn(env), rotation]
+def _boundary_arn(env: Environment) -> Sub:
+    return boundary_arn(env.name, env.account_id)
 
 
-def _stack_policy_arn(env: Environment) -> Sub:
-    # Managed policies that CloudFormation names after the stack (no fixed name in the template).
-    return _arn(env, "iam", f"policy/{naming.stack_name(env.name)}-*", region=False)
+def _with_boundary(env: Environment) -> Condition:
+    """The role carries (or is created with) the environment's boundary, and no other."""
+    return Condition(StringEquals("iam:PermissionsBoundary", _boundary_arn(env)))
 
 
 def _key_arn(env: Environment) -> Sub:
@@ -194,16 +201,27 @@ def _alias_arn(env: Environment) -> Sub:
     return _arn(env, "kms", naming.key_alias(env.name))
 
 
+def _matching(env: Environment) -> type[StringEquals] | type[StringLike]:
+    """StringLike for a name pattern (the preview roles' ``dev-*``), StringEquals otherwise."""
+    return StringLike if "*" in env.name else StringEquals
+
+
 def _env_tag(env: Environment, key: str) -> Condition:
     """Only resources (or requests) tagged with this environment and project."""
     return Condition(
-        StringEquals(
+        _matching(env)(
             {
                 f"{key}/Environment": env.name,
                 f"{key}/Project": naming.PROJECT,
             }
         )
     )
+
+
+def _in_region(env: Environment, also: dict[str, str] | None = None) -> Condition:
+    """An action without a resource type, only in the environment's own region (its ARNs name
+    the region already; these would otherwise reach every region of the account)."""
+    return Condition(_matching(env)({"aws:RequestedRegion": env.region, **(also or {})}))
 
 
 def _passed_to(service: str) -> Condition:
@@ -240,7 +258,7 @@ def _resource_read_statements(env: Environment) -> list[Statement]:
     return [
         _allow("ReadBuckets", READ_BUCKET, _all_buckets(env)),
         _allow("ReadFunction", READ_FUNCTION, _function_arns(env)),
-        _allow("ReadFunctionRole", READ_ROLE, _role_arns(env)),
+        _allow("ReadAppRoles", READ_ROLE, _app_role_arns(env)),
         # DescribeLogGroups lists by prefix: its resource is every log group of the region.
         _allow("ListLogGroups", [logs.DescribeLogGroups], [_arn(env, "logs", "log-group:*")]),
         _allow("ReadLogGroup", READ_LOG_GROUP, _log_group_arns(env)),
@@ -255,7 +273,12 @@ def _resource_read_statements(env: Environment) -> list[Statement]:
         _allow("ReadKey", READ_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
         # These two actions have no resource type in the Service Authorization Reference: they
         # list the account's key aliases and Logs resource policies (names and policies only).
-        _allow("ListAccountMetadata", [kms.ListAliases, logs.DescribeResourcePolicies], ["*"]),
+        _allow(
+            "ListAccountMetadata",
+            [kms.ListAliases, logs.DescribeResourcePolicies],
+            ["*"],
+            _in_region(env),
+        ),
     ]
 
 
@@ -278,16 +301,34 @@ def _pass_cloudformation_role(env: Environment) -> Statement:
     )
 
 
+def _read_rollback_alarms(env: Environment) -> Statement:
+    # CloudFormation checks that the change set's rollback-trigger alarms exist.
+    return _allow("ReadRollbackAlarms", [cloudwatch.DescribeAlarms], [_alarm_arn(env)])
+
+
+def _drift_detection_status(env: Environment) -> Statement:
+    # Drift detection is polled by its id; this action has no resource type.
+    return _allow(
+        "DriftDetectionStatus",
+        [cfn.DescribeStackDriftDetectionStatus],
+        ["*"],
+        _in_region(env),
+    )
+
+
 def plan_policy(env: Environment) -> PolicyDocument:
-    """Read the stack and its resources; create and delete change sets; read artifacts."""
+    """Pull requests: read the stack; create, describe and delete change sets; nothing else.
+
+    No ``iam:PassRole`` (a pull request's change set is never executed, so it needs no role: on
+    an existing stack CloudFormation keeps the stack's own), no resource reads and so no listing
+    of the data bucket's keys, no drift detection (the drift role does that).
+    """
     # A template over CloudFormation's inline limit goes by URL, keyed by its hash.
     large_templates = f"templates/{naming.stack_name(env.name)}/"
     return _document(
         [
-            _allow("PlanStack", STACK_READ + STACK_PLAN, [app_stack_arn(env)]),
+            _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
             _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
-            # `status` polls drift detection by its id; this action has no resource type.
-            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
             _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
             _allow(
                 "UploadLargeTemplate",
@@ -295,33 +336,67 @@ def plan_policy(env: Environment) -> PolicyDocument:
                 [objects_arn(_artifact_bucket(env), large_templates)],
             ),
             _list_artifacts(env),
-            _pass_cloudformation_role(env),
+            _read_rollback_alarms(env),
+        ]
+    )
+
+
+def keep_plan_statements(env: Environment) -> list[Statement]:
+    """Upload the artifact, create and keep the change sets (app and bootstrap stacks) with the
+    CloudFormation role; never execute (the plan-main role, and the preview role's share)."""
+    return [
+        _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
+        _allow("PlanBootstrapStack", STACK_READ + STACK_CHANGE_SETS, [bootstrap_stack_arn(env)]),
+        _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
+        _list_artifacts(env),
+        # A change set records its role (a new stack's must): creating one runs nothing.
+        _pass_cloudformation_role(env),
+        _read_rollback_alarms(env),
+    ]
+
+
+def plan_main_policy(env: Environment) -> PolicyDocument:
+    """The deploy workflow's plan job on the default branch: keep the plan, and detect drift
+    (``deploy.drift`` is judged when the plan is made, not when it is applied); never execute."""
+    return _document(
+        [
+            *keep_plan_statements(env),
+            _allow("DetectDrift", STACK_DRIFT, [app_stack_arn(env)]),
+            # Drift detection reads the resources with the caller's permissions (no write).
+            _drift_detection_status(env),
+            *_resource_read_statements(env),
+        ]
+    )
+
+
+def drift_policy(env: Environment) -> PolicyDocument:
+    """The scheduled drift check: read the stack and its resources' configuration, detect drift."""
+    return _document(
+        [
+            _allow("DetectDrift", STACK_READ + STACK_DRIFT, [app_stack_arn(env)]),
+            _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
+            _drift_detection_status(env),
             *_resource_read_statements(env),
         ]
     )
 
 
 def deploy_policy(env: Environment) -> PolicyDocument:
-    """Change sets and stack settings on this stack, artifacts, passing the CFN role, and the
-    configuration reads drift detection needs."""
-    stack_actions = STACK_DEPLOY
+    """Apply jobs in the GitHub environment: execute a kept change set (never create one), check
+    it is the reviewed one (its template, its events), set stack settings, pass the CFN role."""
+    stack_actions = STACK_APPLY
     if env.deploy.recreate_failed_stack and not env.retain_data:
         # Only here may deploy delete a stack whose first create failed (it retains nothing).
         stack_actions = [*stack_actions, cfn.DeleteStack]
     return _document(
         [
-            _allow("DeployStack", stack_actions, [app_stack_arn(env)]),
-            # deploy creates or updates the artifact bucket's stack first; never deletes it.
-            _allow("DeployBootstrapStack", STACK_DEPLOY, [bootstrap_stack_arn(env)]),
-            _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
-            _list_artifacts(env),
+            _allow("ApplyStack", stack_actions, [app_stack_arn(env)]),
+            # The bootstrap stack's change set too; never deleted.
+            _allow("ApplyBootstrapStack", STACK_APPLY, [bootstrap_stack_arn(env)]),
+            # The apply checks the artifact the change set names is there; it uploads nothing.
+            _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
             _pass_cloudformation_role(env),
-            # CloudFormation checks that rollback-trigger alarms exist.
-            _allow("ReadRollbackAlarms", [cloudwatch.DescribeAlarms], [_alarm_arn(env)]),
-            # deploy.drift refuses a drifted stack; drift detection reads the resources with
-            # the caller's permissions, so the deploy role gets the plan role's reads (no write).
-            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
-            *_resource_read_statements(env),
+            _read_rollback_alarms(env),
         ]
     )
 
@@ -345,22 +420,42 @@ def _bootstrap_policy(env: Environment) -> PolicyDocument:
     )
 
 
+def _role_statements(env: Environment) -> list[Statement]:
+    """The app stack's roles: created and changed only with the boundary; never unbounded."""
+    roles = _app_role_arns(env)
+    return [
+        _allow("ChangeBoundedAppRoles", BOUNDED_ROLE_CHANGES, roles, _with_boundary(env)),
+        _allow("ManageAppRoleSettings", ROLE_SETTINGS, roles),
+        Statement(
+            Sid="NeverUnboundOrAttach",
+            Effect=Deny,
+            Action=NEVER_ON_ROLES,
+            Resource=["*"],
+        ),
+        # Belt and braces for the allow above: even if another policy allowed these, a role
+        # without this boundary (or with another) is never created or changed.
+        Statement(
+            Sid="NeverWithoutTheBoundary",
+            Effect=Deny,
+            Action=BOUNDED_ROLE_CHANGES,
+            Resource=["*"],
+            Condition=Condition(StringNotEquals("iam:PermissionsBoundary", _boundary_arn(env))),
+        ),
+    ]
+
+
 def _function_policy(env: Environment) -> PolicyDocument:
-    role = _role_arns(env)
-    stack_policies = _stack_policy_arn(env)
     return _document(
         [
             _allow("ManageFunction", MANAGE_FUNCTION, _function_arns(env)),
-            _allow("ManageFunctionRole", MANAGE_ROLE, role),
-            # Only managed policies this stack creates, never an AWS-managed or foreign one.
+            *_role_statements(env),
+            # The function's and the rotation function's roles, to Lambda only.
             _allow(
-                "AttachStackPolicies",
-                [iam.AttachRolePolicy, iam.DetachRolePolicy],
-                role,
-                Condition(ArnLike("iam:PolicyARN", stack_policies)),
+                "PassFunctionRoles",
+                [iam.PassRole],
+                _app_role_arns(env),
+                _passed_to("lambda.amazonaws.com"),
             ),
-            _allow("ManageStackPolicies", MANAGE_POLICIES, [stack_policies]),
-            _allow("PassFunctionRole", [iam.PassRole], role, _passed_to("lambda.amazonaws.com")),
             _allow("ManageLogGroup", MANAGE_LOG_GROUP, _log_group_arns(env)),
             *_ingest_mapping_statements(env),
         ]
@@ -407,10 +502,41 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
             # The function itself only: InvokeFunction on it, not on its versions or aliases.
             _allow("StartSecretRotation", START_ROTATION, _rotation_function_arns(env)[:1]),
             # GetRandomPassword has no resource; it returns random bytes and touches nothing.
-            _allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"]),
-            # CreateKey has no resource; only keys tagged for this environment.
-            _allow("CreateKey", [kms.CreateKey], ["*"], _env_tag(env, "aws:RequestTag")),
+            _allow(
+                "GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"], _in_region(env)
+            ),
+            # CreateKey has no resource; only keys tagged for this environment, in its region.
+            _allow(
+                "CreateKey",
+                [kms.CreateKey],
+                ["*"],
+                _in_region(
+                    env,
+                    {
+                        "aws:RequestTag/Environment": env.name,
+                        "aws:RequestTag/Project": naming.PROJECT,
+                    },
+                ),
+            ),
             _allow("ManageKey", MANAGE_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
+            # The key's create and update handlers set its policy: only on this environment's
+            # keys, and never bypassing KMS's check that the policy keeps the key manageable.
+            _allow(
+                "SetKeyPolicy",
+                [kms.PutKeyPolicy],
+                [_key_arn(env)],
+                Condition(
+                    [
+                        _matching(env)(
+                            {
+                                "aws:ResourceTag/Environment": env.name,
+                                "aws:ResourceTag/Project": naming.PROJECT,
+                            }
+                        ),
+                        BoolIfExists("kms:BypassPolicyLockoutSafetyCheck", "false"),
+                    ]
+                ),
+            ),
             _allow("ManageKeyAlias", MANAGE_ALIASES, [_alias_arn(env)]),
         ]
     )
@@ -447,11 +573,13 @@ def _provider_arn() -> If:
 
 
 def github_subjects_plan() -> list[Sub]:
-    """OIDC subjects allowed to plan: pull-request jobs and jobs on main (drift)."""
-    return [
-        Sub(f"repo:${{{CiId.REPOSITORY}}}:pull_request"),
-        Sub(f"repo:${{{CiId.REPOSITORY}}}:ref:refs/heads/{MAIN_BRANCH}"),
-    ]
+    """OIDC subjects allowed to plan a pull request: pull-request jobs of this repository."""
+    return [Sub(f"repo:${{{CiId.REPOSITORY}}}:pull_request")]
+
+
+def github_subjects_main() -> list[Sub]:
+    """OIDC subjects of jobs on the default branch (not bound to an environment)."""
+    return [Sub(f"repo:${{{CiId.REPOSITORY}}}:ref:refs/heads/{MAIN_BRANCH}")]
 
 
 def github_subjects_deploy(env: str) -> list[Sub]:
@@ -544,11 +672,27 @@ def _add_environment(template: Template, env: Environment) -> None:
         github_subjects_plan(),
         tiam.Policy(PolicyName="plan", PolicyDocument=plan_policy(env)),
     )
+    plan_main = _github_role(
+        name,
+        CiId.plan_main_role(name),
+        naming.plan_main_role_name(name),
+        f"GitHub Actions on {MAIN_BRANCH}: plan {stack} and keep the change set (never execute)",
+        github_subjects_main(),
+        tiam.Policy(PolicyName="plan-main", PolicyDocument=plan_main_policy(env)),
+    )
+    drift = _github_role(
+        name,
+        CiId.drift_role(name),
+        naming.drift_role_name(name),
+        f"GitHub Actions on {MAIN_BRANCH}: detect drift of {stack} (read-only)",
+        github_subjects_main(),
+        tiam.Policy(PolicyName="drift", PolicyDocument=drift_policy(env)),
+    )
     deploy = _github_role(
         name,
         CiId.deploy_role(name),
         naming.deploy_role_name(name),
-        f"GitHub Actions environment {name}: deploy {stack} through change sets",
+        f"GitHub Actions environment {name}: execute the reviewed change set of {stack}",
         github_subjects_deploy(name),
         tiam.Policy(PolicyName="deploy", PolicyDocument=deploy_policy(env)),
     )
@@ -559,8 +703,15 @@ def _add_environment(template: Template, env: Environment) -> None:
         AssumeRolePolicyDocument=cloudformation_trust(env),
         Tags=_tags(name),
     )
-    for role in (plan, deploy, _conditioned(cfn_role, name)):
+    for role in (plan, plan_main, drift, deploy, _conditioned(cfn_role, name)):
         template.add_resource(role)
+    boundary = tiam.ManagedPolicy(
+        CiId.boundary(name),
+        ManagedPolicyName=naming.boundary_policy_name(name),
+        Description=f"Permissions boundary of every IAM role of {stack}: the most they can do",
+        PolicyDocument=boundary_document(boundary_grants(env)),
+    )
+    template.add_resource(_conditioned(boundary, name))
     for concern, document in cloudformation_policies(env).items():
         policy = tiam.ManagedPolicy(
             CiId.policy(name, concern),
@@ -572,6 +723,8 @@ def _add_environment(template: Template, env: Environment) -> None:
         template.add_resource(_conditioned(policy, name))
     for role, label in (
         (plan, "PlanRoleArn"),
+        (plan_main, "PlanMainRoleArn"),
+        (drift, "DriftRoleArn"),
         (deploy, "DeployRoleArn"),
         (cfn_role, "CloudFormationRoleArn"),
     ):
@@ -632,4 +785,8 @@ def build_ci_access_template(
     )
     for name in sorted(envs):
         _add_environment(template, envs[name])
+        if envs[name].deploy.previews:
+            from generator.ci_preview import add_preview_roles  # uses this module's builders
+
+            add_preview_roles(template, envs[name])
     return template

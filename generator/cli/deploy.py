@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.cli.common import add_root, workspace
+from generator.contracts import PREVIEW_TTL_HOURS
 
 if TYPE_CHECKING:
-    from generator.deploy.pipeline import Change, Target
+    from generator.deploy.pipeline import Change, PreviewOptions, Target
     from generator.deploy.runtime import Runtime
 
 
@@ -22,6 +23,17 @@ def _minutes(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number of minutes >= 1")
+    return value
+
+
+def _positive(text: str) -> int:
+    """A whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number >= 1")
     return value
 
 
@@ -45,7 +57,18 @@ def _target(args: argparse.Namespace) -> Target:
     from generator.deploy.runtime import Connection
 
     connection = Connection(workspace(args), args.profile, args.endpoint_url)
-    return Target(connection, args.env, args.timeout_minutes)
+    return Target(connection, args.env, args.timeout_minutes, _preview(args))
+
+
+def _preview(args: argparse.Namespace) -> PreviewOptions | None:
+    """``--preview NAME``, with ``--pull-request`` and ``--ttl-hours`` where given."""
+    from generator.deploy.pipeline import PreviewOptions
+
+    if not args.preview:
+        return None
+    options = PreviewOptions(args.preview, getattr(args, "pull_request", None))
+    ttl = getattr(args, "ttl_hours", None)
+    return options if ttl is None else PreviewOptions(options.name, options.pull_request, ttl)
 
 
 def _change(args: argparse.Namespace) -> Change:
@@ -105,7 +128,29 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="give up waiting after this long (default: deploy.timeout_minutes)",
     )
+    parser.add_argument(
+        "--preview",
+        metavar="NAME",
+        help="a preview of ENV: its own stack TapStackENV-NAME, every physical name suffixed, "
+        "nothing retained (docs/previews.md)",
+    )
     add_root(parser)
+
+
+def _preview_tags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pull-request",
+        type=_positive,
+        metavar="N",
+        help="with --preview: the pull request it previews (tag PullRequest)",
+    )
+    parser.add_argument(
+        "--ttl-hours",
+        type=_positive,
+        metavar="H",
+        help=f"with --preview: expire it after H hours (tag ExpiresAt; default "
+        f"{PREVIEW_TTL_HOURS}); `previews --expired --destroy` removes it then",
+    )
 
 
 def _changes(parser: argparse.ArgumentParser) -> None:
@@ -138,6 +183,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _common(plan)
     _changes(plan)
+    _preview_tags(plan)
     plan.add_argument(
         "--keep",
         action="store_true",
@@ -153,6 +199,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _common(deploy)
     _changes(deploy)
+    _preview_tags(deploy)
     deploy.add_argument(
         "--change-set",
         metavar="ID",

@@ -32,7 +32,13 @@ def _request(args: argparse.Namespace, file: Path | None) -> UploadRequest:
     from generator.emulator.commands import UploadRequest
 
     return UploadRequest(
-        workspace(args), args.env, file, args.profile, args.endpoint_url, args.timeout_seconds
+        workspace(args),
+        args.env,
+        file,
+        args.profile,
+        args.endpoint_url,
+        args.timeout_seconds,
+        getattr(args, "preview", None),
     )
 
 
@@ -98,6 +104,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     _target(upload)
     upload.add_argument("file", help="the file to upload")
+    upload.add_argument("--preview", metavar="NAME", help="upload to this preview of ENV")
     upload.set_defaults(func=_upload)
 
     rotate = subparsers.add_parser(

@@ -418,13 +418,15 @@ def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
         )
     existing = stack is not None and stack.status != _NEVER_EXECUTED
     deployed = list_resources(cfn, change_set.stack_id or spec.stack_name) if existing else []
+    # Drift is not assessed again: ``deploy.drift`` was judged when the plan was made (a plan
+    # refused for drift is not kept), the stack has not changed since (stale_reasons), and the
+    # apply role holds no drift-detection reads (docs/plans.md).
     return Planned(
         change_set=change_set,
         change_set_type="UPDATE" if existing else "CREATE",
         verdict=guard.judge(change_set.changes, spec.allow),
         deployed=tuple(deployed),
         created_stack=False,
-        drift=_drift(ctx, spec, existing),
     )
 
 

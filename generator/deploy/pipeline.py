@@ -12,12 +12,13 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator import contracts, naming
+from generator import contracts, naming, preview, rollout
 from generator.config import Environment, load_environments
 from generator.contracts import ArtifactFile
 from generator.deploy import apply
@@ -40,12 +41,22 @@ from generator.workspace import state_dir
 
 
 @dataclass(frozen=True)
+class PreviewOptions:
+    """A preview of the target's environment (``--preview NAME``, docs/previews.md)."""
+
+    name: str
+    pull_request: int | None = None  # tag PullRequest
+    ttl_hours: int = preview.DEFAULT_TTL_HOURS  # tag ExpiresAt, from the runtime's wall clock
+
+
+@dataclass(frozen=True)
 class Target:
-    """Which environment, reached how, within how long."""
+    """Which environment (or a preview of it), reached how, within how long."""
 
     connection: Connection
     env: str
     timeout_minutes: int | None = None  # None: the environment's deploy.timeout_minutes
+    preview: PreviewOptions | None = None
 
     @property
     def root(self) -> Path:
@@ -173,7 +184,20 @@ class Session:
 
 def _environment(target: Target) -> Environment:
     root = target.root
+    if target.preview is not None:
+        options = target.preview
+        return preview.load_preview(root, target.env, options.name, options.pull_request)
     return load_environments(root / naming.ENVIRONMENTS_DIR, [target.env], root)[target.env]
+
+
+def _preview_template(root: Path, env: Environment, runtime: Runtime) -> str:
+    """A preview's template, synthesised in memory (never written to templates/)."""
+    from generator.render import to_json
+    from generator.stack import build_template
+
+    built = runtime.artifact(root)
+    ref = contracts.ArtifactRef(key=built.key, sha256=built.sha256)
+    return to_json(build_template(env, ref).to_dict())
 
 
 def _timeout_seconds(target: Target, env: Environment) -> float:
@@ -192,7 +216,12 @@ def open_session(target: Target, change: Change, runtime: Runtime) -> Session:
     root = target.root
     env = _environment(target)
     name = naming.template_file(env.name)
-    body, template = load_template(root, name)
+    if target.preview is not None:
+        name = f"the preview {env.name} (in memory)"
+        body = _preview_template(root, env, runtime)
+        template = json.loads(body)
+    else:
+        body, template = load_template(root, name)
     handler_sha, handler_key = template_handler(template, name)
     allow = tuple(dict.fromkeys((*env.deploy.allow_replace, *change.allow_replace)))
     tags = {
@@ -201,6 +230,9 @@ def open_session(target: Target, change: Change, runtime: Runtime) -> Session:
         contracts.HANDLER_TAG: handler_sha,
         contracts.COMMIT_TAG: git_commit(root),
     }
+    if target.preview is not None:
+        ttl = timedelta(hours=target.preview.ttl_hours)
+        tags.update(preview.stack_tags(preview.expires_at(runtime.utcnow(), ttl)))
     spec = StackSpec(
         environment=env.name,
         stack_name=naming.stack_name(env.name),
@@ -253,8 +285,9 @@ def show(session: Session, result: Planned | UpToDate) -> None:
 
 
 def kept_plan_file(root: Path, env: str) -> Path:
-    """Where ``plan --keep`` records the change set id (one line: its ARN)."""
-    return state_dir(root) / f"plan-{env}.changeset"
+    """Where ``plan --keep`` records the change set id (one line: its ARN); the deploy workflow
+    uploads it per environment and ``environments --kept-plans`` reads it back."""
+    return rollout.kept_plan_file(state_dir(root), env)
 
 
 def record_kept(session: Session, change_set_id: str) -> None:
@@ -284,13 +317,40 @@ def plan(request: PlanRequest, runtime: Runtime) -> int:
     show(session, result)
     if isinstance(result, UpToDate):
         return ExitCode.OK
-    if request.keep:
+    drift_refuses = result.drift is not None and result.drift.refuses
+    if request.keep and not drift_refuses:
         record_kept(session, result.change_set.id)
+        stage_artifact(session, runtime)
     else:
+        # A plan refused for drift is never kept: its apply does not assess drift again.
+        if request.keep:
+            # Nor is an earlier plan's record left behind for CI to apply.
+            kept_plan_file(session.root, session.env.name).unlink(missing_ok=True)
+            ctx.out("not kept: deploy.drift is refuse and the stack drifted (see above)")
         apply.discard(ctx, result)
-    if not result.verdict.ok or (result.drift is not None and result.drift.refuses):
+    if not result.verdict.ok or drift_refuses:
         return ExitCode.BLOCKED
     return ExitCode.OK
+
+
+def stage_artifact(session: Session, runtime: Runtime) -> None:
+    """Upload the handler artifact for a kept plan, so the apply finds it (the apply role of
+    ci-access reads artifacts but never writes them; the plan-main role writes them).
+
+    When the artifact bucket does not exist yet (a new account) nothing is uploaded: the first
+    deploy of an account creates the bootstrap stack (docs/security.md)."""
+    ctx = session.ctx
+    bucket = naming.artifact_bucket(session.env.account_id, session.env.region)
+    if _with_bucket_if_present(ctx, bucket).artifact_bucket is None:
+        ctx.out(f"artifact bucket {bucket} does not exist yet: nothing staged")
+        return
+    artifact = runtime.artifact(session.root)
+    check_artifact(
+        artifact, session.handler_sha, session.handler_key, naming.template_file(session.env.name)
+    )
+    uploaded = upload_artifact(ctx.clients.s3, bucket, artifact)
+    state = "uploaded" if uploaded else "already present"
+    ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: {state} (for the apply)")
 
 
 def _with_bucket_if_present(ctx: Context, bucket: str) -> Context:
@@ -302,8 +362,25 @@ def _with_bucket_if_present(ctx: Context, bucket: str) -> Context:
     return replace(ctx, artifact_bucket=bucket)
 
 
-def deploy_bootstrap(session: Session) -> str:
-    """Create or update the artifact bucket's stack; return the bucket name."""
+def _bootstrap_current(ctx: Context, spec: StackSpec) -> Stack | None:
+    """The bootstrap stack when it is settled and runs this template (its template-sha256 tag):
+    then there is nothing to plan, and an apply role that may not create change sets needs none."""
+    stack = describe_stack(ctx.clients.cloudformation, spec.stack_name)
+    settled = stack is not None and stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    if (
+        stack is not None
+        and settled
+        and stack.tags.get(contracts.TEMPLATE_TAG) == spec.template_hash
+    ):
+        return stack
+    return None
+
+
+def deploy_bootstrap(session: Session, *, applying_kept: bool = False) -> str:
+    """Create or update the artifact bucket's stack; return the bucket name.
+
+    ``applying_kept`` (``deploy --change-set``): a bootstrap stack already running the committed
+    template is left as it is, without a change set."""
     root, env, ctx = session.root, session.env, session.ctx
     body, _ = load_template(root, f"{naming.TEMPLATES_DIR}/{naming.BOOTSTRAP_TEMPLATE}")
     spec = StackSpec(
@@ -315,7 +392,8 @@ def deploy_bootstrap(session: Session) -> str:
         protection_only_enables=True,
         role_arn=session.spec.role_arn,
     )
-    result = apply.make_plan(ctx, spec)
+    current = _bootstrap_current(ctx, spec) if applying_kept else None
+    result = UpToDate(current) if current is not None else apply.make_plan(ctx, spec)
     if isinstance(result, UpToDate):
         ctx.out(f"bootstrap stack {spec.stack_name}: up to date")
         if result.stack:
@@ -391,7 +469,7 @@ def _deploy(
     check_artifact(
         artifact, session.handler_sha, session.handler_key, naming.template_file(session.env.name)
     )
-    bucket = deploy_bootstrap(session)
+    bucket = deploy_bootstrap(session, applying_kept=request.change_set is not None)
     ctx = replace(session.ctx, artifact_bucket=bucket)
     uploaded = upload_artifact(ctx.clients.s3, bucket, artifact)
     upload_state = "uploaded" if uploaded else "already present"
@@ -485,6 +563,16 @@ def destroy(request: DestroyRequest, runtime: Runtime) -> int:
     if stack is None:
         runtime.out(f"{stack_name}: does not exist; nothing to destroy")
         return ExitCode.OK
+    base = request.target.env
+    if (
+        request.target.preview is not None
+        and preview.as_preview(stack.name, stack.tags, base) is None
+    ):
+        raise GeneratorError(
+            f"stack {stack_name} has no tag {preview.PREVIEW_OF_TAG}={base}; expected a "
+            "preview made by `deploy --preview` (refusing to delete anything else)",
+            ExitCode.USAGE,
+        )
     if stack.termination_protection:
         raise GeneratorError(
             f"stack {stack_name} has termination protection on in AWS although the environment "

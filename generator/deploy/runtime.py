@@ -1,17 +1,18 @@
 """The outside world of a deploy command, passed in as one object (tests build their own).
 
-Clients, the handler artifact, the clock, output and confirmation: everything a command would
-otherwise reach for globally. ``default_runtime()`` is the real world; the emulator's launcher
-and the tests pass another.
+Clients, the handler artifact, the clock (and the wall clock), output and confirmation:
+everything a command would otherwise reach for globally. ``default_runtime()`` is the real
+world; the emulator's launcher and the tests pass another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from generator.clock import Clock, SystemClock
+from generator.clock import Clock, SystemClock, utc_now
 from generator.config import Environment
 from generator.contracts import ArtifactFile
 from generator.deploy.aws import Clients, make_clients
@@ -37,6 +38,8 @@ class Runtime:
     clock: Clock
     out: Out
     confirm: Callable[[str], str]
+    # Wall-clock time, for a preview's expiry tag (the waits use ``clock``).
+    utcnow: Callable[[], datetime] = utc_now
 
 
 def _print(line: str) -> None:

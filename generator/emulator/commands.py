@@ -51,6 +51,7 @@ class UploadRequest:
     profile: str | None = None
     endpoint_url: str | None = None
     timeout_seconds: float = 60.0
+    preview: str | None = None  # a preview of ``env`` (``upload --preview NAME``)
 
 
 def up(workspace: Workspace) -> int:
@@ -179,6 +180,10 @@ def upload(request: UploadRequest) -> int:
     """``upload --env E FILE``: put the file, wait for its result, verify its signature."""
     root = request.workspace.root
     env = _load_env(root, request.env)
+    if request.preview:  # the preview's bucket and function (docs/previews.md)
+        from generator import preview
+
+        env = preview.load_preview(root, request.env, request.preview)
     target = target_for(env, root, request.endpoint_url)
     path = request.file or sample_file(state_dir(root) / "demo")
     session = _session(target, request.profile)

@@ -27,14 +27,14 @@ What it changes, and why:
 - change sets carry ``Scope``, ``Details`` (with before/after values when described with
   ``IncludePropertyValues``) and ``Replacement`` computed from the deployed and the new template
   (see ``generator.emulator.changes``); moto reports only the action;
+- ``TemplateURL``: a template over CloudFormation's 51,200-byte inline limit goes by an S3 URL on
+  the client's own endpoint, path style (``http://127.0.0.1:PORT/bucket/key`` here); moto reads a
+  path-style URL only on ``localhost`` or ``s3*.amazonaws.com`` and takes ``127`` for the bucket
+  otherwise. The patch reads a loopback URL path style;
 - S3 notifications and ``lambda:Invoke`` run the function's deployed code in a subprocess
   (``generator.emulator.delivery``) instead of Docker, and S3 events look like AWS's: keys keep
   their ``/`` (moto writes ``%2F``) and versioned buckets' events carry ``versionId`` and
   ``sequencer``;
-- ``TemplateURL``: moto reads a path-style template URL only when its host is ``localhost``; a
-  template too large to inline is uploaded and named by the deploy as
-  ``<endpoint>/<bucket>/<key>`` on the emulator's own ``127.0.0.1`` endpoint, so such URLs are
-  read path-style too (``localqueue`` is over CloudFormation's 51,200-byte inline limit);
 - SQS event source mappings are polled by ``generator.emulator.poller`` (batches, partial batch
   responses, redrive), which also turns the functions' EMF lines and Lambda's and SQS's own
   metrics into CloudWatch datapoints and evaluates the alarms (``metrics``, ``alarms``).
@@ -50,12 +50,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus, urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlparse
 
 import moto.awslambda.models as lambda_models
 import moto.cloudformation.models as cfn_models
 import moto.cloudformation.parsing as cfn_parsing
-import moto.cloudformation.responses as cfn_responses
 import moto.s3.notifications as s3_notifications
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
@@ -98,11 +97,11 @@ def install(endpoint_url: str, work_dir: Path, poll: bool = False) -> Deliverer:
         _patch(CloudFormationBackend, "delete_stack", _delete_stack)
         _patch(ChangeSet, "diff", _diff_with_details)
         _patch(CloudFormationResponse, "describe_change_set", _describe_change_set)
+        _patch(CloudFormationResponse, "_get_stack_from_s3_url", _get_stack_from_s3_url)
         _patch(cfn_parsing, "parse_and_update_resource", _update_or_keep)
         _patch(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
         _patch(s3_notifications, "_get_s3_event", _s3_event_with_version)
         _patch(lambda_models.LambdaFunction, "invoke", _invoke_api)
-        _patch(cfn_responses, "get_stack_from_s3_url", _template_from_url)
         _poller["current"] = Poller(deliverer)
         if poll:
             _poller["current"].start()
@@ -146,21 +145,6 @@ def is_installed() -> bool:
     return bool(_originals)
 
 
-def path_style_url(template_url: str, endpoint_url: str) -> str:
-    """``template_url`` with the host moto reads path-style (``localhost``) when it points at
-    the emulator's own endpoint; any other URL unchanged."""
-    url, endpoint = urlsplit(template_url), urlsplit(endpoint_url)
-    if url.netloc != endpoint.netloc:
-        return template_url
-    netloc = f"localhost:{url.port}" if url.port else "localhost"
-    return urlunsplit(url._replace(netloc=netloc))
-
-
-def _template_from_url(template_url: str, account_id: str, partition: str) -> str:
-    own = path_style_url(template_url, _deliverer["current"].endpoint_url)
-    return str(_original(cfn_responses, "get_stack_from_s3_url")(own, account_id, partition))
-
-
 _owners: dict[str, Any] = {}
 
 
@@ -176,6 +160,23 @@ def _patch(owner: Any, attribute: str, replacement: Callable[..., Any]) -> None:
 def _original(owner: Any, attribute: str) -> Any:
     name = f"{getattr(owner, '__module__', '')}:{getattr(owner, '__name__', owner)}"
     return _originals[f"{name}.{attribute}"]
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _get_stack_from_s3_url(self: CloudFormationResponse, template_url: str) -> str:
+    """A loopback TemplateURL is path style (``/bucket/key``), like the emulator's S3 endpoint."""
+    from moto.s3.models import s3_backends
+
+    parts = urlparse(template_url)
+    if parts.hostname in _LOOPBACK_HOSTS:
+        bucket, key = parts.path.lstrip("/").split("/", 1)
+        found = s3_backends[self.current_account][self.partition].get_object(bucket, key)
+        if found is None:
+            raise ValidationError(message=f"TemplateURL {template_url} names no object")
+        return str(found.value.decode("utf-8"))
+    return str(_original(CloudFormationResponse, "_get_stack_from_s3_url")(self, template_url))
 
 
 # ---------------------------------------------------------------------------------------------

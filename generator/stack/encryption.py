@@ -9,7 +9,9 @@ from awacs.aws import (
     Allow,
     ArnEquals,
     ArnLike,
+    BoolIfExists,
     Condition,
+    Deny,
     PolicyDocument,
     Principal,
     Statement,
@@ -90,6 +92,23 @@ def key_policy(
         Version="2012-10-17",
         Statement=[
             Statement(
+                # Grants only for AWS resources (what services create for their own use): a
+                # grant is a second, invisible key policy (Control Tower CT.KMS.PR.3).
+                Sid="GrantsOnlyForAwsResources",
+                Effect=Deny,
+                Principal=Principal("AWS", "*"),
+                Action=[kms.CreateGrant],
+                Resource=["*"],
+                Condition=Condition(
+                    BoolIfExists(
+                        {
+                            "kms:GrantIsForAWSResource": "false",
+                            "aws:PrincipalIsAWSService": "false",
+                        }
+                    )
+                ),
+            ),
+            Statement(
                 Sid="AccountAdministersKey",
                 Effect=Allow,
                 Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
@@ -99,11 +118,12 @@ def key_policy(
             Statement(
                 # Uploaders write the bucket, operators read results and drain the dead-letter
                 # queue, CloudFormation creates the secret: each only through its service, and
-                # only when the principal's own IAM policy allows it too.
+                # only when the principal's own IAM policy allows it too. No kms:Encrypt: S3,
+                # Secrets Manager and SQS encrypt with data keys (GenerateDataKey).
                 Sid="AccountPrincipalsThroughTheStacksServices",
                 Effect=Allow,
                 Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
-                Action=[kms.Encrypt, *_USE_ACTIONS],
+                Action=_USE_ACTIONS,
                 Resource=["*"],
                 Condition=_via("s3", "secretsmanager", "sqs"),
             ),

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from awacs import sqs as sqs_actions
+from awacs.aws import PolicyDocument
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, logs, sqs
 
 from generator import naming
 from generator.config import Environment
 from generator.contracts import ArtifactRef
-from generator.stack.common import bucket_arn, retain, skip_cfn_lint, skip_checkov, tags
+from generator.stack.common import (
+    bucket_arn,
+    deny_insecure_transport,
+    retain,
+    skip_cfn_lint,
+    skip_checkov,
+    tags,
+)
 from generator.stack.encryption import KeyHandle
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to investigate and replay
@@ -44,6 +53,8 @@ def add_dead_letter_queue(template: Template, env: Environment, key: KeyHandle) 
         KmsMasterKeyId=key.arn,
         KmsDataKeyReusePeriodSeconds=3600,
         MessageRetentionPeriod=DLQ_RETENTION_SECONDS,
+        # Lambda's dead-letter queue, not an SQS redrive target: no queue may redrive into it.
+        RedriveAllowPolicy={"redrivePermission": "denyAll"},
         Tags=tags(env),
     )
     skip_cfn_lint(
@@ -51,6 +62,18 @@ def add_dead_letter_queue(template: Template, env: Environment, key: KeyHandle) 
         {"ES6000": "This queue is the dead-letter queue; nothing redrives out of it."},
     )
     template.add_resource(retain(queue, env))
+    template.add_resource(
+        sqs.QueuePolicy(
+            naming.LogicalId.DEAD_LETTER_QUEUE_POLICY,
+            Queues=[Ref(queue)],
+            PolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[
+                    deny_insecure_transport([sqs_actions.Action("*")], [GetAtt(queue, "Arn")])
+                ],
+            ),
+        )
+    )
     return queue
 
 

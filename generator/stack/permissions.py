@@ -8,12 +8,17 @@ from awacs.sts import AssumeRole
 from troposphere import GetAtt, Ref, Template, iam
 
 from generator import naming
+from generator.boundary import POLL_INGEST_QUEUE, boundary_arn
 from generator.config import Environment
 from generator.stack.common import bucket_arn, objects_arn, tags
 
 
 def add_role(template: Template, env: Environment) -> GetAtt:
-    """The execution role, trusted by Lambda only; its permissions come from ``add_policy``."""
+    """The execution role, trusted by Lambda only; its permissions come from ``add_policy``.
+
+    It carries the environment's permissions boundary (made by the ci-access stack): the
+    CloudFormation role may create or change it only with that boundary attached.
+    """
     role = iam.Role(
         naming.LogicalId.ROLE,
         RoleName=naming.role_name(env.name),
@@ -28,6 +33,7 @@ def add_role(template: Template, env: Environment) -> GetAtt:
                 )
             ],
         ),
+        PermissionsBoundary=boundary_arn(env.name),
         Tags=tags(env),
     )
     template.add_resource(role)
@@ -39,12 +45,7 @@ def ingest_queue_statement(ingest_queue_arn: GetAtt) -> Statement:
     return Statement(
         Sid="PollIngestQueue",
         Effect=Allow,
-        Action=[
-            sqs.ReceiveMessage,
-            sqs.DeleteMessage,
-            sqs.GetQueueAttributes,
-            sqs.ChangeMessageVisibility,
-        ],
+        Action=list(POLL_INGEST_QUEUE),
         Resource=[ingest_queue_arn],
     )
 

@@ -19,6 +19,7 @@ from troposphere import GetAtt, Ref, Sub, Template, awslambda, iam, logs
 from troposphere import secretsmanager as sm
 
 from generator import naming
+from generator.boundary import boundary_arn
 from generator.config import Environment
 from generator.contracts import ArtifactRef
 from generator.stack.common import retain, skip_checkov, tags
@@ -46,7 +47,10 @@ def rotation_enabled(env: Environment) -> bool:
 
 def add_rotation_role(template: Template, env: Environment) -> GetAtt:
     """The rotation function's execution role, trusted by Lambda only (the key policy names it,
-    so it exists before the key; its permissions come from ``rotation_policy``)."""
+    so it exists before the key; its permissions come from ``rotation_policy``).
+
+    It carries the environment's permissions boundary, like every role of the app stack: the
+    CloudFormation role may create or change it only with that boundary attached."""
     role = iam.Role(
         naming.LogicalId.ROTATION_ROLE,
         RoleName=naming.rotation_role_name(env.name),
@@ -61,6 +65,7 @@ def add_rotation_role(template: Template, env: Environment) -> GetAtt:
                 )
             ],
         ),
+        PermissionsBoundary=boundary_arn(env.name),
         Tags=tags(env),
     )
     template.add_resource(role)

@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import s3 as s3_actions
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    ArnNotEquals,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import GetAtt, Ref, Sub, Tags, Template, s3
 
-from generator import naming
+from generator import arns, naming
 from generator.config import Environment
 from generator.stack.common import (
     bucket_arn,
@@ -199,6 +209,29 @@ def add_data_bucket(
     )
     template.add_resource(retain(bucket, env))
     template.add_resource(
-        tls_only_policy(naming.LogicalId.DATA_BUCKET_POLICY, Ref(bucket), names.data)
+        tls_only_policy(
+            naming.LogicalId.DATA_BUCKET_POLICY,
+            Ref(bucket),
+            names.data,
+            only_the_function_writes_results(env, names.data),
+        )
     )
     return Ref(bucket)
+
+
+def only_the_function_writes_results(env: Environment, bucket_name: str) -> Statement:
+    """Deny writes under the results prefix to every principal but the function's role.
+
+    Otherwise any in-account writer could put a key under ``processed/`` first, and the
+    handler's write-once put would read the real result as a duplicate. The role's ARN is built
+    from its name (no dependency on the role resource, which the key policy already names).
+    """
+    role = Sub(arns.arn("iam", f"role/{naming.role_name(env.name)}", region=""))
+    return Statement(
+        Sid="OnlyTheFunctionWritesResults",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[s3_actions.PutObject],
+        Resource=[objects_arn(bucket_name, env.storage.results_prefix)],
+        Condition=Condition(ArnNotEquals("aws:PrincipalArn", role)),
+    )

@@ -99,3 +99,15 @@ def test_status_prints_the_plans_drift_lines(drifted: Repo) -> None:
     assert "      /VersioningConfiguration/Status NOT_EQUAL: expected Enabled actual Suspended" in (
         drifted.lines
     )
+
+
+def test_plan_keep_of_a_drifted_stack_keeps_nothing_to_apply(drifted: Repo) -> None:
+    """deploy.drift is judged when the plan is made: its apply does not assess drift again, so a
+    plan refused for drift is deleted and no earlier record is left for CI to apply."""
+    record = drifted.root / ".state" / "plan-dev.changeset"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text("arn:aws:cloudformation:earlier\n", encoding="utf-8")
+    assert drifted.run("plan", "--env", "dev", "--keep") == 3
+    assert "not kept: deploy.drift is refuse and the stack drifted (see above)" in drifted.lines
+    assert not record.exists()
+    assert _change_sets() == []

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from generator.deploy import apply
+from generator.deploy import apply, driftplan
 from generator.deploy.changeset import (
     PlanRecord,
     canonical_template_sha256,
@@ -21,6 +21,7 @@ from generator.deploy.changeset import (
     template_sha256,
     wait_for_change_set,
 )
+from generator.deploy.drift import DriftReport
 from generator.errors import ExitCode, GeneratorError
 from generator.render import to_json
 from tests.deploy.conftest import (
@@ -409,3 +410,59 @@ def test_deploy_executes_a_change_set_of_the_committed_template_whatever_its_des
     assert repo.run("deploy", "--env", "dev", "--change-set", made) == 0, repo.output
     resources = client.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
     assert "SecondQueue" in {r["LogicalResourceId"] for r in resources}
+
+
+def test_plan_keep_stages_the_artifact_and_the_apply_creates_no_change_set(
+    repo: Repo, aws: None
+) -> None:
+    """Issue 10's roles: the plan-main role writes artifacts and creates change sets; the apply
+    role does neither, so an apply with the bootstrap stack up to date needs neither."""
+    assert repo.run("deploy", "--env", "dev") == 0  # the bootstrap stack and bucket
+    s3 = boto3.client("s3", region_name=REGION)
+    bucket = "serverlessapp-artifacts-123456789012-" + REGION
+    s3.delete_object(Bucket=bucket, Key=repo.artifact.key)  # a new handler build, not yet there
+    extra = {"ExtraQueue": {"Type": "AWS::SQS::Queue"}}
+    repo.write_template("dev", app_template("dev", repo.artifact, extra))
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    assert "uploaded (for the apply)" in repo.output
+    assert s3.head_object(Bucket=bucket, Key=repo.artifact.key)["ContentLength"] > 0
+    kept = (repo.root / ".state" / "plan-dev.changeset").read_text(encoding="utf-8").strip()
+
+    created: list[str] = []
+    real = repo.runtime.clients
+
+    def spying(connection: Any, env: Any) -> Any:
+        made = real(connection, env)
+        made.cloudformation.meta.events.register(
+            "provide-client-params.cloudformation.CreateChangeSet",
+            lambda params, **_: created.append(params["StackName"]),
+        )
+        return made
+
+    repo.use(clients=spying)
+    assert repo.run("deploy", "--env", "dev", "--change-set", kept) == 0, repo.output
+    assert created == []
+    assert "bootstrap stack ServerlessAppBootstrap: up to date" in repo.output
+    assert "already present" in repo.output
+
+
+def test_applying_a_kept_plan_does_not_detect_drift_again(
+    repo: Repo, aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The apply role holds no drift-detection reads; the plan assessed drift, and the kept plan
+    is refused as stale if the stack changed since."""
+    assert repo.run("deploy", "--env", "dev") == 0
+    repo.write_template(
+        "dev", app_template("dev", repo.artifact, {"ExtraQueue": {"Type": "AWS::SQS::Queue"}})
+    )
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    kept = (repo.root / ".state" / "plan-dev.changeset").read_text(encoding="utf-8").strip()
+    detected: list[str] = []
+
+    def never(*args: Any) -> DriftReport:
+        detected.append(args[1])
+        return DriftReport("DRIFTED", ())
+
+    monkeypatch.setattr(driftplan, "stack_drift", never)
+    assert repo.run("deploy", "--env", "dev", "--change-set", kept) == 0, repo.output
+    assert detected == []

@@ -490,10 +490,31 @@ def test_a_template_url_on_the_emulators_endpoint_is_read_path_style(cfn: Any) -
     assert [r["LogicalResourceId"] for r in summaries] == ["Topic"]
 
 
-def test_path_style_url_leaves_other_hosts_alone() -> None:
-    from generator.emulator.extension import path_style_url
+@pytest.mark.parametrize("host", ["127.0.0.1:5000", "localhost:5000"])
+def test_a_template_url_on_the_loopback_endpoint_is_read_path_style(cfn: Any, host: str) -> None:
+    # A template over the inline limit goes by a path-style URL on the client's own endpoint.
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="artifacts")
+    body = template({"Queue": {"Type": "AWS::SQS::Queue"}})
+    s3.put_object(Bucket="artifacts", Key="templates/TapStackx/abc.json", Body=body.encode())
+    made = cfn.create_change_set(
+        StackName="TapStackx",
+        ChangeSetName="large",
+        ChangeSetType="CREATE",
+        TemplateURL=f"http://{host}/artifacts/templates/TapStackx/abc.json",
+    )
+    cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=made["Id"])
+    changes = cfn.describe_change_set(ChangeSetName=made["Id"])["Changes"]
+    assert [c["ResourceChange"]["LogicalResourceId"] for c in changes] == ["Queue"]
 
-    own = "http://127.0.0.1:9"
-    assert path_style_url(f"{own}/b/k.json", own) == "http://localhost:9/b/k.json"
-    other = "https://b.s3.us-east-1.amazonaws.com/k.json"
-    assert path_style_url(other, own) == other
+
+def test_a_loopback_template_url_naming_no_object_is_a_validation_error(cfn: Any) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts")
+    with pytest.raises(ClientError) as caught:
+        cfn.create_change_set(
+            StackName="TapStackx",
+            ChangeSetName="missing",
+            ChangeSetType="CREATE",
+            TemplateURL="http://127.0.0.1:5000/artifacts/templates/none.json",
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationError"

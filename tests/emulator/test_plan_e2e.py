@@ -95,8 +95,9 @@ def test_memory_and_retention_change_plans_with_before_and_after(
     # The read-ahead is sized from the memory (a quarter of it in 8 MiB parts), so the
     # function's environment changes with it, and the plan says so.
     assert "      Environment/Variables/READ_CONCURRENCY: 8 → 16" in text.splitlines()
-    assert "<summary><code>Function</code> AWS::Lambda::Function: Modify, 2 properties</summary>" in (
-        markdown
+    assert (
+        "<summary><code>Function</code> AWS::Lambda::Function: Modify, 2 properties</summary>"
+        in (markdown)
     )
     # The stack's new template-sha256 reaches every taggable resource: one line, not 15 rows.
     assert sum(1 for line in text.splitlines() if line.startswith("Tags only:")) == 1

@@ -1,0 +1,188 @@
+"""The CI roles of preview stacks (docs/previews.md), added to the ci-access template for each
+environment with ``deploy.previews: true``. Pure.
+
+The policies are the environment's own plan-main, deploy and CloudFormation policies built for
+the name pattern ``<env>-*`` (a preview job plans and applies in one go, so its role holds both):
+a preview of ``dev`` is the environment ``dev-pr42``, so every ARN the base policies scope to
+``dev`` becomes ``dev-*`` (stack ``TapStackdev-*``, bucket ``serverlessapp-files-dev-*-<account>``,
+role ``ServerlessAppLambdaRoledev-*``, ...). Real environment names contain no hyphen, so no
+pattern reaches a real environment's resources. On top, the preview role may change a stack only
+when it carries ``PreviewOf=<env>`` (an explicit Deny otherwise), and it may empty the preview
+buckets, which `destroy` does before deleting.
+
+The preview CloudFormation role follows the same rules as every CloudFormation role
+(docs/security.md): it creates and changes the previews' roles only with a permissions boundary,
+never removes one, attaches no managed policy, changes no trust. Previews get their own boundary,
+``ServerlessAppBoundary-<env>-previews`` (made here, by ci-access), covering only ``<env>-*``
+names: previews are deployed from pull requests, so their roles must reach nothing of ``<env>``
+itself, and ``<env>``'s roles nothing of theirs.
+"""
+
+from __future__ import annotations
+
+from awacs import cloudformation as cfn
+from awacs import s3
+from awacs.aws import Condition, Deny, Statement, StringNotEquals
+from troposphere import GetAtt, Output, Ref, Template
+from troposphere import iam as tiam
+
+from generator import naming
+from generator.boundary import boundary_document, boundary_grants
+from generator.ci_access.template import (
+    _allow,
+    _conditioned,
+    _data_buckets,
+    _document,
+    _github_role,
+    _in_region,
+    _tags,
+    app_stack_arn,
+    cloudformation_policies,
+    cloudformation_trust,
+    deploy_policy,
+    github_subjects_main,
+    github_subjects_plan,
+    keep_plan_statements,
+)
+from generator.config import Environment
+from generator.naming import CiId
+from generator.preview import PREVIEW_OF_TAG, SEPARATOR
+from generator.stack.common import bucket_arn, objects_arn
+
+# What changes a preview stack: refused unless the stack (or the request) is tagged PreviewOf.
+_CHANGE_STACK = [
+    cfn.ExecuteChangeSet,
+    cfn.DeleteChangeSet,
+    cfn.DeleteStack,
+    cfn.SetStackPolicy,
+    cfn.UpdateTerminationProtection,
+]
+_EMPTY_BUCKET = [s3.ListBucket, s3.ListBucketVersions, s3.DeleteObject, s3.DeleteObjectVersion]
+
+
+def preview_pattern(env: Environment) -> Environment:
+    """The environment whose name is the pattern of every preview of ``env`` (``dev-*``)."""
+    return env.model_copy(
+        update={
+            "name": f"{env.name}{SEPARATOR}*",
+            "retain_data": False,
+            "termination_protection": False,
+            # Lets deploy_policy grant DeleteStack: `destroy --preview` deletes the stack.
+            "deploy": env.deploy.model_copy(update={"recreate_failed_stack": True}),
+        }
+    )
+
+
+class PreviewId:
+    """Logical ids of an environment's preview roles and policies."""
+
+    @staticmethod
+    def role(env: str) -> str:
+        """The GitHub role that deploys and destroys previews."""
+        return f"PreviewRole{CiId._suffix(env)}"
+
+    @staticmethod
+    def cloudformation_role(env: str) -> str:
+        """The role CloudFormation assumes for preview stacks."""
+        return f"PreviewCloudFormationRole{CiId._suffix(env)}"
+
+    @staticmethod
+    def boundary(env: str) -> str:
+        """The permissions boundary of the preview stacks' roles."""
+        return f"PreviewAppRoleBoundary{CiId._suffix(env)}"
+
+    @staticmethod
+    def policy(env: str, concern: str) -> str:
+        """One of the preview CloudFormation role's managed policies."""
+        return f"PreviewCloudFormation{concern}Policy{CiId._suffix(env)}"
+
+
+def _plan_and_apply(pattern: Environment) -> list[Statement]:
+    """The plan-main role's change-set statements (not its drift detection: a preview's deploy
+    reports drift as not established) and the deploy role's, over the pattern, each Sid once."""
+    statements: dict[str, Statement] = {}
+    for statement in [*keep_plan_statements(pattern), *deploy_policy(pattern).Statement]:
+        statements.setdefault(statement.Sid, statement)
+    return list(statements.values())
+
+
+def preview_policy(env: Environment) -> list[Statement]:
+    """The preview role: the plan-main and deploy roles' statements over ``<env>-*``,
+    tag-limited, plus listing stacks and emptying preview buckets."""
+    pattern = preview_pattern(env)
+    stacks = [app_stack_arn(pattern)]
+    names = _data_buckets(pattern)
+    buckets = [*(bucket_arn(n) for n in names), *(objects_arn(n) for n in names)]
+    return [
+        *_plan_and_apply(pattern),
+        # `previews` lists stack names to find TapStack<env>-*; ListStacks has no resource type.
+        _allow("ListStacks", [cfn.ListStacks], ["*"], _in_region(env)),
+        _allow("EmptyPreviewBuckets", _EMPTY_BUCKET, buckets),
+        Statement(
+            Sid="OnlyStacksTaggedAsPreviews",
+            Effect=Deny,
+            Action=_CHANGE_STACK,
+            Resource=stacks,
+            Condition=Condition(StringNotEquals(f"aws:ResourceTag/{PREVIEW_OF_TAG}", env.name)),
+        ),
+        Statement(
+            Sid="OnlyChangeSetsTaggedAsPreviews",
+            Effect=Deny,
+            Action=[cfn.CreateChangeSet],
+            Resource=stacks,
+            Condition=Condition(StringNotEquals(f"aws:RequestTag/{PREVIEW_OF_TAG}", env.name)),
+        ),
+    ]
+
+
+def add_preview_roles(template: Template, env: Environment) -> None:
+    """Add the preview role, its CloudFormation role and that role's policies for ``env``."""
+    name = env.name
+    pattern = preview_pattern(env)
+    base = naming.stack_name(name)
+    role = _github_role(
+        name,
+        PreviewId.role(name),
+        naming.preview_role_name(name),
+        f"GitHub Actions: deploy and destroy the preview stacks {base}-* (tagged "
+        f"{PREVIEW_OF_TAG}={name})",
+        # Pull requests deploy and destroy previews; the scheduled cleanup runs on main.
+        [*github_subjects_plan(), *github_subjects_main()],
+        tiam.Policy(PolicyName="preview", PolicyDocument=_document(preview_policy(env))),
+    )
+    cfn_role = tiam.Role(
+        PreviewId.cloudformation_role(name),
+        RoleName=naming.preview_cloudformation_role_name(name),
+        Description=f"CloudFormation: create, update and delete the resources of {base}-*",
+        AssumeRolePolicyDocument=cloudformation_trust(env),
+        Tags=_tags(name),
+    )
+    template.add_resource(role)
+    template.add_resource(_conditioned(cfn_role, name))
+    boundary = tiam.ManagedPolicy(
+        PreviewId.boundary(name),
+        ManagedPolicyName=naming.boundary_policy_name(pattern.name),
+        Description=f"Permissions boundary of every IAM role of the previews {base}-*",
+        PolicyDocument=boundary_document(boundary_grants(pattern)),
+    )
+    template.add_resource(_conditioned(boundary, name))
+    for concern, document in cloudformation_policies(pattern).items():
+        policy = tiam.ManagedPolicy(
+            PreviewId.policy(name, concern),
+            ManagedPolicyName=naming.cloudformation_policy_name(
+                concern, f"{name}{naming.PREVIEWS_SUFFIX}"
+            ),
+            Description=f"{concern} permissions of CloudFormation for the previews {base}-*",
+            PolicyDocument=document,
+            Roles=[Ref(cfn_role)],
+        )
+        template.add_resource(_conditioned(policy, name))
+    for resource, label in ((role, "PreviewRoleArn"), (cfn_role, "PreviewCloudFormationRoleArn")):
+        template.add_output(
+            Output(
+                f"{label}{CiId._suffix(name)}",
+                Condition=CiId.in_account(name),
+                Description=f"{label} for the previews of environment {name}",
+                Value=GetAtt(resource, "Arn"),
+            )
+        )

@@ -1,0 +1,38 @@
+// Evaluate IAM requests with @cloud-copilot/iam-simulate: a JSON array of cases on stdin, a JSON
+// array of verdicts on stdout. pytest builds the cases from the generated templates
+// (tests/policy/iam_cases.py); this file only feeds them to the engine.
+import { runSimulation } from '@cloud-copilot/iam-simulate'
+
+const chunks = []
+for await (const chunk of process.stdin) chunks.push(chunk)
+const cases = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+
+const verdicts = []
+for (const c of cases) {
+  const simulation = {
+    request: {
+      principal: c.principal,
+      action: c.action,
+      resource: { resource: c.resource, accountId: c.resourceAccount },
+      contextVariables: c.context ?? {}
+    },
+    identityPolicies: c.identityPolicies,
+    permissionBoundaryPolicies: c.boundaries,
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: c.resourcePolicy ?? undefined
+  }
+  const response = await runSimulation(simulation, { simulationMode: 'Strict' })
+  if (response.resultType === 'error') {
+    verdicts.push({ id: c.id, result: 'Error', errors: response.errors })
+  } else if (response.resultType === 'single') {
+    verdicts.push({
+      id: c.id,
+      result: response.overallResult,
+      ignoredContextKeys: response.result.ignoredContextKeys ?? []
+    })
+  } else {
+    verdicts.push({ id: c.id, result: response.overallResult, ignoredContextKeys: [] })
+  }
+}
+process.stdout.write(JSON.stringify(verdicts))
