@@ -7,7 +7,6 @@ import io
 import os
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -137,7 +136,7 @@ def test_any_source_change_changes_the_sha(tmp_path: Path, change: object) -> No
     assert after.path != before.path
 
 
-def test_reuses_the_cached_build_quickly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reuses_the_cached_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _checkout(tmp_path)
     built = package.artifact(root)
 
@@ -146,10 +145,8 @@ def test_reuses_the_cached_build_quickly(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(package, "build_zip", no_build)
     package._MEMO.clear()
-    started = time.perf_counter()
     for _ in range(10):
         assert package.artifact(root) == built
-    assert time.perf_counter() - started < 0.25
 
 
 def test_rebuild_ignores_the_cache_and_gives_the_same_bytes(tmp_path: Path) -> None:
