@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from generator import naming
 from generator.ci_access import CI_ENVIRONMENTS
 from generator.cli import build_parser
 
@@ -130,6 +131,24 @@ def test_pull_request_runs_every_gate_then_plans_every_environment(
     assert comment["needs"] == "plan"
     script_envs = next(s for s in comment["steps"] if "env" in s)["env"]["ENVIRONMENTS"]
     assert script_envs.split() == list(CI_ENVIRONMENTS)
+
+
+def test_pull_request_runs_the_handler_tests_on_the_function_runtime(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    job = workflows["pr.yml"]["jobs"]["handler"]
+    lambda_python = naming.LAMBDA_RUNTIME.removeprefix("python")
+    assert lambda_python in job["strategy"]["matrix"]["python"]
+    setup = next(s for s in job["steps"] if s.get("uses") == "./.github/actions/setup")
+    assert setup["with"]["python-version"] == "${{ matrix.python }}"
+    assert _runs(job["steps"]) == ["make test-handler"]
+
+
+def test_the_setup_action_installs_the_python_it_is_given() -> None:
+    action = _load(SETUP_ACTION)
+    assert action["inputs"]["python-version"]["default"] == "3.11"
+    python = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/se"))
+    assert python["with"]["python-version"] == "${{ inputs.python-version }}"
 
 
 def test_plans_skip_forks_with_a_note(workflows: dict[str, dict[str, Any]]) -> None:
