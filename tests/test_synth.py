@@ -79,7 +79,7 @@ def test_check_passes_on_fresh_output_and_writes_nothing(
     main(["synth", "--root", str(repo)])
     before = snapshot(repo)
     assert main(["check", "--root", str(repo)]) == 0
-    assert "ok: 7 generated files match" in capsys.readouterr().out
+    assert "ok: 8 generated files match" in capsys.readouterr().out
     assert snapshot(repo) == before
 
 
