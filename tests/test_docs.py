@@ -99,3 +99,55 @@ def test_every_relative_link_leads_to_a_file(document: Path) -> None:
 def test_exit_codes_are_documented_once() -> None:
     tables = [p.name for p in _documents() if "| Code | Meaning |" in p.read_text("utf-8")]
     assert tables == ["operations.md"]
+
+
+def _commands_in_code() -> list[tuple[str, list[str]]]:
+    """Every `make ...` and `python -m generator ...` command in the documents' code (fenced
+    blocks and inline spans), as words; environment assignments in front are dropped."""
+    found = []
+    for document in _documents():
+        text = document.read_text(encoding="utf-8")
+        spans = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+        spans += re.findall(r"`([^`\n]+)`", text)
+        for span in spans:
+            for line in span.replace("\\\n", " ").splitlines():
+                words = line.split("#", 1)[0].split()
+                while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+                    words = words[1:]
+                if words[:1] == ["make"] or words[1:3] == ["-m", "generator"]:
+                    found.append((document.name, words))
+    return found
+
+
+def test_every_make_target_in_the_documents_exists() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE))
+    missing = [
+        (name, word)
+        for name, words in _commands_in_code()
+        if words[0] == "make"
+        for word in words[1:]
+        if "=" not in word and word not in targets
+    ]
+    assert missing == []
+
+
+def test_every_generator_command_in_the_documents_parses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from generator.cli import build_parser
+
+    parser = build_parser()
+    rejected = []
+    for name, words in _commands_in_code():
+        if words[0] == "make":
+            continue
+        argv = words[words.index("generator") + 1 :]
+        if any("<" in w or "$" in w for w in argv):  # placeholders: checked in their fenced form
+            continue
+        try:
+            parser.parse_args(argv)
+        except SystemExit:
+            rejected.append((name, " ".join(words)))
+    capsys.readouterr()
+    assert rejected == []
