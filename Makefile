@@ -106,11 +106,11 @@ test-handler: install ## the handler's tests only (CI runs them on the function'
 actionlint: install ## lint the GitHub workflows (with shellcheck on run: scripts)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint
 
-# Every gate. The quick gates run side by side first (each is mostly one process, so two cores
-# finish them in about the time of the slowest), then pytest takes both cores on its own.
+# Every gate, side by side: the lint gates are single processes (policy, the longest, runs
+# cfn-lint then checkov), so they run while pytest's workers use the cores; each gate's output
+# is printed whole when it finishes, and any failing gate fails `make test`.
 test: install checkov-env ## every gate: lint, types, templates, policy, workflows, tests
-	$(MAKE) --no-print-directory -j2 --output-sync=target ruff mypy check policy actionlint
-	$(MAKE) --no-print-directory pytest
+	$(MAKE) --no-print-directory -j3 --output-sync=target ruff mypy check policy actionlint pytest
 
 $(BENCH_VENV)/.installed: tests/bench/requirements.txt | $(INSTALLER_READY)
 	$(call new_venv,$(BENCH_VENV))
