@@ -95,10 +95,10 @@ policy: install checkov-env ## cfn-lint (I, serverless, project rules) and check
 pytest: install ## the whole test suite, on every core (pytest-xdist)
 	$(PYTEST)
 
-quick: install ## the edit loop: ruff, check and the tests without the end-to-end ones
+quick: install ## the edit loop: ruff, check and the tests without end-to-end/integration ones
 	$(PY) -m ruff check .
 	$(PY) -m generator check
-	$(PYTEST) -m 'not e2e'
+	$(PYTEST) -m 'not e2e and not integration'
 
 test-handler: install ## the handler's tests only (CI runs them on the function's Python too)
 	$(PY) -m pytest tests/handler
