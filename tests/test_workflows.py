@@ -422,7 +422,9 @@ def test_actions_are_pinned_to_a_release_or_a_commit(
 def test_dependabot_updates_pip_and_actions() -> None:
     config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
     ecosystems = {u["package-ecosystem"] for u in config["updates"]}
-    assert ecosystems == {"pip", "github-actions"}
+    assert ecosystems == {"pip", "github-actions", "npm"}
+    pip = next(u for u in config["updates"] if u["package-ecosystem"] == "pip")
+    assert pip["directories"] == ["/", "/tests/bench"]  # the project and the bench tools
 
 
 # --- every run step calls a command that exists in the project ----------------------------------
