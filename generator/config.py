@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -83,6 +83,21 @@ class FunctionSettings(_Model):
         if value not in LOG_RETENTION_DAYS:
             raise ValueError(f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return value
+
+
+class SecretSettings(_Model):
+    """The signing secret's rotation."""
+
+    rotation_days: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=1000,
+            description="Rotate the signing key every this many days through the stack's "
+            "rotation function; 0 turns rotation off. Results name the key version that signed "
+            "them, so older results keep verifying after a rotation.",
+        ),
+    ] = 30
 
 
 class StorageSettings(_Model):
@@ -188,6 +203,14 @@ class DeploySettings(_Model):
             "(only honoured when the environment retains no data)."
         ),
     ] = False
+    drift: Annotated[
+        Literal["refuse", "revert"],
+        Field(
+            description="What a deploy does when the live stack drifted from the last deployed "
+            "template: refuse (exit 3, naming the drifted properties) or revert (a drift-aware "
+            "REVERT_DRIFT change set puts git's values back)."
+        ),
+    ] = "refuse"
 
 
 class Environment(_Model):
@@ -214,6 +237,7 @@ class Environment(_Model):
     ] = False
     function: FunctionSettings = FunctionSettings()
     storage: StorageSettings = StorageSettings()
+    secret: SecretSettings = SecretSettings()
     alarms: AlarmSettings = AlarmSettings()
     deploy: DeploySettings = DeploySettings()
     tags: Annotated[

@@ -79,6 +79,8 @@ def _bounds(schema: dict[str, Any], what: str = "") -> list[str]:
     short, long = schema.get("minLength"), schema.get("maxLength")
     if short is not None or long is not None:
         found.append(f"{what}length {short or 0} to {long}" if long else f"{what}length ≥ {short}")
+    if "enum" in schema:
+        found.append(f"{what}one of " + ", ".join(_code(json.dumps(v)) for v in schema["enum"]))
     if "pattern" in schema:
         found.append(f"{what}matches {_code(schema['pattern'])}")
     return found

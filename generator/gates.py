@@ -7,7 +7,6 @@ pins an old boto3 that the project's environment must not get.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
@@ -18,11 +17,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from generator.contracts import template_region
 from generator.errors import ExitCode, GeneratorError
+from generator.workspace import CHECKOUT, Workspace
 
-ROOT = Path(__file__).resolve().parents[1]
 RULES_DIR = Path(__file__).resolve().parent / "cfnlint_rules"
 CHECKOV_VERSION = "3.3.30"
 CHECKOV_INSTALL = (
@@ -67,10 +66,8 @@ def template_regions(templates: Sequence[Path]) -> list[str]:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # cfn-lint reports an unreadable template itself
-        metadata = document.get("Metadata") if isinstance(document, dict) else None
-        app = metadata.get("ServerlessApp") if isinstance(metadata, dict) else None
-        region = app.get("region") if isinstance(app, dict) else None
-        if isinstance(region, str) and region:
+        region = template_region(document)
+        if region:
             regions.add(region)
     return sorted(regions)
 
@@ -97,7 +94,7 @@ def cfn_lint_base() -> list[str]:
 
 def checkov_path() -> str:
     """Where checkov is: ``$CHECKOV`` if set, otherwise this checkout's ``.venv-checkov``."""
-    default = ROOT / ".venv-checkov" / "bin" / "checkov"
+    default = CHECKOUT / ".venv-checkov" / "bin" / "checkov"
     candidate = os.environ.get("CHECKOV") or str(default)
     found = shutil.which(candidate)
     if found is None:
@@ -187,32 +184,12 @@ def run_gates(root: Path) -> list[Outcome]:
     return [run_tool("cfn-lint", cfn_lint, root), run_tool("checkov", checkov, root)]
 
 
-def lint(args: argparse.Namespace) -> int:
+def lint(workspace: Workspace) -> int:
     """Command ``lint``: print every finding; exit 1 on any, 2 when a tool is missing."""
-    root = Path(args.root).resolve()
-    outcomes = run_gates(root)
+    outcomes = run_gates(workspace.root)
     for outcome in outcomes:
         if outcome.output and not outcome.passed:
             print(f"== {outcome.tool}\n{outcome.output}")
     for outcome in outcomes:
         print(summary(outcome))
     return int(ExitCode.OK) if all(o.passed for o in outcomes) else FINDINGS
-
-
-def register(subparsers: Any) -> None:
-    """Add the ``lint`` command."""
-    parser = subparsers.add_parser(
-        "lint",
-        help="run cfn-lint and checkov over every committed template; fail on any finding",
-        description=(
-            "Run cfn-lint (informational, serverless and project rules) and checkov "
-            "(from .venv-checkov, or $CHECKOV) over templates/*.json. Exit 0 when both find "
-            "nothing, 1 on any finding, 2 when a tool or the templates are missing."
-        ),
-    )
-    parser.add_argument(
-        "--root",
-        default=str(ROOT),
-        help="repository root holding templates/ (default: this checkout)",
-    )
-    parser.set_defaults(func=lint)

@@ -7,12 +7,15 @@ resource. Physical names and exports are a contract with people and systems outs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PROJECT = "ServerlessApp"
 OWNER = "TAP"
 BASE_TAG_KEYS = ("Project", "Environment", "Owner")
 METRICS_NAMESPACE = "ServerlessApp/Lambda"
 SERVICE_NAME = "ServerlessApp"
 LAMBDA_HANDLER = "app.lambda_handler"
+ROTATION_HANDLER = "rotation.lambda_handler"  # same artifact as LAMBDA_HANDLER
 LAMBDA_RUNTIME = "python3.13"
 UPLOAD_PREFIX = "uploads/"
 RESULTS_PREFIX = "processed/"
@@ -49,6 +52,13 @@ class LogicalId:
     DEAD_LETTER_ERRORS_ALARM = "DeadLetterErrorsAlarm"
     DESTINATION_FAILURES_ALARM = "DestinationDeliveryFailuresAlarm"
     DASHBOARD = "Dashboard"
+    ROTATION_ROLE = "SecretRotationRole"
+    ROTATION_POLICY = "SecretRotationPolicy"
+    ROTATION_LOG_GROUP = "SecretRotationLogGroup"
+    ROTATION_FUNCTION = "SecretRotationFunction"
+    ROTATION_PERMISSION = "SecretRotationInvokePermission"
+    ROTATION_SCHEDULE = "SecretRotationSchedule"
+    ROTATION_ERRORS_ALARM = "SecretRotationErrorsAlarm"
     # Outputs keep the reference stack's names.
     OUT_BUCKET = "S3BucketName"
     OUT_FUNCTION_ARN = "LambdaFunctionArn"
@@ -115,6 +125,21 @@ def secret_name(env: str) -> str:
     return f"ServerlessApp/{env}/app"
 
 
+def rotation_function_name(env: str) -> str:
+    """The secret's rotation function."""
+    return f"ServerlessAppSecretRotation{env}"
+
+
+def rotation_role_name(env: str) -> str:
+    """The rotation function's execution role."""
+    return f"ServerlessAppSecretRotationRole{env}"
+
+
+def rotation_log_group(env: str) -> str:
+    """The rotation function's log group."""
+    return f"/aws/lambda/{rotation_function_name(env)}"
+
+
 def key_alias(env: str) -> str:
     """Alias of the stack's KMS key."""
     return f"alias/serverlessapp-{env}"
@@ -145,9 +170,14 @@ def export_name(kind: str, env: str) -> str:
     return f"ServerlessApp-{kind}-{env}"
 
 
-def base_tags(env: str) -> dict[str, str]:
-    """Tags every taggable resource and the stack carry."""
-    return {"Project": PROJECT, "Environment": env, "Owner": OWNER}
+def base_tags(env: str | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Tags every taggable resource and stack carry, then ``extra`` (an environment's own tags).
+
+    ``env`` None: resources shared by every environment (the bootstrap stack, the CI identity
+    provider), which carry no Environment tag.
+    """
+    where = {"Environment": env} if env is not None else {}
+    return {"Project": PROJECT, **where, "Owner": OWNER, **(extra or {})}
 
 
 TEMPLATES_DIR = "templates"
@@ -181,3 +211,42 @@ def cloudformation_role_name(env: str) -> str:
 def cloudformation_policy_name(concern: str, env: str) -> str:
     """A managed policy of the CloudFormation role, one per concern (``Storage``, ``Function``)."""
     return f"ServerlessAppCloudFormation{concern}{env}"
+
+
+class CiId:
+    """Logical ids of the ci-access template (stable: renaming one replaces the resource)."""
+
+    REPOSITORY = "GitHubRepository"
+    CREATE_PROVIDER = "CreateOidcProvider"
+    PROVIDER_CONDITION = "CreateOidcProviderCondition"
+    PROVIDER = "GitHubOidcProvider"
+    OUT_PROVIDER = "GitHubOidcProviderArn"
+
+    @staticmethod
+    def _suffix(env: str) -> str:
+        return env[:1].upper() + env[1:]
+
+    @classmethod
+    def in_account(cls, env: str) -> str:
+        """The condition that the stack is deployed in this environment's account."""
+        return f"InAccount{cls._suffix(env)}"
+
+    @classmethod
+    def plan_role(cls, env: str) -> str:
+        """Logical id of an environment's plan role."""
+        return f"PlanRole{cls._suffix(env)}"
+
+    @classmethod
+    def deploy_role(cls, env: str) -> str:
+        """Logical id of an environment's deploy role."""
+        return f"DeployRole{cls._suffix(env)}"
+
+    @classmethod
+    def cloudformation_role(cls, env: str) -> str:
+        """Logical id of an environment's CloudFormation role."""
+        return f"CloudFormationRole{cls._suffix(env)}"
+
+    @classmethod
+    def policy(cls, env: str, concern: str) -> str:
+        """Logical id of one of the CloudFormation role's managed policies."""
+        return f"CloudFormation{concern}Policy{cls._suffix(env)}"

@@ -12,7 +12,6 @@ and only a cache miss runs ``pip download`` (pinned versions, verified hashes).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import os
@@ -26,8 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import naming
+from generator.contracts import ArtifactFile
 from generator.errors import ExitCode, GeneratorError
 from generator.render import write_atomic
+from generator.workspace import CHECKOUT, Workspace
 
 # Bump when the zip layout changes, so every cached build is rebuilt.
 BUILDER_VERSION = "1"
@@ -52,20 +53,9 @@ LAMBDA_PLATFORM = (
     "--implementation", "cp",
     "--abi", "cp313",
 )  # fmt: skip
-ROOT = Path(__file__).resolve().parents[1]
 
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
 _HASH = re.compile(r"^--hash=sha256:(?P<hex>[0-9a-f]{64})$")
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A built handler zip: where it is, its content hash and the S3 key the templates use."""
-
-    path: Path
-    sha256: str
-    size: int
-    key: str
 
 
 @dataclass(frozen=True)
@@ -242,7 +232,7 @@ def _sha256_file(path: Path) -> str:
 
 def _wheel_dirs(root: Path) -> list[Path]:
     """Where cached wheels may be: this root's cache, then this checkout's (tests use copies)."""
-    dirs = [root / BUILD_DIR / WHEEL_CACHE, ROOT / BUILD_DIR / WHEEL_CACHE]
+    dirs = [root / BUILD_DIR / WHEEL_CACHE, CHECKOUT / BUILD_DIR / WHEEL_CACHE]
     return list(dict.fromkeys(d.resolve() for d in dirs))
 
 
@@ -321,22 +311,24 @@ def _prune(cache: Path, keep: Path) -> None:
         old.unlink(missing_ok=True)
 
 
-_MEMO: dict[Path, tuple[int, int, Artifact]] = {}
+_MEMO: dict[Path, tuple[int, int, ArtifactFile]] = {}
 
 
-def _describe(path: Path) -> Artifact:
-    """The Artifact for a zip on disk (hash computed once per file version and process)."""
+def _describe(path: Path) -> ArtifactFile:
+    """The artifact for a zip on disk (hash computed once per file version and process)."""
     stat = path.stat()
     memo = _MEMO.get(path)
     if memo is not None and memo[:2] == (stat.st_size, stat.st_mtime_ns):
         return memo[2]
     sha256 = _sha256_file(path)
-    found = Artifact(path=path, sha256=sha256, size=stat.st_size, key=naming.artifact_key(sha256))
+    found = ArtifactFile(
+        path=path, sha256=sha256, size=stat.st_size, key=naming.artifact_key(sha256)
+    )
     _MEMO[path] = (stat.st_size, stat.st_mtime_ns, found)
     return found
 
 
-def artifact(root: Path, *, rebuild: bool = False) -> Artifact:
+def artifact(root: Path, *, rebuild: bool = False) -> ArtifactFile:
     """The handler artifact for the checkout at ``root``: reused from the cache, or built."""
     handler_dir = root / HANDLER_DIR
     requirements_path = handler_dir / REQUIREMENTS_FILE
@@ -350,7 +342,7 @@ def artifact(root: Path, *, rebuild: bool = False) -> Artifact:
     cache = root / BUILD_DIR / ZIP_CACHE
     path = cache / f"{digest}.zip"
     if not rebuild:
-        for candidate in (path, ROOT / BUILD_DIR / ZIP_CACHE / f"{digest}.zip"):
+        for candidate in (path, CHECKOUT / BUILD_DIR / ZIP_CACHE / f"{digest}.zip"):
             if candidate.is_file():
                 return _describe(candidate)
     write_atomic(path, build_zip(root, sources, requirements_text))
@@ -358,8 +350,17 @@ def artifact(root: Path, *, rebuild: bool = False) -> Artifact:
     return _describe(path)
 
 
-def _cmd_package(args: argparse.Namespace) -> int:
-    built = artifact(args.root, rebuild=args.rebuild)
+@dataclass(frozen=True)
+class PackageOptions:
+    """``package``: which checkout, and whether to ignore cached builds."""
+
+    workspace: Workspace
+    rebuild: bool = False
+
+
+def show_artifact(options: PackageOptions) -> int:
+    """Command ``package``: build or reuse the zip; print its sha256, path, size and key."""
+    built = artifact(options.workspace.root, rebuild=options.rebuild)
     try:
         shown = built.path.relative_to(Path.cwd())
     except ValueError:
@@ -369,14 +370,3 @@ def _cmd_package(args: argparse.Namespace) -> int:
     print(f"size:   {built.size} bytes")
     print(f"key:    {built.key}")
     return int(ExitCode.OK)
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``package``."""
-    text = "build (or reuse) the handler zip and print its sha256, path, size and S3 key"
-    parser = sub.add_parser("package", help=text, description=text)
-    parser.add_argument(
-        "--rebuild", action="store_true", help="ignore cached builds (cached wheels are reused)"
-    )
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
-    parser.set_defaults(func=_cmd_package)

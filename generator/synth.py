@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,25 +12,43 @@ from generator import naming
 from generator.ci_access import TEMPLATE_FILE as CI_ACCESS_FILE
 from generator.ci_access import build_ci_access_template
 from generator.config import Environment, json_schema, load_environments
+from generator.contracts import ArtifactRef
 from generator.docs import ENVIRONMENTS_DOC, environment_reference
 from generator.errors import ExitCode
 from generator.render import to_json, write_atomic
-from generator.stack import Artifact, build_template
+from generator.stack import build_template
 from generator.stack.bootstrap import build_bootstrap_template
+from generator.workspace import Workspace
 
 SCHEMA_FILE = f"{naming.ENVIRONMENTS_DIR}/environment.schema.json"
-ROOT = Path(__file__).resolve().parents[1]
 
 
-def handler_artifact(root: Path) -> Artifact:
+@dataclass(frozen=True)
+class Selection:
+    """The repository to generate for, and which environments (None: every one)."""
+
+    workspace: Workspace
+    names: tuple[str, ...] | None = None
+
+    @property
+    def root(self) -> Path:
+        """The repository root."""
+        return self.workspace.root
+
+    @property
+    def name_list(self) -> list[str] | None:
+        """The environment names as the loader takes them."""
+        return list(self.names) if self.names is not None else None
+
+
+def handler_artifact(root: Path) -> ArtifactRef:
     """The handler artifact's key and sha256 (built or reused from the cache)."""
     from generator.package import artifact
 
-    built = artifact(root)
-    return Artifact(key=built.key, sha256=built.sha256)
+    return artifact(root)
 
 
-def render_templates(envs: Iterable[Environment], artifact: Artifact) -> dict[str, str]:
+def render_templates(envs: Iterable[Environment], artifact: ArtifactRef) -> dict[str, str]:
     """Every app template plus the bootstrap template, keyed by repo-relative path. Pure."""
     files = {
         naming.template_file(env.name): to_json(build_template(env, artifact).to_dict())
@@ -94,8 +112,9 @@ def synth(root: Path, names: list[str] | None = None) -> tuple[list[str], list[s
     return changed, removed
 
 
-def _cmd_synth(args: argparse.Namespace) -> int:
-    changed, removed = synth(args.root, args.env)
+def run_synth(selection: Selection) -> int:
+    """Command ``synth``: write what changed and say what it did."""
+    changed, removed = synth(selection.root, selection.name_list)
     for rel in changed:
         print(f"wrote    {rel}")
     for rel in removed:
@@ -105,10 +124,12 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    expected = expected_files(args.root, args.env)
-    changed = differences(args.root, expected)
-    stale = stale_files(args.root, expected) if args.env is None else []
+def run_check(selection: Selection) -> int:
+    """Command ``check``: exit 1 when a committed generated file differs or is stale."""
+    root, names = selection.root, selection.name_list
+    expected = expected_files(root, names)
+    changed = differences(root, expected)
+    stale = stale_files(root, expected) if names is None else []
     if not changed and not stale:
         print(f"ok: {len(expected)} generated files match the generator")
         return ExitCode.OK
@@ -120,23 +141,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return ExitCode.DIFFERS
 
 
-def _cmd_schema(args: argparse.Namespace) -> int:
+def run_schema() -> int:
+    """Command ``schema``: the JSON Schema of an environment file on stdout."""
     doc: dict[str, Any] = json_schema()
     sys.stdout.write(to_json(doc))
     return ExitCode.OK
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``synth``, ``check`` and ``schema``."""
-    for name, func, text in (
-        ("synth", _cmd_synth, "write templates/ (and the environment schema) from environments/"),
-        ("check", _cmd_check, "fail if committed generated files differ from the generator"),
-    ):
-        parser = sub.add_parser(name, help=text, description=text)
-        parser.add_argument(
-            "--env", action="append", metavar="ENV", help="only this environment (repeatable)"
-        )
-        parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
-        parser.set_defaults(func=func)
-    parser = sub.add_parser("schema", help="print the JSON Schema of an environment file")
-    parser.set_defaults(func=_cmd_schema)

@@ -99,4 +99,4 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """Process an S3 notification; raise (so Lambda retries) if any record failed."""
     config = settings()
     metrics.set_default_dimensions(Environment=config.environment)
-    return handle(event, config, aws.S3Store(), lambda: aws.read_password(config))
+    return handle(event, config, aws.S3Store(), lambda: aws.read_signing_key(config))

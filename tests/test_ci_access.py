@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,21 @@ import pytest
 from generator.ci_access import (
     CI_ENVIRONMENTS,
     GITHUB_OIDC_HOST,
-    CiId,
     build_ci_access_template,
     validate_repository,
 )
+from generator.ci_access.permissions import CLOUDFORMATION_WITHHELD, PLAN_WITHHELD, Withheld
 from generator.config import Environment, parse_environment
 from generator.errors import GeneratorError
 from generator.naming import (
+    CiId,
     cloudformation_role_name,
     deploy_role_name,
     plan_role_name,
     secret_name,
 )
 from generator.render import to_json
+from generator.workspace import CHECKOUT
 
 REPO = "octo-org/serverlessapp-gitops"
 ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
@@ -178,18 +179,19 @@ def test_rejects_a_malformed_repository(repository: str) -> None:
         validate_repository(repository)
 
 
+def _is_read(action: str) -> bool:
+    return action.split(":", 1)[1].startswith(("Get", "Describe", "List"))
+
+
 def test_deploy_role_cannot_touch_resources_directly(template: dict[str, Any]) -> None:
     for env in ACCOUNTS:
         actions = _actions(_inline(template, CiId.deploy_role(env)))
-        services = {a.split(":")[0] for a in actions}
-        assert services == {"cloudformation", "s3", "iam", "cloudwatch"}
-        assert {a for a in actions if a.startswith("iam:")} == {"iam:PassRole"}
-        assert {a for a in actions if a.startswith("cloudwatch:")} == {"cloudwatch:DescribeAlarms"}
-        assert {a for a in actions if a.startswith("s3:")} == {
-            "s3:GetObject",
-            "s3:PutObject",
-            "s3:ListBucket",
-        }
+        # Outside CloudFormation it writes only artifacts and passes only CloudFormation's role.
+        writes = {a for a in actions if not a.startswith("cloudformation:") and not _is_read(a)}
+        assert writes == {"iam:PassRole", "s3:PutObject"}
+        # Its reads are the plan role's (drift detection reads with the caller's permissions).
+        plan = _actions(_inline(template, CiId.plan_role(env)))
+        assert {a for a in actions if _is_read(a)} <= plan
 
 
 def test_roles_pass_only_the_cloudformation_role_to_cloudformation(
@@ -397,179 +399,6 @@ def test_passes_checkov(template: dict[str, Any], repo_root: Path, tmp_path: Pat
 
 
 # --- CloudFormation's resource handlers --------------------------------------------------------
-# The CloudFormation registry schema of each resource type (bundled with cfn-lint) lists the
-# permissions its create, read, update and delete handlers call. The CloudFormation role must
-# hold all of them and the plan role the read ones (drift detection reads with the caller's
-# permissions), except the ones below, each with its reason.
-
-
-@dataclass(frozen=True)
-class Withheld:
-    """A handler permission a role does not get, and why."""
-
-    reason: str
-    # The handler calls it only for these properties: no resource of the type may set them.
-    unused: tuple[str, ...] = ()
-    # The schema names an API operation that IAM authorizes with this action instead.
-    granted_as: str | None = None
-
-
-def _api_name(iam_action: str) -> Withheld:
-    return Withheld("an API operation name, not an IAM action", granted_as=iam_action)
-
-
-_BUCKET = "AWS::S3::Bucket"
-_FUNCTION = "AWS::Lambda::Function"
-_LOG_GROUP = "AWS::Logs::LogGroup"
-_TOPIC = "AWS::SNS::Topic"
-_SECRET = "AWS::SecretsManager::Secret"
-_VPC = ("VpcConfig", "FileSystemConfigs")
-_METADATA = ("MetadataTableConfiguration", "MetadataConfiguration")
-_LOG_DELIVERY = Withheld(
-    "audit findings delivery of a data protection policy", ("DataProtectionPolicy",)
-)
-
-CLOUDFORMATION_WITHHELD: dict[tuple[str, str], Withheld] = {
-    # S3: names of API operations in the schema where IAM knows another action.
-    (_BUCKET, "s3:PutBucketReplication"): _api_name("s3:PutReplicationConfiguration"),
-    (_BUCKET, "s3:DeleteBucketReplication"): _api_name("s3:PutReplicationConfiguration"),
-    (_BUCKET, "s3:DeleteBucketCors"): _api_name("s3:PutBucketCORS"),
-    (_BUCKET, "s3:DeleteBucketEncryption"): _api_name("s3:PutEncryptionConfiguration"),
-    (_BUCKET, "s3:DeleteBucketLifecycle"): _api_name("s3:PutLifecycleConfiguration"),
-    (_BUCKET, "s3:DeleteBucketMetricsConfiguration"): _api_name("s3:PutMetricsConfiguration"),
-    (_BUCKET, "s3:DeleteBucketAnalyticsConfiguration"): _api_name("s3:PutAnalyticsConfiguration"),
-    (_BUCKET, "s3:PutObjectLockConfiguration"): _api_name("s3:PutBucketObjectLockConfiguration"),
-    # S3: features that publish or copy data elsewhere, unused by every bucket of ours.
-    (_BUCKET, "s3:PutReplicationConfiguration"): Withheld(
-        "replication copies objects to another bucket", ("ReplicationConfiguration",)
-    ),
-    (_BUCKET, "iam:PassRole"): Withheld(
-        "passes the replication role", ("ReplicationConfiguration",)
-    ),
-    (_BUCKET, "s3:PutBucketWebsite"): Withheld(
-        "website hosting serves objects publicly", ("WebsiteConfiguration",)
-    ),
-    (_BUCKET, "s3:PutInventoryConfiguration"): Withheld(
-        "inventory exports object listings to another bucket", ("InventoryConfigurations",)
-    ),
-    (_BUCKET, "s3:PutAnalyticsConfiguration"): Withheld(
-        "analytics exports to another bucket", ("AnalyticsConfigurations",)
-    ),
-    **{
-        (_BUCKET, action): Withheld("metadata tables write to S3 Tables", _METADATA)
-        for action in (
-            "s3:CreateBucketMetadataTableConfiguration",
-            "s3:DeleteBucketMetadataTableConfiguration",
-            "s3:UpdateBucketMetadataJournalTableConfiguration",
-            "s3:UpdateBucketMetadataInventoryTableConfiguration",
-            "s3:UpdateBucketMetadataAnnotationTableConfiguration",
-            "s3tables:CreateNamespace",
-            "s3tables:CreateTable",
-            "s3tables:CreateTableBucket",
-            "s3tables:GetTable",
-            "s3tables:PutTableBucketPolicy",
-            "s3tables:PutTableEncryption",
-            "s3tables:PutTablePolicy",
-            "s3tables:GetTableMetadataLocation",
-            "s3tables:UpdateTableMetadataLocation",
-        )
-    },
-    # S3: object-level actions; no property of ours makes the handlers write objects, and the
-    # role must not be able to delete or re-permission data.
-    (_BUCKET, "s3:DeleteObject"): Withheld("object-level: never on data", ("ObjectLockEnabled",)),
-    (_BUCKET, "s3:PutObjectAcl"): Withheld("object-level: never on data", ("AccessControl",)),
-    # Lambda: features the function does not use.
-    **{
-        (_FUNCTION, action): Withheld("network or file system attachment", _VPC)
-        for action in (
-            "ec2:DescribeSecurityGroups",
-            "ec2:DescribeSubnets",
-            "ec2:DescribeVpcs",
-            "ec2:DescribeNetworkInterfaces",
-            "elasticfilesystem:DescribeMountTargets",
-            "s3files:ListMountTargets",
-        )
-    },
-    (_FUNCTION, "kms:CreateGrant"): Withheld(
-        "environment encryption with a customer key", ("KmsKeyArn",)
-    ),
-    (_FUNCTION, "lambda:GetLayerVersion"): Withheld("layers", ("Layers",)),
-    **{
-        (_FUNCTION, action): Withheld("code signing", ("CodeSigningConfigArn",))
-        for action in (
-            "lambda:GetCodeSigningConfig",
-            "lambda:PutFunctionCodeSigningConfig",
-            "lambda:DeleteFunctionCodeSigningConfig",
-        )
-    },
-    (_FUNCTION, "lambda:PutFunctionScalingConfig"): Withheld(
-        "Lambda Managed Instances", ("FunctionScalingConfig", "CapacityProviderConfig")
-    ),
-    (_FUNCTION, "lambda:PassCapacityProvider"): Withheld(
-        "Lambda Managed Instances", ("FunctionScalingConfig", "CapacityProviderConfig")
-    ),
-    (_FUNCTION, "lambda:AssociateRuntimeAlias"): Withheld(
-        "customer-managed runtimes only (Runtime custom); ours is a managed Python runtime"
-    ),
-    # Logs: features the log group does not use.
-    (_LOG_GROUP, "logs:PutDataProtectionPolicy"): Withheld(
-        "data protection policy", ("DataProtectionPolicy",)
-    ),
-    (_LOG_GROUP, "logs:CreateLogDelivery"): _LOG_DELIVERY,
-    (_LOG_GROUP, "firehose:TagDeliveryStream"): _LOG_DELIVERY,
-    (_LOG_GROUP, "s3:REST.PUT.OBJECT"): Withheld(
-        "an S3 access-log operation name, not an IAM action (log delivery to S3)",
-        ("DataProtectionPolicy",),
-    ),
-    (_LOG_GROUP, "logs:PutIndexPolicy"): Withheld("field indexes", ("FieldIndexPolicies",)),
-    (_LOG_GROUP, "logs:DeleteIndexPolicy"): Withheld("field indexes", ("FieldIndexPolicies",)),
-    (_LOG_GROUP, "logs:PutResourcePolicy"): Withheld(
-        "log group resource policy", ("ResourcePolicyDocument",)
-    ),
-    (_LOG_GROUP, "logs:DeleteResourcePolicy"): Withheld(
-        "log group resource policy", ("ResourcePolicyDocument",)
-    ),
-    (_LOG_GROUP, "logs:PutLogGroupDeletionProtection"): Withheld(
-        "deletion protection", ("DeletionProtectionEnabled",)
-    ),
-    (_LOG_GROUP, "logs:PutBearerTokenAuthentication"): Withheld(
-        "bearer token ingestion", ("BearerTokenAuthenticationEnabled",)
-    ),
-    # SNS: features the topic does not use.
-    (_TOPIC, "sns:PutDataProtectionPolicy"): Withheld(
-        "message data protection", ("DataProtectionPolicy",)
-    ),
-    (_TOPIC, "iam:PassRole"): Withheld("delivery status logging role", ("DeliveryStatusLogging",)),
-    (_TOPIC, "iam:GetRole"): Withheld("delivery status logging role", ("DeliveryStatusLogging",)),
-    # IAM: what the function role and its policy do not use.
-    **{
-        ("AWS::IAM::Role", action): Withheld("permissions boundary", ("PermissionsBoundary",))
-        for action in ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary")
-    },
-    **{
-        ("AWS::IAM::Policy", f"iam:{verb}{principal}Policy"): Withheld(
-            "inline policies of users and groups", (f"{principal}s",)
-        )
-        for verb in ("Get", "Put", "Delete")
-        for principal in ("User", "Group")
-    },
-    # Secrets Manager: replication to other regions.
-    (_SECRET, "secretsmanager:ReplicateSecretToRegions"): Withheld(
-        "replica regions", ("ReplicaRegions",)
-    ),
-    (_SECRET, "secretsmanager:RemoveRegionsFromReplication"): Withheld(
-        "replica regions", ("ReplicaRegions",)
-    ),
-}
-
-PLAN_WITHHELD: dict[tuple[str, str], Withheld] = {
-    # Drift of the secret then reports NOT_CHECKED (a failure for `status`): by design.
-    (_SECRET, "secretsmanager:GetSecretValue"): Withheld("CI never reads the secret's value"),
-    (_FUNCTION, "kms:Decrypt"): Withheld(
-        "decrypts environment variables encrypted with a customer key", ("KmsKeyArn",)
-    ),
-}
-
 _CRUD = ("create", "read", "update", "delete")
 # The templates CI deploys: each environment's app stack and the account's bootstrap stack.
 _DEPLOYED_TEMPLATES = (*CI_ENVIRONMENTS, "bootstrap")
@@ -586,7 +415,7 @@ def _handler_permissions(region: str, resource_type: str, handlers: Sequence[str
 @pytest.fixture(scope="module")
 def deployed_resources() -> dict[str, list[dict[str, Any]]]:
     """The committed templates' resources by type."""
-    root = Path(__file__).resolve().parents[1]
+    root = CHECKOUT
     found: dict[str, list[dict[str, Any]]] = {}
     for name in _DEPLOYED_TEMPLATES:
         text = (root / "templates" / f"{name}.json").read_text(encoding="utf-8")
@@ -599,7 +428,7 @@ def deployed_resources() -> dict[str, list[dict[str, Any]]]:
 def committed() -> tuple[dict[str, Environment], dict[str, Any]]:
     from generator.config import load_environments
 
-    root = Path(__file__).resolve().parents[1]
+    root = CHECKOUT
     envs = load_environments(root / "environments", CI_ENVIRONMENTS)
     return envs, json.loads(to_json(build_ci_access_template(envs, REPO).to_dict()))
 
@@ -649,6 +478,18 @@ def test_plan_role_grants_every_read_handler_permission_for_drift_detection(
         granted = _actions(_inline(template, CiId.plan_role(name)))
         missing = _missing(deployed_resources, env.region, ["read"], granted, PLAN_WITHHELD)
         assert missing == [], f"{name}: the plan role lacks {missing}"
+
+
+def test_deploy_role_grants_every_read_handler_permission_for_drift_detection(
+    committed: tuple[dict[str, Environment], dict[str, Any]],
+    deployed_resources: dict[str, list[dict[str, Any]]],
+) -> None:
+    envs, template = committed
+    for name, env in envs.items():
+        granted = _actions(_inline(template, CiId.deploy_role(name)))
+        missing = _missing(deployed_resources, env.region, ["read"], granted, PLAN_WITHHELD)
+        assert missing == [], f"{name}: the deploy role lacks {missing} (deploy.drift refuses)"
+        assert "cloudformation:DescribeStackDriftDetectionStatus" in granted
 
 
 @pytest.mark.parametrize(

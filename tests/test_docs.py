@@ -64,12 +64,15 @@ def test_the_reference_shows_type_default_and_constraint() -> None:
                      "description": "How big."},
             "mode": {"anyOf": [{"type": "string", "pattern": "^(a|b)$"}, {"type": "null"}],
                      "default": None, "description": "Which one."},
+            "drift": {"type": "string", "enum": ["refuse", "revert"], "default": "refuse",
+                      "description": "What to do."},
         },
         "required": [],
     }  # fmt: skip
     text = render_environment_reference(schema)
     assert "| `size` | integer | `3` | 1 to 9 | How big. |" in text
     assert "| `mode` | string or null | `null` | matches `^(a\\|b)$` | Which one. |" in text
+    assert '| `drift` | string | `"refuse"` | one of `"refuse"`, `"revert"` | What to do. |' in text
 
 
 def test_the_readme_is_a_short_entry_point() -> None:

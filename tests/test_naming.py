@@ -7,10 +7,11 @@ from pathlib import Path
 
 from generator import naming
 from generator.config import load_environments
-from generator.stack import Artifact, build_template
+from generator.contracts import ArtifactRef
+from generator.stack import build_template
 from generator.stack.bootstrap import build_bootstrap_template
 
-ARTIFACT = Artifact(key=naming.artifact_key("0" * 64), sha256="0" * 64)
+ARTIFACT = ArtifactRef(key=naming.artifact_key("0" * 64), sha256="0" * 64)
 
 APP_LOGICAL_IDS = {
     "AccessLogBucket", "AccessLogBucketPolicy", "AlarmTopic", "AlarmTopicPolicy", "Dashboard",
@@ -19,6 +20,9 @@ APP_LOGICAL_IDS = {
     "DeadLetterErrorsAlarm", "DestinationDeliveryFailuresAlarm",
     "Function", "FunctionEventInvokeConfig", "FunctionInvokePermission", "FunctionLogGroup",
     "FunctionPolicy", "FunctionRole", "Secret", "ThrottlesAlarm",
+    "SecretRotationRole", "SecretRotationPolicy", "SecretRotationLogGroup",
+    "SecretRotationFunction", "SecretRotationInvokePermission", "SecretRotationSchedule",
+    "SecretRotationErrorsAlarm",
 }  # fmt: skip
 OUTPUT_IDS = {
     "S3BucketName", "LambdaFunctionArn", "LambdaFunctionName", "SecretArn", "AlarmTopicArn",
@@ -49,6 +53,9 @@ def test_physical_names_keep_the_contract() -> None:
     assert naming.export_name("S3Bucket", "prod") == "ServerlessApp-S3Bucket-prod"
     assert naming.METRICS_NAMESPACE == "ServerlessApp/Lambda"
     assert naming.LAMBDA_HANDLER == "app.lambda_handler"
+    assert naming.ROTATION_HANDLER == "rotation.lambda_handler"
+    assert naming.rotation_function_name("prod") == "ServerlessAppSecretRotationprod"
+    assert naming.rotation_log_group("prod") == "/aws/lambda/ServerlessAppSecretRotationprod"
     assert naming.UPLOAD_PREFIX == "uploads/"
     assert naming.base_tags("prod") == {
         "Project": "ServerlessApp", "Environment": "prod", "Owner": "TAP",

@@ -136,17 +136,28 @@ def test_any_source_change_changes_the_sha(tmp_path: Path, change: object) -> No
     assert after.path != before.path
 
 
-def test_reuses_the_cached_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reuses_the_cached_build_and_hashes_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = _checkout(tmp_path)
     built = package.artifact(root)
 
     def no_build(*_: object) -> bytes:
         raise AssertionError("rebuilt although nothing changed")
 
+    hashed: list[Path] = []
+    real_hash = package._sha256_file
+
+    def counting_hash(path: Path) -> str:
+        hashed.append(path)
+        return real_hash(path)
+
     monkeypatch.setattr(package, "build_zip", no_build)
+    monkeypatch.setattr(package, "_sha256_file", counting_hash)
     package._MEMO.clear()
     for _ in range(10):
         assert package.artifact(root) == built
+    assert hashed == [built.path]  # one hash of the zip per file version and process
 
 
 def test_rebuild_ignores_the_cache_and_gives_the_same_bytes(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from generator import naming, synth
 from generator.cli import main
-from generator.stack import Artifact
+from generator.contracts import ArtifactRef
 
 SHA = "cd" * 32
 
@@ -23,7 +23,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo_root: Path) -> Pa
         ignore=shutil.ignore_patterns("*.json"),
     )
     monkeypatch.setattr(
-        synth, "handler_artifact", lambda root: Artifact(naming.artifact_key(SHA), SHA)
+        synth, "handler_artifact", lambda root: ArtifactRef(naming.artifact_key(SHA), SHA)
     )
     return tmp_path
 
@@ -114,7 +114,7 @@ def test_check_fails_when_the_handler_artifact_changed(
     main(["synth", "--root", str(repo)])
     other = "ef" * 32
     monkeypatch.setattr(
-        synth, "handler_artifact", lambda root: Artifact(naming.artifact_key(other), other)
+        synth, "handler_artifact", lambda root: ArtifactRef(naming.artifact_key(other), other)
     )
     assert main(["check", "--root", str(repo)]) == 1
     err = capsys.readouterr().err

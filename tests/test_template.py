@@ -10,12 +10,12 @@ import pytest
 
 from generator import naming
 from generator.config import Environment, load_environments, parse_environment
-from generator.stack import Artifact, build_template
-from generator.stack.common import STATEFUL_TYPES
+from generator.contracts import STATEFUL_TYPES, ArtifactRef
+from generator.stack import build_template
 from generator.stack.secrets import EXCLUDED_CHARACTERS
 
 SHA = "ab" * 32
-ARTIFACT = Artifact(key=naming.artifact_key(SHA), sha256=SHA)
+ARTIFACT = ArtifactRef(key=naming.artifact_key(SHA), sha256=SHA)
 ENVS = load_environments(Path("environments"))
 L = naming.LogicalId
 
@@ -237,6 +237,7 @@ def test_key_rotates_and_its_policy_names_exactly_who_uses_it(
         "FunctionRoleThroughItsServices",
         "CloudWatchLogsForTheFunctionLogGroup",
         "CloudWatchAlarmsPublishToEncryptedTopic",
+        "RotationRoleThroughSecretsManager",
     }
     admin = s["AccountAdministersKey"]["Action"]
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(admin)
@@ -244,9 +245,11 @@ def test_key_rotates_and_its_policy_names_exactly_who_uses_it(
         "AWS": {"Fn::GetAtt": [L.ROLE, "Arn"]}
     }
     logs = s["CloudWatchLogsForTheFunctionLogGroup"]
-    assert sub(logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]).endswith(
-        f":log-group:/aws/lambda/ServerlessAppLambda{env.name}"
-    )
+    groups = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    assert [sub(g).rsplit(":log-group:", 1)[1] for g in groups] == [
+        f"/aws/lambda/ServerlessAppLambda{env.name}",
+        f"/aws/lambda/ServerlessAppSecretRotation{env.name}",
+    ]
     assert s["CloudWatchAlarmsPublishToEncryptedTopic"]["Principal"] == {
         "Service": "cloudwatch.amazonaws.com"
     }
@@ -311,6 +314,7 @@ def test_alarms_notify_the_encrypted_topic(tpl: dict[str, Any], env: Environment
         f"ServerlessApp-Lambda-Throttles-{e}", f"ServerlessApp-Lambda-ErrorRate-{e}",
         f"ServerlessApp-Lambda-DeadLetterErrors-{e}",
         f"ServerlessApp-Lambda-DestinationDeliveryFailures-{e}", f"ServerlessApp-DLQ-Depth-{e}",
+        f"ServerlessApp-SecretRotation-Errors-{e}",
     }  # fmt: skip
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": L.ALARM_TOPIC}]
@@ -381,7 +385,7 @@ def test_stateful_resources_follow_retain_data(tpl: dict[str, Any], env: Environ
     expected = "Retain" if env.retain_data else "Delete"
     stateful = {k: r for k, r in tpl["Resources"].items() if r["Type"] in STATEFUL_TYPES}
     assert set(stateful) == {L.KEY, L.DATA_BUCKET, L.ACCESS_LOG_BUCKET, L.SECRET,
-                             L.DEAD_LETTER_QUEUE, L.LOG_GROUP}  # fmt: skip
+                             L.DEAD_LETTER_QUEUE, L.LOG_GROUP, L.ROTATION_LOG_GROUP}  # fmt: skip
     for resource in stateful.values():
         assert resource["DeletionPolicy"] == expected
         assert resource["UpdateReplacePolicy"] == expected
@@ -396,7 +400,7 @@ def test_every_taggable_resource_carries_the_tags(tpl: dict[str, Any], env: Envi
     untaggable = {"AWS::KMS::Alias", "AWS::S3::BucketPolicy", "AWS::IAM::Policy",
                   "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig",
                   "AWS::SNS::TopicPolicy", "AWS::CloudWatch::Dashboard",
-                  "AWS::SNS::Subscription"}  # fmt: skip
+                  "AWS::SNS::Subscription", "AWS::SecretsManager::RotationSchedule"}  # fmt: skip
     expected = {"Project": "ServerlessApp", "Environment": env.name, "Owner": "TAP", **env.tags}
     for logical_id, resource in tpl["Resources"].items():
         if resource["Type"] in untaggable:

@@ -18,8 +18,9 @@ import yaml
 from generator import naming
 from generator.ci_access import CI_ENVIRONMENTS
 from generator.cli import build_parser
+from generator.workspace import CHECKOUT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = CHECKOUT
 WORKFLOWS = ROOT / ".github" / "workflows"
 SETUP_ACTION = ROOT / ".github" / "actions" / "setup" / "action.yml"
 CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"

@@ -6,18 +6,14 @@ from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.stack.common import STATEFUL_TYPES
+from generator.contracts import STATEFUL_TYPES, template_retains_data
 
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
 
 
 def retains_data(template: dict[str, Any]) -> bool:
     """Whether the template declares ``Metadata.ServerlessApp.retainData`` true."""
-    metadata = template.get("Metadata")
-    app = metadata.get("ServerlessApp") if isinstance(metadata, dict) else None
-    flag = app.get("retainData") if isinstance(app, dict) else None
-    # JSON gives a bool; YAML written by hand may give the string.
-    return flag is True or (isinstance(flag, str) and flag.lower() == "true")
+    return template_retains_data(template)
 
 
 def problems(name: str, resource: dict[str, Any], retain: bool) -> list[str]:

@@ -11,10 +11,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator.clock import Clock, Deadline
 from generator.config import Environment
-from generator.deploy import guard, settings
+from generator.contracts import COMMIT_TAG, HANDLER_TAG, TEMPLATE_TAG
+from generator.deploy import driftplan, guard, settings
 from generator.deploy.artifacts import template_location
-from generator.deploy.aws import Clients, Clock, Identity, error_code, error_message
+from generator.deploy.aws import Clients, Identity, error_code, error_message
 from generator.deploy.changeset import (
     CREATE_TIMEOUT_SECONDS,
     ChangeSet,
@@ -32,21 +34,17 @@ from generator.deploy.changeset import (
 )
 from generator.deploy.events import (
     Out,
+    Stack,
+    StackResource,
     describe_stack,
     failure_message,
-    last_updated,
     latest_event_id,
     list_resources,
-    stack_tags,
     wait_for_stack,
 )
 from generator.deploy.guard import Verdict
 from generator.deploy.recovery import Ready, prepare_stack
 from generator.errors import ExitCode, GeneratorError
-
-TEMPLATE_TAG = "template-sha256"
-HANDLER_TAG = "handler-sha256"
-COMMIT_TAG = "git-commit"
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,7 @@ class StackSpec:
     rollback_monitoring_minutes: int = 0
     parameters: dict[str, str] = field(default_factory=dict)
     role_arn: str | None = None  # CloudFormation's service role; None keeps the stack's own
+    drift_policy: str | None = None  # refuse | revert; None: drift is not assessed (bootstrap)
 
     @cached_property
     def template(self) -> dict[str, Any]:
@@ -92,7 +91,7 @@ class Context:
     now: Any = None  # () -> datetime; None for the real UTC time
     # One deadline (clock seconds) for a whole deploy: recovery, bootstrap, change sets and
     # the execute wait share ``timeout_seconds`` instead of each getting all of it.
-    deadline: float | None = None
+    deadline: Deadline | None = None
 
     def utcnow(self) -> datetime:
         """The current UTC time (for change set names)."""
@@ -102,13 +101,13 @@ class Context:
         """This context with its deadline set ``timeout_seconds`` from now (kept if set)."""
         if self.deadline is not None:
             return self
-        return replace(self, deadline=self.clock.now() + self.timeout_seconds)
+        return replace(self, deadline=Deadline(self.clock, self.timeout_seconds))
 
     def remaining(self) -> float:
         """Seconds left before the deadline (``timeout_seconds`` when there is none)."""
         if self.deadline is None:
             return self.timeout_seconds
-        return max(0.0, self.deadline - self.clock.now())
+        return self.deadline.remaining()
 
 
 @dataclass(frozen=True)
@@ -118,18 +117,19 @@ class Planned:
     change_set: ChangeSet
     change_set_type: str
     verdict: Verdict
-    deployed: tuple[dict[str, Any], ...]  # the stack's resources before the change
+    deployed: tuple[StackResource, ...]  # the stack's resources before the change
     created_stack: bool  # the change set created the (empty, REVIEW_IN_PROGRESS) stack
+    drift: driftplan.DriftView | None = None  # the live stack's drift (None: not assessed)
 
 
 @dataclass(frozen=True)
 class UpToDate:
     """The stack already matches the template."""
 
-    stack: dict[str, Any] | None
+    stack: Stack | None
 
 
-def effective_tags(spec: StackSpec, stack: dict[str, Any] | None) -> dict[str, str]:
+def effective_tags(spec: StackSpec, stack: Stack | None) -> dict[str, str]:
     """The spec's tags, keeping the deployed commit when template and handler are unchanged.
 
     A new commit that changes neither would otherwise retag every resource on every merge,
@@ -138,26 +138,26 @@ def effective_tags(spec: StackSpec, stack: dict[str, Any] | None) -> dict[str, s
     tags = dict(spec.tags)
     if stack is None or COMMIT_TAG not in tags:
         return tags
-    current = stack_tags(stack)
+    current = stack.tags
     unchanged = all(current.get(k) == tags.get(k) for k in (TEMPLATE_TAG, HANDLER_TAG))
     if unchanged and current.get(COMMIT_TAG):
         tags[COMMIT_TAG] = current[COMMIT_TAG]
     return tags
 
 
-def plan_marker(stack: dict[str, Any] | None) -> str:
+def plan_marker(stack: Stack | None) -> str:
     """What a kept plan records of its stack: its last change, or "new" before the first one.
 
     ``make_plan`` and ``load_kept`` both use this, so that a stack left in REVIEW_IN_PROGRESS
     (created by a change set never executed) reads "new" on both sides.
     """
-    if stack is None or stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
+    if stack is None or stack.status == "REVIEW_IN_PROGRESS":
         return "new"
-    return last_updated(stack)
+    return stack.last_updated
 
 
 def _request(
-    ctx: Context, spec: StackSpec, ready: Ready, deployed: list[dict[str, Any]]
+    ctx: Context, spec: StackSpec, ready: Ready, deployed: list[StackResource]
 ) -> ChangeSetRequest:
     identity = ctx.identity
     url = None
@@ -183,7 +183,20 @@ def _request(
         rollback_triggers=tuple(triggers),
         rollback_monitoring_minutes=spec.rollback_monitoring_minutes if triggers else 0,
         role_arn=spec.role_arn,
+        deployment_mode=driftplan.REVERT_DRIFT
+        if spec.drift_policy == driftplan.REVERT and ready.change_set_type == "UPDATE"
+        else None,
     )
+
+
+def _drift(ctx: Context, spec: StackSpec, existing: bool) -> driftplan.DriftView | None:
+    """The deployed stack's drift, when the spec asks for it."""
+    if not spec.drift_policy or not existing:
+        return None
+    return driftplan.assess(
+        ctx.clients.cloudformation, spec.stack_name, spec.template_body, ctx.clock,
+        ctx.remaining(), spec.drift_policy, ctx.env.emulator,
+    )  # fmt: skip
 
 
 def make_plan(ctx: Context, spec: StackSpec) -> Planned | UpToDate:
@@ -191,6 +204,7 @@ def make_plan(ctx: Context, spec: StackSpec) -> Planned | UpToDate:
     cfn = ctx.clients.cloudformation
     ready = prepare_stack(cfn, spec.stack_name, ctx.env, ctx.clock, ctx.out, ctx.remaining())
     deployed = list_resources(cfn, spec.stack_name) if ready.change_set_type == "UPDATE" else []
+    drift = _drift(ctx, spec, ready.change_set_type == "UPDATE")
     request = _request(ctx, spec, ready, deployed)
     change_set_id = create_change_set(cfn, request)
     try:
@@ -207,6 +221,7 @@ def make_plan(ctx: Context, spec: StackSpec) -> Planned | UpToDate:
         verdict=verdict,
         deployed=tuple(deployed),
         created_stack=ready.stack is None,
+        drift=drift,
     )
 
 
@@ -216,7 +231,7 @@ def discard(ctx: Context, planned: Planned) -> None:
     delete_change_set(cfn, planned.change_set.id)
     if planned.created_stack:
         stack = describe_stack(cfn, planned.change_set.stack_id)
-        if stack and stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
+        if stack and stack.status == "REVIEW_IN_PROGRESS":
             try:
                 cfn.delete_stack(StackName=planned.change_set.stack_id)
             except ClientError as exc:
@@ -264,7 +279,7 @@ def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
             f"was made (last update {now}; the plan saw {record.stack_last_updated}): {replan}",
             ExitCode.BLOCKED,
         )
-    existing = stack is not None and stack.get("StackStatus") != "REVIEW_IN_PROGRESS"
+    existing = stack is not None and stack.status != "REVIEW_IN_PROGRESS"
     deployed = list_resources(cfn, spec.stack_name) if existing else []
     return Planned(
         change_set=change_set,
@@ -272,11 +287,12 @@ def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
         verdict=guard.judge(change_set.changes, spec.allow),
         deployed=tuple(deployed),
         created_stack=False,
+        drift=_drift(ctx, spec, existing),
     )
 
 
-def _protect(ctx: Context, spec: StackSpec, stack: dict[str, Any]) -> None:
-    current = stack.get("EnableTerminationProtection")
+def _protect(ctx: Context, spec: StackSpec, stack: Stack) -> None:
+    current = stack.termination_protection
     if spec.protection_only_enables and not spec.termination_protection:
         return
     changed = settings.reconcile_termination_protection(
@@ -287,7 +303,7 @@ def _protect(ctx: Context, spec: StackSpec, stack: dict[str, Any]) -> None:
         ctx.out(f"termination protection of {spec.stack_name}: {state}")
 
 
-def reconcile(ctx: Context, spec: StackSpec, stack: dict[str, Any]) -> None:
+def reconcile(ctx: Context, spec: StackSpec, stack: Stack) -> None:
     """Termination protection and stack policy as the environment file says."""
     _protect(ctx, spec, stack)
     deployed = list_resources(ctx.clients.cloudformation, spec.stack_name)
@@ -299,7 +315,7 @@ def reconcile(ctx: Context, spec: StackSpec, stack: dict[str, Any]) -> None:
     )
 
 
-def execute(ctx: Context, spec: StackSpec, planned: Planned) -> dict[str, Any]:
+def execute(ctx: Context, spec: StackSpec, planned: Planned) -> Stack:
     """Execute a judged change set and wait; return the stack. Blocked → 3, failed → 4."""
     cfn = ctx.clients.cloudformation
     if not planned.verdict.ok:
@@ -311,6 +327,9 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> dict[str, Any]:
             "replacement",
             ExitCode.BLOCKED,
         )
+    if planned.drift is not None and planned.drift.refuses:
+        discard(ctx, planned)
+        raise driftplan.refusal(planned.drift, spec.environment)
     if ctx.remaining() <= 0:
         discard(ctx, planned)
         raise GeneratorError(
@@ -324,7 +343,7 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> dict[str, Any]:
     final_policy = settings.stack_policy(
         set(guard.stateful_ids(spec.template)) | set(current_stateful)
     )
-    before: dict[str, Any] | None = None  # the stack as it was, to see the execution begin
+    before: Stack | None = None  # the stack as it was, to see the execution begin
     if planned.change_set_type == "UPDATE":
         before = describe_stack(cfn, stack_id)
         if before:
@@ -354,7 +373,7 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> dict[str, Any]:
     if not outcome.succeeded:
         what = "Creation" if planned.change_set_type == "CREATE" else "Update"
         raise GeneratorError(failure_message(what, spec.stack_name, outcome), ExitCode.FAILED)
-    stack = describe_stack(cfn, stack_id) or {}
+    stack = describe_stack(cfn, stack_id) or Stack(spec.stack_name, stack_id, outcome.status)
     if planned.change_set_type == "CREATE":
         _protect(ctx, spec, stack)
     ctx.out(f"{spec.stack_name}: {outcome.status}")
@@ -367,18 +386,18 @@ def _minutes(seconds: float) -> str:
 
 
 def execution_started(
-    cfn: Any, change_set_id: str, before: dict[str, Any] | None
-) -> Callable[[dict[str, Any] | None], bool]:
+    cfn: Any, change_set_id: str, before: Stack | None
+) -> Callable[[Stack | None], bool]:
     """Whether an executed change set has visibly begun, judged from the stack and the set.
 
     The stack changed since ``before`` (a newer LastUpdatedTime), or the change set left
     ExecutionStatus AVAILABLE (or is gone: CloudFormation deletes a stack's change sets once one
     has run).
     """
-    previous = last_updated(before) if before else ""
+    previous = before.last_updated if before else ""
 
-    def started(stack: dict[str, Any] | None) -> bool:
-        if stack is None or (previous and last_updated(stack) != previous):
+    def started(stack: Stack | None) -> bool:
+        if stack is None or (previous and stack.last_updated != previous):
             return True
         try:
             reply = cfn.describe_change_set(ChangeSetName=change_set_id)
@@ -393,7 +412,7 @@ def _restore_policy(ctx: Context, stack_id: str, policy: dict[str, Any]) -> None
     """Put the full policy back; never hides the deploy's own outcome."""
     cfn = ctx.clients.cloudformation
     stack = describe_stack(cfn, stack_id)
-    if stack is None or stack.get("StackStatus") in ("DELETE_COMPLETE", "ROLLBACK_COMPLETE"):
+    if stack is None or stack.status in ("DELETE_COMPLETE", "ROLLBACK_COMPLETE"):
         return
     try:
         settings.set_stack_policy(cfn, stack_id, policy)
@@ -401,6 +420,6 @@ def _restore_policy(ctx: Context, stack_id: str, policy: dict[str, Any]) -> None
         ctx.out(f"warning: {exc}; set it again by deploying once more")
 
 
-def outputs(stack: dict[str, Any]) -> dict[str, str]:
+def outputs(stack: Stack) -> dict[str, str]:
     """The stack's outputs."""
-    return {str(o["OutputKey"]): str(o.get("OutputValue", "")) for o in stack.get("Outputs", [])}
+    return dict(stack.outputs)

@@ -10,41 +10,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from generator.contracts import ArtifactFile
 from generator.deploy.aws import error_code, error_message
 from generator.errors import ExitCode, GeneratorError
 
 # CloudFormation takes at most this many bytes inline; larger templates go through S3.
 MAX_TEMPLATE_BODY_BYTES = 51_200
 TEMPLATE_PREFIX = "templates/"
-
-
-class ArtifactLike(Protocol):
-    """What the deploy needs of the handler artifact (``generator.package.Artifact``)."""
-
-    @property
-    def path(self) -> Path:
-        """The zip on disk."""
-        ...
-
-    @property
-    def sha256(self) -> str:
-        """Hex sha256 of the zip."""
-        ...
-
-    @property
-    def size(self) -> int:
-        """Bytes."""
-        ...
-
-    @property
-    def key(self) -> str:
-        """The object key in the artifact bucket."""
-        ...
 
 
 def checksum_sha256(hex_digest: str) -> str:
@@ -129,7 +105,7 @@ def _put(s3: Any, bucket: str, key: str, data: bytes, sha256_hex: str, content_t
         ) from None
 
 
-def upload_artifact(s3: Any, bucket: str, artifact: ArtifactLike) -> bool:
+def upload_artifact(s3: Any, bucket: str, artifact: ArtifactFile) -> bool:
     """Upload the zip under its content-addressed key unless present; return whether uploaded.
 
     An object already under the key is verified to be this zip (exit 4 when it is not).

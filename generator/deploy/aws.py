@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -14,30 +14,6 @@ from generator.errors import ExitCode, GeneratorError
 
 # Standard retries with a few more attempts: CloudFormation's describe calls throttle under load.
 _CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"})
-
-
-class Clock(Protocol):
-    """Time as the waits see it; tests pass a fake that advances on ``sleep``."""
-
-    def now(self) -> float:
-        """Seconds since an arbitrary origin."""
-        ...
-
-    def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``."""
-        ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        """Monotonic seconds."""
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep for real."""
-        time.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -118,3 +94,45 @@ def error_code(exc: ClientError) -> str:
 def error_message(exc: ClientError) -> str:
     """The AWS error message of a client error."""
     return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+def aws_failure(exc: ClientError | BotoCoreError) -> GeneratorError:
+    """An unexpected AWS refusal (e.g. AccessDenied) as a message and exit 4."""
+    if isinstance(exc, ClientError):
+        operation = exc.operation_name or "an AWS call"
+        return GeneratorError(
+            f"AWS refused {operation}: {error_code(exc)}: {error_message(exc)}", ExitCode.FAILED
+        )
+    return GeneratorError(f"AWS call failed: {exc}", ExitCode.FAILED)
+
+
+def is_missing_stack(exc: ClientError) -> bool:
+    """Whether CloudFormation refused because the stack does not exist.
+
+    CloudFormation has no error code of its own for this: it answers ``ValidationError`` with
+    the message "Stack with id X does not exist". The code narrows it to validation failures;
+    only the message tells a missing stack from a malformed request, so this is the one place
+    that reads the message.
+    """
+    return error_code(exc) == "ValidationError" and "does not exist" in error_message(exc)
+
+
+def is_missing_change_set(exc: ClientError) -> bool:
+    """Whether the change set (or the stack it belonged to) does not exist."""
+    return error_code(exc) == "ChangeSetNotFound" or is_missing_stack(exc)
+
+
+def pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a list or describe call: boto3's paginator where the service has one,
+    else (e.g. DescribeStackResourceDrifts) following NextToken the same way."""
+    if client.can_paginate(operation):
+        yield from client.get_paginator(operation).paginate(**kwargs)
+        return
+    call = getattr(client, operation)
+    token: str | None = None
+    while True:
+        page: dict[str, Any] = call(**kwargs, **({"NextToken": token} if token else {}))
+        yield page
+        token = page.get("NextToken")
+        if not token:
+            return

@@ -11,7 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generator.deploy.aws import Clock, error_code, error_message
+from generator.clock import Clock, Deadline, poll
+from generator.deploy.aws import error_code, error_message, is_missing_change_set, pages
 from generator.errors import ExitCode, GeneratorError
 
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
@@ -30,6 +31,14 @@ class PropertyChange:
     name: str
     requires_recreation: str  # Never | Conditionally | Always | ""
     change_source: str
+    # With IncludePropertyValues: the property's path (``/Properties/MemorySize``), its values
+    # (strings as CloudFormation sends them; None when absent), and Add | Remove | Modify.
+    path: str = ""
+    before_value: str | None = None
+    after_value: str | None = None
+    attribute_change_type: str = ""
+    # The parameter or resource named by a ParameterReference/ResourceReference change.
+    causing_entity: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class Change:
     scope: tuple[str, ...] = ()
     details: tuple[PropertyChange, ...] = ()
     policy_action: str = ""  # Delete | Retain | Snapshot | ReplaceAndDelete | ... | ""
+    drift_status: str = ""  # ResourceDriftStatus of a drift-aware (REVERT_DRIFT) change set
 
     @property
     def destructive(self) -> bool:
@@ -138,6 +148,7 @@ class ChangeSetRequest:
     rollback_triggers: tuple[dict[str, str], ...] = ()
     rollback_monitoring_minutes: int = 0
     role_arn: str | None = None  # the role CloudFormation uses for the stack's resources
+    deployment_mode: str | None = None  # REVERT_DRIFT: a drift-aware change set that reverts drift
 
 
 def create_change_set(cfn: Any, request: ChangeSetRequest) -> str:
@@ -158,6 +169,8 @@ def create_change_set(cfn: Any, request: ChangeSetRequest) -> str:
     }
     if request.role_arn:
         kwargs["RoleARN"] = request.role_arn
+    if request.deployment_mode:
+        kwargs["DeploymentMode"] = request.deployment_mode
     if request.template_url:
         kwargs["TemplateURL"] = request.template_url
     else:
@@ -173,19 +186,30 @@ def create_change_set(cfn: Any, request: ChangeSetRequest) -> str:
     return str(reply["Id"])
 
 
+def _optional(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _parse_detail(raw: dict[str, Any]) -> PropertyChange:
+    target = raw.get("Target", {}) or {}
+    return PropertyChange(
+        attribute=str(target.get("Attribute", "")),
+        name=str(target.get("Name", "") or ""),
+        requires_recreation=str(target.get("RequiresRecreation", "")),
+        change_source=str(raw.get("ChangeSource", "")),
+        path=str(target.get("Path", "") or ""),
+        before_value=_optional(target.get("BeforeValue")),
+        after_value=_optional(target.get("AfterValue")),
+        attribute_change_type=str(target.get("AttributeChangeType", "") or ""),
+        causing_entity=str(raw.get("CausingEntity", "") or ""),
+    )
+
+
 def _parse_change(item: dict[str, Any]) -> Change | None:
     resource = item.get("ResourceChange")
     if item.get("Type") != "Resource" or not resource:
         return None
-    details = tuple(
-        PropertyChange(
-            attribute=str(d.get("Target", {}).get("Attribute", "")),
-            name=str(d.get("Target", {}).get("Name", "")),
-            requires_recreation=str(d.get("Target", {}).get("RequiresRecreation", "")),
-            change_source=str(d.get("ChangeSource", "")),
-        )
-        for d in resource.get("Details", [])
-    )
+    details = tuple(_parse_detail(d) for d in resource.get("Details", []))
     return Change(
         action=str(resource.get("Action", "")),
         logical_id=str(resource.get("LogicalResourceId", "")),
@@ -195,6 +219,7 @@ def _parse_change(item: dict[str, Any]) -> Change | None:
         scope=tuple(str(s) for s in resource.get("Scope", [])),
         details=details,
         policy_action=str(resource.get("PolicyAction", "")),
+        drift_status=str(resource.get("ResourceDriftStatus", "") or ""),
     )
 
 
@@ -204,30 +229,31 @@ def is_no_changes(status_reason: str) -> bool:
 
 
 def describe_change_set(cfn: Any, change_set_id: str) -> ChangeSet:
-    """Read a change set, following every page of its changes."""
-    pages: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        kwargs = {"ChangeSetName": change_set_id}
-        if token:
-            kwargs["NextToken"] = token
-        try:
-            page = cfn.describe_change_set(**kwargs)
-        except ClientError as exc:
-            message = f"cannot read change set {change_set_id}: {error_message(exc)}"
-            # A read failure (throttling, AccessDenied) is a failed deploy (4); only the guard
-            # and stale plans are "blocked" (3). A kept plan turns "missing" into stale.
-            if error_code(exc) == "ChangeSetNotFound":
-                raise ChangeSetMissing(message, ExitCode.FAILED) from None
-            raise GeneratorError(message, ExitCode.FAILED) from None
-        pages.append(page)
-        token = page.get("NextToken")
-        if not token:
-            break
-    first = pages[0]
+    """Read a change set, following every page of its changes, with before/after values.
+
+    ``IncludePropertyValues`` makes CloudFormation send each changed property's path and its
+    values (the plan shows them, redacted by ``generator.deploy.values``).
+    """
+    try:
+        read = list(
+            pages(
+                cfn,
+                "describe_change_set",
+                ChangeSetName=change_set_id,
+                IncludePropertyValues=True,
+            )
+        )
+    except ClientError as exc:
+        message = f"cannot read change set {change_set_id}: {error_message(exc)}"
+        # A read failure (throttling, AccessDenied) is a failed deploy (4); only the guard
+        # and stale plans are "blocked" (3). A kept plan turns "missing" into stale.
+        if error_code(exc) == "ChangeSetNotFound":
+            raise ChangeSetMissing(message, ExitCode.FAILED) from None
+        raise GeneratorError(message, ExitCode.FAILED) from None
+    first = read[0]
     changes = tuple(
         change
-        for page in pages
+        for page in read
         for item in page.get("Changes", [])
         if (change := _parse_change(item)) is not None
     )
@@ -248,9 +274,12 @@ def wait_for_change_set(
     cfn: Any, change_set_id: str, clock: Clock, timeout_seconds: float = CREATE_TIMEOUT_SECONDS
 ) -> ChangeSet:
     """Wait until the change set is created; raise NoChanges when it changes nothing."""
-    deadline = clock.now() + timeout_seconds
-    while True:
+    deadline = Deadline(clock, timeout_seconds)
+    last: list[ChangeSet] = []
+
+    def created() -> ChangeSet | None:
         change_set = describe_change_set(cfn, change_set_id)
+        last[:] = [change_set]
         if change_set.status == "CREATE_COMPLETE":
             return change_set
         if change_set.status == "FAILED":
@@ -260,13 +289,16 @@ def wait_for_change_set(
                 f"change set {change_set.name} failed: {change_set.status_reason}",
                 ExitCode.FAILED,
             )
-        if clock.now() >= deadline:
-            raise GeneratorError(
-                f"change set {change_set.name} still {change_set.status} after "
-                f"{timeout_seconds:.0f}s; expected CREATE_COMPLETE",
-                ExitCode.TIMED_OUT,
-            )
-        clock.sleep(_POLL_SECONDS)
+        return None
+
+    def timed_out(now: float) -> GeneratorError:
+        return GeneratorError(
+            f"change set {last[0].name} still {last[0].status} after "
+            f"{timeout_seconds:.0f}s; expected CREATE_COMPLETE",
+            ExitCode.TIMED_OUT,
+        )
+
+    return poll(deadline, _POLL_SECONDS, created, timed_out)
 
 
 def delete_change_set(cfn: Any, change_set_id: str) -> None:
@@ -274,7 +306,7 @@ def delete_change_set(cfn: Any, change_set_id: str) -> None:
     try:
         cfn.delete_change_set(ChangeSetName=change_set_id)
     except ClientError as exc:
-        if "does not exist" not in error_message(exc):
+        if not is_missing_change_set(exc):
             raise
 
 

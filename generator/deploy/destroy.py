@@ -6,10 +6,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generator.deploy.aws import Clock, error_code
+from generator.clock import Clock, Deadline
+from generator.deploy.aws import error_code
 from generator.deploy.events import (
     Out,
     Outcome,
+    Stack,
     failure_message,
     latest_event_id,
     list_resources,
@@ -62,9 +64,9 @@ def stop_access_logging(s3: Any, bucket: str) -> None:
 def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
     """The physical names of the stack's S3 buckets."""
     return [
-        str(r["PhysicalResourceId"])
+        r.physical_id
         for r in list_resources(cfn, stack_id)
-        if r.get("ResourceType") == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
+        if r.resource_type == "AWS::S3::Bucket" and r.physical_id
     ]
 
 
@@ -84,8 +86,8 @@ def _empty_all(s3: Any, buckets: list[str], out: Out) -> None:
         out(f"emptied bucket {bucket}: {count} object versions and delete markers deleted")
 
 
-def _delete(cfn: Any, stack: dict[str, Any], clock: Clock, out: Out, timeout: float) -> Outcome:
-    name, stack_id = str(stack["StackName"]), str(stack["StackId"])
+def _delete(cfn: Any, stack: Stack, clock: Clock, out: Out, timeout: float) -> Outcome:
+    name, stack_id = stack.name, stack.stack_id
     since = latest_event_id(cfn, stack_id)
     out(f"deleting stack {name}")
     cfn.delete_stack(StackName=stack_id)
@@ -93,7 +95,7 @@ def _delete(cfn: Any, stack: dict[str, Any], clock: Clock, out: Out, timeout: fl
 
 
 def destroy_stack(
-    cfn: Any, s3: Any, stack: dict[str, Any], clock: Clock, out: Out, timeout_seconds: float
+    cfn: Any, s3: Any, stack: Stack, clock: Clock, out: Out, timeout_seconds: float
 ) -> None:
     """Empty the stack's buckets, delete the stack and wait; raise with the root cause.
 
@@ -101,19 +103,19 @@ def destroy_stack(
     that bucket was emptied, and fail its deletion. So logging is turned off first, and a delete
     that fails on a non-empty bucket is retried once after emptying again.
     """
-    deadline = clock.now() + timeout_seconds  # one limit for the delete and its retry
-    name, stack_id = str(stack["StackName"]), str(stack["StackId"])
+    deadline = Deadline(clock, timeout_seconds)  # one limit for the delete and its retry
+    name, stack_id = stack.name, stack.stack_id
     buckets = stack_buckets(cfn, stack_id)
     for bucket in buckets:
         stop_access_logging(s3, bucket)
     if buckets:
         out(f"server access logging turned off on {', '.join(buckets)}")
     _empty_all(s3, buckets, out)
-    outcome = _delete(cfn, stack, clock, out, deadline - clock.now())
+    outcome = _delete(cfn, stack, clock, out, deadline.at - clock.now())
     if outcome.status != "DELETE_COMPLETE" and failed_on_nonempty_bucket(outcome):
         out(f"{name}: a bucket was not empty (late access logs); emptying again and retrying once")
         _empty_all(s3, buckets, out)
-        outcome = _delete(cfn, stack, clock, out, max(0.0, deadline - clock.now()))
+        outcome = _delete(cfn, stack, clock, out, deadline.remaining())
     if outcome.status != "DELETE_COMPLETE":
         raise GeneratorError(failure_message("Deletion", name, outcome), ExitCode.FAILED)
     out(f"{name}: DELETE_COMPLETE")

@@ -10,7 +10,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
-from generator.deploy.aws import Clock, error_message
+from generator.clock import Clock, Deadline, poll
+from generator.contracts import ResourceMetadata
+from generator.deploy.aws import error_message, pages
 from generator.errors import ExitCode, GeneratorError
 
 _POLL_SECONDS = 5.0
@@ -24,6 +26,7 @@ class Drifted:
     resource_type: str
     status: str  # MODIFIED | DELETED
     differences: tuple[str, ...]
+    properties: tuple[str, ...] = ()  # the drifted property paths (PropertyPath), in order
 
 
 @dataclass(frozen=True)
@@ -90,19 +93,32 @@ def uncheckable(template_body: str) -> dict[str, str]:
     resources = json.loads(template_body).get("Resources", {}) or {}
     found = {}
     for logical_id, resource in resources.items():
-        reason = ((resource.get("Metadata") or {}).get("ServerlessApp") or {}).get(
-            "driftNotChecked"
-        )
+        reason = ResourceMetadata.of(resource).drift_not_checked
         if reason:
             found[str(logical_id)] = str(reason)
     return found
 
 
+_DYNAMIC_REFERENCE = "{{resolve:"
+
+
+def _shown(value: Any) -> str:
+    # A dynamic reference is never printed, expected or actual (see generator.deploy.values).
+    text = str(value if value is not None else "")
+    return "(redacted: dynamic reference)" if _DYNAMIC_REFERENCE in text else text
+
+
 def _difference(raw: dict[str, Any]) -> str:
     return (
         f"{raw.get('PropertyPath', '')} {raw.get('DifferenceType', '')}: expected "
-        f"{raw.get('ExpectedValue', '')} actual {raw.get('ActualValue', '')}"
+        f"{_shown(raw.get('ExpectedValue'))} actual {_shown(raw.get('ActualValue'))}"
     )
+
+
+def _property(raw: dict[str, Any]) -> str:
+    """``/Properties/MemorySize`` → ``MemorySize`` (the name a reviewer knows)."""
+    path = str(raw.get("PropertyPath", ""))
+    return path.removeprefix("/Properties/").lstrip("/") or path
 
 
 def stack_drift(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> DriftReport:
@@ -120,32 +136,32 @@ def stack_drift(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> D
 
 def _detect(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> DriftReport:
     detection = cfn.detect_stack_drift(StackName=stack)["StackDriftDetectionId"]
-    deadline = clock.now() + timeout_seconds
-    while True:
-        status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
-        if status["DetectionStatus"] != "DETECTION_IN_PROGRESS":
-            break
-        if clock.now() >= deadline:
-            raise GeneratorError(
-                f"drift detection of {stack} still running after {timeout_seconds:.0f}s",
-                ExitCode.TIMED_OUT,
-            )
-        clock.sleep(_POLL_SECONDS)
+
+    def finished() -> dict[str, Any] | None:
+        status: dict[str, Any] = cfn.describe_stack_drift_detection_status(
+            StackDriftDetectionId=detection
+        )
+        return None if status["DetectionStatus"] == "DETECTION_IN_PROGRESS" else status
+
+    def timed_out(now: float) -> GeneratorError:
+        return GeneratorError(
+            f"drift detection of {stack} still running after {timeout_seconds:.0f}s",
+            ExitCode.TIMED_OUT,
+        )
+
+    status = poll(Deadline(clock, timeout_seconds), _POLL_SECONDS, finished, timed_out)
     note = ""
     failed = status["DetectionStatus"] == "DETECTION_FAILED"
     if failed:
         note = f"drift detection incomplete: {status.get('DetectionStatusReason', '')}"
     drifted: list[Drifted] = []
     not_checked: list[str] = []
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {
-            "StackName": stack,
-            "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED", "NOT_CHECKED"],
-        }
-        if token:
-            kwargs["NextToken"] = token
-        page = cfn.describe_stack_resource_drifts(**kwargs)
+    for page in pages(
+        cfn,
+        "describe_stack_resource_drifts",
+        StackName=stack,
+        StackResourceDriftStatusFilters=["MODIFIED", "DELETED", "NOT_CHECKED"],
+    ):
         for d in page.get("StackResourceDrifts", []):
             if d["StackResourceDriftStatus"] == "NOT_CHECKED":
                 not_checked.append(str(d["LogicalResourceId"]))
@@ -156,11 +172,11 @@ def _detect(cfn: Any, stack: str, clock: Clock, timeout_seconds: float) -> Drift
                     resource_type=str(d.get("ResourceType", "")),
                     status=str(d["StackResourceDriftStatus"]),
                     differences=tuple(_difference(p) for p in d.get("PropertyDifferences", [])),
+                    properties=tuple(
+                        dict.fromkeys(_property(p) for p in d.get("PropertyDifferences", []))
+                    ),
                 )
             )
-        token = page.get("NextToken")
-        if not token:
-            break
     return DriftReport(
         status=str(status.get("StackDriftStatus", "UNKNOWN")),
         drifted=tuple(drifted),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generator.deploy.aws import Clock, error_message
+from generator.clock import Clock, Deadline, poll
+from generator.deploy.aws import error_message, is_missing_stack, pages
 from generator.errors import ExitCode, GeneratorError
 
 Out = Callable[[str], None]
@@ -35,46 +36,82 @@ FAILURE = frozenset(
 _SYMPTOMS = ("Resource creation cancelled", "Resource update cancelled", "cancelled")
 
 
-def describe_stack(cfn: Any, stack: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Stack:
+    """What the deploy reads of a stack's description (DescribeStacks)."""
+
+    name: str
+    stack_id: str
+    status: str
+    status_reason: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    termination_protection: bool | None = None  # None: the description does not say
+    last_updated: str = ""  # ISO time of the last change (its creation when never updated)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Stack:
+        """From DescribeStacks' shape."""
+        changed = raw.get("LastUpdatedTime") or raw.get("CreationTime")
+        protection = raw.get("EnableTerminationProtection")
+        return cls(
+            name=str(raw.get("StackName", "")),
+            stack_id=str(raw.get("StackId", "")),
+            status=str(raw.get("StackStatus", "")),
+            status_reason=str(raw.get("StackStatusReason", "") or ""),
+            tags={str(t["Key"]): str(t["Value"]) for t in raw.get("Tags", [])},
+            outputs={
+                str(o["OutputKey"]): str(o.get("OutputValue", "")) for o in raw.get("Outputs", [])
+            },
+            termination_protection=None if protection is None else bool(protection),
+            last_updated=(
+                changed.isoformat() if isinstance(changed, datetime) else str(changed or "")
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class StackResource:
+    """One resource of a deployed stack (ListStackResources)."""
+
+    logical_id: str
+    resource_type: str
+    physical_id: str = ""
+    status: str = ""
+    status_reason: str = ""
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> StackResource:
+        """From ListStackResources' shape."""
+        return cls(
+            logical_id=str(raw.get("LogicalResourceId", "")),
+            resource_type=str(raw.get("ResourceType", "")),
+            physical_id=str(raw.get("PhysicalResourceId", "") or ""),
+            status=str(raw.get("ResourceStatus", "")),
+            status_reason=str(raw.get("ResourceStatusReason", "") or ""),
+        )
+
+
+def describe_stack(cfn: Any, stack: str) -> Stack | None:
     """The stack's description, or None when no such stack exists."""
     try:
         stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
     except ClientError as exc:
-        if "does not exist" in error_message(exc):
+        if is_missing_stack(exc):
             return None
         raise GeneratorError(
             f"cannot describe stack {stack}: {error_message(exc)}", ExitCode.FAILED
         ) from None
-    if not stacks:
-        return None
-    result: dict[str, Any] = stacks[0]
-    return result
+    return Stack.parse(stacks[0]) if stacks else None
 
 
-def stack_tags(stack: dict[str, Any]) -> dict[str, str]:
-    """The stack's tags as a mapping."""
-    return {str(t["Key"]): str(t["Value"]) for t in stack.get("Tags", [])}
-
-
-def last_updated(stack: dict[str, Any]) -> str:
-    """When the stack last changed (its creation when never updated), as ISO text."""
-    value = stack.get("LastUpdatedTime") or stack.get("CreationTime")
-    return value.isoformat() if isinstance(value, datetime) else str(value or "")
-
-
-def list_resources(cfn: Any, stack: str) -> list[dict[str, Any]]:
-    """Every resource summary of the stack, all pages."""
-    result: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        kwargs = {"StackName": stack}
-        if token:
-            kwargs["NextToken"] = token
-        page = cfn.list_stack_resources(**kwargs)
-        result.extend(page.get("StackResourceSummaries", []))
-        token = page.get("NextToken")
-        if not token:
-            return result
+def list_resources(cfn: Any, stack: str) -> list[StackResource]:
+    """Every resource of the stack, all pages."""
+    return [
+        StackResource.parse(summary)
+        for page in pages(cfn, "list_stack_resources", StackName=stack)
+        for summary in page.get("StackResourceSummaries", [])
+    ]
 
 
 @dataclass(frozen=True)
@@ -111,20 +148,13 @@ class Event:
 def new_events(cfn: Any, stack: str, seen: str | None) -> list[Event]:
     """Events newer than the event id ``seen``, oldest first (all events when ``seen`` is None)."""
     found: list[Event] = []
-    token: str | None = None
-    while True:
-        kwargs = {"StackName": stack}
-        if token:
-            kwargs["NextToken"] = token
-        page = cfn.describe_stack_events(**kwargs)
+    for page in pages(cfn, "describe_stack_events", StackName=stack):
         for raw in page.get("StackEvents", []):  # newest first
             event = Event.parse(raw)
             if seen is not None and event.event_id == seen:
                 return list(reversed(found))
             found.append(event)
-        token = page.get("NextToken")
-        if not token:
-            return list(reversed(found))
+    return list(reversed(found))
 
 
 def latest_event_id(cfn: Any, stack: str) -> str | None:
@@ -132,7 +162,7 @@ def latest_event_id(cfn: Any, stack: str) -> str | None:
     try:
         events = cfn.describe_stack_events(StackName=stack).get("StackEvents", [])
     except ClientError as exc:
-        if "does not exist" in error_message(exc):
+        if is_missing_stack(exc):
             return None
         raise
     return str(events[0]["EventId"]) if events else None
@@ -182,6 +212,17 @@ def running(status: str) -> bool:
     return status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS"
 
 
+@dataclass
+class _Watch:
+    """What a wait has seen: the last event, whether the operation has begun, the status, and
+    when something was last printed (for the heartbeat)."""
+
+    event: str | None
+    begun: bool
+    output: float
+    status: str = ""
+
+
 def wait_for_stack(
     cfn: Any,
     stack_id: str,
@@ -190,7 +231,7 @@ def wait_for_stack(
     timeout_seconds: float,
     since_event: str | None,
     done: Callable[[str], bool] | None = None,
-    started: Callable[[dict[str, Any] | None], bool] | None = None,
+    started: Callable[[Stack | None], bool] | None = None,
 ) -> Outcome:
     """Stream events until the stack leaves ``*_IN_PROGRESS``; raise on timeout (exit 5).
 
@@ -200,39 +241,43 @@ def wait_for_stack(
     asynchronous request (ExecuteChangeSet) the stack may still show its previous final status.
     """
     finished = done or (lambda status: not status.endswith("_IN_PROGRESS"))
-    begun = started is None
-    start = clock.now()
-    last_output = start
-    seen = since_event
+    deadline = Deadline(clock, timeout_seconds)
+    start = deadline.start
+    seen = _Watch(event=since_event, begun=started is None, output=start)
     collected: list[Event] = []
-    while True:
-        for event in new_events(cfn, stack_id, seen):
+
+    def settled() -> Outcome | None:
+        for event in new_events(cfn, stack_id, seen.event):
             out(event.line())
             collected.append(event)
-            seen = event.event_id
-            last_output = clock.now()
-            begun = True
+            seen.event, seen.output, seen.begun = event.event_id, clock.now(), True
         stack = describe_stack(cfn, stack_id)
-        status = str(stack["StackStatus"]) if stack else "DELETE_COMPLETE"
-        if not begun and started is not None:
-            begun = running(status) or started(stack)
-        if begun and finished(status):
-            reason = str(stack.get("StackStatusReason", "") or "") if stack else ""
+        status = stack.status if stack else "DELETE_COMPLETE"
+        seen.status = status
+        if not seen.begun and started is not None:
+            seen.begun = running(status) or started(stack)
+        if seen.begun and finished(status):
+            reason = stack.status_reason if stack else ""
             return Outcome(status, reason, tuple(collected))
-        now = clock.now()
-        if now - start >= timeout_seconds:
-            state = status if begun else f"{status} (the requested operation has not begun)"
-            raise GeneratorError(
-                f"timed out after {_elapsed(now - start)} of waiting (the time limit left "
-                f"{_elapsed(max(timeout_seconds, 0))}): stack {stack_id} is still {state}. "
-                "It goes on without us; watch it with `aws cloudformation describe-stack-events "
-                f"--stack-name {stack_id}` and rerun when it has finished",
-                ExitCode.TIMED_OUT,
-            )
-        if now - last_output >= HEARTBEAT_SECONDS:
-            out(f"... still {status} ({_elapsed(now - start)} elapsed)")
-            last_output = now
-        clock.sleep(POLL_SECONDS)
+        return None
+
+    def timed_out(now: float) -> GeneratorError:
+        status = seen.status
+        state = status if seen.begun else f"{status} (the requested operation has not begun)"
+        return GeneratorError(
+            f"timed out after {_elapsed(now - start)} of waiting (the time limit left "
+            f"{_elapsed(max(timeout_seconds, 0))}): stack {stack_id} is still {state}. "
+            "It goes on without us; watch it with `aws cloudformation describe-stack-events "
+            f"--stack-name {stack_id}` and rerun when it has finished",
+            ExitCode.TIMED_OUT,
+        )
+
+    def heartbeat(now: float) -> None:
+        if now - seen.output >= HEARTBEAT_SECONDS:
+            out(f"... still {seen.status} ({_elapsed(now - start)} elapsed)")
+            seen.output = now
+
+    return poll(deadline, POLL_SECONDS, settled, timed_out, heartbeat)
 
 
 def failure_message(what: str, stack: str, outcome: Outcome) -> str:

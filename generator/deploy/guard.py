@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from generator.contracts import STATEFUL_TYPES
 from generator.deploy.changeset import Change
-from generator.stack.common import STATEFUL_TYPES
 
-__all__ = ["STATEFUL_TYPES", "Violation", "judge", "stateful_ids"]
+__all__ = ["Violation", "judge", "stateful_ids"]
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from generator.deploy.changeset import Change, ChangeSet
+from generator.deploy.driftplan import DriftView
 from generator.deploy.guard import Verdict, Violation
+from generator.deploy.values import (
+    Redaction,
+    ValueLine,
+    split_tags_only,
+    tags_only_line,
+    value_lines,
+)
+
+# The stack's own tags, which reach every taggable resource (see generator.deploy.apply).
+STACK_TAG_KEYS = ("template-sha256", "handler-sha256", "git-commit")
 
 DESTRUCTIVE_MARK = "!!"
 _HEADERS = ("", "Action", "Logical ID", "Type", "Replacement", "Scope / properties")
@@ -22,13 +33,22 @@ class Plan:
     change_set: ChangeSet
     change_set_type: str
     verdict: Verdict
+    # The NoEcho parameters of the template being planned (values they set are never shown).
+    redaction: Redaction = field(default_factory=Redaction)
+    # Live drift of the deployed stack (None: not assessed, e.g. a new stack or the bootstrap).
+    drift: DriftView | None = None
+
+    def lines_for(self, change: Change) -> tuple[ValueLine, ...]:
+        """The change's properties with before → after, redacted."""
+        return value_lines(change, self.redaction)
 
 
 def _properties(change: Change) -> str:
     names = []
     for detail in change.details:
         name = detail.name or detail.attribute
-        if not name:
+        # The stack's tags (attribute Tags) are already in the scope; the names list properties.
+        if not name or (detail.attribute == "Tags" and not detail.name):
             continue
         if detail.requires_recreation in ("Always", "Conditionally"):
             name = f"{name} (recreates: {detail.requires_recreation})"
@@ -58,7 +78,7 @@ def summary(plan: Plan) -> str:
     replacements = sum(1 for c in changes if c.replacement in ("True", "Conditional"))
     # Stack tags (template-sha256, git-commit) reach every taggable resource: say how many
     # modifications are only that, so the real change stands out.
-    tags_only = sum(1 for c in changes if c.action == "Modify" and set(c.scope) == {"Tags"})
+    tags_only = len(split_tags_only(changes)[1])
     modify = f"{counts.get('Modify', 0)} to modify"
     if tags_only:
         modify += f" ({tags_only} only their tags)"
@@ -104,14 +124,41 @@ def _title(plan: Plan) -> str:
     )
 
 
+def _text_values(plan: Plan, change: Change) -> list[str]:
+    """The change's properties under its row: ``MemorySize: 256 → 512``, diffs indented."""
+    lines = []
+    for value in plan.lines_for(change):
+        lines.append(f"      {value.headline()}")
+        lines.extend(f"        {diff}" for diff in value.diff)
+    lines.extend(f"      {line}" for line in _drift_marks(plan, change))
+    return lines
+
+
+def _drift_marks(plan: Plan, change: Change) -> tuple[str, ...]:
+    """What drift detection found on this resource, or what a drift-aware change set says."""
+    found = plan.drift.marks(change.logical_id) if plan.drift is not None else ()
+    if not found and change.drift_status in ("MODIFIED", "DELETED"):
+        found = (f"drifted outside git ({change.drift_status}); this change set reverts it",)
+    return found
+
+
 def render_text(plan: Plan) -> str:
-    """A plain-text table readable in any log (no terminal needed)."""
-    rows = [_HEADERS, *(_row(c) for c in plan.change_set.changes)]
+    """A plain-text table readable in any log (no terminal needed), each modification followed
+    by its changed properties (before → after)."""
+    shown, folded = split_tags_only(plan.change_set.changes)
+    rows = [_HEADERS, *(_row(c) for c in shown)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
     lines = [_title(plan)]
-    for row in rows:
+    lines.append("  ".join(cell.ljust(w) for cell, w in zip(_HEADERS, widths, strict=True)))
+    for change, row in zip(shown, rows[1:], strict=True):
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        lines.extend(_text_values(plan, change))
+    fold = tags_only_line(folded, STACK_TAG_KEYS)
+    if fold:
+        lines.append(fold)
     lines.append(f"Summary: {summary(plan)}")
+    if plan.drift is not None:
+        lines.extend(plan.drift.text_lines())
     destructive = [c.logical_id for c in plan.change_set.changes if c.destructive]
     if destructive:
         lines.append(
@@ -126,19 +173,56 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ") if text else " "
 
 
+def _code(text: str) -> str:
+    """Inline code that survives backticks in the value."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _markdown_values(plan: Plan, change: Change) -> list[str]:
+    """One folded block per resource: its properties (before → after), diffs fenced."""
+    values = plan.lines_for(change)
+    drift = _drift_marks(plan, change)
+    if not values and not drift:
+        return []
+    count = f"{len(values)} propert{'y' if len(values) == 1 else 'ies'}"
+    lines = [
+        "<details>",
+        f"<summary><code>{change.logical_id}</code> {change.resource_type}: {change.action}, "
+        f"{count}</summary>",
+        "",
+    ]
+    for value in values:
+        lines.append(f"- {_code(value.headline())}")
+        if value.diff:
+            lines += ["", "  ```diff", *(f"  {d}" for d in value.diff), "  ```", ""]
+    lines.extend(f"- :warning: {line}" for line in drift)
+    lines += ["", "</details>", ""]
+    return lines
+
+
 def render_markdown(plan: Plan) -> str:
     """The same plan as GitHub-flavoured Markdown, for pull-request comments and job summaries."""
     lines = [f"### {_title(plan)}", ""]
-    if plan.change_set.changes:
+    shown, folded = split_tags_only(plan.change_set.changes)
+    if shown:
         lines.append("| " + " | ".join(h or "&nbsp;" for h in _HEADERS) + " |")
         lines.append("|" + "---|" * len(_HEADERS))
-        for change in plan.change_set.changes:
+        for change in shown:
             row = list(_row(change))
             row[0] = ":warning:" if change.destructive else ""
             row[2] = f"`{row[2]}`"
             lines.append("| " + " | ".join(_cell(cell) for cell in row) + " |")
         lines.append("")
+    for change in shown:
+        lines.extend(_markdown_values(plan, change))
+    fold = tags_only_line(folded, STACK_TAG_KEYS)
+    if fold:
+        lines += [fold, ""]
     lines.append(f"**Summary:** {summary(plan)}")
+    if plan.drift is not None:
+        lines += ["", *plan.drift.markdown_lines()]
     destructive = [c for c in plan.change_set.changes if c.destructive]
     if destructive:
         lines += ["", "> [!CAUTION]", "> **Destructive changes:**"]

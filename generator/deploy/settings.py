@@ -8,8 +8,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator import arns
+from generator.contracts import STATEFUL_TYPES, ResourceMetadata
 from generator.deploy.aws import error_message
-from generator.deploy.guard import STATEFUL_TYPES, stateful_ids
+from generator.deploy.events import StackResource
+from generator.deploy.guard import stateful_ids
 from generator.errors import ExitCode, GeneratorError
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
@@ -85,12 +88,14 @@ def reconcile_termination_protection(
 
 def alarm_arn(partition: str, region: str, account: str, name: str) -> str:
     """The ARN of a CloudWatch alarm."""
-    return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}"
+    return arns.arn(
+        "cloudwatch", f"alarm:{name}", region=region, account=account, partition=partition
+    )
 
 
 def rollback_triggers(
     template: dict[str, Any],
-    deployed: Iterable[dict[str, Any]],
+    deployed: Iterable[StackResource],
     partition: str,
     region: str,
     account: str,
@@ -105,16 +110,15 @@ def rollback_triggers(
     wanted = {
         lid
         for lid, r in resources.items()
-        if r.get("Type") == ALARM_TYPE
-        and ((r.get("Metadata") or {}).get("ServerlessApp") or {}).get("rollbackTrigger") is True
+        if r.get("Type") == ALARM_TYPE and ResourceMetadata.of(r).rollback_trigger
     }
     names = sorted(
-        str(summary["PhysicalResourceId"])
-        for summary in deployed
-        if summary.get("ResourceType") == ALARM_TYPE
-        and summary.get("LogicalResourceId") in wanted
-        and summary.get("PhysicalResourceId")
-        and not str(summary.get("ResourceStatus", "")).startswith("DELETE")
+        resource.physical_id
+        for resource in deployed
+        if resource.resource_type == ALARM_TYPE
+        and resource.logical_id in wanted
+        and resource.physical_id
+        and not resource.status.startswith("DELETE")
     )
     return [
         {"Arn": alarm_arn(partition, region, account, name), "Type": ALARM_TYPE}
@@ -122,8 +126,6 @@ def rollback_triggers(
     ]
 
 
-def deployed_stateful_ids(deployed: Iterable[dict[str, Any]]) -> list[str]:
+def deployed_stateful_ids(deployed: Iterable[StackResource]) -> list[str]:
     """Logical ids of stateful resources in the deployed stack."""
-    return sorted(
-        str(s["LogicalResourceId"]) for s in deployed if s.get("ResourceType") in STATEFUL_TYPES
-    )
+    return sorted(r.logical_id for r in deployed if r.resource_type in STATEFUL_TYPES)

@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from generator.clock import Deadline, SystemClock, until
+
 _RUNTIME_SOURCE = (Path(__file__).with_name("runtime.py")).read_text(encoding="utf-8")
 DEFAULT_RETRIES = 2
 
@@ -236,13 +238,12 @@ class Deliverer:
 
     def wait_idle(self, timeout_seconds: float) -> bool:
         """Wait until no asynchronous invocation is running; False on timeout."""
-        deadline = time.monotonic() + timeout_seconds
-        while time.monotonic() < deadline:
+
+        def idle() -> bool:
             with self._lock:
-                if not self._pending:
-                    return True
-            time.sleep(0.05)
-        return False
+                return not self._pending
+
+        return until(Deadline(SystemClock(), timeout_seconds), 0.05, idle)
 
     def shutdown(self) -> None:
         """Stop taking work and wait for running invocations."""

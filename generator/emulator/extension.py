@@ -6,7 +6,8 @@ What it changes, and why:
 
 - switches on the resource types of ``generator.emulator.models`` (secrets, alarms, bucket
   policy, EventInvokeConfig, SNS/SQS policies, subscriptions; buckets and functions keep the
-  properties moto drops);
+  properties moto drops) and ``generator.emulator.rotation_model`` (the secret's rotation
+  schedule);
 - ``execute_change_set``: moto applies the resources but never rebuilds the stack's outputs (the
   stack was created from an empty template at CreateChangeSet and its output map is never
   refreshed), never registers exports, and keeps the old parameters and tags. The patch refreshes
@@ -18,6 +19,9 @@ What it changes, and why:
 - ``delete_stack``: moto's deleted stack re-creates its resources the first time its outputs are
   read (see ``generator.emulator.deletion``); the patch deletes in dependency order, honours
   ``Retain``, freezes the outputs and reports a resource that cannot go as ``DELETE_FAILED``;
+- change sets carry ``Scope``, ``Details`` (with before/after values when described with
+  ``IncludePropertyValues``) and ``Replacement`` computed from the deployed and the new template
+  (see ``generator.emulator.changes``); moto reports only the action;
 - S3 notifications and ``lambda:Invoke`` run the function's deployed code in a subprocess
   (``generator.emulator.delivery``) instead of Docker, and S3 events look like AWS's: keys keep
   their ``/`` (moto writes ``%2F``) and versioned buckets' events carry ``versionId`` and
@@ -40,9 +44,11 @@ import moto.awslambda.models as lambda_models
 import moto.cloudformation.models as cfn_models
 import moto.cloudformation.parsing as cfn_parsing
 import moto.s3.notifications as s3_notifications
-from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
 
-from generator.emulator import deletion, models
+from generator.emulator import changes, deletion, models, rotation_model
 from generator.emulator.delivery import Deliverer, invocation_for
 
 _originals: dict[str, Any] = {}
@@ -67,6 +73,8 @@ def install(endpoint_url: str, work_dir: Path) -> Deliverer:
         _clear_model_caches()
         _patch(CloudFormationBackend, "execute_change_set", _execute_change_set)
         _patch(CloudFormationBackend, "delete_stack", _delete_stack)
+        _patch(ChangeSet, "diff", _diff_with_details)
+        _patch(CloudFormationResponse, "describe_change_set", _describe_change_set)
         _patch(cfn_parsing, "parse_and_update_resource", _update_or_keep)
         _patch(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
         _patch(s3_notifications, "_get_s3_event", _s3_event_with_version)
@@ -169,6 +177,46 @@ def mark_failed(stack: Stack, change_set: Any, exc: Exception) -> None:
     change_set.execution_status = "EXECUTE_FAILED"
 
 
+def _diff_with_details(self: ChangeSet) -> list[Any]:
+    """moto's changes with Scope, Details, values and Replacement, as CloudFormation has them."""
+    found: list[Any] = list(_original(ChangeSet, "diff")(self))
+    stack = self.stack
+    deployed = dict(getattr(stack.resource_map, "_resource_json_map", None) or {})
+    new = dict((self.template_dict or {}).get("Resources") or {})
+    parsed = getattr(stack.resource_map, "_parsed_resources", {}) or {}
+    tags_changed = self.change_set_type == "UPDATE" and dict(self.tags or {}) != dict(
+        stack.tags or {}
+    )
+    listed = {change.logical_resource_id for change in found}
+    if tags_changed:
+        # CloudFormation retags every taggable resource when the stack's tags change.
+        for logical_id, resource in new.items():
+            retag = logical_id in deployed and logical_id not in listed
+            if retag and changes.taggable(str(resource.get("Type", ""))):
+                found.append(cfn_models.Change("Modify", logical_id, resource["Type"]))
+    for change in found:
+        resource = parsed.get(change.logical_resource_id)
+        physical = getattr(resource, "physical_resource_id", None) if resource else None
+        changes.enrich(
+            change,
+            deployed.get(change.logical_resource_id),
+            new.get(change.logical_resource_id),
+            physical if isinstance(physical, str) else None,
+            tags_changed,
+        )
+    return found
+
+
+def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
+    """DescribeChangeSet: property values only when ``IncludePropertyValues`` asks for them."""
+    change_set = self.cloudformation_backend.describe_change_set(
+        change_set_name=self._get_param("ChangeSetName")
+    )
+    if self._get_bool_param("IncludePropertyValues", False):
+        return ActionResult(change_set)
+    return ActionResult(changes.without_values(change_set))
+
+
 def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
     stack = self.stacks.get(name_or_stack_id) or next(
         (s for s in self.stacks.values() if s.name == name_or_stack_id), None
@@ -241,3 +289,4 @@ def _invoke_api(self: Any, body: Any, request_headers: Any, response_headers: An
 
 # Imported for the side effect documented in ``models``; referenced so linters keep it.
 _ = cfn_models
+_REGISTERED = rotation_model  # registers AWS::SecretsManager::RotationSchedule

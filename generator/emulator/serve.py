@@ -1,4 +1,4 @@
-"""The emulator server process: ``python -m generator.emulator.serve --state-dir DIR [--port N]``.
+"""The emulator server process, started as ``python -m generator.cli.serve --state-dir DIR``.
 
 moto's server app with this project's extension installed, on loopback only. It binds first (port
 0 lets the OS choose), then installs the extension pointing functions back at itself, then writes
@@ -8,15 +8,17 @@ stops it cleanly.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from generator.render import write_atomic
 
 HOST = "127.0.0.1"
 HEALTH_PATH = "/_emulator/health"
@@ -39,20 +41,16 @@ def with_health(app: WsgiApp) -> WsgiApp:
     return wrapped
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write a small JSON file so that readers never see half of it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+@dataclass(frozen=True)
+class ServeOptions:
+    """Where the server keeps its state, and the port to bind (0: any free port)."""
+
+    state_dir: Path
+    port: int = 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def serve(options: ServeOptions) -> int:
     """Serve until SIGTERM or SIGINT."""
-    parser = argparse.ArgumentParser(prog="python -m generator.emulator.serve")
-    parser.add_argument("--state-dir", required=True, type=Path)
-    parser.add_argument("--port", type=int, default=0, help="0: any free port")
-    args = parser.parse_args(argv)
-
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -62,11 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from generator.emulator import extension
 
-    state_dir: Path = args.state_dir
+    state_dir = options.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     server = make_server(
         HOST,
-        args.port,
+        options.port,
         with_health(DomainDispatcherApplication(create_backend_app)),
         threaded=True,
         request_handler=MotoRequestHandler,
@@ -80,14 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
     thread.start()
     info = {"pid": os.getpid(), "port": server.server_port, "endpoint": endpoint}
-    write_json_atomic(state_dir / "server.json", info)
+    write_atomic(state_dir / "server.json", json.dumps(info, indent=2) + "\n")
     print(f"[emulator] listening on {endpoint} (pid {os.getpid()})", file=sys.stderr, flush=True)
     stop.wait()
     print("[emulator] stopping", file=sys.stderr, flush=True)
     server.shutdown()
     extension.uninstall()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

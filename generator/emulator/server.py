@@ -1,7 +1,7 @@
 """Start, find and stop the emulator server: a background process on loopback.
 
 Its pid, port and log live in ``<state>/emulator/`` (``.state/`` is git-ignored). This module
-imports neither moto nor the extension: it only starts ``python -m generator.emulator.serve`` and
+imports neither moto nor the extension: it only starts ``python -m generator.cli.serve`` and
 talks to it over HTTP, so the deploy path stays free of emulator code.
 """
 
@@ -14,18 +14,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.clock import Deadline, SystemClock, poll, until
 from generator.emulator.serve import HEALTH_PATH, IDENTITY
 from generator.errors import ExitCode, GeneratorError
+from generator.workspace import CHECKOUT
 
 SUBDIR = "emulator"
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # Loopback never goes through a proxy, whatever the machine's proxy settings say.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -123,16 +123,14 @@ def ensure_running(state_dir: Path, timeout_seconds: float = 30.0) -> str:
 def _start(state_dir: Path, timeout_seconds: float) -> str:
     folder = emulator_dir(state_dir)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(CHECKOUT), env.get("PYTHONPATH", "")) if p)
     # The server must never use real credentials or reach AWS itself.
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
         env.pop(name, None)
     env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     with log_file(state_dir).open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our interpreter and module, no shell
-            [sys.executable, "-m", "generator.emulator.serve", "--state-dir", str(folder)],
+            [sys.executable, "-m", "generator.cli.serve", "--state-dir", str(folder)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -140,8 +138,8 @@ def _start(state_dir: Path, timeout_seconds: float) -> str:
             cwd=folder,
             start_new_session=True,  # outlives the command that started it; Ctrl-C spares it
         )
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
+
+    def answering() -> str | None:
         info = _read_info(state_dir)
         if info is not None and info.pid == process.pid and healthy(info.endpoint, info.pid):
             return info.endpoint
@@ -151,13 +149,17 @@ def _start(state_dir: Path, timeout_seconds: float) -> str:
                 f"it to keep running. Last lines of {log_file(state_dir)}:\n{_tail(state_dir)}",
                 ExitCode.FAILED,
             )
-        time.sleep(0.1)
-    _terminate(process.pid, 5.0)
-    raise GeneratorError(
-        f"the emulator did not answer within {timeout_seconds:.0f}s; expected a healthy server. "
-        f"Last lines of {log_file(state_dir)}:\n{_tail(state_dir)}",
-        ExitCode.TIMED_OUT,
-    )
+        return None
+
+    def timed_out(now: float) -> GeneratorError:
+        _terminate(process.pid, 5.0)
+        return GeneratorError(
+            f"the emulator did not answer within {timeout_seconds:.0f}s; expected a healthy "
+            f"server. Last lines of {log_file(state_dir)}:\n{_tail(state_dir)}",
+            ExitCode.TIMED_OUT,
+        )
+
+    return poll(Deadline(SystemClock(), timeout_seconds), 0.1, answering, timed_out)
 
 
 def _tail(state_dir: Path, lines: int = 20) -> str:
@@ -171,16 +173,15 @@ def _tail(state_dir: Path, lines: int = 20) -> str:
 def _terminate(pid: int, timeout_seconds: float) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if not is_alive(pid):
-            return
-        time.sleep(0.05)
+
+    def gone() -> bool:
+        return not is_alive(pid)
+
+    if until(Deadline(SystemClock(), timeout_seconds), 0.05, gone):
+        return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline and is_alive(pid):
-        time.sleep(0.05)
+    until(Deadline(SystemClock(), timeout_seconds), 0.05, gone)
 
 
 def _is_ours(info: Running) -> bool:
@@ -191,7 +192,7 @@ def _is_ours(info: Running) -> bool:
         cmdline = Path(f"/proc/{info.pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return b"generator.emulator.serve" in cmdline
+    return b"generator.cli.serve" in cmdline
 
 
 def stop(state_dir: Path, timeout_seconds: float = 10.0) -> bool:

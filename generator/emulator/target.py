@@ -7,7 +7,6 @@ path a real account takes.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,20 +16,11 @@ import boto3
 from generator.config import Environment
 from generator.emulator import server
 from generator.errors import ExitCode, GeneratorError
+from generator.workspace import state_dir
 
 # moto's default account: every request with fake credentials lands in it.
 EMULATOR_ACCOUNT = "123456789012"
 FAKE_CREDENTIAL = "testing"
-# The environment that `make deploy` targets when none is named.
-DEFAULT_ENVIRONMENT = "local"
-# Overrides ``<root>/.state`` (tests use a temporary folder, so they never touch a developer's).
-STATE_DIR_VARIABLE = "SERVERLESSAPP_STATE_DIR"
-
-
-def state_dir(root: Path) -> Path:
-    """The git-ignored folder for local state: ``$SERVERLESSAPP_STATE_DIR`` or ``<root>/.state``."""
-    override = os.environ.get(STATE_DIR_VARIABLE)
-    return Path(override) if override else root / ".state"
 
 
 @dataclass(frozen=True)

@@ -7,31 +7,13 @@ from collections.abc import Mapping
 from awacs.aws import Bool, Condition, Deny, Principal, Statement
 from troposphere import AWSObject, Sub, Tags
 
-from generator import naming
+from generator import arns, naming
 from generator.config import Environment
-
-# Resource types whose replacement or removal loses data (or, for a key, the data it encrypts).
-# The retention policies, the deploy guard, the stack policy and cfn-lint rule E9001 use this set.
-STATEFUL_TYPES = frozenset(
-    {
-        "AWS::S3::Bucket",
-        "AWS::SecretsManager::Secret",
-        "AWS::KMS::Key",
-        "AWS::SQS::Queue",
-        "AWS::Logs::LogGroup",
-        "AWS::DynamoDB::Table",
-        "AWS::DynamoDB::GlobalTable",
-        "AWS::RDS::DBInstance",
-        "AWS::RDS::DBCluster",
-        "AWS::EFS::FileSystem",
-        "AWS::Kinesis::Stream",
-    }
-)
 
 
 def tags(env: Environment) -> Tags:
     """The fixed tags plus the environment's extras, in a stable order."""
-    return Tags({**naming.base_tags(env.name), **env.tags})
+    return Tags(naming.base_tags(env.name, env.tags))
 
 
 def retain(resource: AWSObject, env: Environment) -> AWSObject:
@@ -64,12 +46,12 @@ def skip_cfn_lint(resource: AWSObject, skips: Mapping[str, str]) -> AWSObject:
 
 def bucket_arn(bucket_name: str) -> Sub:
     """A bucket's ARN built from its name, so nothing depends on the bucket resource itself."""
-    return Sub(f"arn:${{AWS::Partition}}:s3:::{bucket_name}")
+    return Sub(arns.bucket_arn(bucket_name))
 
 
 def objects_arn(bucket_name: str, prefix: str = "") -> Sub:
     """ARN of the objects under ``prefix`` in a bucket."""
-    return Sub(f"arn:${{AWS::Partition}}:s3:::{bucket_name}/{prefix}*")
+    return Sub(arns.objects_arn(bucket_name, prefix))
 
 
 def deny_insecure_transport(actions: list[object], resources: list[object]) -> Statement:

@@ -17,7 +17,7 @@ from awacs.aws import (
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import kms as tkms
 
-from generator import naming
+from generator import arns, naming
 from generator.config import Environment
 from generator.stack.common import retain, tags
 
@@ -59,22 +59,39 @@ def _via(*services: str) -> Condition:
     )
 
 
-def key_policy(env: Environment, function_role_arn: GetAtt) -> PolicyDocument:
-    """Account administers; only the log group, alarms, the function and in-account S3/Secrets
-    Manager callers (uploaders, CloudFormation creating the secret) may use the key."""
-    log_group_arn = Sub(
-        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
-        + naming.log_group(env.name)
+def _log_group_arn(name: str) -> Sub:
+    return Sub(arns.arn("logs", "log-group:" + name))
+
+
+def rotation_role_statement(rotation_role_arn: GetAtt) -> Statement:
+    """The rotation function reads and writes the secret's versions, only through Secrets
+    Manager."""
+    return Statement(
+        Sid="RotationRoleThroughSecretsManager",
+        Effect=Allow,
+        Principal=Principal("AWS", rotation_role_arn),
+        Action=[kms.Encrypt, *_USE_ACTIONS],
+        Resource=["*"],
+        Condition=_via("secretsmanager"),
     )
-    return PolicyDocument(
+
+
+def key_policy(
+    env: Environment, function_role_arn: GetAtt, rotation_role_arn: GetAtt | None = None
+) -> PolicyDocument:
+    """Account administers; only the log groups, alarms, the function (and the rotation
+    function) and in-account S3/Secrets Manager callers (uploaders, CloudFormation creating the
+    secret) may use the key."""
+    log_group_arn: Sub | list[Sub] = _log_group_arn(naming.log_group(env.name))
+    if rotation_role_arn is not None:
+        log_group_arn = [log_group_arn, _log_group_arn(naming.rotation_log_group(env.name))]
+    document = PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
                 Sid="AccountAdministersKey",
                 Effect=Allow,
-                Principal=Principal(
-                    "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
-                ),
+                Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
                 Action=_ADMIN_ACTIONS,
                 Resource=["*"],  # in a key policy "*" means this key
             ),
@@ -84,9 +101,7 @@ def key_policy(env: Environment, function_role_arn: GetAtt) -> PolicyDocument:
                 # only when the principal's own IAM policy allows it too.
                 Sid="AccountPrincipalsThroughTheStacksServices",
                 Effect=Allow,
-                Principal=Principal(
-                    "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
-                ),
+                Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
                 Action=[kms.Encrypt, *_USE_ACTIONS],
                 Resource=["*"],
                 Condition=_via("s3", "secretsmanager", "sqs"),
@@ -125,24 +140,29 @@ def key_policy(env: Environment, function_role_arn: GetAtt) -> PolicyDocument:
                 Condition=Condition(
                     StringEquals(
                         "kms:EncryptionContext:aws:sns:topicArn",
-                        Sub(
-                            "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"
-                            + naming.topic_name(env.name)
-                        ),
+                        Sub(arns.arn("sns", naming.topic_name(env.name))),
                     )
                 ),
             ),
         ],
     )
+    if rotation_role_arn is not None:
+        document.Statement.append(rotation_role_statement(rotation_role_arn))
+    return document
 
 
-def add_key(template: Template, env: Environment, function_role_arn: GetAtt) -> KeyHandle:
+def add_key(
+    template: Template,
+    env: Environment,
+    function_role_arn: GetAtt,
+    rotation_role_arn: GetAtt | None = None,
+) -> KeyHandle:
     """Add the key (rotation on) and its alias."""
     key = tkms.Key(
         naming.LogicalId.KEY,
         Description=f"ServerlessApp {env.name}: data bucket, secret, queue, topic and logs",
         EnableKeyRotation=True,
-        KeyPolicy=key_policy(env, function_role_arn),
+        KeyPolicy=key_policy(env, function_role_arn, rotation_role_arn),
         Tags=tags(env),
     )
     if not env.retain_data:

@@ -8,6 +8,7 @@ from troposphere import GetAtt, Ref, Sub, Template, awslambda, logs, sqs
 
 from generator import naming
 from generator.config import Environment
+from generator.contracts import ArtifactRef
 from generator.stack.common import bucket_arn, retain, skip_cfn_lint, skip_checkov, tags
 from generator.stack.encryption import KeyHandle
 
@@ -21,14 +22,6 @@ class LoggingConfig(awslambda.LoggingConfig):  # type: ignore[misc]
         **awslambda.LoggingConfig.props,
         "LogFormat": (str, False),
     }
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """Where the handler's code is: the artifact bucket's key and the zip's sha256."""
-
-    key: str
-    sha256: str
 
 
 @dataclass(frozen=True)
@@ -92,7 +85,7 @@ def environment_variables(env: Environment, secret: Ref, data_bucket: str) -> di
 def add_function(
     template: Template,
     env: Environment,
-    artifact: Artifact,
+    artifact: ArtifactRef,
     role_arn: GetAtt,
     policy_id: str,
     secret: Ref,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from awacs import sns as sns_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, sns
 
-from generator import naming
+from generator import arns, naming
 from generator.config import Environment
+from generator.contracts import ResourceMetadata
 from generator.stack.common import deny_insecure_transport, tags
 from generator.stack.encryption import KeyHandle
 from generator.stack.function import FunctionHandles
@@ -66,9 +68,10 @@ def add_topic(template: Template, env: Environment, key: KeyHandle) -> Ref:
                                 ArnLike(
                                     "aws:SourceArn",
                                     Sub(
-                                        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:"
-                                        "${AWS::AccountId}:alarm:"
-                                        + naming.alarm_name("*", env.name)
+                                        arns.arn(
+                                            "cloudwatch",
+                                            "alarm:" + naming.alarm_name("*", env.name),
+                                        )
                                     ),
                                 ),
                             ]
@@ -124,6 +127,18 @@ def alarm_specs(env: Environment) -> list[AlarmSpec]:
     ]  # fmt: skip
 
 
+def _notifying(env: Environment, topic: Ref) -> dict[str, Any]:
+    """What every alarm shares: at or over its threshold, quiet without data, and the topic told
+    on ALARM and on OK."""
+    return {
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [topic],
+        "OKActions": [topic],
+        "Tags": tags(env),
+    }
+
+
 def add_alarms(template: Template, env: Environment, function: FunctionHandles, topic: Ref) -> None:
     """Every alarm notifies the topic on ALARM and on OK."""
     for spec in alarm_specs(env):
@@ -143,16 +158,37 @@ def add_alarms(template: Template, env: Environment, function: FunctionHandles, 
                 Period=spec.period_seconds,
                 EvaluationPeriods=spec.evaluation_periods,
                 Threshold=spec.threshold,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
-                TreatMissingData="notBreaching",
-                AlarmActions=[topic],
-                OKActions=[topic],
-                Tags=tags(env),
+                **_notifying(env, topic),
             )
         )
         if spec.rollback_trigger:
-            alarm.Metadata = {"ServerlessApp": {"rollbackTrigger": True}}
+            alarm.Metadata = ResourceMetadata(rollback_trigger=True).to_metadata()
     add_error_rate_alarm(template, env, function, topic)
+
+
+def add_rotation_alarm(template: Template, env: Environment, function: Ref, topic: Ref) -> None:
+    """A failed rotation step leaves the old key current (nothing breaks yet), but the next
+    scheduled rotation fails the same way: tell someone at the first error."""
+    template.add_resource(
+        cloudwatch.Alarm(
+            naming.LogicalId.ROTATION_ERRORS_ALARM,
+            AlarmName=naming.alarm_name("SecretRotation-Errors", env.name),
+            AlarmDescription="The signing key's rotation function failed a step; the key did "
+            f"not rotate. See the log group {naming.rotation_log_group(env.name)}.",
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=[cloudwatch.MetricDimension(Name="FunctionName", Value=function)],
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            AlarmActions=[topic],
+            OKActions=[topic],
+            Tags=tags(env),
+        )
+    )
 
 
 def add_error_rate_alarm(
@@ -203,14 +239,10 @@ def add_error_rate_alarm(
             ],
             EvaluationPeriods=1,
             Threshold=alarms.error_rate_percent,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-            TreatMissingData="notBreaching",
-            AlarmActions=[topic],
-            OKActions=[topic],
-            Tags=tags(env),
+            **_notifying(env, topic),
         )
     )
-    alarm.Metadata = {"ServerlessApp": {"rollbackTrigger": True}}
+    alarm.Metadata = ResourceMetadata(rollback_trigger=True).to_metadata()
 
 
 def dashboard_body(env: Environment) -> str:

@@ -9,6 +9,7 @@ from troposphere import secretsmanager as sm
 
 from generator import naming
 from generator.config import Environment
+from generator.contracts import ResourceMetadata
 from generator.stack.common import retain, skip_checkov, tags
 from generator.stack.encryption import KeyHandle
 
@@ -33,20 +34,22 @@ def add_secret(template: Template, env: Environment, key: KeyHandle) -> Ref:
         ),
         Tags=tags(env),
     )
-    skip_checkov(
-        secret,
-        {
-            "CKV2_AWS_57": "Rotation needs a rotation function this stack does not own yet; the "
-            "handler re-reads the secret after its cache TTL, so a rotated value is picked up.",
-        },
-    )
+    if env.secret.rotation_days == 0:
+        skip_checkov(
+            secret,
+            {
+                "CKV2_AWS_57": "Rotation is turned off in this environment (secret.rotation_days: "
+                "0); with it on, generator/stack/rotation.py adds the schedule and its function.",
+            },
+        )
     # Drift detection reads the secret's value; CI's plan role may not, so `status` skips it.
     secret.Metadata = {
-        **secret.Metadata,
-        "ServerlessApp": {
-            "driftNotChecked": "drift detection needs the secret's value, which no CI role "
+        # No checkov skip when rotation is on, so the secret may have no Metadata yet.
+        **(getattr(secret, "Metadata", None) or {}),
+        **ResourceMetadata(
+            drift_not_checked="drift detection needs the secret's value, which no CI role "
             "may read; the stack policy and CloudTrail guard it instead"
-        },
+        ).to_metadata(),
     }
     template.add_resource(retain(secret, env))
     return Ref(secret)

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from .core import OBJECT_GONE, SUPERSEDED, StoredObject
 from .errors import SecretUnreadable, SkipRecord
 from .settings import Settings
+from .signing import SigningKey
 
 # Standard retry mode backs off on throttling and 5xx inside one invocation; what still fails
 # after that fails the record, and Lambda's own retries take over.
@@ -47,10 +48,11 @@ def secrets_client() -> Any:
 
 @functools.cache
 def secrets_provider() -> Any:
-    """Powertools' secrets provider over our client; it keeps the value cache across invocations."""
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    """Powertools' secrets provider over our client; it keeps the value (with its version id)
+    cached across invocations."""
+    from .secret import VersionedSecretsProvider
 
-    return SecretsProvider(boto3_client=secrets_client())
+    return VersionedSecretsProvider(boto3_client=secrets_client())
 
 
 def reset() -> None:
@@ -119,26 +121,18 @@ class S3Store:
         return True
 
 
-def read_password(settings: Settings) -> str:
-    """The signing key: the secret's ``password``, cached for SECRET_CACHE_SECONDS."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import (
-        GetParameterError,
-        TransformParameterError,
-    )
+def read_signing_key(settings: Settings) -> SigningKey:
+    """The signing key: the secret's ``password`` and the ``VersionId`` holding it, cached for
+    SECRET_CACHE_SECONDS."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    from .secret import signing_key_from
 
     try:
-        value = secrets_provider().get(
-            settings.secret_arn, max_age=settings.secret_cache_seconds, transform="json"
-        )
-    except (GetParameterError, TransformParameterError) as exc:
+        value = secrets_provider().get(settings.secret_arn, max_age=settings.secret_cache_seconds)
+    except GetParameterError as exc:
         # The message names the secret and the cause, never its value.
         raise SecretUnreadable(
             f"cannot read secret {settings.secret_arn}: {type(exc).__name__}: {exc}"
         ) from exc
-    password = value.get("password") if isinstance(value, dict) else None
-    if not isinstance(password, str) or not password:
-        raise SecretUnreadable(
-            f"secret {settings.secret_arn} has no non-empty string 'password' field; "
-            'expected JSON {"username": ..., "password": ...}'
-        )
-    return password
+    return signing_key_from(value, settings.secret_arn)

@@ -1,16 +1,16 @@
-"""The processing core: pure apart from the ObjectStore and the password function it is given."""
+"""The processing core: pure apart from the ObjectStore and the signing-key function it is given."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from . import events
 from .errors import RecordError, SizeMismatch, SkipRecord
 from .settings import Settings
-from .signing import build_result, result_bytes
+from .signing import SigningKey, build_result, result_bytes
 
 CHUNK_SIZE = 1024 * 1024  # bounded reads: memory stays flat whatever the object's size
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
@@ -126,7 +126,10 @@ def error_code(exc: BaseException) -> str:
 
 
 def process_object(
-    ref: events.ObjectEvent, store: ObjectStore, password: Callable[[], str], settings: Settings
+    ref: events.ObjectEvent,
+    store: ObjectStore,
+    password: Callable[[], SigningKey],
+    settings: Settings,
 ) -> Processed | Skipped:
     """Read one object version, check it, and write its signed result (once)."""
     try:
@@ -153,7 +156,7 @@ def process_object(
         sha256=sha256,
         etag=stored.etag,
         content_type=stored.content_type,
-        password=secret,
+        signing_key=secret,
     )
     target = result_key(settings, ref.key, version_id, stored.etag)
     if not store.put_if_absent(ref.bucket, target, result_bytes(result)):
@@ -161,11 +164,14 @@ def process_object(
     return Processed(ref.index, ref.bucket, ref.key, version_id, size, sha256, target)
 
 
-def once(fetch: Callable[[], str]) -> Callable[[], str]:
+T = TypeVar("T")
+
+
+def once(fetch: Callable[[], T]) -> Callable[[], T]:
     """``fetch`` called at most once: later calls return its value or re-raise its error."""
     memo: list[Any] = []
 
-    def call() -> str:
+    def call() -> T:
         if not memo:
             try:
                 memo.append((True, fetch()))
@@ -174,13 +180,13 @@ def once(fetch: Callable[[], str]) -> Callable[[], str]:
         ok, value = memo[0]
         if not ok:
             raise value
-        return str(value)
+        return value  # type: ignore[no-any-return]
 
     return call
 
 
 def process_event(
-    event: Any, store: ObjectStore, password: Callable[[], str], settings: Settings
+    event: Any, store: ObjectStore, password: Callable[[], SigningKey], settings: Settings
 ) -> Iterator[Outcome]:
     """Every record's outcome, in order. One failing record never stops the others.
 

@@ -3,11 +3,18 @@
 Standard library only, so consumers can copy this file to verify results without the handler's
 dependencies.
 
-Canonical form (format ``serverlessapp.result/v1``): every field of the result except
-``signature``, serialized as JSON with keys sorted by code point, no whitespace
-(``separators=(",", ":")``), non-ASCII characters unescaped, encoded as UTF-8. The signature is
-the lowercase hex HMAC-SHA256 of those bytes, keyed by the UTF-8 bytes of the secret's password.
-``format`` and ``signature_algorithm`` are signed too, so neither can be swapped after the fact.
+Canonical form: every field of the result except ``signature``, serialized as JSON with keys
+sorted by code point, no whitespace (``separators=(",", ":")``), non-ASCII characters unescaped,
+encoded as UTF-8. The signature is the lowercase hex HMAC-SHA256 of those bytes, keyed by the
+UTF-8 bytes of the secret's password. ``format`` and ``signature_algorithm`` are signed too, so
+neither can be swapped after the fact.
+
+Format ``serverlessapp.result/v2`` adds ``key_version``: the Secrets Manager ``VersionId`` of the
+secret value whose password signed the result. It is signed like every other field, so it cannot
+be pointed at another key; a verifier fetches that exact version (``GetSecretValue`` with
+``VersionId``), which keeps results signed before a rotation verifiable after it. Results of the
+earlier format ``serverlessapp.result/v1`` (no ``key_version``) still verify with the key that
+signed them.
 """
 
 from __future__ import annotations
@@ -15,12 +22,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-RESULT_FORMAT = "serverlessapp.result/v1"
+RESULT_FORMAT = "serverlessapp.result/v2"
+RESULT_FORMAT_V1 = "serverlessapp.result/v1"
 SIGNATURE_ALGORITHM = "HMAC-SHA256"
-SIGNED_FIELDS = (
+SIGNED_FIELDS_V1 = (
     "bucket",
     "content_type",
     "etag",
@@ -31,6 +40,20 @@ SIGNED_FIELDS = (
     "size",
     "version_id",
 )
+SIGNED_FIELDS = tuple(sorted((*SIGNED_FIELDS_V1, "key_version")))
+# The fields each format signs: a result must hold exactly these plus ``signature``.
+FIELDS_BY_FORMAT = {RESULT_FORMAT: SIGNED_FIELDS, RESULT_FORMAT_V1: SIGNED_FIELDS_V1}
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A signing password and the secret version it came from (never logged, never stored)."""
+
+    password: str
+    version_id: str
+
+    def __repr__(self) -> str:  # a traceback or log line must never show the password
+        return f"SigningKey(version_id={self.version_id!r})"
 
 
 def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
@@ -54,21 +77,22 @@ def build_result(
     sha256: str,
     etag: str,
     content_type: str | None,
-    password: str,
+    signing_key: SigningKey,
 ) -> dict[str, Any]:
-    """A signed result document for one object version."""
+    """A signed result document for one object version, naming the key version that signed it."""
     fields: dict[str, Any] = {
         "bucket": bucket,
         "content_type": content_type,
         "etag": etag,
         "format": RESULT_FORMAT,
         "key": key,
+        "key_version": signing_key.version_id,
         "sha256": sha256,
         "signature_algorithm": SIGNATURE_ALGORITHM,
         "size": size,
         "version_id": version_id,
     }
-    return {**fields, "signature": sign(fields, password)}
+    return {**fields, "signature": sign(fields, signing_key.password)}
 
 
 def result_bytes(result: Mapping[str, Any]) -> bytes:
@@ -76,18 +100,79 @@ def result_bytes(result: Mapping[str, Any]) -> bytes:
     return canonical_bytes(result) + b"\n"
 
 
-def verify_result(result: Any, password: str) -> bool:
-    """True if ``result`` is a well-formed v1 result whose signature matches ``password``."""
-    if not isinstance(result, Mapping) or set(result) != {*SIGNED_FIELDS, "signature"}:
-        return False
-    if result["format"] != RESULT_FORMAT or result["signature_algorithm"] != SIGNATURE_ALGORITHM:
-        return False
+def key_version(result: Any) -> str | None:
+    """The secret version a result names as its signer; None for v1 results and non-results."""
+    if not isinstance(result, Mapping) or result.get("format") != RESULT_FORMAT:
+        return None
+    value = result.get("key_version")
+    return value if isinstance(value, str) and value else None
+
+
+def _signed_fields(result: Any) -> tuple[str, ...] | None:
+    """The fields ``result`` signs if it has exactly the shape of a v1 or v2 result, else None."""
+    if not isinstance(result, Mapping):
+        return None
+    fields = FIELDS_BY_FORMAT.get(result.get("format"))  # type: ignore[arg-type]
+    if fields is None or set(result) != {*fields, "signature"}:
+        return None
+    if result["signature_algorithm"] != SIGNATURE_ALGORITHM:
+        return None
+    if result["format"] == RESULT_FORMAT and key_version(result) is None:
+        return None  # a v2 result must name its key version
     signature = result["signature"]
     if not isinstance(signature, str) or not signature.isascii():
+        return None
+    return fields
+
+
+def verify_result(result: Any, password: str) -> bool:
+    """True if ``result`` is a well-formed v1 or v2 result whose signature matches ``password``."""
+    fields = _signed_fields(result)
+    if fields is None:
         return False
-    fields = {name: result[name] for name in SIGNED_FIELDS}
     try:
-        expected = sign(fields, password)
+        expected = sign({name: result[name] for name in fields}, password)
     except (TypeError, ValueError):  # a field that JSON cannot serialize was not signed by us
         return False
-    return hmac.compare_digest(expected, signature)
+    return hmac.compare_digest(expected, result["signature"])
+
+
+def verify_with_versions(result: Any, password_of: Callable[[str | None], str | None]) -> bool:
+    """True if ``result`` verifies with the password of the key version it names.
+
+    ``password_of(version_id)`` returns that version's password, or None when the version does
+    not exist; it is called with None for a v1 result (which names no version: the caller decides
+    which key signed those, normally the one current before rotation was switched on).
+    """
+    if not isinstance(result, Mapping):
+        return False
+    if result.get("format") == RESULT_FORMAT and key_version(result) is None:
+        return False
+    password = password_of(key_version(result))
+    return password is not None and verify_result(result, password)
+
+
+def secret_password_of(client: Any, secret_id: str) -> Callable[[str | None], str | None]:
+    """``password_of`` over a boto3 Secrets Manager client: GetSecretValue by VersionId.
+
+    None (a v1 result) reads the AWSCURRENT version. A version that no longer exists (or the
+    request is refused) gives None, so the result does not verify.
+    """
+
+    def password_of(version_id: str | None) -> str | None:
+        request: dict[str, str] = {"SecretId": secret_id}
+        if version_id is None:
+            request["VersionStage"] = "AWSCURRENT"
+        else:
+            request["VersionId"] = version_id
+        try:
+            value = json.loads(client.get_secret_value(**request)["SecretString"])
+        except Exception as exc:  # botocore's ClientError, kept importable without botocore
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code in {"ResourceNotFoundException", "InvalidParameterException"}:
+                return None
+            raise
+        password = value.get("password") if isinstance(value, dict) else None
+        return password if isinstance(password, str) and password else None
+
+    return password_of

@@ -256,6 +256,7 @@ def streaming(size: int, rounds: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "handler"))
     from fileproc import aws, core
     from fileproc.settings import settings_from_env
+    from fileproc.signing import SigningKey
 
     config = settings_from_env({"SECRET_ARN": "arn:bench", "BUCKET_NAME": BUCKET})
     block = os.urandom(core.CHUNK_SIZE)
@@ -273,7 +274,7 @@ def streaming(size: int, rounds: int) -> dict[str, float]:
     def real_loop() -> tuple[float, core.Processed | core.Skipped]:
         store = aws.S3Store(StubS3(ref.size, block))
         started = time.perf_counter()
-        outcome = core.process_object(ref, store, lambda: "p" * 32, config)
+        outcome = core.process_object(ref, store, lambda: SigningKey("p" * 32, "v1"), config)
         return time.perf_counter() - started, outcome
 
     # Interleaved rounds, best of each: other processes on the machine only ever slow a pass.
@@ -318,6 +319,7 @@ def child_memory(size: int) -> None:
     sys.path.insert(0, str(ROOT / "handler"))
     from fileproc import aws, core
     from fileproc.settings import settings_from_env
+    from fileproc.signing import SigningKey
 
     config = settings_from_env({"SECRET_ARN": "arn:bench", "BUCKET_NAME": BUCKET})
     block = os.urandom(core.CHUNK_SIZE)
@@ -325,7 +327,9 @@ def child_memory(size: int) -> None:
     import botocore.response  # noqa: F401 -- imported before the baseline, like in Lambda
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    outcome = core.process_object(ref, aws.S3Store(StubS3(size, block)), lambda: "p", config)
+    outcome = core.process_object(
+        ref, aws.S3Store(StubS3(size, block)), lambda: SigningKey("p", "v1"), config
+    )
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert isinstance(outcome, core.Processed), outcome
     print((after - before) / 1024)
@@ -426,6 +430,10 @@ def main() -> int:
         f"moto end to end: {e2e['mib']:.0f} MiB object through lambda_handler in "
         f"{e2e['seconds'] * 1000:.0f} ms"
     )
+    # The load model (docs/load-model.md) with this machine's measured SHA-256 speed.
+    from load_model import summary  # this script's folder is first on sys.path
+
+    print(summary(stream["raw_mib_s"]))
     print(f"bench finished in {time.perf_counter() - began:.1f} s")
     return 0
 

@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,14 +15,18 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from moto import mock_aws
 
 from generator import cli as main_cli
-from generator.deploy import cli as deploy_cli
+from generator.contracts import ArtifactFile
 from generator.deploy.aws import Clients
+from generator.deploy.runtime import Runtime, default_runtime
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
+# A factory of stubbed clients: service name -> (client, its Stubber).
+Make = Callable[[str], tuple[Any, Stubber]]
 _TIME_KEYS = {"Timestamp", "CreationTime", "LastUpdatedTime", "LastUpdatedTimestamp"}
 
 
@@ -41,19 +45,9 @@ class FakeClock:
         self.t += seconds
 
 
-@dataclass(frozen=True)
-class FakeArtifact:
-    """A handler zip built in the test (the real one comes from generator.package)."""
-
-    path: Path
-    sha256: str
-    size: int
-    key: str
-
-
 def make_artifact(
     directory: Path, content: bytes = b"def lambda_handler(e, c):\n    return e\n"
-) -> FakeArtifact:
+) -> ArtifactFile:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         info = zipfile.ZipInfo("app.py", date_time=(1980, 1, 1, 0, 0, 0))
@@ -62,11 +56,11 @@ def make_artifact(
     path = directory / "handler.zip"
     path.write_bytes(data)
     sha = hashlib.sha256(data).hexdigest()
-    return FakeArtifact(path=path, sha256=sha, size=len(data), key=f"handler/{sha}.zip")
+    return ArtifactFile(path=path, sha256=sha, size=len(data), key=f"handler/{sha}.zip")
 
 
 def app_template(
-    env: str, artifact: FakeArtifact, extra: dict[str, Any] | None = None
+    env: str, artifact: ArtifactFile, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A small stand-in for the app stack: a data bucket and a queue (moto creates both)."""
     resources: dict[str, Any] = {
@@ -111,9 +105,10 @@ class Repo:
     """A throwaway repository root with environments and templates."""
 
     root: Path
-    artifact: FakeArtifact
+    artifact: ArtifactFile
     clock: FakeClock
     lines: list[str] = field(default_factory=list)
+    runtime: Runtime = field(default_factory=default_runtime)
 
     def write_env(self, name: str, text: str) -> None:
         (self.root / "environments" / f"{name}.yaml").write_text(text, encoding="utf-8")
@@ -125,7 +120,11 @@ class Repo:
     def run(self, *argv: str) -> int:
         """Run the CLI in this repo; output lines collect in ``lines``."""
         self.lines.clear()
-        return main_cli.main([*argv, "--root", str(self.root)])
+        return main_cli.main([*argv, "--root", str(self.root)], runtime=self.runtime)
+
+    def use(self, **changes: Any) -> None:
+        """Replace parts of the runtime the CLI runs with (clients, clock, ...)."""
+        self.runtime = replace(self.runtime, **changes)
 
     @property
     def output(self) -> str:
@@ -136,6 +135,13 @@ DEV_ENV = (
     f'account_id: "{ACCOUNT}"\nregion: {REGION}\nretain_data: false\n'
     "termination_protection: false\n"
 )
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """Every AWS call of the test goes to moto, in-process."""
+    with mock_aws():
+        yield
 
 
 @pytest.fixture
@@ -150,11 +156,10 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
     (tmp_path / "templates" / "bootstrap.json").write_text(
         json.dumps(BOOTSTRAP_TEMPLATE, indent=2), encoding="utf-8"
     )
-    monkeypatch.setattr(deploy_cli.HOOKS, "artifact", lambda root: result.artifact)
-    monkeypatch.setattr(deploy_cli.HOOKS, "clock", result.clock)
-    monkeypatch.setattr(deploy_cli.HOOKS, "out", result.lines.append)
+    result.use(artifact=lambda root: result.artifact, clock=result.clock, out=result.lines.append)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("SERVERLESSAPP_STATE_DIR", raising=False)  # state under the repo's .state
     monkeypatch.setenv("GITHUB_SHA", "f" * 40)
     return result
 

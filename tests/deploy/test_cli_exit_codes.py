@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from botocore.stub import Stubber
 
-from generator.deploy import cli as deploy_cli
-from tests.deploy.conftest import ACCOUNT, Repo, stack, stub_clients
+from tests.deploy.conftest import ACCOUNT, Make, Repo, stack, stub_clients
 from tests.deploy.test_recorded import STACK_ID, event, events
-
-Make = Callable[[str], tuple[Any, Stubber]]
 
 
 def _connect(repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch) -> tuple[Stubber, Stubber]:
@@ -23,7 +17,7 @@ def _connect(repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch) -> tupl
         "get_caller_identity",
         {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/deployer", "UserId": "AROA"},
     )
-    monkeypatch.setattr(deploy_cli.HOOKS, "clients", lambda args, env: stub_clients(cfn, s3, sts))
+    repo.use(clients=lambda connection, env: stub_clients(cfn, s3, sts))
     cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
     cfn_stub.add_response(
         "list_stack_resources",
@@ -137,7 +131,7 @@ def test_an_aws_refusal_is_a_message_and_exit_4_not_a_traceback(
         "get_caller_identity",
         {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/deployer", "UserId": "AROA"},
     )
-    monkeypatch.setattr(deploy_cli.HOOKS, "clients", lambda args, env: stub_clients(cfn, None, sts))
+    repo.use(clients=lambda connection, env: stub_clients(cfn, None, sts))
     cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
     cfn_stub.add_client_error("list_stack_resources", "AccessDenied", "not authorized")
     assert repo.run("destroy", "--env", "dev", "--yes") == 4
@@ -155,7 +149,7 @@ def test_status_without_drift_permissions_compares_the_template_and_fails_closed
         "get_caller_identity",
         {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/plan", "UserId": "AROA"},
     )
-    monkeypatch.setattr(deploy_cli.HOOKS, "clients", lambda args, env: stub_clients(cfn, None, sts))
+    repo.use(clients=lambda connection, env: stub_clients(cfn, None, sts))
     body = (repo.root / "templates" / "dev.json").read_bytes()
     tags = [{"Key": "template-sha256", "Value": hashlib.sha256(body).hexdigest()}]
     cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=tags))

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from generator.deploy import cli as deploy_cli
+from generator.deploy import pipeline
 from tests.deploy.conftest import ACCOUNT, DEV_ENV, REGION, Repo, app_template, make_artifact
 
 STACK = "TapStackdev"
@@ -72,9 +72,9 @@ def test_second_deploy_reports_no_changes_and_leaves_no_change_set(repo: Repo) -
 def test_no_change_deploy_on_a_new_commit_keeps_the_old_commit_tag(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(deploy_cli, "git_commit", lambda root: "a" * 40)
+    monkeypatch.setattr(pipeline, "git_commit", lambda root: "a" * 40)
     assert repo.run("deploy", "--env", "dev") == 0
-    monkeypatch.setattr(deploy_cli, "git_commit", lambda root: "b" * 40)
+    monkeypatch.setattr(pipeline, "git_commit", lambda root: "b" * 40)
     assert repo.run("deploy", "--env", "dev") == 0
     assert "No changes" in repo.output
     assert stack_tags()["git-commit"] == "a" * 40
@@ -91,7 +91,7 @@ def test_artifact_upload_is_idempotent(repo: Repo) -> None:
 
 
 def test_stack_carries_base_tags_and_hashes(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(deploy_cli, "git_commit", lambda root: "c" * 40)
+    monkeypatch.setattr(pipeline, "git_commit", lambda root: "c" * 40)
     assert repo.run("deploy", "--env", "dev") == 0
     tags = stack_tags()
     body = (repo.root / "templates" / "dev.json").read_text(encoding="utf-8")
@@ -209,6 +209,16 @@ def test_plan_keep_then_deploy_executes_exactly_that_change_set(
     assert client.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
 
 
+def test_plan_keep_records_the_change_set_in_the_overridden_state_folder(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SERVERLESSAPP_STATE_DIR", str(tmp_path / "state"))
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    recorded = (tmp_path / "state" / "plan-dev.changeset").read_text(encoding="utf-8").strip()
+    assert f"change-set-id: {recorded}" in repo.output
+    assert not (repo.root / ".state").exists()
+
+
 def test_deploy_refuses_a_kept_plan_made_from_another_template(repo: Repo) -> None:
     assert repo.run("deploy", "--env", "dev") == 0
     with_second_queue(repo)
@@ -261,7 +271,7 @@ def test_status_of_an_emulated_environment_counts_only_the_template(
 ) -> None:
     from generator.deploy.aws import make_clients
 
-    monkeypatch.setattr(deploy_cli.HOOKS, "clients", lambda args, env: make_clients(REGION))
+    repo.use(clients=lambda connection, env: make_clients(REGION))
     repo.write_env("dev", DEV_ENV + "emulator: true\n")
     assert repo.run("deploy", "--env", "dev") == 0
     assert repo.run("status", "--env", "dev") == 0

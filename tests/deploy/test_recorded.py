@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +14,13 @@ from generator.deploy import apply, plan, settings
 from generator.deploy.aws import Identity, check_account
 from generator.deploy.changeset import PlanRecord, describe_change_set
 from generator.deploy.drift import stack_drift
-from generator.deploy.events import wait_for_stack
+from generator.deploy.events import Stack, StackResource, wait_for_stack
 from generator.deploy.guard import judge
 from generator.deploy.recovery import prepare_stack
 from generator.errors import ExitCode, GeneratorError
-from tests.deploy.conftest import ACCOUNT, REGION, FakeClock, recorded, stack, stub_clients
+from tests.deploy.conftest import ACCOUNT, REGION, FakeClock, Make, recorded, stack, stub_clients
+from tests.deploy.fakes import FakeCloudFormation, Step
 
-Make = Callable[[str], tuple[Any, Stubber]]
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/TapStackdev/abc"
 CHANGE_SET_ID = recorded("describe_change_set_replacement_page1.json")["ChangeSetId"]
 TEMPLATE = {
@@ -43,11 +42,12 @@ def stub_change_set(stubber: Stubber, description: str | None = None) -> None:
     if description is not None:
         for page in pages:
             page["Description"] = description
-    stubber.add_response("describe_change_set", pages[0], {"ChangeSetName": CHANGE_SET_ID})
+    values = {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True}
+    stubber.add_response("describe_change_set", pages[0], values)
     stubber.add_response(
         "describe_change_set",
         pages[1],
-        {"ChangeSetName": CHANGE_SET_ID, "NextToken": "page-2"},
+        {**values, "NextToken": "page-2"},
     )
 
 
@@ -169,43 +169,33 @@ def test_execute_refuses_a_blocked_change_set_and_deletes_it(stubbed: Make) -> N
 # ------------------------------------------------------------------- stack policy lifting
 
 
-def test_update_lifts_the_stack_policy_only_for_allowed_ids_and_restores_it(
-    stubbed: Make,
-) -> None:
-    cfn, stubber = stubbed("cloudformation")
-    deployed = recorded("list_stack_resources_update_rollback_failed.json")[
-        "StackResourceSummaries"
+def test_update_lifts_the_stack_policy_only_for_allowed_ids_and_restores_it() -> None:
+    deployed = [
+        StackResource.parse(r)
+        for r in recorded("list_stack_resources_update_rollback_failed.json")[
+            "StackResourceSummaries"
+        ]
     ]
     planned = apply.Planned(
         change_set=_change_set(), change_set_type="UPDATE",
         verdict=judge((), ("DataBucket",)), deployed=tuple(deployed), created_stack=False,
     )  # fmt: skip
-    lifted = settings.stack_policy({"DeadLetterQueue"})
-    full = settings.stack_policy({"DataBucket", "DeadLetterQueue"})
-    stubber.add_response(
-        "describe_stacks", stack("UPDATE_COMPLETE", EnableTerminationProtection=False)
-    )
-    stubber.add_response(
-        "set_stack_policy", {},
-        {"StackName": STACK_ID, "StackPolicyBody": settings.encode_policy(lifted)},
+    cfn = FakeCloudFormation(
+        before={"StackStatus": "UPDATE_COMPLETE", "EnableTerminationProtection": False},
+        history=[event("e1", "UPDATE_COMPLETE")],
+        steps=[
+            Step([event("e3", "UPDATE_COMPLETE"), event("e2", "UPDATE_IN_PROGRESS")],
+                 "UPDATE_COMPLETE"),
+        ],
     )  # fmt: skip
-    stubber.add_response("describe_stack_events", events(event("e1", "UPDATE_COMPLETE")))
-    stubber.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    stubber.add_response(
-        "describe_stack_events",
-        events(event("e3", "UPDATE_COMPLETE"), event("e2", "UPDATE_IN_PROGRESS"),
-               event("e1", "UPDATE_COMPLETE")),
-    )  # fmt: skip
-    stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
-    stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
-    stubber.add_response(
-        "set_stack_policy", {},
-        {"StackName": STACK_ID, "StackPolicyBody": settings.encode_policy(full)},
-    )  # fmt: skip
-    stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
     lines: list[str] = []
     apply.execute(context(cfn, FakeClock(), lines), spec(allow=("DataBucket",)), planned)
     assert lines[-1] == "TapStackdev: UPDATE_COMPLETE"
+    assert cfn.executed
+    # During the update only the allowed DataBucket may be replaced; afterwards all are guarded.
+    lifted = settings.encode_policy(settings.stack_policy({"DeadLetterQueue"}))
+    full = settings.encode_policy(settings.stack_policy({"DataBucket", "DeadLetterQueue"}))
+    assert cfn.policies == [lifted, full]
 
 
 def _change_set() -> Any:
@@ -453,6 +443,11 @@ def test_accepts_a_kept_plan_when_template_and_stack_are_unchanged(stubbed: Make
     assert planned.verdict.ok
 
 
+def _stack(*, protected: bool) -> Stack:
+    return Stack("ServerlessAppBootstrap", STACK_ID, "UPDATE_COMPLETE",
+                 termination_protection=protected)  # fmt: skip
+
+
 def test_bootstrap_protection_is_only_ever_turned_on(stubbed: Make) -> None:
     cfn, stubber = stubbed("cloudformation")
     bootstrap = apply.StackSpec(
@@ -461,7 +456,7 @@ def test_bootstrap_protection_is_only_ever_turned_on(stubbed: Make) -> None:
     )  # fmt: skip
     stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
     stubber.add_response("set_stack_policy", {})
-    apply.reconcile(context(cfn, FakeClock(), []), bootstrap, {"EnableTerminationProtection": True})
+    apply.reconcile(context(cfn, FakeClock(), []), bootstrap, _stack(protected=True))
     stubber.assert_no_pending_responses()
     protect = apply.StackSpec(
         "dev", "ServerlessAppBootstrap", json.dumps(TEMPLATE), {},
@@ -475,9 +470,7 @@ def test_bootstrap_protection_is_only_ever_turned_on(stubbed: Make) -> None:
     stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
     stubber.add_response("set_stack_policy", {})
     lines: list[str] = []
-    apply.reconcile(
-        context(cfn, FakeClock(), lines), protect, {"EnableTerminationProtection": False}
-    )
+    apply.reconcile(context(cfn, FakeClock(), lines), protect, _stack(protected=False))
     assert lines == ["termination protection of ServerlessAppBootstrap: on"]
 
 

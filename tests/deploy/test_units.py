@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.contracts import STATEFUL_TYPES
 from generator.deploy import apply, settings
 from generator.deploy.changeset import (
     Change,
@@ -17,9 +18,9 @@ from generator.deploy.changeset import (
     explicit_parameters,
     is_no_changes,
 )
-from generator.deploy.cli import git_commit, template_handler
-from generator.deploy.events import Event, root_cause
-from generator.deploy.guard import STATEFUL_TYPES, judge
+from generator.deploy.events import Event, Stack, StackResource, root_cause
+from generator.deploy.guard import judge
+from generator.deploy.pipeline import git_commit, template_handler
 from generator.errors import ExitCode, GeneratorError
 
 
@@ -91,13 +92,8 @@ def test_stateful_types_include_the_stacks_data_holders() -> None:
     } <= STATEFUL_TYPES  # fmt: skip
 
 
-def _alarm(logical_id: str, name: str, status: str = "CREATE_COMPLETE") -> dict[str, str]:
-    return {
-        "LogicalResourceId": logical_id,
-        "PhysicalResourceId": name,
-        "ResourceType": "AWS::CloudWatch::Alarm",
-        "ResourceStatus": status,
-    }
+def _alarm(logical_id: str, name: str, status: str = "CREATE_COMPLETE") -> StackResource:
+    return StackResource(logical_id, "AWS::CloudWatch::Alarm", name, status)
 
 
 TRIGGER = {"ServerlessApp": {"rollbackTrigger": True}}
@@ -139,12 +135,12 @@ def test_tags_keep_the_deployed_commit_when_nothing_else_changed() -> None:
         "dev", "TapStackdev", "{}",
         {"template-sha256": "t", "handler-sha256": "h", "git-commit": "new"},
     )  # fmt: skip
-    same = {"Tags": [{"Key": "template-sha256", "Value": "t"}, {"Key": "handler-sha256",
-            "Value": "h"}, {"Key": "git-commit", "Value": "old"}]}  # fmt: skip
+    tags = {"template-sha256": "t", "handler-sha256": "h", "git-commit": "old"}
+    same = Stack("TapStackdev", "id", "UPDATE_COMPLETE", tags=tags)
     assert apply.effective_tags(spec, same)["git-commit"] == "old"
-    other = {
-        "Tags": [{"Key": "template-sha256", "Value": "t0"}, {"Key": "git-commit", "Value": "old"}]
-    }
+    other = Stack(
+        "TapStackdev", "id", "UPDATE_COMPLETE", tags={"template-sha256": "t0", "git-commit": "old"}
+    )
     assert apply.effective_tags(spec, other)["git-commit"] == "new"
 
 

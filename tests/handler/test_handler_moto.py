@@ -50,7 +50,9 @@ def test_processes_a_file_and_writes_a_signed_result(world: World) -> None:
     assert result["sha256"] == hashlib.sha256(body).hexdigest()
     assert result["etag"] == put["ETag"].strip('"')
     assert result["content_type"] == "text/plain"
-    assert result["format"] == "serverlessapp.result/v1"
+    assert result["format"] == "serverlessapp.result/v2"
+    current = world.secrets.get_secret_value(SecretId=world.secret_arn)["VersionId"]
+    assert result["key_version"] == current
     assert verify_result(result, PASSWORD)
     assert not verify_result(result, "another-password")
 
@@ -329,10 +331,11 @@ def test_a_rotated_secret_is_used_once_the_cache_expires(
     app.settings.cache_clear()
     world.invoke(world.event_for("uploads/before.txt", b"before"))
     rotated = "R0tated-Pa55word-0123456789abcdef"
-    world.secrets.put_secret_value(
+    before = world.secrets.get_secret_value(SecretId=world.secret_arn)["VersionId"]
+    after = world.secrets.put_secret_value(
         SecretId=world.secret_arn,
         SecretString=json.dumps({"username": "admin", "password": rotated}),
-    )
+    )["VersionId"]
     world.invoke(world.event_for("uploads/cached.txt", b"cached"))
     time.sleep(1.1)
     world.invoke(world.event_for("uploads/after.txt", b"after"))
@@ -341,6 +344,12 @@ def test_a_rotated_secret_is_used_once_the_cache_expires(
     assert verify_result(by_key["uploads/before.txt"], PASSWORD)
     assert verify_result(by_key["uploads/cached.txt"], PASSWORD)  # within the cache TTL
     assert verify_result(by_key["uploads/after.txt"], rotated)
+    # The cached password kept its own version id: each result names the key that signed it.
+    assert [by_key[f"uploads/{n}.txt"]["key_version"] for n in ("before", "cached", "after")] == [
+        before,
+        before,
+        after,
+    ]
 
 
 def test_never_logs_the_secret_or_the_contents(

@@ -11,7 +11,7 @@ from urllib.parse import quote, quote_plus
 import app
 from fileproc.errors import HandlerError
 from fileproc.settings import settings_from_env
-from fileproc.signing import verify_result
+from fileproc.signing import SigningKey, verify_result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -47,7 +47,7 @@ encoders = st.sampled_from(
 
 def _run(event: Any, store: MemoryStore) -> dict[str, Any] | HandlerError:
     try:
-        return app.handle(event, CONFIG, store, lambda: PASSWORD)
+        return app.handle(event, CONFIG, store, lambda: SigningKey(PASSWORD, "key-v1"))
     except HandlerError as exc:
         return exc
     finally:

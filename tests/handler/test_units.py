@@ -10,7 +10,7 @@ import pytest
 from fileproc import core, events
 from fileproc.errors import ConfigurationError, InvalidEvent, InvalidRecord
 from fileproc.settings import settings_from_env
-from fileproc.signing import build_result, canonical_bytes, sign, verify_result
+from fileproc.signing import SigningKey, build_result, canonical_bytes, sign, verify_result
 
 CONFIG = settings_from_env({"SECRET_ARN": "arn:x"})
 
@@ -99,7 +99,7 @@ def _result(**overrides: Any) -> dict[str, Any]:
         "sha256": "0" * 64,
         "etag": "e",
         "content_type": None,
-        "password": "pw",
+        "signing_key": SigningKey("pw", "key-v1"),
     }
     fields.update(overrides)
     return build_result(**fields)
@@ -128,6 +128,9 @@ def test_signature_is_hmac_sha256_over_sorted_compact_utf8_json() -> None:
         ("etag", "f"),
         ("content_type", "text/plain"),
         ("format", "serverlessapp.result/v0"),
+        ("format", "serverlessapp.result/v1"),
+        ("key_version", "key-v2"),
+        ("key_version", None),
         ("signature_algorithm", "HMAC-SHA1"),
         ("signature", "0" * 64),
         ("signature", "ü" * 64),

@@ -14,8 +14,9 @@ from cfnlint.core import get_rules
 from cfnlint.helpers import load_plugins
 
 from generator.gates import template_regions
+from generator.workspace import CHECKOUT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = CHECKOUT
 RULES_DIR = ROOT / "generator" / "cfnlint_rules"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Discovered at collection time: the parametrized gate test follows whatever synth committed.

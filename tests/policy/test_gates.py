@@ -5,7 +5,6 @@ Most tests use small fake tool executables, so they do not depend on checkov bei
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from generator import gates
 from generator.errors import ExitCode, GeneratorError
+from generator.workspace import Workspace
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CLEAN_TEMPLATE = {
@@ -73,7 +73,7 @@ def use_fakes(
 
 def run_lint(root: Path) -> int:
     """Run the `lint` command function on a repository root."""
-    return gates.lint(argparse.Namespace(root=str(root)))
+    return gates.lint(Workspace(root.resolve()))
 
 
 def test_passes_when_both_tools_find_nothing(
@@ -165,7 +165,7 @@ def test_rejects_missing_default_checkov_virtualenv(
 ) -> None:
     use_fakes(monkeypatch, tools)
     monkeypatch.delenv("CHECKOV")
-    monkeypatch.setattr(gates, "ROOT", repo)  # a checkout without .venv-checkov
+    monkeypatch.setattr(gates, "CHECKOUT", repo)  # a checkout without .venv-checkov
     with pytest.raises(GeneratorError, match=r"\.venv-checkov/bin/checkov"):
         run_lint(repo)
 

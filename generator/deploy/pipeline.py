@@ -1,87 +1,98 @@
-"""``plan``, ``deploy``, ``status`` and ``destroy``: one environment's stack through change sets."""
+"""``plan``, ``deploy``, ``status`` and ``destroy`` over typed requests: one environment's stack
+through change sets (bootstrap, artifact, plan, guard, execute, reconcile).
+
+The outside world (clients, artifact, clock, output, confirmation) comes in as one ``Runtime``;
+errors propagate to the command layer, which turns them into exit codes.
+"""
 
 from __future__ import annotations
 
-import argparse
-import functools
 import json
 import os
-import re
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator import naming
+from generator import contracts, naming
 from generator.config import Environment, load_environments
+from generator.contracts import ArtifactFile
 from generator.deploy import apply
 from generator.deploy import plan as plan_view
 from generator.deploy.apply import Context, Planned, StackSpec, UpToDate
-from generator.deploy.artifacts import ArtifactLike, upload_artifact
-from generator.deploy.aws import (
-    Clients,
-    Clock,
-    Identity,
-    SystemClock,
-    check_account,
-    error_code,
-    error_message,
-    make_clients,
-)
+from generator.deploy.artifacts import upload_artifact
+from generator.deploy.aws import Clients, Identity, aws_failure, check_account
 from generator.deploy.changeset import template_sha256
 from generator.deploy.destroy import destroy_stack
-from generator.deploy.drift import DriftReport, stack_drift, uncheckable
-from generator.deploy.events import Out, describe_stack, stack_tags
+from generator.deploy.drift import DriftReport
+from generator.deploy.driftplan import assess
+from generator.deploy.events import Out, Stack, describe_stack
+from generator.deploy.runtime import Connection, Runtime
+from generator.deploy.values import Redaction
 from generator.errors import ExitCode, GeneratorError
+from generator.render import write_atomic
+from generator.workspace import state_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-STATE_DIR = ".state"
-TEMPLATE_META_KEY = "ServerlessApp"
-
-
-def _print(line: str) -> None:
-    print(line, flush=True)
+# ----------------------------------------------------------------------------------- requests
 
 
-@dataclass
-class Hooks:
-    """The outside world, replaceable in tests (and by the local emulator's launcher)."""
+@dataclass(frozen=True)
+class Target:
+    """Which environment, reached how, within how long."""
 
-    clients: Callable[[argparse.Namespace, Environment], Clients]
-    artifact: Callable[[Path], ArtifactLike]
-    clock: Clock
-    out: Out
-    confirm: Callable[[str], str]
+    connection: Connection
+    env: str
+    timeout_minutes: int | None = None  # None: the environment's deploy.timeout_minutes
 
-
-def _default_clients(args: argparse.Namespace, env: Environment) -> Clients:
-    # The embedded emulator for emulated environments (started if needed); AWS otherwise.
-    from generator.emulator.target import target_for
-
-    target = target_for(env, Path(args.root), args.endpoint_url)
-    return make_clients(
-        env.region, session=target.session, endpoint_url=target.endpoint_url, profile=args.profile
-    )
+    @property
+    def root(self) -> Path:
+        """The repository root."""
+        return self.connection.workspace.root
 
 
-def _default_artifact(root: Path) -> ArtifactLike:
-    from generator.package import artifact  # imported here: only deploy needs the zip
+@dataclass(frozen=True)
+class Change:
+    """What a plan or deploy may do and where it reports: reviewed allowances, role, Markdown."""
 
-    built: ArtifactLike = artifact(root)
-    return built
+    allow_replace: tuple[str, ...] = ()
+    role_arn: str | None = None
+    markdown: Path | None = None
 
 
-HOOKS = Hooks(
-    clients=_default_clients,
-    artifact=_default_artifact,
-    clock=SystemClock(),
-    out=_print,
-    confirm=input,
-)
+@dataclass(frozen=True)
+class PlanRequest:
+    """``plan``: create a change set, show it, delete it unless ``keep``."""
+
+    target: Target
+    change: Change = Change()
+    keep: bool = False
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """``deploy``: bootstrap, artifact, plan (or the kept ``change_set``), guard, execute."""
+
+    target: Target
+    change: Change = Change()
+    change_set: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    """``status``: the deployed template against the committed one, and drift."""
+
+    target: Target
+
+
+@dataclass(frozen=True)
+class DestroyRequest:
+    """``destroy``: delete an environment that keeps no data (``yes``: do not ask)."""
+
+    target: Target
+    yes: bool = False
 
 
 # ----------------------------------------------------------------------------------- inputs
@@ -126,18 +137,17 @@ def load_template(root: Path, name: str) -> tuple[str, dict[str, Any]]:
 
 def template_handler(template: dict[str, Any], name: str) -> tuple[str, str]:
     """The handler sha256 and artifact key the template was generated for."""
-    meta = (template.get("Metadata") or {}).get(TEMPLATE_META_KEY) or {}
-    sha, key = meta.get("handlerSha256"), meta.get("handlerKey")
-    if not sha or not key:
+    handler = contracts.template_handler(template)
+    if handler is None:
         raise GeneratorError(
-            f"{name} has no Metadata.{TEMPLATE_META_KEY}.handlerSha256/handlerKey; expected a "
+            f"{name} has no Metadata.{contracts.METADATA_KEY}.handlerSha256/handlerKey; expected a "
             "template written by `python -m generator synth`",
             ExitCode.USAGE,
         )
-    return str(sha), str(key)
+    return handler.sha256, handler.key
 
 
-def check_artifact(artifact: ArtifactLike, sha: str, key: str, name: str) -> None:
+def check_artifact(artifact: ArtifactFile, sha: str, key: str, name: str) -> None:
     """Refuse templates generated for another handler build."""
     if artifact.sha256 != sha or artifact.key != key:
         raise GeneratorError(
@@ -158,40 +168,38 @@ class Session:
     spec: StackSpec
     handler_sha: str
     handler_key: str
+    markdown: Path | None = None  # also append the plan here as Markdown
 
 
-def _environment(args: argparse.Namespace) -> Environment:
-    root = Path(args.root)
-    return load_environments(root / naming.ENVIRONMENTS_DIR, [args.env], root)[args.env]
+def _environment(target: Target) -> Environment:
+    root = target.root
+    return load_environments(root / naming.ENVIRONMENTS_DIR, [target.env], root)[target.env]
 
 
-def _timeout_seconds(args: argparse.Namespace, env: Environment) -> float:
-    minutes = args.timeout_minutes or env.deploy.timeout_minutes
+def _timeout_seconds(target: Target, env: Environment) -> float:
+    minutes = target.timeout_minutes or env.deploy.timeout_minutes
     return float(minutes) * 60.0
 
 
-def _connect(args: argparse.Namespace, env: Environment) -> tuple[Clients, Identity]:
-    clients = HOOKS.clients(args, env)
+def _connect(target: Target, env: Environment, runtime: Runtime) -> tuple[Clients, Identity]:
+    clients = runtime.clients(target.connection, env)
     identity = check_account(clients.sts, env.account_id, env.name)
     return clients, identity
 
 
-def open_session(args: argparse.Namespace) -> Session:
+def open_session(target: Target, change: Change, runtime: Runtime) -> Session:
     """Load the environment and its template, connect, and check the account."""
-    root = Path(args.root)
-    env = _environment(args)
+    root = target.root
+    env = _environment(target)
     name = naming.template_file(env.name)
     body, template = load_template(root, name)
     handler_sha, handler_key = template_handler(template, name)
-    allow = tuple(
-        dict.fromkeys((*env.deploy.allow_replace, *(getattr(args, "allow_replace", None) or ())))
-    )
+    allow = tuple(dict.fromkeys((*env.deploy.allow_replace, *change.allow_replace)))
     tags = {
-        **naming.base_tags(env.name),
-        **env.tags,
-        apply.TEMPLATE_TAG: template_sha256(body),
-        apply.HANDLER_TAG: handler_sha,
-        apply.COMMIT_TAG: git_commit(root),
+        **naming.base_tags(env.name, env.tags),
+        contracts.TEMPLATE_TAG: template_sha256(body),
+        contracts.HANDLER_TAG: handler_sha,
+        contracts.COMMIT_TAG: git_commit(root),
     }
     spec = StackSpec(
         environment=env.name,
@@ -202,11 +210,12 @@ def open_session(args: argparse.Namespace) -> Session:
         termination_protection=env.termination_protection,
         notification_arns=env.deploy.notification_arns,
         rollback_monitoring_minutes=env.deploy.rollback_monitoring_minutes,
-        role_arn=getattr(args, "role_arn", None),
+        role_arn=change.role_arn,
+        drift_policy=env.deploy.drift,
     )
-    clients, identity = _connect(args, env)
-    ctx = Context(clients, identity, env, HOOKS.clock, HOOKS.out, _timeout_seconds(args, env))
-    return Session(root, env, ctx, spec, handler_sha, handler_key)
+    clients, identity = _connect(target, env, runtime)
+    ctx = Context(clients, identity, env, runtime.clock, runtime.out, _timeout_seconds(target, env))
+    return Session(root, env, ctx, spec, handler_sha, handler_key, change.markdown)
 
 
 # ----------------------------------------------------------------------------------- output
@@ -218,9 +227,9 @@ def _append(path: Path, text: str) -> None:
         handle.write(text + "\n")
 
 
-def publish_markdown(args: argparse.Namespace, markdown: str) -> None:
+def publish_markdown(session: Session, markdown: str) -> None:
     """Append the Markdown plan to ``--markdown FILE`` and to $GITHUB_STEP_SUMMARY when set."""
-    targets = [Path(args.markdown)] if getattr(args, "markdown", None) else []
+    targets = [session.markdown] if session.markdown else []
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         targets.append(Path(summary))
@@ -228,28 +237,30 @@ def publish_markdown(args: argparse.Namespace, markdown: str) -> None:
         _append(target, markdown)
 
 
-def show(args: argparse.Namespace, session: Session, result: Planned | UpToDate) -> None:
+def show(session: Session, result: Planned | UpToDate) -> None:
     """Print the plan and publish it as Markdown."""
     env, stack = session.env.name, session.spec.stack_name
     if isinstance(result, UpToDate):
         session.ctx.out(plan_view.no_changes_text(env, stack).rstrip())
-        publish_markdown(args, plan_view.no_changes_markdown(env, stack))
+        publish_markdown(session, plan_view.no_changes_markdown(env, stack))
         return
-    view = plan_view.Plan(env, stack, result.change_set, result.change_set_type, result.verdict)
+    view = plan_view.Plan(
+        env, stack, result.change_set, result.change_set_type, result.verdict,
+        Redaction.from_template(session.spec.template), result.drift,
+    )  # fmt: skip
     session.ctx.out(plan_view.render_text(view).rstrip())
-    publish_markdown(args, plan_view.render_markdown(view))
+    publish_markdown(session, plan_view.render_markdown(view))
 
 
 def kept_plan_file(root: Path, env: str) -> Path:
     """Where ``plan --keep`` records the change set id (one line: its ARN)."""
-    return root / STATE_DIR / f"plan-{env}.changeset"
+    return state_dir(root) / f"plan-{env}.changeset"
 
 
 def record_kept(session: Session, change_set_id: str) -> None:
     """Print the kept change set's id and record it for CI and for ``deploy --change-set``."""
     path = kept_plan_file(session.root, session.env.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(change_set_id + "\n", encoding="utf-8")
+    write_atomic(path, change_set_id + "\n")
     session.ctx.out(f"change-set-id: {change_set_id}")
     session.ctx.out(f"kept; recorded in {path}. Apply exactly this plan with:")
     session.ctx.out(
@@ -263,47 +274,21 @@ def record_kept(session: Session, change_set_id: str) -> None:
 # ---------------------------------------------------------------------------------- commands
 
 
-def aws_failure(exc: ClientError | BotoCoreError) -> GeneratorError:
-    """An unexpected AWS refusal (e.g. AccessDenied) as a message and exit 4."""
-    if isinstance(exc, ClientError):
-        operation = exc.operation_name or "an AWS call"
-        return GeneratorError(
-            f"AWS refused {operation}: {error_code(exc)}: {error_message(exc)}", ExitCode.FAILED
-        )
-    return GeneratorError(f"AWS call failed: {exc}", ExitCode.FAILED)
-
-
-def _aws_errors(
-    command: Callable[[argparse.Namespace], int],
-) -> Callable[[argparse.Namespace], int]:
-    """Turn an unexpected AWS refusal (e.g. AccessDenied) into a message and exit 4."""
-
-    @functools.wraps(command)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_failure(exc) from None
-
-    return run
-
-
-@_aws_errors
-def run_plan(args: argparse.Namespace) -> int:
+def plan(request: PlanRequest, runtime: Runtime) -> int:
     """Create the change set, show it, and delete it (or keep it with ``--keep``)."""
-    session = open_session(args)
+    session = open_session(request.target, request.change, runtime)
     ctx = session.ctx
     bucket = naming.artifact_bucket(session.env.account_id, session.env.region)
     ctx_with_bucket = _with_bucket_if_present(ctx, bucket)
     result = apply.make_plan(ctx_with_bucket, session.spec)
-    show(args, session, result)
+    show(session, result)
     if isinstance(result, UpToDate):
         return ExitCode.OK
-    if args.keep:
+    if request.keep:
         record_kept(session, result.change_set.id)
     else:
         apply.discard(ctx, result)
-    if not result.verdict.ok:
+    if not result.verdict.ok or (result.drift is not None and result.drift.refuses):
         return ExitCode.BLOCKED
     return ExitCode.OK
 
@@ -317,7 +302,7 @@ def _with_bucket_if_present(ctx: Context, bucket: str) -> Context:
     return replace(ctx, artifact_bucket=bucket)
 
 
-def deploy_bootstrap(session: Session, args: argparse.Namespace) -> str:
+def deploy_bootstrap(session: Session) -> str:
     """Create or update the artifact bucket's stack; return the bucket name."""
     root, env, ctx = session.root, session.env, session.ctx
     body, _ = load_template(root, f"{naming.TEMPLATES_DIR}/{naming.BOOTSTRAP_TEMPLATE}")
@@ -325,11 +310,7 @@ def deploy_bootstrap(session: Session, args: argparse.Namespace) -> str:
         environment=env.name,
         stack_name=naming.BOOTSTRAP_STACK_NAME,
         template_body=body,
-        tags={
-            "Project": naming.PROJECT,
-            "Owner": naming.OWNER,
-            apply.TEMPLATE_TAG: template_sha256(body),
-        },
+        tags={**naming.base_tags(None), contracts.TEMPLATE_TAG: template_sha256(body)},
         termination_protection=env.termination_protection,
         protection_only_enables=True,
         role_arn=session.spec.role_arn,
@@ -341,13 +322,14 @@ def deploy_bootstrap(session: Session, args: argparse.Namespace) -> str:
             apply.reconcile(ctx, spec, result.stack)
     else:
         view = plan_view.Plan(
-            env.name, spec.stack_name, result.change_set, result.change_set_type, result.verdict
-        )
+            env.name, spec.stack_name, result.change_set, result.change_set_type, result.verdict,
+            Redaction.from_template(spec.template),
+        )  # fmt: skip
         ctx.out(plan_view.render_text(view).rstrip())
         apply.execute(ctx, spec, result)
     bucket = naming.artifact_bucket(env.account_id, env.region)
-    stack = describe_stack(ctx.clients.cloudformation, spec.stack_name) or {}
-    named = apply.outputs(stack).get(naming.BootstrapId.OUT_ARTIFACT_BUCKET)
+    stack = describe_stack(ctx.clients.cloudformation, spec.stack_name)
+    named = stack.outputs.get(naming.BootstrapId.OUT_ARTIFACT_BUCKET) if stack else None
     if named and named != bucket:
         raise GeneratorError(
             f"bootstrap stack output {naming.BootstrapId.OUT_ARTIFACT_BUCKET} is {named}; "
@@ -364,25 +346,24 @@ def publish_summary(markdown: str) -> None:
         _append(Path(summary), markdown)
 
 
-@_aws_errors
-def run_deploy(args: argparse.Namespace) -> int:
+def deploy(request: DeployRequest, runtime: Runtime) -> int:
     """Bootstrap, upload the artifact, plan (or load a kept plan), guard, execute, wait."""
-    session = open_session(args)
+    session = open_session(request.target, request.change, runtime)
     # One deadline for everything below: deploy.timeout_minutes bounds the whole deploy.
     session = replace(session, ctx=session.ctx.with_deadline())
     env, stack_name = session.env.name, session.spec.stack_name
     progress = Progress()
     try:
-        stack = _deploy(args, session, progress)
+        stack = _deploy(request, session, runtime, progress)
     except GeneratorError as exc:
         result = progress.result
         blocked = result.verdict.blocked if isinstance(result, Planned) else ()
         publish_summary(plan_view.outcome_failed_markdown(env, stack_name, exc, blocked))
         raise
     except (ClientError, BotoCoreError) as exc:
-        error = aws_failure(exc)
-        publish_summary(plan_view.outcome_failed_markdown(env, stack_name, error, ()))
-        raise error from None
+        # The command layer turns it into exit 4; the summary says so first.
+        publish_summary(plan_view.outcome_failed_markdown(env, stack_name, aws_failure(exc), ()))
+        raise
     result = progress.result
     if stack is None or not isinstance(result, Planned):
         publish_summary(plan_view.outcome_no_changes_markdown(env, stack_name))
@@ -390,7 +371,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         view = plan_view.Plan(
             env, stack_name, result.change_set, result.change_set_type, result.verdict
         )
-        status = str(stack.get("StackStatus", ""))
+        status = stack.status
         publish_summary(plan_view.outcome_applied_markdown(view, status))
     return ExitCode.OK
 
@@ -403,67 +384,68 @@ class Progress:
 
 
 def _deploy(
-    args: argparse.Namespace, session: Session, progress: Progress
-) -> dict[str, Any] | None:
+    request: DeployRequest, session: Session, runtime: Runtime, progress: Progress
+) -> Stack | None:
     """The deploy itself; returns the stack (None for "No changes") and records the plan."""
-    artifact = HOOKS.artifact(session.root)
+    artifact = runtime.artifact(session.root)
     check_artifact(
         artifact, session.handler_sha, session.handler_key, naming.template_file(session.env.name)
     )
-    bucket = deploy_bootstrap(session, args)
+    bucket = deploy_bootstrap(session)
     ctx = replace(session.ctx, artifact_bucket=bucket)
     uploaded = upload_artifact(ctx.clients.s3, bucket, artifact)
     upload_state = "uploaded" if uploaded else "already present"
     ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: {upload_state}")
     spec = session.spec
-    if args.change_set:
-        result: Planned | UpToDate = apply.load_kept(ctx, spec, args.change_set)
+    if request.change_set:
+        result: Planned | UpToDate = apply.load_kept(ctx, spec, request.change_set)
     else:
         result = apply.make_plan(ctx, spec)
     progress.result = result
-    show(args, session, result)
+    show(session, result)
     if isinstance(result, UpToDate):
         if result.stack:
             apply.reconcile(ctx, spec, result.stack)
         return None  # the plan said "No changes"
     stack = apply.execute(ctx, spec, result)
-    for key, value in sorted(apply.outputs(stack).items()):
+    for key, value in sorted(stack.outputs.items()):
         ctx.out(f"output {key} = {value}")
     return stack
 
 
-@_aws_errors
-def run_status(args: argparse.Namespace) -> int:
+def status(request: StatusRequest, runtime: Runtime) -> int:
     """Is the deployed template the committed one, and has anything drifted? 0 yes/no, 1 else."""
-    session = open_session(args)
+    session = open_session(request.target, Change(), runtime)
     ctx, spec = session.ctx, session.spec
     cfn = ctx.clients.cloudformation
     stack = describe_stack(cfn, spec.stack_name)
-    if stack is None or stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
+    if stack is None or stack.status == "REVIEW_IN_PROGRESS":
         ctx.out(f"{spec.stack_name}: not deployed")
         return ExitCode.DIFFERS
-    tags = stack_tags(stack)
-    deployed = tags.get(apply.TEMPLATE_TAG, "none")
-    ctx.out(f"{spec.stack_name}: {stack['StackStatus']}")
+    tags = stack.tags
+    deployed = tags.get(contracts.TEMPLATE_TAG, "none")
+    ctx.out(f"{spec.stack_name}: {stack.status}")
     ctx.out(f"  deployed template-sha256  {deployed}")
     ctx.out(f"  committed template-sha256 {spec.template_hash}")
-    ctx.out(f"  deployed commit {tags.get(apply.COMMIT_TAG, 'unknown')}")
+    ctx.out(f"  deployed commit {tags.get(contracts.COMMIT_TAG, 'unknown')}")
     in_sync = deployed == spec.template_hash
     ctx.out(
         "  template: up to date" if in_sync else "  template: DIFFERS (deploy to bring it in line)"
     )
-    reasons = uncheckable(spec.template_body)
-    report = stack_drift(cfn, spec.stack_name, ctx.clock, ctx.timeout_seconds).excusing(reasons)
+    view = assess(
+        cfn, spec.stack_name, spec.template_body, ctx.clock, ctx.timeout_seconds,
+        session.env.deploy.drift, session.env.emulator,
+    )  # fmt: skip
+    report = view.report
     if report.note and not report.excused:
         ctx.out(f"  {report.note}")
     ctx.out(f"  drift: {report.status}")
-    for logical_id in report.excused:
-        ctx.out(f"    not checked by design: {logical_id} ({reasons[logical_id]})")
-    for item in report.drifted:
-        ctx.out(f"    {item.status:<9} {item.logical_id} [{item.resource_type}]")
-        for difference in item.differences:
-            ctx.out(f"      {difference}")
-    settled = stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    # The same lines as the plan's drift section (and the scheduled drift job's log); an
+    # unestablished drift is explained once, by drift_counts below.
+    lines = view.text_lines() if report.established else view.detail_lines()
+    for line in lines:
+        ctx.out(f"  {line}")
+    settled = stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     ok = in_sync and settled and not report.drifted and drift_counts(report, session.env, ctx.out)
     return ExitCode.OK if ok else ExitCode.DIFFERS
 
@@ -485,10 +467,9 @@ def drift_counts(report: DriftReport, env: Environment, out: Out) -> bool:
     return False
 
 
-@_aws_errors
-def run_destroy(args: argparse.Namespace) -> int:
+def destroy(request: DestroyRequest, runtime: Runtime) -> int:
     """Delete an environment that neither retains data nor is termination-protected."""
-    env = _environment(args)
+    env = _environment(request.target)
     stack_name = naming.stack_name(env.name)
     if env.retain_data or env.termination_protection:
         raise GeneratorError(
@@ -498,155 +479,30 @@ def run_destroy(args: argparse.Namespace) -> int:
             "by this tool)",
             ExitCode.USAGE,
         )
-    clients, _ = _connect(args, env)
+    clients, _ = _connect(request.target, env, runtime)
     cfn = clients.cloudformation
     stack = describe_stack(cfn, stack_name)
     if stack is None:
-        HOOKS.out(f"{stack_name}: does not exist; nothing to destroy")
+        runtime.out(f"{stack_name}: does not exist; nothing to destroy")
         return ExitCode.OK
-    if stack.get("EnableTerminationProtection"):
+    if stack.termination_protection:
         raise GeneratorError(
             f"stack {stack_name} has termination protection on in AWS although the environment "
             "file says off; deploy once to reconcile it, then destroy",
             ExitCode.USAGE,
         )
-    if not args.yes:
+    if not request.yes:
         if not sys.stdin.isatty():
             raise GeneratorError(
                 f"destroy asks for confirmation and there is no terminal; expected --yes to "
                 f"delete {stack_name}",
                 ExitCode.USAGE,
             )
-        answer = HOOKS.confirm(f"Type the stack name ({stack_name}) to delete it and its data: ")
+        answer = runtime.confirm(f"Type the stack name ({stack_name}) to delete it and its data: ")
         if answer.strip() != stack_name:
             raise GeneratorError(
                 f"not confirmed: got {answer.strip()!r}; expected {stack_name!r}", ExitCode.USAGE
             )
-    destroy_stack(cfn, clients.s3, stack, HOOKS.clock, HOOKS.out, _timeout_seconds(args, env))
+    timeout = _timeout_seconds(request.target, env)
+    destroy_stack(cfn, clients.s3, stack, runtime.clock, runtime.out, timeout)
     return ExitCode.OK
-
-
-# ---------------------------------------------------------------------------------- parsers
-
-
-def _minutes(text: str) -> int:
-    """A positive whole number of minutes."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number of minutes >= 1")
-    return value
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", required=True, help="environment name (environments/ENV.yaml)")
-    parser.add_argument("--profile", help="AWS named profile (default: the standard chain)")
-    parser.add_argument(
-        "--endpoint-url",
-        default=None,
-        help="send every AWS call to this endpoint (an emulator); default: AWS itself",
-    )
-    parser.add_argument(
-        "--timeout-minutes",
-        type=_minutes,
-        default=None,
-        help="give up waiting after this long (default: deploy.timeout_minutes)",
-    )
-    parser.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
-
-
-def _allow(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--allow-replace",
-        action="append",
-        metavar="LOGICAL_ID",
-        help="allow the reviewed removal or replacement of this stateful resource (repeatable)",
-    )
-
-
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]+:role/[\w+=,.@/-]+$")
-
-
-def _role_arn(text: str) -> str:
-    """An IAM role ARN."""
-    if not _ROLE_ARN.match(text):
-        raise argparse.ArgumentTypeError(
-            f"got {text!r}; expected an IAM role ARN such as arn:aws:iam::123456789012:role/Name"
-        )
-    return text
-
-
-def _role(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--role-arn",
-        type=_role_arn,
-        help="CloudFormation service role for the change sets (app and bootstrap stacks); "
-        "default: the role the stack already has, else the caller's credentials",
-    )
-
-
-def _markdown(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--markdown",
-        metavar="FILE",
-        help="append the plan as Markdown to FILE (also to $GITHUB_STEP_SUMMARY when set)",
-    )
-
-
-def register(subparsers: Any) -> None:
-    """Add ``plan``, ``deploy``, ``status`` and ``destroy``."""
-    plan = subparsers.add_parser(
-        "plan",
-        help="create a change set and show what a deploy would do",
-        description="Create a change set, print it as a table (and Markdown), run the guard, "
-        "and delete it unless --keep. Exit 3 when the guard would block the deploy.",
-    )
-    _common(plan)
-    _allow(plan)
-    _role(plan)
-    _markdown(plan)
-    plan.add_argument(
-        "--keep",
-        action="store_true",
-        help="keep the change set for `deploy --change-set`; its id is printed and written "
-        "to .state/plan-ENV.changeset (and to $GITHUB_OUTPUT as change-set-id)",
-    )
-    plan.set_defaults(func=run_plan)
-
-    deploy = subparsers.add_parser(
-        "deploy",
-        help="deploy an environment through a change set",
-        description="Bootstrap, upload the handler, create a change set, guard, execute, wait.",
-    )
-    _common(deploy)
-    _allow(deploy)
-    _role(deploy)
-    _markdown(deploy)
-    deploy.add_argument(
-        "--change-set",
-        metavar="ID",
-        help="execute exactly this change set kept by `plan --keep` (refused when stale)",
-    )
-    deploy.set_defaults(func=run_deploy)
-
-    status = subparsers.add_parser(
-        "status",
-        help="compare the deployed template with the committed one and detect drift",
-        description="Exit 0 when the stack is settled, runs the committed template, and drift "
-        "detection found every resource in sync; else 1. Drift that cannot be established "
-        "(no permission, detection failed, resources not checked) is exit 1, except for an "
-        "environment with `emulator: true`, whose emulator has no drift detection: there the "
-        "exit code reflects only the template comparison.",
-    )
-    _common(status)
-    status.set_defaults(func=run_status)
-
-    destroy = subparsers.add_parser(
-        "destroy",
-        help="delete an environment that retains no data (empties its buckets first)",
-    )
-    _common(destroy)
-    destroy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    destroy.set_defaults(func=run_destroy)

@@ -1,31 +1,36 @@
-"""``up``, ``down``, ``upload`` and ``demo``: the embedded emulator and the pipeline end to end.
+"""``up``, ``down``, ``upload``, ``rotate`` and ``demo``: the emulator and the pipeline end to end.
 
 ``upload`` works against any environment (the emulator or a real account): it puts a file under
 the upload prefix, waits for the function's result under the results prefix, and verifies the
-result's signature with the secret's password.
+result's signature with the secret version the result names. ``rotate`` rotates the signing key
+now (the stack's rotation function) and verifies every result by its key version.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
-import time
+import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from generator import naming
+from generator.clock import Deadline, SystemClock, poll
 from generator.config import Environment, load_environments
 from generator.emulator import server
-from generator.emulator.target import DEFAULT_ENVIRONMENT, Target, state_dir, target_for
+from generator.emulator.target import Target, target_for
 from generator.errors import ExitCode, GeneratorError
+from generator.workspace import Workspace, state_dir
 
-ROOT = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from generator.deploy.runtime import Runtime
+
 SIGNING_MODULE = "handler/fileproc/signing.py"
 
 
@@ -36,16 +41,28 @@ def _load_env(root: Path, name: str) -> Environment:
 # ---------------------------------------------------------------------------------- up / down
 
 
-def run_up(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class UploadRequest:
+    """Which environment, reached how, which file, and how long to wait for its result."""
+
+    workspace: Workspace
+    env: str
+    file: Path | None = None  # None (``demo``): a sample file written under the state folder
+    profile: str | None = None
+    endpoint_url: str | None = None
+    timeout_seconds: float = 60.0
+
+
+def up(workspace: Workspace) -> int:
     """Start the emulator if it is not running; print its endpoint."""
-    endpoint = server.ensure_running(state_dir(Path(args.root)))
-    print(f"emulator running at {endpoint} (log: {server.log_file(state_dir(Path(args.root)))})")
+    endpoint = server.ensure_running(workspace.state_dir)
+    print(f"emulator running at {endpoint} (log: {server.log_file(workspace.state_dir)})")
     return ExitCode.OK
 
 
-def run_down(args: argparse.Namespace) -> int:
+def down(workspace: Workspace) -> int:
     """Stop the emulator; its state (every emulated resource) goes with it."""
-    if server.stop(state_dir(Path(args.root))):
+    if server.stop(workspace.state_dir):
         print("emulator stopped; its resources are gone (the next deploy recreates them)")
     else:
         print("emulator was not running")
@@ -62,6 +79,8 @@ def load_signing(root: Path) -> ModuleType:
     if spec is None or spec.loader is None or not path.is_file():
         raise GeneratorError(f"{path} is missing; expected the handler's signing module")
     module = importlib.util.module_from_spec(spec)
+    # Registered first: dataclasses look their module up in sys.modules while being defined.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -91,10 +110,10 @@ def find_result(
     return None
 
 
-def _session(target: Target, args: argparse.Namespace) -> boto3.session.Session:
+def _session(target: Target, profile: str | None) -> boto3.session.Session:
     if target.session is not None:
         return target.session
-    return boto3.session.Session(profile_name=getattr(args, "profile", None))
+    return boto3.session.Session(profile_name=profile)
 
 
 def upload_and_verify(
@@ -124,44 +143,46 @@ def upload_and_verify(
     def accept(document: Mapping[str, Any]) -> bool:
         return matches(document, key, version_id, etag)
 
-    deadline = time.monotonic() + timeout_seconds
-    found = None
-    while found is None and time.monotonic() < deadline:
-        found = find_result(s3, bucket, env.storage.results_prefix, accept)
-        if found is None:
-            time.sleep(0.5)
-    if found is None:
+    def timed_out(now: float) -> GeneratorError:
         where = (
             f"the emulator's log {server.log_file(state_dir(root))}"
             if target.emulated
             else f"the log group {naming.log_group(env.name)}"
         )
-        raise GeneratorError(
+        return GeneratorError(
             f"no result for s3://{bucket}/{key} under {env.storage.results_prefix} after "
             f"{timeout_seconds:.0f}s; expected the function to write one. See {where}",
             ExitCode.TIMED_OUT,
         )
-    result_key, result = found
-    secret = json.loads(
-        secrets.get_secret_value(SecretId=naming.secret_name(env.name))["SecretString"]
+
+    result_key, result = poll(
+        Deadline(SystemClock(), timeout_seconds),
+        0.5,
+        lambda: find_result(s3, bucket, env.storage.results_prefix, accept),
+        timed_out,
     )
-    valid = bool(load_signing(root).verify_result(result, secret["password"]))
+    from generator.emulator.rotation import verify_by_version
+
+    valid = verify_by_version(load_signing(root), secrets, env, result)
     print(f"result s3://{bucket}/{result_key}:")
     print(json.dumps(result, indent=2, sort_keys=True))
     verdict = "valid" if valid else "INVALID"
     secret_name = naming.secret_name(env.name)
-    print(f"signature: {verdict} (HMAC-SHA256 keyed by the password in {secret_name})")
+    print(
+        f"signature: {verdict} (HMAC-SHA256 keyed by the password in version "
+        f"{result.get('key_version')} of {secret_name})"
+    )
     return ExitCode.OK if valid else ExitCode.FAILED
 
 
-def run_upload(args: argparse.Namespace) -> int:
-    """``upload --env E FILE``."""
-    root = Path(args.root)
-    env = _load_env(root, args.env)
-    target = target_for(env, root, args.endpoint_url)
-    return upload_and_verify(
-        env, root, Path(args.file), target, _session(target, args), args.timeout_seconds
-    )
+def upload(request: UploadRequest) -> int:
+    """``upload --env E FILE``: put the file, wait for its result, verify its signature."""
+    root = request.workspace.root
+    env = _load_env(root, request.env)
+    target = target_for(env, root, request.endpoint_url)
+    path = request.file or sample_file(state_dir(root) / "demo")
+    session = _session(target, request.profile)
+    return upload_and_verify(env, root, path, target, session, request.timeout_seconds)
 
 
 # --------------------------------------------------------------------------------------- demo
@@ -176,77 +197,55 @@ def sample_file(folder: Path) -> Path:
     return path
 
 
-def run_demo(args: argparse.Namespace) -> int:
+def demo(request: UploadRequest, runtime: Runtime) -> int:
     """Deploy the environment, then upload a sample file and verify its result."""
-    from generator.cli import main
+    from generator.deploy import pipeline
+    from generator.deploy.runtime import Connection
 
-    deploy_args = ["deploy", "--env", args.env, "--root", args.root]
-    if args.endpoint_url:
-        deploy_args += ["--endpoint-url", args.endpoint_url]
-    code = main(deploy_args)
-    if code != ExitCode.OK:
-        return code
-    root = Path(args.root)
-    env = _load_env(root, args.env)
-    target = target_for(env, root, args.endpoint_url)
-    sample = sample_file(state_dir(root) / "demo")
-    return upload_and_verify(
-        env, root, sample, target, _session(target, args), args.timeout_seconds
+    connection = Connection(request.workspace, request.profile, request.endpoint_url)
+    deployed = pipeline.deploy(
+        pipeline.DeployRequest(pipeline.Target(connection, request.env)), runtime
     )
+    if deployed != ExitCode.OK:
+        return deployed
+    return upload(request)
 
 
-# ------------------------------------------------------------------------------------ parsers
+# ------------------------------------------------------------------------------------- rotate
 
 
-def _root(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
+@dataclass(frozen=True)
+class RotateRequest:
+    """Which environment's signing key to rotate, reached how, and how long to wait for it."""
+
+    workspace: Workspace
+    env: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+    timeout_seconds: float = 60.0
 
 
-def _target(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--env", default=DEFAULT_ENVIRONMENT,
-        help=f"environment name (environments/ENV.yaml); default: {DEFAULT_ENVIRONMENT}",
-    )  # fmt: skip
-    parser.add_argument("--profile", help="AWS named profile for a real account")
-    parser.add_argument(
-        "--endpoint-url", default=None, help="an emulator already running elsewhere"
+def rotate(request: RotateRequest) -> int:
+    """``rotate --env E``: rotate the signing key now, then verify every result by its version."""
+    from generator.emulator.rotation import rotate_now, verify_all_results
+
+    root = request.workspace.root
+    env = _load_env(root, request.env)
+    target = target_for(env, root, request.endpoint_url)
+    session = _session(target, request.profile)
+    secrets = session.client("secretsmanager", region_name=env.region,
+                             endpoint_url=target.endpoint_url)  # fmt: skip
+    s3 = session.client("s3", region_name=env.region, endpoint_url=target.endpoint_url)
+    rotation = rotate_now(secrets, env, request.timeout_seconds)
+    print(
+        f"rotated {rotation.secret}: AWSCURRENT is now version {rotation.current_version} "
+        f"(AWSPREVIOUS: {rotation.previous_version})"
     )
-    parser.add_argument(
-        "--timeout-seconds", type=float, default=60.0,
-        help="how long to wait for the result (default: 60)",
-    )  # fmt: skip
-
-
-def register(subparsers: Any) -> None:
-    """Add ``up``, ``down``, ``upload`` and ``demo``."""
-    up = subparsers.add_parser(
-        "up", help="start the embedded AWS emulator (moto) on loopback",
-        description="Start the emulator in the background unless it is running; print its "
-        "endpoint. `deploy --env local` does this by itself.",
-    )  # fmt: skip
-    _root(up)
-    up.set_defaults(func=run_up)
-
-    down = subparsers.add_parser(
-        "down", help="stop the embedded AWS emulator (its resources go with it)"
-    )
-    _root(down)
-    down.set_defaults(func=run_down)
-
-    upload = subparsers.add_parser(
-        "upload", help="upload a file, wait for its result and verify the signature",
-        description="Put FILE under the upload prefix of the environment's data bucket, wait "
-        "for the function's result under the results prefix, print it, and verify its "
-        "signature with the secret's password. Exit 0 when valid, 4 when not, 5 on timeout.",
-    )  # fmt: skip
-    _root(upload)
-    _target(upload)
-    upload.add_argument("file", help="the file to upload")
-    upload.set_defaults(func=run_upload)
-
-    demo = subparsers.add_parser(
-        "demo", help="deploy, upload a sample file and show its verified result",
-    )  # fmt: skip
-    _root(demo)
-    _target(demo)
-    demo.set_defaults(func=run_demo)
+    checked = verify_all_results(load_signing(root), s3, secrets, env)
+    for version, count in checked.valid_by_version.items():
+        print(f"  {count} result(s) signed with key version {version}: valid")
+    for key in checked.invalid:
+        print(f"  INVALID: {key}")
+    print(f"results verified by the key version each names: {checked.valid} valid, "
+          f"{len(checked.invalid)} invalid")  # fmt: skip
+    return ExitCode.OK if not checked.invalid else ExitCode.FAILED

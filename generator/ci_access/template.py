@@ -1,34 +1,12 @@
-"""Account access for CI as code: the GitHub OIDC provider and, per environment, three roles.
-
-``templates/ci-access.json`` is one template for every account. It is deployed once per account
-(stack ``ServerlessAppCiAccess``, any region: IAM is global); each environment's roles carry a
-condition on the account id, so an account receives the roles of exactly the environments that
-live in it and no others.
-
-Per environment:
-
-- the *plan role*, assumed by pull-request jobs (and the scheduled drift job on main): reads the
-  stack and its resources' configuration, creates and deletes change sets, never executes one;
-- the *deploy role*, assumed only by jobs bound to the GitHub environment of the same name: change
-  sets, stack settings and artifacts, and ``iam:PassRole`` of the CloudFormation role, nothing else;
-- the *CloudFormation role*, assumed only by CloudFormation: the permissions to create, update and
-  delete exactly this stack's resources, by their physical names.
-
-The split keeps the credentials a runner holds small: they can change the stack's resources only
-through a change set (so the stack policy, the guard and the change-set record apply), never call
-``s3:DeleteBucket`` or ``lambda:UpdateFunctionCode`` directly. ``deploy --role-arn`` passes the
-CloudFormation role's ARN as the change sets' ``RoleARN`` (the app stack's and the bootstrap
-stack's); CloudFormation then keeps using it for the stack, so ``plan`` needs only ``PassRole``.
-"""
+"""The ci-access template: the OIDC provider and, per environment, the three CI roles."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
 
-from awacs import awslambda as lam
 from awacs import cloudformation as cfn
-from awacs import cloudwatch, iam, kms, logs, s3, secretsmanager, sns, sqs, sts
+from awacs import cloudwatch, iam, kms, logs, s3, secretsmanager, sts
 from awacs.aws import (
     Action,
     Allow,
@@ -53,9 +31,35 @@ from troposphere import (
 )
 from troposphere import iam as tiam
 
-from generator import naming
+from generator import arns, naming
+from generator.ci_access.permissions import (
+    CONFIGURE_BUCKET,
+    MANAGE_ALARMS,
+    MANAGE_ALIASES,
+    MANAGE_BUCKETS,
+    MANAGE_FUNCTION,
+    MANAGE_KEY,
+    MANAGE_LOG_GROUP,
+    MANAGE_POLICIES,
+    MANAGE_QUEUE,
+    MANAGE_ROLE,
+    MANAGE_SECRET,
+    MANAGE_TOPIC,
+    READ_BUCKET,
+    READ_FUNCTION,
+    READ_KEY,
+    READ_LOG_GROUP,
+    READ_MESSAGING,
+    READ_MONITORING,
+    READ_ROLE,
+    STACK_DEPLOY,
+    STACK_PLAN,
+    STACK_READ,
+    START_ROTATION,
+)
 from generator.config import Environment
 from generator.errors import ExitCode, GeneratorError
+from generator.naming import CiId
 from generator.stack.common import bucket_arn, objects_arn
 
 # The environments CI plans and deploys, in deploy order; `local` is the emulator's.
@@ -74,45 +78,6 @@ MAX_SESSION_SECONDS = 3600
 ARTIFACT_PREFIXES = (naming.ARTIFACT_PREFIX, "templates/")
 
 
-class CiId:
-    """Logical ids of the ci-access template (stable: renaming one replaces the resource)."""
-
-    REPOSITORY = "GitHubRepository"
-    CREATE_PROVIDER = "CreateOidcProvider"
-    PROVIDER_CONDITION = "CreateOidcProviderCondition"
-    PROVIDER = "GitHubOidcProvider"
-    OUT_PROVIDER = "GitHubOidcProviderArn"
-
-    @staticmethod
-    def _suffix(env: str) -> str:
-        return env[:1].upper() + env[1:]
-
-    @classmethod
-    def in_account(cls, env: str) -> str:
-        """The condition that the stack is deployed in this environment's account."""
-        return f"InAccount{cls._suffix(env)}"
-
-    @classmethod
-    def plan_role(cls, env: str) -> str:
-        """Logical id of an environment's plan role."""
-        return f"PlanRole{cls._suffix(env)}"
-
-    @classmethod
-    def deploy_role(cls, env: str) -> str:
-        """Logical id of an environment's deploy role."""
-        return f"DeployRole{cls._suffix(env)}"
-
-    @classmethod
-    def cloudformation_role(cls, env: str) -> str:
-        """Logical id of an environment's CloudFormation role."""
-        return f"CloudFormationRole{cls._suffix(env)}"
-
-    @classmethod
-    def policy(cls, env: str, concern: str) -> str:
-        """Logical id of one of the CloudFormation role's managed policies."""
-        return f"CloudFormation{concern}Policy{cls._suffix(env)}"
-
-
 def validate_repository(repository: str) -> str:
     """Return ``owner/name`` if it is a valid GitHub repository; raise GeneratorError otherwise."""
     if not re.match(REPOSITORY_PATTERN, repository):
@@ -129,7 +94,7 @@ def validate_repository(repository: str) -> str:
 
 def _arn(env: Environment, service: str, resource: str, region: bool = True) -> Sub:
     where = env.region if region else ""
-    return Sub(f"arn:${{AWS::Partition}}:{service}:{where}:{env.account_id}:{resource}")
+    return Sub(arns.arn(service, resource, region=where, account=env.account_id))
 
 
 def app_stack_arn(env: Environment) -> Sub:
@@ -159,11 +124,21 @@ def _with_children(env: Environment, service: str, resource: str) -> list[Sub]:
 
 
 def _function_arns(env: Environment) -> list[Sub]:
-    return _with_children(env, "lambda", f"function:{naming.function_name(env.name)}")
+    return [
+        *_with_children(env, "lambda", f"function:{naming.function_name(env.name)}"),
+        *_rotation_function_arns(env),
+    ]
+
+
+def _rotation_function_arns(env: Environment) -> list[Sub]:
+    return _with_children(env, "lambda", f"function:{naming.rotation_function_name(env.name)}")
 
 
 def _log_group_arns(env: Environment) -> list[Sub]:
-    return _with_children(env, "logs", f"log-group:{naming.log_group(env.name)}")
+    return [
+        *_with_children(env, "logs", f"log-group:{naming.log_group(env.name)}"),
+        *_with_children(env, "logs", f"log-group:{naming.rotation_log_group(env.name)}"),
+    ]
 
 
 def _alarm_arn(env: Environment) -> Sub:
@@ -189,6 +164,12 @@ def _topic_arns(env: Environment) -> list[Sub]:
 
 def _function_role_arn(env: Environment) -> Sub:
     return _arn(env, "iam", f"role/{naming.role_name(env.name)}", region=False)
+
+
+def _role_arns(env: Environment) -> list[Sub]:
+    """The function's role and the secret rotation function's role."""
+    rotation = _arn(env, "iam", f"role/{naming.rotation_role_name(env.name)}", region=False)
+    return [_function_role_arn(env), rotation]
 
 
 def _stack_policy_arn(env: Environment) -> Sub:
@@ -222,35 +203,6 @@ def _passed_to(service: str) -> Condition:
 
 # --- policies ----------------------------------------------------------------------------------
 
-_STACK_READ = [
-    cfn.DescribeStacks,
-    cfn.DescribeStackEvents,
-    cfn.DescribeStackResource,
-    cfn.DescribeStackResources,
-    cfn.ListStackResources,
-    cfn.GetTemplate,
-    cfn.GetTemplateSummary,
-    cfn.GetStackPolicy,
-    cfn.ListChangeSets,
-    cfn.DescribeChangeSet,
-    cfn.DescribeStackResourceDrifts,
-]
-_STACK_PLAN = [
-    cfn.CreateChangeSet,
-    cfn.DeleteChangeSet,
-    # Stack tags (template hash, commit) are set on the change set.
-    cfn.TagResource,
-    cfn.DetectStackDrift,
-    cfn.DetectStackResourceDrift,
-]
-_STACK_DEPLOY = [
-    *_STACK_READ,
-    *_STACK_PLAN,
-    cfn.ExecuteChangeSet,
-    cfn.SetStackPolicy,
-    cfn.UpdateTerminationProtection,
-]
-
 
 def _allow(
     sid: str,
@@ -269,78 +221,6 @@ def _document(statements: Sequence[Statement]) -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=list(statements))
 
 
-# Read handlers' permissions of the stacks' resource types (the CloudFormation registry schemas
-# list them; tests/test_ci_access.py checks every one is granted or excepted with a reason).
-_READ_BUCKET = [
-    s3.ListBucket,  # HeadBucket: reveals object keys, never their contents
-    s3.GetBucketLocation,
-    s3.GetBucketAcl,
-    s3.GetBucketPolicy,
-    s3.GetBucketVersioning,
-    s3.GetEncryptionConfiguration,
-    s3.GetBucketPublicAccessBlock,
-    s3.GetLifecycleConfiguration,
-    s3.GetBucketLogging,
-    s3.GetBucketNotification,
-    s3.GetBucketTagging,
-    s3.ListTagsForResource,
-    s3.GetBucketOwnershipControls,
-    s3.GetBucketCORS,
-    s3.GetBucketObjectLockConfiguration,
-    s3.GetAccelerateConfiguration,
-    s3.GetAnalyticsConfiguration,
-    s3.GetInventoryConfiguration,
-    s3.GetMetricsConfiguration,
-    s3.GetReplicationConfiguration,
-    s3.GetBucketWebsite,
-    s3.GetBucketAbac,
-    s3.GetIntelligentTieringConfiguration,
-    s3.GetBucketMetadataTableConfiguration,
-]
-_READ_FUNCTION = [
-    lam.GetFunction,
-    lam.GetFunctionConfiguration,
-    lam.GetFunctionConcurrency,
-    lam.GetFunctionEventInvokeConfig,
-    lam.GetFunctionCodeSigningConfig,
-    lam.GetFunctionRecursionConfig,
-    lam.GetFunctionScalingConfig,
-    lam.GetRuntimeManagementConfig,
-    lam.GetPolicy,
-    lam.ListTags,
-    lam.ListVersionsByFunction,
-]
-_READ_ROLE = [
-    iam.GetRole,
-    iam.GetRolePolicy,
-    iam.ListRolePolicies,
-    iam.ListAttachedRolePolicies,
-    iam.ListRoleTags,
-]
-_READ_LOG_GROUP = [
-    logs.ListTagsForResource,
-    logs.ListTagsLogGroup,
-    logs.GetDataProtectionPolicy,
-    logs.DescribeIndexPolicies,
-]
-_READ_MONITORING = [
-    cloudwatch.DescribeAlarms,
-    cloudwatch.ListTagsForResource,
-    cloudwatch.GetDashboard,
-]
-_READ_MESSAGING = [
-    sqs.GetQueueAttributes,
-    sqs.GetQueueUrl,
-    sqs.ListQueueTags,
-    sns.GetTopicAttributes,
-    sns.ListTagsForResource,
-    sns.ListSubscriptionsByTopic,
-    sns.GetSubscriptionAttributes,
-    sns.GetDataProtectionPolicy,
-]
-_READ_KEY = [kms.DescribeKey, kms.GetKeyPolicy, kms.GetKeyRotationStatus, kms.ListResourceTags]
-
-
 def _all_buckets(env: Environment) -> list[Sub | str]:
     """The app stack's buckets and the bootstrap stack's artifact bucket."""
     return [bucket_arn(name) for name in [*_data_buckets(env), _artifact_bucket(env)]]
@@ -349,21 +229,21 @@ def _all_buckets(env: Environment) -> list[Sub | str]:
 def _resource_read_statements(env: Environment) -> list[Statement]:
     """Configuration reads of the stacks' resources (drift detection reads with these)."""
     return [
-        _allow("ReadBuckets", _READ_BUCKET, _all_buckets(env)),
-        _allow("ReadFunction", _READ_FUNCTION, _function_arns(env)),
-        _allow("ReadFunctionRole", _READ_ROLE, [_function_role_arn(env)]),
+        _allow("ReadBuckets", READ_BUCKET, _all_buckets(env)),
+        _allow("ReadFunction", READ_FUNCTION, _function_arns(env)),
+        _allow("ReadFunctionRole", READ_ROLE, _role_arns(env)),
         # DescribeLogGroups lists by prefix: its resource is every log group of the region.
         _allow("ListLogGroups", [logs.DescribeLogGroups], [_arn(env, "logs", "log-group:*")]),
-        _allow("ReadLogGroup", _READ_LOG_GROUP, _log_group_arns(env)),
-        _allow("ReadMonitoring", _READ_MONITORING, [_alarm_arn(env), _dashboard_arn(env)]),
-        _allow("ReadMessaging", _READ_MESSAGING, [_queue_arn(env), *_topic_arns(env)]),
+        _allow("ReadLogGroup", READ_LOG_GROUP, _log_group_arns(env)),
+        _allow("ReadMonitoring", READ_MONITORING, [_alarm_arn(env), _dashboard_arn(env)]),
+        _allow("ReadMessaging", READ_MESSAGING, [_queue_arn(env), *_topic_arns(env)]),
         # Metadata only: the plan role never reads the secret's value.
         _allow(
             "ReadSecretMetadata",
             [secretsmanager.DescribeSecret, secretsmanager.GetResourcePolicy],
             [_secret_arn(env)],
         ),
-        _allow("ReadKey", _READ_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
+        _allow("ReadKey", READ_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
         # These two actions have no resource type in the Service Authorization Reference: they
         # list the account's key aliases and Logs resource policies (names and policies only).
         _allow("ListAccountMetadata", [kms.ListAliases, logs.DescribeResourcePolicies], ["*"]),
@@ -395,7 +275,7 @@ def plan_policy(env: Environment) -> PolicyDocument:
     large_templates = f"templates/{naming.stack_name(env.name)}/"
     return _document(
         [
-            _allow("PlanStack", _STACK_READ + _STACK_PLAN, [app_stack_arn(env)]),
+            _allow("PlanStack", STACK_READ + STACK_PLAN, [app_stack_arn(env)]),
             _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
             # `status` polls drift detection by its id; this action has no resource type.
             _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
@@ -413,8 +293,9 @@ def plan_policy(env: Environment) -> PolicyDocument:
 
 
 def deploy_policy(env: Environment) -> PolicyDocument:
-    """Change sets and stack settings on this stack, artifacts, and passing the CFN role."""
-    stack_actions = _STACK_DEPLOY
+    """Change sets and stack settings on this stack, artifacts, passing the CFN role, and the
+    configuration reads drift detection needs."""
+    stack_actions = STACK_DEPLOY
     if env.deploy.recreate_failed_stack and not env.retain_data:
         # Only here may deploy delete a stack whose first create failed (it retains nothing).
         stack_actions = [*stack_actions, cfn.DeleteStack]
@@ -422,50 +303,25 @@ def deploy_policy(env: Environment) -> PolicyDocument:
         [
             _allow("DeployStack", stack_actions, [app_stack_arn(env)]),
             # deploy creates or updates the artifact bucket's stack first; never deletes it.
-            _allow("DeployBootstrapStack", _STACK_DEPLOY, [bootstrap_stack_arn(env)]),
+            _allow("DeployBootstrapStack", STACK_DEPLOY, [bootstrap_stack_arn(env)]),
             _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
             _list_artifacts(env),
             _pass_cloudformation_role(env),
             # CloudFormation checks that rollback-trigger alarms exist.
             _allow("ReadRollbackAlarms", [cloudwatch.DescribeAlarms], [_alarm_arn(env)]),
+            # deploy.drift refuses a drifted stack; drift detection reads the resources with
+            # the caller's permissions, so the deploy role gets the plan role's reads (no write).
+            _allow("DriftDetectionStatus", [cfn.DescribeStackDriftDetectionStatus], ["*"]),
+            *_resource_read_statements(env),
         ]
     )
 
 
-# Bucket configuration that CloudFormation's bucket handlers set or reset. Withheld (see the
-# handler exceptions in the tests): website hosting, replication, inventory and analytics exports
-# and metadata tables (they publish or copy data elsewhere and no bucket of ours uses them), and
-# every object-level action.
-_CONFIGURE_BUCKET = [
-    s3.PutBucketPolicy,
-    s3.DeleteBucketPolicy,
-    s3.PutBucketVersioning,
-    s3.PutEncryptionConfiguration,
-    s3.PutBucketPublicAccessBlock,
-    s3.PutLifecycleConfiguration,
-    s3.PutBucketLogging,
-    s3.PutBucketNotification,
-    s3.PutBucketTagging,
-    s3.TagResource,
-    s3.UntagResource,
-    s3.PutBucketOwnershipControls,
-    s3.PutBucketAcl,
-    s3.PutBucketCORS,
-    s3.PutBucketObjectLockConfiguration,
-    s3.PutAccelerateConfiguration,
-    s3.PutMetricsConfiguration,
-    s3.PutIntelligentTieringConfiguration,
-    s3.PutBucketAbac,
-    s3.DeleteBucketWebsite,
-]
-
-
 def _storage_policy(env: Environment) -> PolicyDocument:
-    manage_buckets = [s3.CreateBucket, s3.DeleteBucket, *_CONFIGURE_BUCKET]
     code = objects_arn(_artifact_bucket(env), naming.ARTIFACT_PREFIX)
     return _document(
         [
-            _allow("ManageBuckets", manage_buckets, [bucket_arn(n) for n in _data_buckets(env)]),
+            _allow("ManageBuckets", MANAGE_BUCKETS, [bucket_arn(n) for n in _data_buckets(env)]),
             # Lambda reads the code with the caller's (this role's) permissions.
             _allow("ReadArtifacts", [s3.GetObject, s3.GetObjectVersion], [code]),
         ]
@@ -476,70 +332,17 @@ def _bootstrap_policy(env: Environment) -> PolicyDocument:
     """The artifact bucket of the bootstrap stack: created and configured, never deleted."""
     bucket = bucket_arn(_artifact_bucket(env))
     return _document(
-        [_allow("ManageArtifactBucket", [s3.CreateBucket, *_CONFIGURE_BUCKET], [bucket])]
+        [_allow("ManageArtifactBucket", [s3.CreateBucket, *CONFIGURE_BUCKET], [bucket])]
     )
 
 
 def _function_policy(env: Environment) -> PolicyDocument:
-    manage_function = [
-        lam.CreateFunction,
-        lam.DeleteFunction,
-        lam.UpdateFunctionCode,
-        lam.UpdateFunctionConfiguration,
-        lam.PutFunctionConcurrency,
-        lam.DeleteFunctionConcurrency,
-        lam.AddPermission,
-        lam.RemovePermission,
-        lam.TagResource,
-        lam.UntagResource,
-        lam.PutFunctionEventInvokeConfig,
-        lam.UpdateFunctionEventInvokeConfig,
-        lam.DeleteFunctionEventInvokeConfig,
-        lam.PutRuntimeManagementConfig,
-        lam.PutFunctionRecursionConfig,
-        lam.PublishVersion,
-    ]
-    manage_role = [
-        iam.CreateRole,
-        iam.DeleteRole,
-        iam.UpdateRole,
-        iam.UpdateRoleDescription,
-        iam.UpdateAssumeRolePolicy,
-        iam.TagRole,
-        iam.UntagRole,
-        iam.PutRolePolicy,
-        iam.DeleteRolePolicy,
-    ]
-    manage_policies = [
-        iam.CreatePolicy,
-        iam.DeletePolicy,
-        iam.CreatePolicyVersion,
-        iam.DeletePolicyVersion,
-        iam.GetPolicy,
-        iam.GetPolicyVersion,
-        iam.ListPolicyVersions,
-        iam.TagPolicy,
-        iam.UntagPolicy,
-    ]
-    manage_log_group = [
-        logs.CreateLogGroup,
-        logs.DeleteLogGroup,
-        logs.PutRetentionPolicy,
-        logs.DeleteRetentionPolicy,
-        logs.AssociateKmsKey,
-        logs.DisassociateKmsKey,
-        logs.DeleteDataProtectionPolicy,
-        logs.TagResource,
-        logs.UntagResource,
-        logs.TagLogGroup,
-        logs.UntagLogGroup,
-    ]
-    role = [_function_role_arn(env)]
+    role = _role_arns(env)
     stack_policies = _stack_policy_arn(env)
     return _document(
         [
-            _allow("ManageFunction", manage_function, _function_arns(env)),
-            _allow("ManageFunctionRole", manage_role, role),
+            _allow("ManageFunction", MANAGE_FUNCTION, _function_arns(env)),
+            _allow("ManageFunctionRole", MANAGE_ROLE, role),
             # Only managed policies this stack creates, never an AWS-managed or foreign one.
             _allow(
                 "AttachStackPolicies",
@@ -547,92 +350,45 @@ def _function_policy(env: Environment) -> PolicyDocument:
                 role,
                 Condition(ArnLike("iam:PolicyARN", stack_policies)),
             ),
-            _allow("ManageStackPolicies", manage_policies, [stack_policies]),
+            _allow("ManageStackPolicies", MANAGE_POLICIES, [stack_policies]),
             _allow("PassFunctionRole", [iam.PassRole], role, _passed_to("lambda.amazonaws.com")),
-            _allow("ManageLogGroup", manage_log_group, _log_group_arns(env)),
+            _allow("ManageLogGroup", MANAGE_LOG_GROUP, _log_group_arns(env)),
         ]
     )
 
 
 def _monitoring_policy(env: Environment) -> PolicyDocument:
-    manage_alarms = [
-        cloudwatch.PutMetricAlarm,
-        cloudwatch.DeleteAlarms,
-        cloudwatch.TagResource,
-        cloudwatch.UntagResource,
-    ]
-    manage_queue = [
-        sqs.CreateQueue,
-        sqs.DeleteQueue,
-        sqs.SetQueueAttributes,
-        sqs.TagQueue,
-        sqs.UntagQueue,
-    ]
-    manage_topic = [
-        sns.CreateTopic,
-        sns.DeleteTopic,
-        sns.SetTopicAttributes,
-        sns.Subscribe,
-        sns.Unsubscribe,
-        sns.SetSubscriptionAttributes,
-        sns.TagResource,
-        sns.UntagResource,
-    ]
     return _document(
         [
-            _allow("ManageAlarms", manage_alarms, [_alarm_arn(env)]),
+            _allow("ManageAlarms", MANAGE_ALARMS, [_alarm_arn(env)]),
             _allow(
                 "ManageDashboard",
                 [cloudwatch.PutDashboard, cloudwatch.DeleteDashboards],
                 [_dashboard_arn(env)],
             ),
-            _allow("ManageQueue", manage_queue, [_queue_arn(env)]),
-            _allow("ManageTopic", manage_topic, _topic_arns(env)),
+            _allow("ManageQueue", MANAGE_QUEUE, [_queue_arn(env)]),
+            _allow("ManageTopic", MANAGE_TOPIC, _topic_arns(env)),
         ]
     )
 
 
 def _secrets_policy(env: Environment) -> PolicyDocument:
-    manage_secret = [
-        secretsmanager.CreateSecret,
-        secretsmanager.DeleteSecret,
-        secretsmanager.UpdateSecret,
-        secretsmanager.TagResource,
-        secretsmanager.UntagResource,
-        secretsmanager.PutResourcePolicy,
-        secretsmanager.DeleteResourcePolicy,
-    ]
-    aliases = [kms.CreateAlias, kms.DeleteAlias, kms.UpdateAlias]
-    manage_key = [
-        kms.PutKeyPolicy,
-        kms.EnableKeyRotation,
-        kms.DisableKeyRotation,
-        kms.UpdateKeyDescription,
-        kms.EnableKey,
-        kms.DisableKey,
-        kms.ScheduleKeyDeletion,
-        kms.TagResource,
-        kms.UntagResource,
-        *aliases,
-        # Secrets Manager encrypts the generated value with the caller's grant.
-        kms.Encrypt,
-        kms.Decrypt,
-        kms.GenerateDataKey,
-    ]
     return _document(
         [
-            _allow("ManageSecret", manage_secret, [_secret_arn(env)]),
+            _allow("ManageSecret", MANAGE_SECRET, [_secret_arn(env)]),
             # The Secret's read and update handlers read the value (to report and compare it);
             # only this role, which only CloudFormation assumes, and only this stack's secret.
             _allow(
                 "ReadSecretValueForHandlers", [secretsmanager.GetSecretValue], [_secret_arn(env)]
             ),
+            # The function itself only: InvokeFunction on it, not on its versions or aliases.
+            _allow("StartSecretRotation", START_ROTATION, _rotation_function_arns(env)[:1]),
             # GetRandomPassword has no resource; it returns random bytes and touches nothing.
             _allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"]),
             # CreateKey has no resource; only keys tagged for this environment.
             _allow("CreateKey", [kms.CreateKey], ["*"], _env_tag(env, "aws:RequestTag")),
-            _allow("ManageKey", manage_key, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
-            _allow("ManageKeyAlias", aliases, [_alias_arn(env)]),
+            _allow("ManageKey", MANAGE_KEY, [_key_arn(env)], _env_tag(env, "aws:ResourceTag")),
+            _allow("ManageKeyAlias", MANAGE_ALIASES, [_alias_arn(env)]),
         ]
     )
 
@@ -663,7 +419,7 @@ def _provider_arn() -> If:
     return If(
         CiId.PROVIDER_CONDITION,
         Ref(CiId.PROVIDER),
-        Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}"),
+        Sub(arns.arn("iam", f"oidc-provider/{GITHUB_OIDC_HOST}", region="")),
     )
 
 
@@ -724,8 +480,7 @@ def cloudformation_trust(env: Environment) -> PolicyDocument:
 
 def _tags(env: str | None) -> Tags:
     """The fixed tags; the provider, shared by every environment, carries no Environment."""
-    base = naming.base_tags(env or "")
-    return Tags({k: v for k, v in base.items() if v})
+    return Tags(naming.base_tags(env))
 
 
 def _conditioned(resource: AWSObject, env: str) -> AWSObject:

@@ -1,0 +1,30 @@
+"""ARNs, built in one place for the templates (``Fn::Sub`` text), CI access and the deploy."""
+
+from __future__ import annotations
+
+# CloudFormation pseudo parameters, for ARNs inside a template's ``Fn::Sub``.
+PARTITION = "${AWS::Partition}"
+REGION = "${AWS::Region}"
+ACCOUNT = "${AWS::AccountId}"
+
+
+def arn(
+    service: str,
+    resource: str,
+    *,
+    region: str = REGION,
+    account: str = ACCOUNT,
+    partition: str = PARTITION,
+) -> str:
+    """``arn:partition:service:region:account:resource``; global services pass ``region=""``."""
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def bucket_arn(bucket_name: str, partition: str = PARTITION) -> str:
+    """A bucket's ARN (S3 names carry neither region nor account)."""
+    return arn("s3", bucket_name, region="", account="", partition=partition)
+
+
+def objects_arn(bucket_name: str, prefix: str = "", partition: str = PARTITION) -> str:
+    """The ARN of the objects under ``prefix`` in a bucket."""
+    return bucket_arn(f"{bucket_name}/{prefix}*", partition)

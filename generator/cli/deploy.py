@@ -1,0 +1,181 @@
+"""``plan``, ``deploy``, ``status`` and ``destroy``: one environment's stack through change sets."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator.cli.common import add_root, workspace
+
+if TYPE_CHECKING:
+    from generator.deploy.pipeline import Change, Target
+    from generator.deploy.runtime import Runtime
+
+
+def _minutes(text: str) -> int:
+    """A positive whole number of minutes."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number of minutes >= 1")
+    return value
+
+
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]+:role/[\w+=,.@/-]+$")
+
+
+def _role_arn(text: str) -> str:
+    """An IAM role ARN."""
+    if not _ROLE_ARN.match(text):
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}; expected an IAM role ARN such as arn:aws:iam::123456789012:role/Name"
+        )
+    return text
+
+
+# ------------------------------------------------------------------------ arguments -> requests
+
+
+def _target(args: argparse.Namespace) -> Target:
+    from generator.deploy.pipeline import Target
+    from generator.deploy.runtime import Connection
+
+    connection = Connection(workspace(args), args.profile, args.endpoint_url)
+    return Target(connection, args.env, args.timeout_minutes)
+
+
+def _change(args: argparse.Namespace) -> Change:
+    from generator.deploy.pipeline import Change
+
+    markdown = Path(args.markdown) if args.markdown else None
+    return Change(tuple(args.allow_replace or ()), args.role_arn, markdown)
+
+
+def _runtime(runtime: Runtime | None) -> Runtime:
+    from generator.deploy.runtime import default_runtime
+
+    return runtime or default_runtime()
+
+
+def _plan(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    from generator.deploy import pipeline
+
+    request = pipeline.PlanRequest(_target(args), _change(args), keep=args.keep)
+    return pipeline.plan(request, _runtime(runtime))
+
+
+def _deploy(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    from generator.deploy import pipeline
+
+    request = pipeline.DeployRequest(_target(args), _change(args), change_set=args.change_set)
+    return pipeline.deploy(request, _runtime(runtime))
+
+
+def _status(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    from generator.deploy import pipeline
+
+    return pipeline.status(pipeline.StatusRequest(_target(args)), _runtime(runtime))
+
+
+def _destroy(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    from generator.deploy import pipeline
+
+    request = pipeline.DestroyRequest(_target(args), yes=args.yes)
+    return pipeline.destroy(request, _runtime(runtime))
+
+
+# ---------------------------------------------------------------------------------- parsers
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", required=True, help="environment name (environments/ENV.yaml)")
+    parser.add_argument("--profile", help="AWS named profile (default: the standard chain)")
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="send every AWS call to this endpoint (an emulator); default: AWS itself",
+    )
+    parser.add_argument(
+        "--timeout-minutes",
+        type=_minutes,
+        default=None,
+        help="give up waiting after this long (default: deploy.timeout_minutes)",
+    )
+    add_root(parser)
+
+
+def _changes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-replace",
+        action="append",
+        metavar="LOGICAL_ID",
+        help="allow the reviewed removal or replacement of this stateful resource (repeatable)",
+    )
+    parser.add_argument(
+        "--role-arn",
+        type=_role_arn,
+        help="CloudFormation service role for the change sets (app and bootstrap stacks); "
+        "default: the role the stack already has, else the caller's credentials",
+    )
+    parser.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="append the plan as Markdown to FILE (also to $GITHUB_STEP_SUMMARY when set)",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``plan``, ``deploy``, ``status`` and ``destroy``."""
+    plan = subparsers.add_parser(
+        "plan",
+        help="create a change set and show what a deploy would do",
+        description="Create a change set, print it as a table (and Markdown), run the guard, "
+        "and delete it unless --keep. Exit 3 when the guard would block the deploy.",
+    )
+    _common(plan)
+    _changes(plan)
+    plan.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the change set for `deploy --change-set`; its id is printed and written "
+        "to .state/plan-ENV.changeset (and to $GITHUB_OUTPUT as change-set-id)",
+    )
+    plan.set_defaults(func=_plan)
+
+    deploy = subparsers.add_parser(
+        "deploy",
+        help="deploy an environment through a change set",
+        description="Bootstrap, upload the handler, create a change set, guard, execute, wait.",
+    )
+    _common(deploy)
+    _changes(deploy)
+    deploy.add_argument(
+        "--change-set",
+        metavar="ID",
+        help="execute exactly this change set kept by `plan --keep` (refused when stale)",
+    )
+    deploy.set_defaults(func=_deploy)
+
+    status = subparsers.add_parser(
+        "status",
+        help="compare the deployed template with the committed one and detect drift",
+        description="Exit 0 when the stack is settled, runs the committed template, and drift "
+        "detection found every resource in sync; else 1. Drift that cannot be established "
+        "(no permission, detection failed, resources not checked) is exit 1, except for an "
+        "environment with `emulator: true`, whose emulator has no drift detection: there the "
+        "exit code reflects only the template comparison.",
+    )
+    _common(status)
+    status.set_defaults(func=_status)
+
+    destroy = subparsers.add_parser(
+        "destroy",
+        help="delete an environment that retains no data (empties its buckets first)",
+    )
+    _common(destroy)
+    destroy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    destroy.set_defaults(func=_destroy)

@@ -1,0 +1,206 @@
+"""The signing secret's rotation: a rotation function shipped in the handler's artifact, its own
+least-privilege role and KMS-encrypted log group, Secrets Manager's permission to invoke it, and
+the schedule.
+
+Present only when ``secret.rotation_days`` is above 0. The function (``handler/rotation.py``)
+runs Secrets Manager's four steps for a generated password; results name the key version that
+signed them, so rotating never makes an older result unverifiable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import logs as logs_actions
+from awacs import secretsmanager, xray
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.sts import AssumeRole
+from troposphere import GetAtt, Ref, Sub, Template, awslambda, iam, logs
+from troposphere import secretsmanager as sm
+
+from generator import naming
+from generator.config import Environment
+from generator.contracts import ArtifactRef
+from generator.stack.common import retain, skip_checkov, tags
+from generator.stack.encryption import KeyHandle
+from generator.stack.function import LoggingConfig
+from generator.stack.secrets import EXCLUDED_CHARACTERS, PASSWORD_LENGTH
+
+# Four short Secrets Manager calls per step; well below Secrets Manager's own wait.
+ROTATION_TIMEOUT_SECONDS = 30
+ROTATION_MEMORY_MB = 128
+
+
+@dataclass(frozen=True)
+class RotationHandles:
+    """What monitoring needs of the rotation function."""
+
+    function: Ref
+    arn: GetAtt
+
+
+def rotation_enabled(env: Environment) -> bool:
+    """Whether this environment rotates its signing key."""
+    return env.secret.rotation_days > 0
+
+
+def add_rotation_role(template: Template, env: Environment) -> GetAtt:
+    """The rotation function's execution role, trusted by Lambda only (the key policy names it,
+    so it exists before the key; its permissions come from ``rotation_policy``)."""
+    role = iam.Role(
+        naming.LogicalId.ROTATION_ROLE,
+        RoleName=naming.rotation_role_name(env.name),
+        Description=f"Execution role of {naming.rotation_function_name(env.name)}",
+        AssumeRolePolicyDocument=PolicyDocument(
+            Version="2012-10-17",
+            Statement=[
+                Statement(
+                    Effect=Allow,
+                    Principal=Principal("Service", "lambda.amazonaws.com"),
+                    Action=[AssumeRole],
+                )
+            ],
+        ),
+        Tags=tags(env),
+    )
+    template.add_resource(role)
+    return GetAtt(role, "Arn")
+
+
+def rotation_policy(secret: Ref, log_group_arn: GetAtt) -> PolicyDocument:
+    """Exactly the rotation steps: read, put and re-label versions of this one secret.
+
+    KMS use (to decrypt and encrypt the secret's values) is granted by the key policy, only
+    through Secrets Manager.
+    """
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="RotateOwnSecret",
+                Effect=Allow,
+                Action=[
+                    secretsmanager.DescribeSecret,
+                    secretsmanager.GetSecretValue,
+                    secretsmanager.PutSecretValue,
+                    secretsmanager.UpdateSecretVersionStage,
+                ],
+                Resource=[secret],
+            ),
+            Statement(
+                # GetRandomPassword has no resource: it returns random characters, touching nothing.
+                Sid="GeneratePassword",
+                Effect=Allow,
+                Action=[secretsmanager.GetRandomPassword],
+                Resource=["*"],
+            ),
+            Statement(
+                Sid="WriteOwnLogGroup",
+                Effect=Allow,
+                Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
+                Resource=[log_group_arn],
+            ),
+            Statement(
+                # X-Ray's segment APIs have no resource-level permissions: AWS requires "*".
+                Sid="XRayTracing",
+                Effect=Allow,
+                Action=[xray.PutTraceSegments, xray.PutTelemetryRecords],
+                Resource=["*"],
+            ),
+        ],
+    )
+
+
+def add_rotation(
+    template: Template,
+    env: Environment,
+    artifact: ArtifactRef,
+    role_arn: GetAtt,
+    secret: Ref,
+    key: KeyHandle,
+) -> RotationHandles:
+    """Log group, policy, function, Secrets Manager's invoke permission and the schedule."""
+    group = logs.LogGroup(
+        naming.LogicalId.ROTATION_LOG_GROUP,
+        LogGroupName=naming.rotation_log_group(env.name),
+        RetentionInDays=env.function.log_retention_days,
+        KmsKeyId=key.arn,
+        Tags=tags(env),
+    )
+    template.add_resource(retain(group, env))
+    policy = iam.PolicyType(
+        naming.LogicalId.ROTATION_POLICY,
+        PolicyName=f"{naming.rotation_function_name(env.name)}Access",
+        PolicyDocument=rotation_policy(secret, GetAtt(group, "Arn")),
+        Roles=[Ref(naming.LogicalId.ROTATION_ROLE)],
+    )
+    template.add_resource(policy)
+    function = awslambda.Function(
+        naming.LogicalId.ROTATION_FUNCTION,
+        FunctionName=naming.rotation_function_name(env.name),
+        Description=f"ServerlessApp signing-key rotation ({env.name}); handler sha256 "
+        f"{artifact.sha256}",
+        Runtime=naming.LAMBDA_RUNTIME,
+        Handler=naming.ROTATION_HANDLER,
+        Architectures=["arm64"],
+        # The application's artifact: one reviewed, reproducible zip holds both handlers.
+        Code=awslambda.Code(
+            S3Bucket=Sub(naming.artifact_bucket("${AWS::AccountId}", "${AWS::Region}")),
+            S3Key=artifact.key,
+        ),
+        Role=role_arn,
+        MemorySize=ROTATION_MEMORY_MB,
+        Timeout=ROTATION_TIMEOUT_SECONDS,
+        Environment=awslambda.Environment(
+            Variables={
+                # The secret's own GenerateSecretString rules, so a rotated key looks the same.
+                "PASSWORD_LENGTH": str(PASSWORD_LENGTH),
+                "EXCLUDE_CHARACTERS": EXCLUDED_CHARACTERS,
+                "LOG_LEVEL": env.function.log_level,
+            }
+        ),
+        LoggingConfig=LoggingConfig(
+            LogFormat="JSON",
+            LogGroup=Ref(group),
+            ApplicationLogLevel="DEBUG" if env.function.log_level == "DEBUG" else "INFO",
+            SystemLogLevel="WARN",
+        ),
+        TracingConfig=awslambda.TracingConfig(Mode="Active"),
+        RecursiveLoop="Terminate",
+        DependsOn=[policy.title],
+        Tags=tags(env),
+    )
+    skip_checkov(
+        function,
+        {
+            "CKV_AWS_115": "Only Secrets Manager invokes it, one rotation step at a time; "
+            "reserving concurrency would take from the account's unreserved pool for nothing.",
+            "CKV_AWS_116": "Secrets Manager invokes it synchronously and retries a failed "
+            "rotation itself; a dead-letter queue only receives asynchronous events.",
+            "CKV_AWS_117": "It calls only Secrets Manager over TLS; a VPC would add NAT or "
+            "endpoint cost for no isolation gain.",
+            "CKV_AWS_173": "The environment holds only the password rules and the log level.",
+        },
+    )
+    template.add_resource(function)
+    permission = awslambda.Permission(
+        naming.LogicalId.ROTATION_PERMISSION,
+        FunctionName=Ref(function),
+        Action="lambda:InvokeFunction",
+        Principal="secretsmanager.amazonaws.com",
+        # Only Secrets Manager rotating this stack's secret (the confused-deputy guard).
+        SourceAccount=Ref("AWS::AccountId"),
+        SourceArn=secret,
+    )
+    template.add_resource(permission)
+    template.add_resource(
+        sm.RotationSchedule(
+            naming.LogicalId.ROTATION_SCHEDULE,
+            SecretId=secret,
+            RotationLambdaARN=GetAtt(function, "Arn"),
+            RotationRules=sm.RotationRules(AutomaticallyAfterDays=env.secret.rotation_days),
+            # Secrets Manager invokes the function as soon as the schedule exists.
+            DependsOn=[permission.title],
+        )
+    )
+    return RotationHandles(function=Ref(function), arn=GetAtt(function, "Arn"))

@@ -1,0 +1,119 @@
+"""End to end through the CLI: deploy `local`, process a file, rotate the signing key, process
+another; both results verify, each with the key version it names, and a result whose
+key_version was changed does not."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from generator import naming
+from generator.emulator import server
+from generator.emulator.commands import load_signing
+
+pytestmark = pytest.mark.e2e
+
+BUCKET = naming.data_bucket("local", "123456789012")
+SECRET = naming.secret_name("local")
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Fake credentials, a private state folder, and a closed port for any stray client."""
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        {
+            "SERVERLESSAPP_STATE_DIR": str(state),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        }
+    )
+    yield env
+    server.stop(state)
+
+
+def _ok(root: Path, env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+def _results(s3: Any) -> list[dict[str, Any]]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=naming.RESULTS_PREFIX).get("Contents", [])
+    return [json.loads(s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read()) for o in listed]
+
+
+def test_results_signed_before_a_rotation_verify_after_it(
+    repo_root: Path, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
+    _ok(repo_root, cli_env, "deploy", "--env", "local")
+    running = server.status(state)
+    assert running is not None
+    clients = {"region_name": "us-east-1", "endpoint_url": running.endpoint}
+    s3, secrets = boto3.client("s3", **clients), boto3.client("secretsmanager", **clients)
+    described = secrets.describe_secret(SecretId=SECRET)
+    assert described["RotationEnabled"] is True
+    assert described["RotationLambdaARN"].endswith(
+        f":function:{naming.rotation_function_name('local')}"
+    )
+
+    before_file, after_file = tmp_path / "before.txt", tmp_path / "after.txt"
+    before_file.write_text("signed with the first key\n", encoding="utf-8")
+    after_file.write_text("signed with the second key\n", encoding="utf-8")
+    assert "signature: valid" in _ok(repo_root, cli_env, "upload", "--env", "local",
+                                     str(before_file))  # fmt: skip
+    first_key = secrets.get_secret_value(SecretId=SECRET)["VersionId"]
+
+    rotated = _ok(repo_root, cli_env, "rotate", "--env", "local")
+    second_key = secrets.get_secret_value(SecretId=SECRET, VersionStage="AWSCURRENT")["VersionId"]
+    assert second_key != first_key
+    assert f"AWSCURRENT is now version {second_key}" in rotated
+    assert "1 valid, 0 invalid" in rotated
+    stages = secrets.describe_secret(SecretId=SECRET)["VersionIdsToStages"]
+    assert stages == {first_key: ["AWSPREVIOUS"], second_key: ["AWSCURRENT"]}
+    # The rotation function (not moto's shortcut) made the new key: a password of the same form.
+    old, new = (
+        json.loads(secrets.get_secret_value(SecretId=SECRET, VersionId=v)["SecretString"])
+        for v in (first_key, second_key)
+    )
+    assert new["username"] == old["username"]
+    assert new["password"] != old["password"]
+    assert len(new["password"]) == len(old["password"]) == 32
+
+    assert "signature: valid" in _ok(repo_root, cli_env, "upload", "--env", "local",
+                                     str(after_file))  # fmt: skip
+    by_key = {r["key"]: r for r in _results(s3)}
+    before, after = by_key["uploads/before.txt"], by_key["uploads/after.txt"]
+    assert (before["key_version"], after["key_version"]) == (first_key, second_key)
+
+    signing = load_signing(repo_root)
+    password_of = signing.secret_password_of(secrets, SECRET)
+    assert signing.verify_with_versions(before, password_of)
+    assert signing.verify_with_versions(after, password_of)
+    tampered = {**before, "key_version": second_key}
+    assert not signing.verify_with_versions(tampered, password_of)
+
+    # A second rotation: the first key has no label left, and its result still verifies.
+    again = _ok(repo_root, cli_env, "rotate", "--env", "local")
+    assert "2 valid, 0 invalid" in again
+    # (AWS leaves an unlabelled version out of VersionIdsToStages; moto lists it with none.)
+    assert not secrets.describe_secret(SecretId=SECRET)["VersionIdsToStages"].get(first_key)
+    assert signing.verify_with_versions(before, password_of)
