@@ -46,7 +46,7 @@ def _leftovers() -> dict[str, list[str]]:
         return boto3.client(service, region_name=REGION)
 
     keys = [k["KeyId"] for k in kms.list_keys()["Keys"]]
-    return {
+    found = {
         "buckets": [
             b["Name"]
             for b in client("s3").list_buckets()["Buckets"]
@@ -71,6 +71,8 @@ def _leftovers() -> dict[str, list[str]]:
         "functions": [f["FunctionName"] for f in client("lambda").list_functions()["Functions"]],
         "roles": [r["RoleName"] for r in client("iam").list_roles()["Roles"]],
     }  # fmt: skip
+    # Sorted: moto lists some kinds (IAM roles) in no fixed order.
+    return {kind: sorted(names) for kind, names in found.items()}
 
 
 @pytest.fixture
