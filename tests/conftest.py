@@ -14,6 +14,7 @@ INTEGRATION_FILES = frozenset(
     {
         "tests/emulator/test_server.py",
         "tests/deploy/test_moto_flow.py",
+        "tests/deploy/test_drift_flow.py",
         "tests/handler/test_handler_moto.py",
         "tests/test_ci_access.py",
         "tests/policy/test_gates.py",
