@@ -55,8 +55,18 @@ class _Model(BaseModel):
 class FunctionSettings(_Model):
     """The Lambda function's size, limits and async-invocation behaviour."""
 
-    memory_mb: Annotated[int, Field(ge=128, le=10240, description="Memory in MB.")] = 256
-    timeout_seconds: Annotated[int, Field(ge=1, le=900)] = 60
+    memory_mb: Annotated[
+        int,
+        Field(ge=128, le=10240, description="Memory in MB (CPU scales with it)."),
+    ] = 256
+    timeout_seconds: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=900,
+            description="Lambda timeout; size it (with memory) for the largest file expected.",
+        ),
+    ] = 60
     reserved_concurrency: Annotated[
         int | None,
         Field(ge=1, le=1000, description="Reserved concurrent executions; null leaves it unset."),
@@ -64,9 +74,17 @@ class FunctionSettings(_Model):
     log_retention_days: Annotated[
         int, Field(description=f"One of CloudWatch Logs' periods: {LOG_RETENTION_DAYS}.")
     ] = 7
-    log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
-    async_retries: Annotated[int, Field(ge=0, le=2)] = 2
-    max_event_age_seconds: Annotated[int, Field(ge=60, le=21600)] = 21600
+    log_level: Annotated[
+        str,
+        Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="The function's log level."),
+    ] = "INFO"
+    async_retries: Annotated[
+        int,
+        Field(ge=0, le=2, description="Async retries before the event is dead-lettered."),
+    ] = 2
+    max_event_age_seconds: Annotated[
+        int, Field(ge=60, le=21600, description="Oldest event Lambda still delivers.")
+    ] = 21600
     secret_cache_seconds: Annotated[
         int,
         Field(ge=0, le=3600, description="How long a warm function reuses the secret."),
@@ -155,11 +173,25 @@ class SecretSettings(_Model):
 class StorageSettings(_Model):
     """The data bucket's prefixes and lifecycle."""
 
-    upload_prefix: Annotated[str, Field(pattern=_PREFIX)] = naming.UPLOAD_PREFIX
-    results_prefix: Annotated[str, Field(pattern=_PREFIX)] = naming.RESULTS_PREFIX
-    noncurrent_version_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 30
-    abort_incomplete_multipart_upload_days: Annotated[int, Field(ge=1, le=365)] = 7
-    access_log_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    upload_prefix: Annotated[
+        str, Field(pattern=_PREFIX, description="Uploads under it trigger the function.")
+    ] = naming.UPLOAD_PREFIX
+    results_prefix: Annotated[
+        str,
+        Field(
+            pattern=_PREFIX,
+            description="Where results go; must lie outside the upload prefix.",
+        ),
+    ] = naming.RESULTS_PREFIX
+    noncurrent_version_expiration_days: Annotated[
+        int, Field(ge=1, le=3650, description="Old object versions expire after this.")
+    ] = 30
+    abort_incomplete_multipart_upload_days: Annotated[
+        int, Field(ge=1, le=365, description="Incomplete multipart uploads are aborted after this.")
+    ] = 7
+    access_log_expiration_days: Annotated[
+        int, Field(ge=1, le=3650, description="Server access logs expire after this.")
+    ] = 90
     max_object_bytes: Annotated[
         int | None,
         Field(
@@ -173,11 +205,21 @@ class StorageSettings(_Model):
 class AlarmSettings(_Model):
     """Alarm thresholds and who is told."""
 
-    errors_threshold: Annotated[int, Field(ge=1)] = 1
-    errors_period_seconds: Annotated[int, Field(ge=60, multiple_of=60)] = 300
-    duration_threshold_ms: Annotated[int, Field(ge=1, le=900_000)] = 30000
-    duration_period_seconds: Annotated[int, Field(ge=60, multiple_of=60)] = 300
-    duration_evaluation_periods: Annotated[int, Field(ge=1, le=100)] = 2
+    errors_threshold: Annotated[
+        int, Field(ge=1, description="Errors alarm: Sum of errors >= this in one period.")
+    ] = 1
+    errors_period_seconds: Annotated[
+        int, Field(ge=60, multiple_of=60, description="The Errors alarm's period.")
+    ] = 300
+    duration_threshold_ms: Annotated[
+        int, Field(ge=1, le=900_000, description="Duration alarm: Average duration >= this.")
+    ] = 30000
+    duration_period_seconds: Annotated[
+        int, Field(ge=60, multiple_of=60, description="The Duration alarm's period.")
+    ] = 300
+    duration_evaluation_periods: Annotated[
+        int, Field(ge=1, le=100, description="Periods the Duration alarm evaluates.")
+    ] = 2
     error_rate_percent: Annotated[
         int,
         Field(
@@ -278,9 +320,28 @@ class DeploySettings(_Model):
             "or remove. Remove the entry once the change is deployed."
         ),
     ] = ()
-    notification_arns: tuple[Annotated[str, Field(pattern=_SNS_ARN)], ...] = ()
-    rollback_monitoring_minutes: Annotated[int, Field(ge=0, le=180)] = 5
-    timeout_minutes: Annotated[int, Field(ge=1, le=720)] = 60
+    notification_arns: Annotated[
+        tuple[Annotated[str, Field(pattern=_SNS_ARN)], ...],
+        Field(description="SNS topics that receive the stack's events."),
+    ] = ()
+    rollback_monitoring_minutes: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=180,
+            description="How long CloudFormation watches the rollback-trigger alarms after "
+            "an update.",
+        ),
+    ] = 5
+    timeout_minutes: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=720,
+            description="One deadline for a whole deploy (waiting out another operation, "
+            "bootstrap, change sets, execution); exit 5 when it runs out.",
+        ),
+    ] = 60
     recreate_failed_stack: Annotated[
         bool,
         Field(
@@ -336,7 +397,9 @@ class Environment(_Model):
             description="Retain buckets, key, secret, queue and logs when removed from the stack."
         ),
     ] = True
-    termination_protection: bool = True
+    termination_protection: Annotated[
+        bool, Field(description="The stack's termination protection.")
+    ] = True
     emulator: Annotated[
         bool,
         Field(

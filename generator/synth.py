@@ -13,6 +13,7 @@ from generator.ci_access import TEMPLATE_FILE as CI_ACCESS_FILE
 from generator.ci_access import build_ci_access_template
 from generator.config import Environment, json_schema, load_environments
 from generator.contracts import ArtifactRef
+from generator.docs import ENVIRONMENTS_DOC, environment_reference
 from generator.errors import ExitCode
 from generator.render import to_json, write_atomic
 from generator.stack import build_template
@@ -72,6 +73,7 @@ def expected_files(root: Path, names: list[str] | None = None) -> dict[str, str]
     if names is None:
         files.update(render_ci_access(envs))
     files[SCHEMA_FILE] = to_json(json_schema())
+    files[ENVIRONMENTS_DOC] = environment_reference()
     return files
 
 

@@ -7,6 +7,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Whole files that `make quick` leaves out (`-m "not e2e and not integration"`); `make test` and
+# CI run them. They start emulator processes, run moto flows end to end, or run the linters as
+# subprocesses: about two thirds of the suite's time, little of it needed on every edit.
+INTEGRATION_FILES = frozenset(
+    {
+        "tests/emulator/test_server.py",
+        "tests/deploy/test_moto_flow.py",
+        "tests/deploy/test_drift_flow.py",
+        "tests/handler/test_handler_moto.py",
+        "tests/test_ci_access.py",
+        "tests/policy/test_gates.py",
+    }
+)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark the tests of INTEGRATION_FILES (while collecting, before `-m` selects)."""
+    path = Path(str(item.fspath)).resolve()
+    if path.is_relative_to(ROOT) and path.relative_to(ROOT).as_posix() in INTEGRATION_FILES:
+        item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from generator import naming
 from generator.cli import build_parser, main
 from generator.config import MAX_WAVES, load_environments
 from generator.rollout import ci_environments
@@ -169,6 +170,24 @@ def test_pull_request_runs_every_gate_then_plans_every_environment(
     assert comment["needs"] == ["rollout", "plan"]
     script_envs = next(s for s in comment["steps"] if "env" in s)["env"]["ENVIRONMENTS"]
     assert script_envs == "${{ needs.rollout.outputs.names }}"
+
+
+def test_pull_request_runs_the_handler_tests_on_the_function_runtime(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    job = workflows["pr.yml"]["jobs"]["handler"]
+    lambda_python = naming.LAMBDA_RUNTIME.removeprefix("python")
+    assert lambda_python in job["strategy"]["matrix"]["python"]
+    setup = next(s for s in job["steps"] if s.get("uses") == "./.github/actions/setup")
+    assert setup["with"]["python-version"] == "${{ matrix.python }}"
+    assert _runs(job["steps"]) == ["make test-handler"]
+
+
+def test_the_setup_action_installs_the_python_it_is_given() -> None:
+    action = _load(SETUP_ACTION)
+    assert action["inputs"]["python-version"]["default"] == "3.11"
+    python = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/se"))
+    assert python["with"]["python-version"] == "${{ inputs.python-version }}"
 
 
 def test_plans_skip_forks_with_a_note(workflows: dict[str, dict[str, Any]]) -> None:
@@ -832,7 +851,9 @@ def test_actions_are_pinned_to_a_release_or_a_commit(
 def test_dependabot_updates_pip_and_actions() -> None:
     config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
     ecosystems = {u["package-ecosystem"] for u in config["updates"]}
-    assert ecosystems == {"pip", "github-actions"}
+    assert ecosystems == {"pip", "github-actions", "npm"}
+    pip = next(u for u in config["updates"] if u["package-ecosystem"] == "pip")
+    assert pip["directories"] == ["/", "/tests/bench"]  # the project and the bench tools
 
 
 # --- every run step calls a command that exists in the project ----------------------------------

@@ -1,0 +1,160 @@
+"""Synth side by side with the comparison tools (``make bench``): prints figures, asserts nothing.
+
+Each tool runs as a whole process, imports and interpreter start included, round-robin in one
+run so that machine noise hits every tool alike:
+
+- ours:    ``python -m generator synth`` of every generated file (all environments);
+- cdk:     the reference stack's ``cdk synth`` of one environment (tests/bench/reference_cdk);
+- sceptre: ``sceptre generate`` of three environments of a comparable troposphere template
+           (tests/bench/sceptre).
+
+Wall time is the median of the measured runs (after one unmeasured warm-up run each); peak RSS is
+the largest resident set of any one process of the run (the tool and the children it waited for,
+as ``wait4`` reports it: ``cdk synth``'s Node process and the Python app it starts are not added
+up). The comparison tools come from ``make bench-tools`` (.venv-bench, .build/bench).
+
+    .venv/bin/python tests/bench/bench_compare.py --bench-python .venv-bench/bin/python \\
+        --cdk .build/bench/node_modules/.bin/cdk [--runs 10 --cdk-runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "tests" / "bench"
+# The issue's targets: ours >= 30x faster than cdk synth, >= 4x faster than Sceptre, <= 40 MiB.
+TARGET_VS_CDK = 30.0
+TARGET_VS_SCEPTRE = 4.0
+TARGET_PEAK_MIB = 40.0
+# No tool may reach AWS: fake credentials, and no config or credentials file of the machine.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+}
+
+
+@dataclass
+class Tool:
+    name: str
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    runs: int
+    seconds: list[float] = field(default_factory=list)
+    peak_kib: list[int] = field(default_factory=list)
+
+    @property
+    def median_seconds(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.peak_kib) / 1024
+
+
+def run_once(tool: Tool) -> tuple[float, int]:
+    """One whole-process run: wall seconds and the peak RSS (KiB) ``wait4`` reports."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        tool.argv, cwd=tool.cwd, env=tool.env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if process.stderr:
+        process.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    process.returncode = code
+    if code != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-10:])
+        raise SystemExit(f"{tool.name}: {' '.join(tool.argv)} exited {code}\n{tail}")
+    return seconds, usage.ru_maxrss
+
+
+def tools(args: argparse.Namespace, out: Path) -> list[Tool]:
+    base = {**os.environ, **FAKE_AWS}
+    # absolute(), not resolve(): a venv's python is a symlink to the base interpreter.
+    bench_python = Path(args.bench_python).absolute()
+    bench_bin = str(bench_python.parent)
+    return [
+        Tool("ours: generator synth (all files)", [sys.executable, "-m", "generator", "synth"],
+             ROOT, base, args.runs),
+        Tool("cdk synth (reference, 1 env)",
+             [str(Path(args.cdk).resolve()), "synth", "--quiet", "--no-notices",
+              "--no-version-reporting", "--app", f"{bench_python} tap.py",
+              "--context", "environmentSuffix=dev", "--output", str(out / "cdk.out")],
+             BENCH / "reference_cdk", {**base, "PATH": f"{bench_bin}:{base.get('PATH', '')}"},
+             args.cdk_runs),
+        Tool("sceptre generate (3 envs)",
+             [str(Path(bench_bin) / "sceptre"), "--dir", str(BENCH / "sceptre"), "generate", "."],
+             BENCH / "sceptre", base, args.runs),
+    ]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench-python", required=True, help="python of .venv-bench")
+    parser.add_argument("--cdk", required=True, help="the aws-cdk CLI")
+    parser.add_argument("--runs", type=int, default=10, help="measured runs of ours, sceptre")
+    parser.add_argument("--cdk-runs", type=int, default=3, help="measured runs of cdk synth")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
+        subjects = tools(args, Path(tmp))
+        for tool in subjects:  # warm-up: file caches, Node's compile cache, pyc files
+            run_once(tool)
+        for round_ in range(max(t.runs for t in subjects)):
+            for tool in subjects:
+                if round_ < tool.runs:
+                    seconds, kib = run_once(tool)
+                    tool.seconds.append(seconds)
+                    tool.peak_kib.append(kib)
+    ours, cdk, sceptre = subjects
+    print("synth side by side (whole processes, median wall time, peak RSS of one process):")
+    for tool in subjects:
+        print(
+            f"  {tool.name:<36} {tool.median_seconds * 1000:8.0f} ms "
+            f"(n={len(tool.seconds)})  {tool.peak_mib:6.1f} MiB"
+        )
+    vs_cdk = cdk.median_seconds / ours.median_seconds
+    vs_sceptre = sceptre.median_seconds / ours.median_seconds
+
+    def verdict(ok: bool) -> str:
+        return "meets target" if ok else "MISSES target"
+
+    fast_cdk = verdict(vs_cdk >= TARGET_VS_CDK)
+    fast_sceptre = verdict(vs_sceptre >= TARGET_VS_SCEPTRE)
+    small = verdict(ours.peak_mib <= TARGET_PEAK_MIB)
+    print(
+        f"  ours vs cdk synth: {vs_cdk:5.1f}x faster  (target >= {TARGET_VS_CDK:.0f}x: {fast_cdk})"
+    )
+    print(
+        f"  ours vs sceptre:   {vs_sceptre:5.1f}x faster  "
+        f"(target >= {TARGET_VS_SCEPTRE:.0f}x: {fast_sceptre})"
+    )
+    print(
+        f"  ours peak RSS:     {ours.peak_mib:5.1f} MiB  "
+        f"(target <= {TARGET_PEAK_MIB:.0f} MiB: {small})"
+    )
+    print(f"  memory: cdk synth {cdk.peak_mib / ours.peak_mib:.1f}x ours, "
+          f"sceptre {sceptre.peak_mib / ours.peak_mib:.1f}x ours")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
