@@ -77,17 +77,47 @@ def add_dead_letter_queue(template: Template, env: Environment, key: KeyHandle) 
     return queue
 
 
-def add_log_group(template: Template, env: Environment, key: KeyHandle) -> logs.LogGroup:
-    """The function's own log group (never the data bucket), KMS-encrypted, with retention."""
+def add_log_group(
+    template: Template,
+    env: Environment,
+    key: KeyHandle,
+    logical_id: str = naming.LogicalId.LOG_GROUP,
+    name: str | None = None,
+) -> logs.LogGroup:
+    """A function's own log group (never the data bucket), KMS-encrypted, with retention; the
+    processing function's unless ``logical_id`` and ``name`` say otherwise."""
     group = logs.LogGroup(
-        naming.LogicalId.LOG_GROUP,
-        LogGroupName=naming.log_group(env.name),
+        logical_id,
+        LogGroupName=naming.log_group(env.name) if name is None else name,
         RetentionInDays=env.function.log_retention_days,
         KmsKeyId=key.arn,
         Tags=tags(env),
     )
     template.add_resource(retain(group, env))
     return group
+
+
+def artifact_code(artifact: ArtifactRef) -> awslambda.Code:
+    """The application's artifact: one reviewed, reproducible zip holds every handler."""
+    return awslambda.Code(
+        S3Bucket=Sub(naming.artifact_bucket("${AWS::AccountId}", "${AWS::Region}")),
+        S3Key=artifact.key,
+    )
+
+
+def json_logging(log_group: logs.LogGroup, log_level: str) -> LoggingConfig:
+    """JSON logs into the function's own group.
+
+    Never above INFO: Lambda reads Powertools' metric lines (no level field) as INFO, so a WARN
+    filter would drop every custom metric. The function's own log-level setting filters the
+    application's lines.
+    """
+    return LoggingConfig(
+        LogFormat="JSON",
+        LogGroup=Ref(log_group),
+        ApplicationLogLevel="DEBUG" if log_level == "DEBUG" else "INFO",
+        SystemLogLevel="WARN",
+    )
 
 
 def environment_variables(env: Environment, secret: Ref, data_bucket: str) -> dict[str, object]:
@@ -131,25 +161,14 @@ def add_function(
         Runtime=naming.LAMBDA_RUNTIME,
         Handler=naming.LAMBDA_HANDLER,
         Architectures=["arm64"],
-        Code=awslambda.Code(
-            S3Bucket=Sub(naming.artifact_bucket("${AWS::AccountId}", "${AWS::Region}")),
-            S3Key=artifact.key,
-        ),
+        Code=artifact_code(artifact),
         Role=role_arn,
         MemorySize=settings.memory_mb,
         Timeout=settings.timeout_seconds,
         Environment=awslambda.Environment(
             Variables=environment_variables(env, secret, data_bucket)
         ),
-        LoggingConfig=LoggingConfig(
-            LogFormat="JSON",
-            LogGroup=Ref(log_group),
-            # Never above INFO: Lambda reads Powertools' metric lines (no level field) as INFO,
-            # so a WARN filter would drop every custom metric. POWERTOOLS_LOG_LEVEL filters the
-            # application's own lines.
-            ApplicationLogLevel="DEBUG" if settings.log_level == "DEBUG" else "INFO",
-            SystemLogLevel="WARN",
-        ),
+        LoggingConfig=json_logging(log_group, settings.log_level),
         TracingConfig=awslambda.TracingConfig(Mode="Active"),
         DeadLetterConfig=awslambda.DeadLetterConfig(TargetArn=GetAtt(queue, "Arn")),
         RecursiveLoop="Terminate",

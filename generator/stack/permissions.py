@@ -13,16 +13,19 @@ from generator.config import Environment
 from generator.stack.common import bucket_arn, objects_arn, tags
 
 
-def add_role(template: Template, env: Environment) -> GetAtt:
-    """The execution role, trusted by Lambda only; its permissions come from ``add_policy``.
+def add_lambda_role(
+    template: Template, env: Environment, logical_id: str, role_name: str, function_name: str
+) -> GetAtt:
+    """An execution role trusted by Lambda only, for one function of the app stack.
 
     It carries the environment's permissions boundary (made by the ci-access stack): the
-    CloudFormation role may create or change it only with that boundary attached.
+    CloudFormation role may create or change it only with that boundary attached. Its
+    permissions come from a separate policy resource.
     """
     role = iam.Role(
-        naming.LogicalId.ROLE,
-        RoleName=naming.role_name(env.name),
-        Description=f"Execution role of {naming.function_name(env.name)}",
+        logical_id,
+        RoleName=role_name,
+        Description=f"Execution role of {function_name}",
         AssumeRolePolicyDocument=PolicyDocument(
             Version="2012-10-17",
             Statement=[
@@ -38,6 +41,17 @@ def add_role(template: Template, env: Environment) -> GetAtt:
     )
     template.add_resource(role)
     return GetAtt(role, "Arn")
+
+
+def add_role(template: Template, env: Environment) -> GetAtt:
+    """The function's execution role; its permissions come from ``add_policy``."""
+    return add_lambda_role(
+        template,
+        env,
+        naming.LogicalId.ROLE,
+        naming.role_name(env.name),
+        naming.function_name(env.name),
+    )
 
 
 def ingest_queue_statement(ingest_queue_arn: GetAtt) -> Statement:
