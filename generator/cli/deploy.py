@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,26 +16,23 @@ if TYPE_CHECKING:
     from generator.deploy.runtime import Runtime
 
 
-def _minutes(text: str) -> int:
-    """A positive whole number of minutes."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number of minutes >= 1")
-    return value
+def _at_least_one(what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number >= 1, the error naming ``what`` it counts."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"got {text!r}; expected {what} >= 1")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    """A whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number >= 1")
-    return value
+_minutes = _at_least_one("a whole number of minutes")
+_positive = _at_least_one("a whole number")
 
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]+:role/[\w+=,.@/-]+$")
