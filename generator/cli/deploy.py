@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.cli.common import add_root, workspace
+from generator.cli.common import add_connection, add_root, connection
 from generator.contracts import PREVIEW_TTL_HOURS
 
 if TYPE_CHECKING:
@@ -52,10 +52,8 @@ def _role_arn(text: str) -> str:
 
 def _target(args: argparse.Namespace) -> Target:
     from generator.deploy.pipeline import Target
-    from generator.deploy.runtime import Connection
 
-    connection = Connection(workspace(args), args.profile, args.endpoint_url)
-    return Target(connection, args.env, args.timeout_minutes, _preview(args))
+    return Target(connection(args), args.env, args.timeout_minutes, _preview(args))
 
 
 def _preview(args: argparse.Namespace) -> PreviewOptions | None:
@@ -114,12 +112,7 @@ def _destroy(args: argparse.Namespace, runtime: Runtime | None) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", required=True, help="environment name (environments/ENV.yaml)")
-    parser.add_argument("--profile", help="AWS named profile (default: the standard chain)")
-    parser.add_argument(
-        "--endpoint-url",
-        default=None,
-        help="send every AWS call to this endpoint (an emulator); default: AWS itself",
-    )
+    add_connection(parser)
     parser.add_argument(
         "--timeout-minutes",
         type=_minutes,
