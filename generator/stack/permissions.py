@@ -54,6 +54,25 @@ def add_role(template: Template, env: Environment) -> GetAtt:
     )
 
 
+def log_and_trace_statements(log_group_arn: GetAtt) -> list[Statement]:
+    """What every function of the stack needs: write its own log group, send X-Ray traces."""
+    return [
+        Statement(
+            Sid="WriteOwnLogGroup",
+            Effect=Allow,
+            Action=[logs.CreateLogStream, logs.PutLogEvents],
+            Resource=[log_group_arn],
+        ),
+        Statement(
+            # X-Ray's segment APIs have no resource-level permissions: AWS requires "*".
+            Sid="XRayTracing",
+            Effect=Allow,
+            Action=[xray.PutTraceSegments, xray.PutTelemetryRecords],
+            Resource=["*"],
+        ),
+    ]
+
+
 def ingest_queue_statement(ingest_queue_arn: GetAtt) -> Statement:
     """Queue mode: what Lambda's poller does with the ingest queue, on the function's role."""
     return Statement(
@@ -111,19 +130,7 @@ def function_policy(
                 Action=[sqs.SendMessage],
                 Resource=[queue_arn],
             ),
-            Statement(
-                Sid="WriteOwnLogGroup",
-                Effect=Allow,
-                Action=[logs.CreateLogStream, logs.PutLogEvents],
-                Resource=[log_group_arn],
-            ),
-            Statement(
-                # X-Ray's segment APIs have no resource-level permissions: AWS requires "*".
-                Sid="XRayTracing",
-                Effect=Allow,
-                Action=[xray.PutTraceSegments, xray.PutTelemetryRecords],
-                Resource=["*"],
-            ),
+            *log_and_trace_statements(log_group_arn),
         ],
     )
     if ingest_queue_arn is not None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs import logs as logs_actions
-from awacs import secretsmanager, xray
+from awacs import secretsmanager
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Ref, Template, awslambda, iam
 from troposphere import secretsmanager as sm
@@ -23,7 +22,7 @@ from generator.contracts import ArtifactRef
 from generator.stack.common import skip_checkov, tags
 from generator.stack.encryption import KeyHandle
 from generator.stack.function import add_log_group, artifact_code, json_logging
-from generator.stack.permissions import add_lambda_role
+from generator.stack.permissions import add_lambda_role, log_and_trace_statements
 from generator.stack.secrets import EXCLUDED_CHARACTERS, PASSWORD_LENGTH
 
 # Four short Secrets Manager calls per step; well below Secrets Manager's own wait.
@@ -83,19 +82,7 @@ def rotation_policy(secret: Ref, log_group_arn: GetAtt) -> PolicyDocument:
                 Action=[secretsmanager.GetRandomPassword],
                 Resource=["*"],
             ),
-            Statement(
-                Sid="WriteOwnLogGroup",
-                Effect=Allow,
-                Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
-                Resource=[log_group_arn],
-            ),
-            Statement(
-                # X-Ray's segment APIs have no resource-level permissions: AWS requires "*".
-                Sid="XRayTracing",
-                Effect=Allow,
-                Action=[xray.PutTraceSegments, xray.PutTelemetryRecords],
-                Resource=["*"],
-            ),
+            *log_and_trace_statements(log_group_arn),
         ],
     )
 
