@@ -140,6 +140,21 @@ def environment_variables(env: Environment, secret: Ref, data_bucket: str) -> di
     }
 
 
+def invoke_permission(
+    logical_id: str, function: awslambda.Function, service: str, source_arn: object
+) -> awslambda.Permission:
+    """Let one AWS service invoke the function, only from this account and for one source
+    resource (the confused-deputy guard)."""
+    return awslambda.Permission(
+        logical_id,
+        FunctionName=Ref(function),
+        Action="lambda:InvokeFunction",
+        Principal=f"{service}.amazonaws.com",
+        SourceAccount=Ref("AWS::AccountId"),
+        SourceArn=source_arn,
+    )
+
+
 def add_function(
     template: Template,
     env: Environment,
@@ -206,13 +221,8 @@ def add_function(
     )
     permission_id = ""
     if env.ingest.mode == "direct":  # in queue mode S3 never invokes the function itself
-        permission = awslambda.Permission(
-            naming.LogicalId.INVOKE_PERMISSION,
-            FunctionName=Ref(function),
-            Action="lambda:InvokeFunction",
-            Principal="s3.amazonaws.com",
-            SourceAccount=Ref("AWS::AccountId"),
-            SourceArn=bucket_arn(data_bucket),
+        permission = invoke_permission(
+            naming.LogicalId.INVOKE_PERMISSION, function, "s3", bucket_arn(data_bucket)
         )
         template.add_resource(permission)
         permission_id = str(permission.title)

@@ -21,7 +21,12 @@ from generator.config import Environment
 from generator.contracts import ArtifactRef
 from generator.stack.common import skip_checkov, tags
 from generator.stack.encryption import KeyHandle
-from generator.stack.function import add_log_group, artifact_code, json_logging
+from generator.stack.function import (
+    add_log_group,
+    artifact_code,
+    invoke_permission,
+    json_logging,
+)
 from generator.stack.permissions import add_lambda_role, log_and_trace_statements
 from generator.stack.secrets import EXCLUDED_CHARACTERS, PASSWORD_LENGTH
 
@@ -149,14 +154,9 @@ def add_rotation(
         },
     )
     template.add_resource(function)
-    permission = awslambda.Permission(
-        naming.LogicalId.ROTATION_PERMISSION,
-        FunctionName=Ref(function),
-        Action="lambda:InvokeFunction",
-        Principal="secretsmanager.amazonaws.com",
-        # Only Secrets Manager rotating this stack's secret (the confused-deputy guard).
-        SourceAccount=Ref("AWS::AccountId"),
-        SourceArn=secret,
+    # Only Secrets Manager rotating this stack's secret.
+    permission = invoke_permission(
+        naming.LogicalId.ROTATION_PERMISSION, function, "secretsmanager", secret
     )
     template.add_resource(permission)
     template.add_resource(
