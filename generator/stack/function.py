@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs import sqs as sqs_actions
-from awacs.aws import PolicyDocument
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, logs, sqs
 
 from generator import naming
@@ -13,11 +11,11 @@ from generator.config import Environment
 from generator.contracts import ArtifactRef
 from generator.stack.common import (
     bucket_arn,
-    deny_insecure_transport,
     retain,
     skip_cfn_lint,
     skip_checkov,
     tags,
+    tls_only_queue_policy,
 )
 from generator.stack.encryption import KeyHandle
 
@@ -62,18 +60,7 @@ def add_dead_letter_queue(template: Template, env: Environment, key: KeyHandle) 
         {"ES6000": "This queue is the dead-letter queue; nothing redrives out of it."},
     )
     template.add_resource(retain(queue, env))
-    template.add_resource(
-        sqs.QueuePolicy(
-            naming.LogicalId.DEAD_LETTER_QUEUE_POLICY,
-            Queues=[Ref(queue)],
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    deny_insecure_transport([sqs_actions.Action("*")], [GetAtt(queue, "Arn")])
-                ],
-            ),
-        )
-    )
+    template.add_resource(tls_only_queue_policy(naming.LogicalId.DEAD_LETTER_QUEUE_POLICY, queue))
     return queue
 
 

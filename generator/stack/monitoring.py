@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from awacs import sns as sns_actions
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, Condition, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, sns
 
 from generator import arns, naming
 from generator.config import Environment
 from generator.contracts import ResourceMetadata
-from generator.stack.common import deny_insecure_transport, tags
+from generator.stack.common import deny_insecure_transport, policy_document, tags
 from generator.stack.encryption import KeyHandle
 from generator.stack.function import FunctionHandles
 
@@ -53,32 +53,29 @@ def add_topic(template: Template, env: Environment, key: KeyHandle) -> Ref:
         sns.TopicPolicy(
             naming.LogicalId.ALARM_TOPIC_POLICY,
             Topics=[Ref(topic)],
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Sid="StackAlarmsPublish",
-                        Effect=Allow,
-                        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
-                        Action=[sns_actions.Publish],
-                        Resource=[Ref(topic)],
-                        Condition=Condition(
-                            [
-                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
-                                ArnLike(
-                                    "aws:SourceArn",
-                                    Sub(
-                                        arns.arn(
-                                            "cloudwatch",
-                                            "alarm:" + naming.alarm_name("*", env.name),
-                                        )
-                                    ),
+            PolicyDocument=policy_document(
+                Statement(
+                    Sid="StackAlarmsPublish",
+                    Effect=Allow,
+                    Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                    Action=[sns_actions.Publish],
+                    Resource=[Ref(topic)],
+                    Condition=Condition(
+                        [
+                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                            ArnLike(
+                                "aws:SourceArn",
+                                Sub(
+                                    arns.arn(
+                                        "cloudwatch",
+                                        "alarm:" + naming.alarm_name("*", env.name),
+                                    )
                                 ),
-                            ]
-                        ),
+                            ),
+                        ]
                     ),
-                    deny_insecure_transport([sns_actions.Publish], [Ref(topic)]),
-                ],
+                ),
+                deny_insecure_transport([sns_actions.Publish], [Ref(topic)]),
             ),
         )
     )

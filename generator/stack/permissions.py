@@ -10,7 +10,7 @@ from troposphere import GetAtt, Ref, Template, iam
 from generator import naming
 from generator.boundary import POLL_INGEST_QUEUE, boundary_arn
 from generator.config import Environment
-from generator.stack.common import bucket_arn, objects_arn, tags
+from generator.stack.common import bucket_arn, objects_arn, policy_document, tags
 
 
 def add_lambda_role(
@@ -26,15 +26,12 @@ def add_lambda_role(
         logical_id,
         RoleName=role_name,
         Description=f"Execution role of {function_name}",
-        AssumeRolePolicyDocument=PolicyDocument(
-            Version="2012-10-17",
-            Statement=[
-                Statement(
-                    Effect=Allow,
-                    Principal=Principal("Service", "lambda.amazonaws.com"),
-                    Action=[AssumeRole],
-                )
-            ],
+        AssumeRolePolicyDocument=policy_document(
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", "lambda.amazonaws.com"),
+                Action=[AssumeRole],
+            )
         ),
         PermissionsBoundary=boundary_arn(env.name),
         Tags=tags(env),
@@ -94,44 +91,41 @@ def function_policy(
     """Exactly what the handler does: read uploads, write results, read one secret, log, trace
     (and, in queue mode, what Lambda's poller does with the ingest queue)."""
     storage = env.storage
-    document = PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="ReadUploads",
-                Effect=Allow,
-                Action=[s3.GetObject, s3.GetObjectVersion],
-                Resource=[objects_arn(data_bucket, storage.upload_prefix)],
-            ),
-            Statement(
-                Sid="WriteResults",
-                Effect=Allow,
-                Action=[s3.PutObject],
-                Resource=[objects_arn(data_bucket, storage.results_prefix)],
-            ),
-            Statement(
-                # Without ListBucket a deleted upload reads as 403, not 404, and would be retried
-                # into the dead-letter queue. S3 evaluates ListBucket for a missing key without an
-                # s3:prefix in the request context, so a prefix condition would never match.
-                Sid="MissingKeysReadAs404",
-                Effect=Allow,
-                Action=[s3.ListBucket],
-                Resource=[bucket_arn(data_bucket)],
-            ),
-            Statement(
-                Sid="ReadOwnSecret",
-                Effect=Allow,
-                Action=[secretsmanager.GetSecretValue],
-                Resource=[secret],
-            ),
-            Statement(
-                Sid="DeadLetterQueue",
-                Effect=Allow,
-                Action=[sqs.SendMessage],
-                Resource=[queue_arn],
-            ),
-            *log_and_trace_statements(log_group_arn),
-        ],
+    document = policy_document(
+        Statement(
+            Sid="ReadUploads",
+            Effect=Allow,
+            Action=[s3.GetObject, s3.GetObjectVersion],
+            Resource=[objects_arn(data_bucket, storage.upload_prefix)],
+        ),
+        Statement(
+            Sid="WriteResults",
+            Effect=Allow,
+            Action=[s3.PutObject],
+            Resource=[objects_arn(data_bucket, storage.results_prefix)],
+        ),
+        Statement(
+            # Without ListBucket a deleted upload reads as 403, not 404, and would be retried
+            # into the dead-letter queue. S3 evaluates ListBucket for a missing key without an
+            # s3:prefix in the request context, so a prefix condition would never match.
+            Sid="MissingKeysReadAs404",
+            Effect=Allow,
+            Action=[s3.ListBucket],
+            Resource=[bucket_arn(data_bucket)],
+        ),
+        Statement(
+            Sid="ReadOwnSecret",
+            Effect=Allow,
+            Action=[secretsmanager.GetSecretValue],
+            Resource=[secret],
+        ),
+        Statement(
+            Sid="DeadLetterQueue",
+            Effect=Allow,
+            Action=[sqs.SendMessage],
+            Resource=[queue_arn],
+        ),
+        *log_and_trace_statements(log_group_arn),
     )
     if ingest_queue_arn is not None:
         document.Statement.append(ingest_queue_statement(ingest_queue_arn))

@@ -19,7 +19,7 @@ from troposphere import secretsmanager as sm
 from generator import naming
 from generator.config import Environment
 from generator.contracts import ArtifactRef
-from generator.stack.common import skip_checkov, tags
+from generator.stack.common import policy_document, skip_checkov, tags
 from generator.stack.encryption import KeyHandle
 from generator.stack.function import (
     add_log_group,
@@ -66,29 +66,26 @@ def rotation_policy(secret: Ref, log_group_arn: GetAtt) -> PolicyDocument:
     KMS use (to decrypt and encrypt the secret's values) is granted by the key policy, only
     through Secrets Manager.
     """
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="RotateOwnSecret",
-                Effect=Allow,
-                Action=[
-                    secretsmanager.DescribeSecret,
-                    secretsmanager.GetSecretValue,
-                    secretsmanager.PutSecretValue,
-                    secretsmanager.UpdateSecretVersionStage,
-                ],
-                Resource=[secret],
-            ),
-            Statement(
-                # GetRandomPassword has no resource: it returns random characters, touching nothing.
-                Sid="GeneratePassword",
-                Effect=Allow,
-                Action=[secretsmanager.GetRandomPassword],
-                Resource=["*"],
-            ),
-            *log_and_trace_statements(log_group_arn),
-        ],
+    return policy_document(
+        Statement(
+            Sid="RotateOwnSecret",
+            Effect=Allow,
+            Action=[
+                secretsmanager.DescribeSecret,
+                secretsmanager.GetSecretValue,
+                secretsmanager.PutSecretValue,
+                secretsmanager.UpdateSecretVersionStage,
+            ],
+            Resource=[secret],
+        ),
+        Statement(
+            # GetRandomPassword has no resource: it returns random characters, touching nothing.
+            Sid="GeneratePassword",
+            Effect=Allow,
+            Action=[secretsmanager.GetRandomPassword],
+            Resource=["*"],
+        ),
+        *log_and_trace_statements(log_group_arn),
     )
 
 
