@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes, documented in the README."""
+    """Process exit codes, documented once in docs/operations.md."""
 
     OK = 0
     DIFFERS = 1  # `check`: committed files differ from what the generator writes

@@ -73,7 +73,7 @@ def test_physical_names_keep_the_contract() -> None:
 
 
 def test_ci_access_names_keep_the_contract() -> None:
-    # The README's one-time setup and the GitHub variables name these.
+    # The one-time ci-access setup (docs/ci.md) and the rollout's role ARNs name these.
     assert naming.CI_ACCESS_STACK_NAME == "ServerlessAppCiAccess"
     assert naming.plan_role_name("prod") == "ServerlessAppCiPlanRoleprod"
     assert naming.deploy_role_name("prod") == "ServerlessAppCiDeployRoleprod"
