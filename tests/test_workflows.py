@@ -216,8 +216,9 @@ def test_every_job_holding_credentials_installs_only_the_deploy_lock_before_aski
     for file, name, job in holders:
         setups = _setup_steps(job)
         assert [_install(s) for _, s in setups] == ["deploy"], f"{file}: {name}"
+        steps = job["steps"]
         credentials = [
-            i for i, s in enumerate(job["steps"]) if s.get("uses", "").startswith(CREDENTIALS_ACTION)
+            i for i, s in enumerate(steps) if s.get("uses", "").startswith(CREDENTIALS_ACTION)
         ]
         assert credentials, f"{file}: {name}"
         assert setups[0][0] < min(credentials), f"{file}: {name} installs after the credentials"
@@ -233,12 +234,7 @@ def test_jobs_whose_outputs_steer_credentialed_jobs_install_the_deploy_lock_too(
     # tool running there could steer it as well as one running beside the credentials.
     for file, workflow in workflows.items():
         jobs = workflow["jobs"]
-        needed = {
-            need
-            for job in jobs.values()
-            if _holds_credentials(job)
-            for need in ([job["needs"]] if isinstance(job.get("needs"), str) else job.get("needs", []))
-        }
+        needed = {need for job in jobs.values() if _holds_credentials(job) for need in _needs(job)}
         for name in sorted(needed):
             if "outputs" in jobs[name]:
                 installs = [_install(s) for _, s in _setup_steps(jobs[name])]
@@ -286,7 +282,7 @@ def test_the_deploy_install_is_hash_locked_binary_only_and_resolves_nothing() ->
     lock, project = [
         line for line in _recipe("$(DEPLOY_VENV)/.installed").splitlines() if "pip install" in line
     ]
-    for flag in ("--require-hashes", "--no-deps", "--only-binary :all:", "-r requirements-deploy.txt"):
+    for flag in ("--require-hashes", "--no-deps", "--only-binary :all:", "-r requirements-deploy"):
         assert flag in lock
     for flag in ("--no-deps", "--no-build-isolation", "--no-index", "--editable ."):
         assert flag in project
