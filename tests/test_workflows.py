@@ -250,6 +250,16 @@ def test_the_gates_keep_the_dev_toolchain(workflows: dict[str, dict[str, Any]]) 
     assert [_install(s) for _, s in _setup_steps(regenerate)] == ["dev"]
 
 
+def test_every_pull_request_proves_the_deploy_lock_installs(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    # The rollout job runs for every pull request (forks too: it holds no credentials), so a lock
+    # that does not install, or lacks a dependency (`pip check`), fails before the merge.
+    rollout = workflows["pr.yml"]["jobs"]["rollout"]
+    assert "if" not in rollout
+    assert [_install(s) for _, s in _setup_steps(rollout)] == ["deploy"]
+
+
 def test_every_use_of_the_setup_action_names_a_known_install(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
