@@ -23,7 +23,7 @@ from __future__ import annotations
 from awacs import cloudformation as cfn
 from awacs import s3
 from awacs.aws import Condition, Deny, Statement, StringNotEquals
-from troposphere import GetAtt, Output, Ref, Template
+from troposphere import Template
 from troposphere import iam as tiam
 
 from generator import naming
@@ -36,6 +36,8 @@ from generator.ci_access.template import (
     _github_role,
     _in_region,
     _tags,
+    add_cloudformation_policies,
+    add_role_outputs,
     app_stack_arn,
     cloudformation_policies,
     cloudformation_trust,
@@ -166,23 +168,14 @@ def add_preview_roles(template: Template, env: Environment) -> None:
         PolicyDocument=boundary_document(boundary_grants(pattern)),
     )
     template.add_resource(_conditioned(boundary, name))
-    for concern, document in cloudformation_policies(pattern).items():
-        policy = tiam.ManagedPolicy(
-            PreviewId.policy(name, concern),
-            ManagedPolicyName=naming.cloudformation_policy_name(
-                concern, f"{name}{naming.PREVIEWS_SUFFIX}"
-            ),
-            Description=f"{concern} permissions of CloudFormation for the previews {base}-*",
-            PolicyDocument=document,
-            Roles=[Ref(cfn_role)],
-        )
-        template.add_resource(_conditioned(policy, name))
-    for resource, label in ((role, "PreviewRoleArn"), (cfn_role, "PreviewCloudFormationRoleArn")):
-        template.add_output(
-            Output(
-                f"{label}{CiId._suffix(name)}",
-                Condition=CiId.in_account(name),
-                Description=f"{label} for the previews of environment {name}",
-                Value=GetAtt(resource, "Arn"),
-            )
-        )
+    add_cloudformation_policies(
+        template,
+        name,
+        cloudformation_policies(pattern),
+        lambda concern: PreviewId.policy(name, concern),
+        f"{name}{naming.PREVIEWS_SUFFIX}",
+        f"the previews {base}-*",
+        cfn_role,
+    )
+    roles = ((role, "PreviewRoleArn"), (cfn_role, "PreviewCloudFormationRoleArn"))
+    add_role_outputs(template, name, roles, f"the previews of environment {name}")

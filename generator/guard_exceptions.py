@@ -120,6 +120,10 @@ EXCEPTIONS: tuple[GuardException, ...] = (
                 "(environments/staging.yaml).",
             ),
             ("local", "local is the embedded emulator: nothing is retained."),
+            (
+                "localqueue",
+                "localqueue is the embedded emulator in queue mode: nothing is retained.",
+            ),
         )
     ),
 )

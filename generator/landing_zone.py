@@ -196,28 +196,17 @@ def known_for(template: Mapping[str, Any]) -> Known:
     )
 
 
-def _paths(value: Any) -> Iterator[str]:
+def _strings_under(value: Any, key: str) -> Iterator[str]:
+    """Every string stored under ``key`` anywhere in a parsed JSON report."""
     if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "path" and isinstance(item, str):
+        for name, item in value.items():
+            if name == key and isinstance(item, str):
                 yield item
             else:
-                yield from _paths(item)
+                yield from _strings_under(item, key)
     elif isinstance(value, list):
         for item in value:
-            yield from _paths(item)
-
-
-def _messages(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "custom_message" and isinstance(item, str):
-                yield item
-            else:
-                yield from _messages(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _messages(item)
+            yield from _strings_under(item, key)
 
 
 def parse_findings(template: str, report: Sequence[Mapping[str, Any]]) -> list[Finding]:
@@ -226,8 +215,14 @@ def parse_findings(template: str, report: Sequence[Mapping[str, Any]]) -> list[F
     for document in report:
         for entry in document.get("not_compliant", []):
             rule = entry.get("Rule", {}).get("name", "?")
-            controls = {m.group(1) for text in _messages(entry) for m in _CONTROL.finditer(text)}
-            resources = {m.group(1) for p in _paths(entry) if (m := _RESOURCE_PATH.match(p))}
+            controls = {
+                m.group(1)
+                for text in _strings_under(entry, "custom_message")
+                for m in _CONTROL.finditer(text)
+            }
+            resources = {
+                m.group(1) for p in _strings_under(entry, "path") if (m := _RESOURCE_PATH.match(p))
+            }
             for control in controls or {"?"}:
                 for resource in resources or {"?"}:
                     found.add(Finding(template, control, rule, resource))

@@ -4,7 +4,7 @@ permissions boundary of the app stack's roles."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from awacs import cloudformation as cfn
 from awacs import cloudwatch, iam, kms, logs, s3, secretsmanager, sts
@@ -660,6 +660,44 @@ def _github_role(
     return _conditioned(role, env)
 
 
+def add_cloudformation_policies(
+    template: Template,
+    env_name: str,
+    documents: Mapping[str, PolicyDocument],
+    logical_id: Callable[[str], str],
+    owner: str,
+    target: str,
+    role: tiam.Role,
+) -> None:
+    """One managed policy per concern on a CloudFormation service role, present only in the
+    environment's account; ``owner`` names them, ``target`` is what they deploy."""
+    for concern, document in documents.items():
+        policy = tiam.ManagedPolicy(
+            logical_id(concern),
+            ManagedPolicyName=naming.cloudformation_policy_name(concern, owner),
+            Description=f"{concern} permissions of CloudFormation for {target}",
+            PolicyDocument=document,
+            Roles=[Ref(role)],
+        )
+        template.add_resource(_conditioned(policy, env_name))
+
+
+def add_role_outputs(
+    template: Template, env_name: str, roles: Sequence[tuple[tiam.Role, str]], scope: str
+) -> None:
+    """An output with each role's ARN, named ``label`` + the environment's suffix, present only
+    in the environment's account."""
+    for role, label in roles:
+        template.add_output(
+            Output(
+                f"{label}{CiId._suffix(env_name)}",
+                Condition=CiId.in_account(env_name),
+                Description=f"{label} for {scope}",
+                Value=GetAtt(role, "Arn"),
+            )
+        )
+
+
 def _add_environment(template: Template, env: Environment) -> None:
     name = env.name
     stack = naming.stack_name(name)
@@ -712,30 +750,23 @@ def _add_environment(template: Template, env: Environment) -> None:
         PolicyDocument=boundary_document(boundary_grants(env)),
     )
     template.add_resource(_conditioned(boundary, name))
-    for concern, document in cloudformation_policies(env).items():
-        policy = tiam.ManagedPolicy(
-            CiId.policy(name, concern),
-            ManagedPolicyName=naming.cloudformation_policy_name(concern, name),
-            Description=f"{concern} permissions of CloudFormation for {stack}",
-            PolicyDocument=document,
-            Roles=[Ref(cfn_role)],
-        )
-        template.add_resource(_conditioned(policy, name))
-    for role, label in (
+    add_cloudformation_policies(
+        template,
+        name,
+        cloudformation_policies(env),
+        lambda concern: CiId.policy(name, concern),
+        name,
+        stack,
+        cfn_role,
+    )
+    roles = (
         (plan, "PlanRoleArn"),
         (plan_main, "PlanMainRoleArn"),
         (drift, "DriftRoleArn"),
         (deploy, "DeployRoleArn"),
         (cfn_role, "CloudFormationRoleArn"),
-    ):
-        template.add_output(
-            Output(
-                f"{label}{CiId._suffix(name)}",
-                Condition=CiId.in_account(name),
-                Description=f"{label} for environment {name}",
-                Value=GetAtt(role, "Arn"),
-            )
-        )
+    )
+    add_role_outputs(template, name, roles, f"environment {name}")
 
 
 def build_ci_access_template(

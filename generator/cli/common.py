@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.workspace import CHECKOUT, Workspace
+
+if TYPE_CHECKING:
+    from generator.deploy.runtime import Connection
 
 
 def add_root(parser: argparse.ArgumentParser, *, shown: bool = False) -> None:
@@ -21,3 +25,20 @@ def add_root(parser: argparse.ArgumentParser, *, shown: bool = False) -> None:
 def workspace(args: argparse.Namespace) -> Workspace:
     """The workspace named by ``--root``."""
     return Workspace(Path(args.root).resolve())
+
+
+def add_connection(parser: argparse.ArgumentParser) -> None:
+    """``--profile`` and ``--endpoint-url``: which AWS (or emulator) a command talks to."""
+    parser.add_argument("--profile", help="AWS named profile (default: the standard chain)")
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="send every AWS call to this endpoint (an emulator); default: AWS itself",
+    )
+
+
+def connection(args: argparse.Namespace) -> Connection:
+    """The connection named by ``--root``, ``--profile`` and ``--endpoint-url``."""
+    from generator.deploy.runtime import Connection  # boto3 only when a command runs
+
+    return Connection(workspace(args), args.profile, args.endpoint_url)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.cli.common import add_root, workspace
+from generator.cli.common import add_connection, add_root, connection
 from generator.contracts import PREVIEW_TTL_HOURS
 
 if TYPE_CHECKING:
@@ -15,26 +16,23 @@ if TYPE_CHECKING:
     from generator.deploy.runtime import Runtime
 
 
-def _minutes(text: str) -> int:
-    """A positive whole number of minutes."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number of minutes >= 1")
-    return value
+def _at_least_one(what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number >= 1, the error naming ``what`` it counts."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"got {text!r}; expected {what} >= 1")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    """A whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected a whole number >= 1")
-    return value
+_minutes = _at_least_one("a whole number of minutes")
+_positive = _at_least_one("a whole number")
 
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]+:role/[\w+=,.@/-]+$")
@@ -54,10 +52,8 @@ def _role_arn(text: str) -> str:
 
 def _target(args: argparse.Namespace) -> Target:
     from generator.deploy.pipeline import Target
-    from generator.deploy.runtime import Connection
 
-    connection = Connection(workspace(args), args.profile, args.endpoint_url)
-    return Target(connection, args.env, args.timeout_minutes, _preview(args))
+    return Target(connection(args), args.env, args.timeout_minutes, _preview(args))
 
 
 def _preview(args: argparse.Namespace) -> PreviewOptions | None:
@@ -116,12 +112,7 @@ def _destroy(args: argparse.Namespace, runtime: Runtime | None) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", required=True, help="environment name (environments/ENV.yaml)")
-    parser.add_argument("--profile", help="AWS named profile (default: the standard chain)")
-    parser.add_argument(
-        "--endpoint-url",
-        default=None,
-        help="send every AWS call to this endpoint (an emulator); default: AWS itself",
-    )
+    add_connection(parser)
     parser.add_argument(
         "--timeout-minutes",
         type=_minutes,

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.cli.common import add_root, workspace
+from generator.cli.common import add_connection, add_root, connection
 
 if TYPE_CHECKING:
     from generator.deploy.runtime import Runtime
@@ -14,10 +14,10 @@ if TYPE_CHECKING:
 
 def _previews(args: argparse.Namespace, runtime: Runtime | None) -> int:
     from generator.deploy.previews import PreviewsRequest, previews
-    from generator.deploy.runtime import Connection, default_runtime
+    from generator.deploy.runtime import default_runtime
 
     request = PreviewsRequest(
-        Connection(workspace(args), args.profile, args.endpoint_url),
+        connection(args),
         tuple(args.env or ()),
         args.preview,
         Path(args.markdown) if args.markdown else None,
@@ -47,7 +47,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--expired", action="store_true", help="only previews past ExpiresAt")
     parser.add_argument("--destroy", action="store_true", help="delete them (needs --expired)")
-    parser.add_argument("--profile", help="AWS named profile (default: the standard chain)")
-    parser.add_argument("--endpoint-url", default=None, help="send AWS calls to this endpoint")
+    add_connection(parser)
     add_root(parser)
     parser.set_defaults(func=_previews)

@@ -170,24 +170,23 @@ def run_handler(invocation: Invocation, event: Any, endpoint_url: str, work_dir:
             out = exc.stdout or ""
             logs = out.decode() if isinstance(out, bytes) else out
             message = f"Task timed out after {invocation.timeout_seconds} seconds"
-            return Outcome(
-                False,
-                {"errorMessage": message, "errorType": "TimeoutError"},
-                logs,
-                request_id,
-                _elapsed_ms(started),
-            )
+            return _failed(message, "TimeoutError", logs, request_id, started)
         if not result_path.exists():
             message = f"Runtime exited with code {proc.returncode} before returning a result"
-            return Outcome(
-                False,
-                {"errorMessage": message, "errorType": "Runtime.ExitError"},
-                logs,
-                request_id,
-                _elapsed_ms(started),
-            )
+            return _failed(message, "Runtime.ExitError", logs, request_id, started)
         result = json.loads(result_path.read_text(encoding="utf-8"))
     return Outcome(bool(result["ok"]), result["payload"], logs, request_id, _elapsed_ms(started))
+
+
+def _failed(message: str, error_type: str, logs: str, request_id: str, started: float) -> Outcome:
+    """A run that returned no result, shaped like Lambda's own error payload."""
+    return Outcome(
+        False,
+        {"errorMessage": message, "errorType": error_type},
+        logs,
+        request_id,
+        _elapsed_ms(started),
+    )
 
 
 def _elapsed_ms(started: float) -> float:

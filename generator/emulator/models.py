@@ -84,11 +84,14 @@ class _Resource(_Typed):
 
     NAME_PROPERTY: ClassVar[str] = ""  # the property that names the resource, if any
     GET_ATT: ClassVar[Mapping[str, str]] = {}  # Fn::GetAtt attribute -> instance attribute
+    REF: ClassVar[str] = ""  # the instance attribute ``Ref`` returns, unless overridden
 
     @property
     def physical_resource_id(self) -> str:
         """What ``Ref`` returns."""
-        raise NotImplementedError
+        if not self.REF:
+            raise NotImplementedError
+        return str(getattr(self, self.REF))
 
     @classmethod
     def cloudformation_name_type(cls) -> str:
@@ -267,6 +270,7 @@ class Secret(_Resource, CloudFormationModel):
     """``AWS::SecretsManager::Secret``: Ref is the ARN, like CloudFormation's."""
 
     AWS_TYPE = "AWS::SecretsManager::Secret"
+    REF = "arn"
     NAME_PROPERTY = "Name"
     GET_ATT: ClassVar[Mapping[str, str]] = {"Id": "arn"}
 
@@ -274,10 +278,6 @@ class Secret(_Resource, CloudFormationModel):
         self.arn = arn
         self.name = name
         self.properties = properties
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
 
     @classmethod
     def _create(
@@ -385,16 +385,13 @@ class Alarm(_Resource, CloudFormationModel):
     """``AWS::CloudWatch::Alarm``: Ref is the name, ``GetAtt Arn`` the ARN."""
 
     AWS_TYPE = "AWS::CloudWatch::Alarm"
+    REF = "name"
     NAME_PROPERTY = "AlarmName"
     GET_ATT: ClassVar[Mapping[str, str]] = {"Arn": "arn"}
 
     def __init__(self, name: str, arn: str) -> None:
         self.name = name
         self.arn = arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
 
     @classmethod
     def _create(
@@ -796,13 +793,10 @@ class Subscription(_Resource, CloudFormationModel):
     """``AWS::SNS::Subscription``: Ref is the subscription ARN."""
 
     AWS_TYPE = "AWS::SNS::Subscription"
+    REF = "arn"
 
     def __init__(self, arn: str) -> None:
         self.arn = arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
 
     @classmethod
     def _create(

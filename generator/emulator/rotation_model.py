@@ -37,14 +37,11 @@ class RotationSchedule(_Resource, CloudFormationModel):
     secret's ARN, as CloudFormation's."""
 
     AWS_TYPE = "AWS::SecretsManager::RotationSchedule"
+    REF = "secret_arn"
     GET_ATT: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, secret_arn: str) -> None:
         self.secret_arn = secret_arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.secret_arn
 
     @classmethod
     def _create(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from awacs.aws import Bool, Condition, Deny, Principal, Statement
-from troposphere import AWSObject, Sub, Tags
+from awacs import sqs as sqs_actions
+from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from troposphere import AWSObject, GetAtt, Ref, Sub, Tags, sqs
 
 from generator import arns, naming
 from generator.config import Environment
@@ -63,4 +64,20 @@ def deny_insecure_transport(actions: list[object], resources: list[object]) -> S
         Action=actions,
         Resource=resources,
         Condition=Condition(Bool("aws:SecureTransport", "false")),
+    )
+
+
+def policy_document(*statements: Statement) -> PolicyDocument:
+    """An IAM policy document in the current policy language version."""
+    return PolicyDocument(Version="2012-10-17", Statement=list(statements))
+
+
+def tls_only_queue_policy(logical_id: str, queue: sqs.Queue, *allow: Statement) -> sqs.QueuePolicy:
+    """A queue policy granting ``allow`` and denying any request not made over TLS."""
+    return sqs.QueuePolicy(
+        logical_id,
+        Queues=[Ref(queue)],
+        PolicyDocument=policy_document(
+            *allow, deny_insecure_transport([sqs_actions.Action("*")], [GetAtt(queue, "Arn")])
+        ),
     )

@@ -22,7 +22,7 @@ from troposphere import kms as tkms
 
 from generator import arns, naming
 from generator.config import Environment
-from generator.stack.common import bucket_arn, retain, tags
+from generator.stack.common import bucket_arn, policy_document, retain, tags
 
 ACCOUNT = "${AWS::AccountId}"
 
@@ -88,85 +88,82 @@ def key_policy(
     log_group_arn: Sub | list[Sub] = _log_group_arn(naming.log_group(env.name))
     if rotation_role_arn is not None:
         log_group_arn = [log_group_arn, _log_group_arn(naming.rotation_log_group(env.name))]
-    document = PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                # Grants only for AWS resources (what services create for their own use): a
-                # grant is a second, invisible key policy (Control Tower CT.KMS.PR.3).
-                Sid="GrantsOnlyForAwsResources",
-                Effect=Deny,
-                Principal=Principal("AWS", "*"),
-                Action=[kms.CreateGrant],
-                Resource=["*"],
-                Condition=Condition(
-                    BoolIfExists(
-                        {
-                            "kms:GrantIsForAWSResource": "false",
-                            "aws:PrincipalIsAWSService": "false",
-                        }
-                    )
-                ),
+    document = policy_document(
+        Statement(
+            # Grants only for AWS resources (what services create for their own use): a
+            # grant is a second, invisible key policy (Control Tower CT.KMS.PR.3).
+            Sid="GrantsOnlyForAwsResources",
+            Effect=Deny,
+            Principal=Principal("AWS", "*"),
+            Action=[kms.CreateGrant],
+            Resource=["*"],
+            Condition=Condition(
+                BoolIfExists(
+                    {
+                        "kms:GrantIsForAWSResource": "false",
+                        "aws:PrincipalIsAWSService": "false",
+                    }
+                )
             ),
-            Statement(
-                Sid="AccountAdministersKey",
-                Effect=Allow,
-                Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
-                Action=_ADMIN_ACTIONS,
-                Resource=["*"],  # in a key policy "*" means this key
+        ),
+        Statement(
+            Sid="AccountAdministersKey",
+            Effect=Allow,
+            Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
+            Action=_ADMIN_ACTIONS,
+            Resource=["*"],  # in a key policy "*" means this key
+        ),
+        Statement(
+            # Uploaders write the bucket, operators read results and drain the dead-letter
+            # queue, CloudFormation creates the secret: each only through its service, and
+            # only when the principal's own IAM policy allows it too. No kms:Encrypt: S3,
+            # Secrets Manager and SQS encrypt with data keys (GenerateDataKey).
+            Sid="AccountPrincipalsThroughTheStacksServices",
+            Effect=Allow,
+            Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
+            Action=_USE_ACTIONS,
+            Resource=["*"],
+            Condition=_via("s3", "secretsmanager", "sqs"),
+        ),
+        Statement(
+            Sid="FunctionRoleThroughItsServices",
+            Effect=Allow,
+            Principal=Principal("AWS", function_role_arn),
+            Action=_USE_ACTIONS,
+            Resource=["*"],
+            Condition=_via("s3", "secretsmanager", "sqs"),
+        ),
+        Statement(
+            Sid="CloudWatchLogsForTheFunctionLogGroup",
+            Effect=Allow,
+            Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+            Action=[
+                kms.Encrypt,
+                kms.Decrypt,
+                kms.ReEncryptFrom,
+                kms.ReEncryptTo,
+                kms.GenerateDataKey,
+                kms.DescribeKey,
+            ],
+            Resource=["*"],
+            Condition=Condition(ArnEquals("kms:EncryptionContext:aws:logs:arn", log_group_arn)),
+        ),
+        Statement(
+            Sid="CloudWatchAlarmsPublishToEncryptedTopic",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+            Action=[kms.Decrypt, kms.GenerateDataKey],
+            Resource=["*"],
+            # Only for this stack's topic: SNS always passes the topic's ARN as encryption
+            # context. The topic policy narrows publishing to this stack's alarms.
+            Condition=Condition(
+                StringEquals(
+                    "kms:EncryptionContext:aws:sns:topicArn",
+                    Sub(arns.arn("sns", naming.topic_name(env.name))),
+                )
             ),
-            Statement(
-                # Uploaders write the bucket, operators read results and drain the dead-letter
-                # queue, CloudFormation creates the secret: each only through its service, and
-                # only when the principal's own IAM policy allows it too. No kms:Encrypt: S3,
-                # Secrets Manager and SQS encrypt with data keys (GenerateDataKey).
-                Sid="AccountPrincipalsThroughTheStacksServices",
-                Effect=Allow,
-                Principal=Principal("AWS", Sub(arns.arn("iam", "root", region=""))),
-                Action=_USE_ACTIONS,
-                Resource=["*"],
-                Condition=_via("s3", "secretsmanager", "sqs"),
-            ),
-            Statement(
-                Sid="FunctionRoleThroughItsServices",
-                Effect=Allow,
-                Principal=Principal("AWS", function_role_arn),
-                Action=_USE_ACTIONS,
-                Resource=["*"],
-                Condition=_via("s3", "secretsmanager", "sqs"),
-            ),
-            Statement(
-                Sid="CloudWatchLogsForTheFunctionLogGroup",
-                Effect=Allow,
-                Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
-                Action=[
-                    kms.Encrypt,
-                    kms.Decrypt,
-                    kms.ReEncryptFrom,
-                    kms.ReEncryptTo,
-                    kms.GenerateDataKey,
-                    kms.DescribeKey,
-                ],
-                Resource=["*"],
-                Condition=Condition(ArnEquals("kms:EncryptionContext:aws:logs:arn", log_group_arn)),
-            ),
-            Statement(
-                Sid="CloudWatchAlarmsPublishToEncryptedTopic",
-                Effect=Allow,
-                Principal=Principal("Service", "cloudwatch.amazonaws.com"),
-                Action=[kms.Decrypt, kms.GenerateDataKey],
-                Resource=["*"],
-                # Only for this stack's topic: SNS always passes the topic's ARN as encryption
-                # context. The topic policy narrows publishing to this stack's alarms.
-                Condition=Condition(
-                    StringEquals(
-                        "kms:EncryptionContext:aws:sns:topicArn",
-                        Sub(arns.arn("sns", naming.topic_name(env.name))),
-                    )
-                ),
-            ),
-            *_ingest_statements(env),
-        ],
+        ),
+        *_ingest_statements(env),
     )
     if rotation_role_arn is not None:
         document.Statement.append(rotation_role_statement(rotation_role_arn))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs import sqs as sqs_actions
-from awacs.aws import PolicyDocument
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, logs, sqs
 
 from generator import naming
@@ -13,11 +11,11 @@ from generator.config import Environment
 from generator.contracts import ArtifactRef
 from generator.stack.common import (
     bucket_arn,
-    deny_insecure_transport,
     retain,
     skip_cfn_lint,
     skip_checkov,
     tags,
+    tls_only_queue_policy,
 )
 from generator.stack.encryption import KeyHandle
 
@@ -62,32 +60,51 @@ def add_dead_letter_queue(template: Template, env: Environment, key: KeyHandle) 
         {"ES6000": "This queue is the dead-letter queue; nothing redrives out of it."},
     )
     template.add_resource(retain(queue, env))
-    template.add_resource(
-        sqs.QueuePolicy(
-            naming.LogicalId.DEAD_LETTER_QUEUE_POLICY,
-            Queues=[Ref(queue)],
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    deny_insecure_transport([sqs_actions.Action("*")], [GetAtt(queue, "Arn")])
-                ],
-            ),
-        )
-    )
+    template.add_resource(tls_only_queue_policy(naming.LogicalId.DEAD_LETTER_QUEUE_POLICY, queue))
     return queue
 
 
-def add_log_group(template: Template, env: Environment, key: KeyHandle) -> logs.LogGroup:
-    """The function's own log group (never the data bucket), KMS-encrypted, with retention."""
+def add_log_group(
+    template: Template,
+    env: Environment,
+    key: KeyHandle,
+    logical_id: str = naming.LogicalId.LOG_GROUP,
+    name: str | None = None,
+) -> logs.LogGroup:
+    """A function's own log group (never the data bucket), KMS-encrypted, with retention; the
+    processing function's unless ``logical_id`` and ``name`` say otherwise."""
     group = logs.LogGroup(
-        naming.LogicalId.LOG_GROUP,
-        LogGroupName=naming.log_group(env.name),
+        logical_id,
+        LogGroupName=naming.log_group(env.name) if name is None else name,
         RetentionInDays=env.function.log_retention_days,
         KmsKeyId=key.arn,
         Tags=tags(env),
     )
     template.add_resource(retain(group, env))
     return group
+
+
+def artifact_code(artifact: ArtifactRef) -> awslambda.Code:
+    """The application's artifact: one reviewed, reproducible zip holds every handler."""
+    return awslambda.Code(
+        S3Bucket=Sub(naming.artifact_bucket("${AWS::AccountId}", "${AWS::Region}")),
+        S3Key=artifact.key,
+    )
+
+
+def json_logging(log_group: logs.LogGroup, log_level: str) -> LoggingConfig:
+    """JSON logs into the function's own group.
+
+    Never above INFO: Lambda reads Powertools' metric lines (no level field) as INFO, so a WARN
+    filter would drop every custom metric. The function's own log-level setting filters the
+    application's lines.
+    """
+    return LoggingConfig(
+        LogFormat="JSON",
+        LogGroup=Ref(log_group),
+        ApplicationLogLevel="DEBUG" if log_level == "DEBUG" else "INFO",
+        SystemLogLevel="WARN",
+    )
 
 
 def environment_variables(env: Environment, secret: Ref, data_bucket: str) -> dict[str, object]:
@@ -108,6 +125,21 @@ def environment_variables(env: Environment, secret: Ref, data_bucket: str) -> di
         "POWERTOOLS_METRICS_NAMESPACE": naming.METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": env.function.log_level,
     }
+
+
+def invoke_permission(
+    logical_id: str, function: awslambda.Function, service: str, source_arn: object
+) -> awslambda.Permission:
+    """Let one AWS service invoke the function, only from this account and for one source
+    resource (the confused-deputy guard)."""
+    return awslambda.Permission(
+        logical_id,
+        FunctionName=Ref(function),
+        Action="lambda:InvokeFunction",
+        Principal=f"{service}.amazonaws.com",
+        SourceAccount=Ref("AWS::AccountId"),
+        SourceArn=source_arn,
+    )
 
 
 def add_function(
@@ -131,25 +163,14 @@ def add_function(
         Runtime=naming.LAMBDA_RUNTIME,
         Handler=naming.LAMBDA_HANDLER,
         Architectures=["arm64"],
-        Code=awslambda.Code(
-            S3Bucket=Sub(naming.artifact_bucket("${AWS::AccountId}", "${AWS::Region}")),
-            S3Key=artifact.key,
-        ),
+        Code=artifact_code(artifact),
         Role=role_arn,
         MemorySize=settings.memory_mb,
         Timeout=settings.timeout_seconds,
         Environment=awslambda.Environment(
             Variables=environment_variables(env, secret, data_bucket)
         ),
-        LoggingConfig=LoggingConfig(
-            LogFormat="JSON",
-            LogGroup=Ref(log_group),
-            # Never above INFO: Lambda reads Powertools' metric lines (no level field) as INFO,
-            # so a WARN filter would drop every custom metric. POWERTOOLS_LOG_LEVEL filters the
-            # application's own lines.
-            ApplicationLogLevel="DEBUG" if settings.log_level == "DEBUG" else "INFO",
-            SystemLogLevel="WARN",
-        ),
+        LoggingConfig=json_logging(log_group, settings.log_level),
         TracingConfig=awslambda.TracingConfig(Mode="Active"),
         DeadLetterConfig=awslambda.DeadLetterConfig(TargetArn=GetAtt(queue, "Arn")),
         RecursiveLoop="Terminate",
@@ -187,13 +208,8 @@ def add_function(
     )
     permission_id = ""
     if env.ingest.mode == "direct":  # in queue mode S3 never invokes the function itself
-        permission = awslambda.Permission(
-            naming.LogicalId.INVOKE_PERMISSION,
-            FunctionName=Ref(function),
-            Action="lambda:InvokeFunction",
-            Principal="s3.amazonaws.com",
-            SourceAccount=Ref("AWS::AccountId"),
-            SourceArn=bucket_arn(data_bucket),
+        permission = invoke_permission(
+            naming.LogicalId.INVOKE_PERMISSION, function, "s3", bucket_arn(data_bucket)
         )
         template.add_resource(permission)
         permission_id = str(permission.title)

@@ -12,17 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import sqs as sqs_actions
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, Condition, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, sqs
 
 from generator import arns, naming
 from generator.config import Environment, visibility_timeout_seconds
 from generator.stack.common import (
     bucket_arn,
-    deny_insecure_transport,
     retain,
     skip_cfn_lint,
     tags,
+    tls_only_queue_policy,
 )
 from generator.stack.encryption import KeyHandle
 
@@ -76,27 +76,21 @@ def ingest_queue(env: Environment, key: KeyHandle, dead_letter_arn: GetAtt) -> s
 
 def ingest_queue_policy(env: Environment, queue: sqs.Queue, data_bucket: str) -> sqs.QueuePolicy:
     """Only this account's data bucket may send (S3's notifications); every request uses TLS."""
-    return sqs.QueuePolicy(
+    return tls_only_queue_policy(
         naming.LogicalId.INGEST_QUEUE_POLICY,
-        Queues=[Ref(queue)],
-        PolicyDocument=PolicyDocument(
-            Version="2012-10-17",
-            Statement=[
-                Statement(
-                    Sid="DataBucketSendsNotifications",
-                    Effect=Allow,
-                    Principal=Principal("Service", "s3.amazonaws.com"),
-                    Action=[sqs_actions.SendMessage],
-                    Resource=[GetAtt(queue, "Arn")],
-                    Condition=Condition(
-                        [
-                            ArnLike("aws:SourceArn", bucket_arn(data_bucket)),
-                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
-                        ]
-                    ),
-                ),
-                deny_insecure_transport([sqs_actions.Action("*")], [GetAtt(queue, "Arn")]),
-            ],
+        queue,
+        Statement(
+            Sid="DataBucketSendsNotifications",
+            Effect=Allow,
+            Principal=Principal("Service", "s3.amazonaws.com"),
+            Action=[sqs_actions.SendMessage],
+            Resource=[GetAtt(queue, "Arn")],
+            Condition=Condition(
+                [
+                    ArnLike("aws:SourceArn", bucket_arn(data_bucket)),
+                    StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                ]
+            ),
         ),
     )
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from awacs import sns as sns_actions
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, Condition, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, sns
 
 from generator import arns, naming
 from generator.config import Environment
 from generator.contracts import ResourceMetadata
-from generator.stack.common import deny_insecure_transport, tags
+from generator.stack.common import deny_insecure_transport, policy_document, tags
 from generator.stack.encryption import KeyHandle
 from generator.stack.function import FunctionHandles
 
@@ -53,32 +53,29 @@ def add_topic(template: Template, env: Environment, key: KeyHandle) -> Ref:
         sns.TopicPolicy(
             naming.LogicalId.ALARM_TOPIC_POLICY,
             Topics=[Ref(topic)],
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Sid="StackAlarmsPublish",
-                        Effect=Allow,
-                        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
-                        Action=[sns_actions.Publish],
-                        Resource=[Ref(topic)],
-                        Condition=Condition(
-                            [
-                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
-                                ArnLike(
-                                    "aws:SourceArn",
-                                    Sub(
-                                        arns.arn(
-                                            "cloudwatch",
-                                            "alarm:" + naming.alarm_name("*", env.name),
-                                        )
-                                    ),
+            PolicyDocument=policy_document(
+                Statement(
+                    Sid="StackAlarmsPublish",
+                    Effect=Allow,
+                    Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                    Action=[sns_actions.Publish],
+                    Resource=[Ref(topic)],
+                    Condition=Condition(
+                        [
+                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                            ArnLike(
+                                "aws:SourceArn",
+                                Sub(
+                                    arns.arn(
+                                        "cloudwatch",
+                                        "alarm:" + naming.alarm_name("*", env.name),
+                                    )
                                 ),
-                            ]
-                        ),
+                            ),
+                        ]
                     ),
-                    deny_insecure_transport([sns_actions.Publish], [Ref(topic)]),
-                ],
+                ),
+                deny_insecure_transport([sns_actions.Publish], [Ref(topic)]),
             ),
         )
     )
@@ -127,7 +124,7 @@ def alarm_specs(env: Environment) -> list[AlarmSpec]:
     ]  # fmt: skip
 
 
-def _notifying(env: Environment, topic: Ref) -> dict[str, Any]:
+def _notifying(env: Environment, topic: Ref | GetAtt) -> dict[str, Any]:
     """What every alarm shares: at or over its threshold, quiet without data, and the topic told
     on ALARM and on OK."""
     return {
@@ -139,6 +136,25 @@ def _notifying(env: Environment, topic: Ref) -> dict[str, Any]:
     }
 
 
+def _metric_alarm(
+    env: Environment, spec: AlarmSpec, dimension: cloudwatch.MetricDimension, topic: Ref | GetAtt
+) -> cloudwatch.Alarm:
+    """One alarm on one metric of one resource, notifying the topic."""
+    return cloudwatch.Alarm(
+        spec.logical_id,
+        AlarmName=naming.alarm_name(spec.kind, env.name),
+        AlarmDescription=spec.description,
+        Namespace=spec.namespace,
+        MetricName=spec.metric,
+        Dimensions=[dimension],
+        Statistic=spec.statistic,
+        Period=spec.period_seconds,
+        EvaluationPeriods=spec.evaluation_periods,
+        Threshold=spec.threshold,
+        **_notifying(env, topic),
+    )
+
+
 def add_alarms(template: Template, env: Environment, function: FunctionHandles, topic: Ref) -> None:
     """Every alarm notifies the topic on ALARM and on OK."""
     for spec in alarm_specs(env):
@@ -146,21 +162,7 @@ def add_alarms(template: Template, env: Environment, function: FunctionHandles, 
             dimension = cloudwatch.MetricDimension(Name="QueueName", Value=function.queue_name)
         else:
             dimension = cloudwatch.MetricDimension(Name="FunctionName", Value=function.function)
-        alarm = template.add_resource(
-            cloudwatch.Alarm(
-                spec.logical_id,
-                AlarmName=naming.alarm_name(spec.kind, env.name),
-                AlarmDescription=spec.description,
-                Namespace=spec.namespace,
-                MetricName=spec.metric,
-                Dimensions=[dimension],
-                Statistic=spec.statistic,
-                Period=spec.period_seconds,
-                EvaluationPeriods=spec.evaluation_periods,
-                Threshold=spec.threshold,
-                **_notifying(env, topic),
-            )
-        )
+        alarm = template.add_resource(_metric_alarm(env, spec, dimension, topic))
         if spec.rollback_trigger:
             alarm.Metadata = ResourceMetadata(rollback_trigger=True).to_metadata()
     add_error_rate_alarm(template, env, function, topic)
@@ -169,26 +171,15 @@ def add_alarms(template: Template, env: Environment, function: FunctionHandles, 
 def add_rotation_alarm(template: Template, env: Environment, function: Ref, topic: Ref) -> None:
     """A failed rotation step leaves the old key current (nothing breaks yet), but the next
     scheduled rotation fails the same way: tell someone at the first error."""
-    template.add_resource(
-        cloudwatch.Alarm(
-            naming.LogicalId.ROTATION_ERRORS_ALARM,
-            AlarmName=naming.alarm_name("SecretRotation-Errors", env.name),
-            AlarmDescription="The signing key's rotation function failed a step; the key did "
-            f"not rotate. See the log group {naming.rotation_log_group(env.name)}.",
-            Namespace="AWS/Lambda",
-            MetricName="Errors",
-            Dimensions=[cloudwatch.MetricDimension(Name="FunctionName", Value=function)],
-            Statistic="Sum",
-            Period=300,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-            TreatMissingData="notBreaching",
-            AlarmActions=[topic],
-            OKActions=[topic],
-            Tags=tags(env),
-        )
-    )
+    spec = AlarmSpec(
+        naming.LogicalId.ROTATION_ERRORS_ALARM,
+        "SecretRotation-Errors",
+        "The signing key's rotation function failed a step; the key did not rotate. See the log "
+        f"group {naming.rotation_log_group(env.name)}.",
+        "AWS/Lambda", "Errors", "Sum", 1, 300, 1,
+    )  # fmt: skip
+    dimension = cloudwatch.MetricDimension(Name="FunctionName", Value=function)
+    template.add_resource(_metric_alarm(env, spec, dimension, topic))
 
 
 def add_ingest_alarm(
@@ -196,28 +187,16 @@ def add_ingest_alarm(
 ) -> None:
     """Queue mode: the backlog's oldest upload has waited too long (the function is failing,
     throttled or capped by its maximum concurrency). Dead letters are the DLQ-Depth alarm's."""
-    template.add_resource(
-        cloudwatch.Alarm(
-            naming.LogicalId.INGEST_AGE_ALARM,
-            AlarmName=naming.alarm_name("Ingest-OldestMessageAge", env.name),
-            AlarmDescription=(
-                f"An upload has waited over {env.ingest.oldest_message_alarm_seconds}s in the "
-                "ingest queue: processing is failing or cannot keep up."
-            ),
-            Namespace="AWS/SQS",
-            MetricName="ApproximateAgeOfOldestMessage",
-            Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=queue_name)],
-            Statistic="Maximum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=env.ingest.oldest_message_alarm_seconds,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-            TreatMissingData="notBreaching",
-            AlarmActions=[topic],
-            OKActions=[topic],
-            Tags=tags(env),
-        )
-    )
+    spec = AlarmSpec(
+        naming.LogicalId.INGEST_AGE_ALARM,
+        "Ingest-OldestMessageAge",
+        f"An upload has waited over {env.ingest.oldest_message_alarm_seconds}s in the ingest "
+        "queue: processing is failing or cannot keep up.",
+        "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum",
+        env.ingest.oldest_message_alarm_seconds, 60, 1,
+    )  # fmt: skip
+    dimension = cloudwatch.MetricDimension(Name="QueueName", Value=queue_name)
+    template.add_resource(_metric_alarm(env, spec, dimension, topic))
 
 
 def add_error_rate_alarm(

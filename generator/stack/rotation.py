@@ -11,20 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs import logs as logs_actions
-from awacs import secretsmanager, xray
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
-from awacs.sts import AssumeRole
-from troposphere import GetAtt, Ref, Sub, Template, awslambda, iam, logs
+from awacs import secretsmanager
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import GetAtt, Ref, Template, awslambda, iam
 from troposphere import secretsmanager as sm
 
 from generator import naming
-from generator.boundary import boundary_arn
 from generator.config import Environment
 from generator.contracts import ArtifactRef
-from generator.stack.common import retain, skip_checkov, tags
+from generator.stack.common import policy_document, skip_checkov, tags
 from generator.stack.encryption import KeyHandle
-from generator.stack.function import LoggingConfig
+from generator.stack.function import (
+    add_log_group,
+    artifact_code,
+    invoke_permission,
+    json_logging,
+)
+from generator.stack.permissions import add_lambda_role, log_and_trace_statements
 from generator.stack.secrets import EXCLUDED_CHARACTERS, PASSWORD_LENGTH
 
 # Four short Secrets Manager calls per step; well below Secrets Manager's own wait.
@@ -46,30 +49,15 @@ def rotation_enabled(env: Environment) -> bool:
 
 
 def add_rotation_role(template: Template, env: Environment) -> GetAtt:
-    """The rotation function's execution role, trusted by Lambda only (the key policy names it,
-    so it exists before the key; its permissions come from ``rotation_policy``).
-
-    It carries the environment's permissions boundary, like every role of the app stack: the
-    CloudFormation role may create or change it only with that boundary attached."""
-    role = iam.Role(
+    """The rotation function's execution role (the key policy names it, so it exists before the
+    key; its permissions come from ``rotation_policy``)."""
+    return add_lambda_role(
+        template,
+        env,
         naming.LogicalId.ROTATION_ROLE,
-        RoleName=naming.rotation_role_name(env.name),
-        Description=f"Execution role of {naming.rotation_function_name(env.name)}",
-        AssumeRolePolicyDocument=PolicyDocument(
-            Version="2012-10-17",
-            Statement=[
-                Statement(
-                    Effect=Allow,
-                    Principal=Principal("Service", "lambda.amazonaws.com"),
-                    Action=[AssumeRole],
-                )
-            ],
-        ),
-        PermissionsBoundary=boundary_arn(env.name),
-        Tags=tags(env),
+        naming.rotation_role_name(env.name),
+        naming.rotation_function_name(env.name),
     )
-    template.add_resource(role)
-    return GetAtt(role, "Arn")
 
 
 def rotation_policy(secret: Ref, log_group_arn: GetAtt) -> PolicyDocument:
@@ -78,41 +66,26 @@ def rotation_policy(secret: Ref, log_group_arn: GetAtt) -> PolicyDocument:
     KMS use (to decrypt and encrypt the secret's values) is granted by the key policy, only
     through Secrets Manager.
     """
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Sid="RotateOwnSecret",
-                Effect=Allow,
-                Action=[
-                    secretsmanager.DescribeSecret,
-                    secretsmanager.GetSecretValue,
-                    secretsmanager.PutSecretValue,
-                    secretsmanager.UpdateSecretVersionStage,
-                ],
-                Resource=[secret],
-            ),
-            Statement(
-                # GetRandomPassword has no resource: it returns random characters, touching nothing.
-                Sid="GeneratePassword",
-                Effect=Allow,
-                Action=[secretsmanager.GetRandomPassword],
-                Resource=["*"],
-            ),
-            Statement(
-                Sid="WriteOwnLogGroup",
-                Effect=Allow,
-                Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
-                Resource=[log_group_arn],
-            ),
-            Statement(
-                # X-Ray's segment APIs have no resource-level permissions: AWS requires "*".
-                Sid="XRayTracing",
-                Effect=Allow,
-                Action=[xray.PutTraceSegments, xray.PutTelemetryRecords],
-                Resource=["*"],
-            ),
-        ],
+    return policy_document(
+        Statement(
+            Sid="RotateOwnSecret",
+            Effect=Allow,
+            Action=[
+                secretsmanager.DescribeSecret,
+                secretsmanager.GetSecretValue,
+                secretsmanager.PutSecretValue,
+                secretsmanager.UpdateSecretVersionStage,
+            ],
+            Resource=[secret],
+        ),
+        Statement(
+            # GetRandomPassword has no resource: it returns random characters, touching nothing.
+            Sid="GeneratePassword",
+            Effect=Allow,
+            Action=[secretsmanager.GetRandomPassword],
+            Resource=["*"],
+        ),
+        *log_and_trace_statements(log_group_arn),
     )
 
 
@@ -125,14 +98,13 @@ def add_rotation(
     key: KeyHandle,
 ) -> RotationHandles:
     """Log group, policy, function, Secrets Manager's invoke permission and the schedule."""
-    group = logs.LogGroup(
+    group = add_log_group(
+        template,
+        env,
+        key,
         naming.LogicalId.ROTATION_LOG_GROUP,
-        LogGroupName=naming.rotation_log_group(env.name),
-        RetentionInDays=env.function.log_retention_days,
-        KmsKeyId=key.arn,
-        Tags=tags(env),
+        naming.rotation_log_group(env.name),
     )
-    template.add_resource(retain(group, env))
     policy = iam.PolicyType(
         naming.LogicalId.ROTATION_POLICY,
         PolicyName=f"{naming.rotation_function_name(env.name)}Access",
@@ -148,11 +120,7 @@ def add_rotation(
         Runtime=naming.LAMBDA_RUNTIME,
         Handler=naming.ROTATION_HANDLER,
         Architectures=["arm64"],
-        # The application's artifact: one reviewed, reproducible zip holds both handlers.
-        Code=awslambda.Code(
-            S3Bucket=Sub(naming.artifact_bucket("${AWS::AccountId}", "${AWS::Region}")),
-            S3Key=artifact.key,
-        ),
+        Code=artifact_code(artifact),
         Role=role_arn,
         MemorySize=ROTATION_MEMORY_MB,
         Timeout=ROTATION_TIMEOUT_SECONDS,
@@ -164,12 +132,7 @@ def add_rotation(
                 "LOG_LEVEL": env.function.log_level,
             }
         ),
-        LoggingConfig=LoggingConfig(
-            LogFormat="JSON",
-            LogGroup=Ref(group),
-            ApplicationLogLevel="DEBUG" if env.function.log_level == "DEBUG" else "INFO",
-            SystemLogLevel="WARN",
-        ),
+        LoggingConfig=json_logging(group, env.function.log_level),
         TracingConfig=awslambda.TracingConfig(Mode="Active"),
         RecursiveLoop="Terminate",
         DependsOn=[policy.title],
@@ -188,14 +151,9 @@ def add_rotation(
         },
     )
     template.add_resource(function)
-    permission = awslambda.Permission(
-        naming.LogicalId.ROTATION_PERMISSION,
-        FunctionName=Ref(function),
-        Action="lambda:InvokeFunction",
-        Principal="secretsmanager.amazonaws.com",
-        # Only Secrets Manager rotating this stack's secret (the confused-deputy guard).
-        SourceAccount=Ref("AWS::AccountId"),
-        SourceArn=secret,
+    # Only Secrets Manager rotating this stack's secret.
+    permission = invoke_permission(
+        naming.LogicalId.ROTATION_PERMISSION, function, "secretsmanager", secret
     )
     template.add_resource(permission)
     template.add_resource(

@@ -11,7 +11,6 @@ from awacs.aws import (
     ArnNotEquals,
     Condition,
     Deny,
-    PolicyDocument,
     Principal,
     Statement,
     StringEquals,
@@ -24,6 +23,7 @@ from generator.stack.common import (
     bucket_arn,
     deny_insecure_transport,
     objects_arn,
+    policy_document,
     retain,
     skip_checkov,
     tags,
@@ -85,14 +85,11 @@ def tls_only_policy(logical_id: str, bucket: Ref, name: str, *extra: Statement) 
     return s3.BucketPolicy(
         logical_id,
         Bucket=bucket,
-        PolicyDocument=PolicyDocument(
-            Version="2012-10-17",
-            Statement=[
-                deny_insecure_transport(
-                    [s3_actions.Action("*")], [bucket_arn(name), objects_arn(name)]
-                ),
-                *extra,
-            ],
+        PolicyDocument=policy_document(
+            deny_insecure_transport(
+                [s3_actions.Action("*")], [bucket_arn(name), objects_arn(name)]
+            ),
+            *extra,
         ),
     )
 
