@@ -4,6 +4,8 @@
 #                 added by the targets that lint or test
 #   .venv-checkov checkov, whose pins conflict with ours; only `policy`/`test` create it
 #   .venv-bench   the comparison tools of `make bench` (aws-cdk-lib, sceptre); `make bench-tools`
+#   .venv-deploy  what CI jobs that hold AWS credentials install (`make install-deploy`): only the
+#                 hash-locked requirements-deploy.txt and the project, with plain venv + pip
 # Environments are created with uv (bootstrapped from PyPI into .build/uv) because it installs
 # several times faster than pip; `make ... INSTALLER=pip` uses plain venv + pip instead.
 PYTHON ?= python3
@@ -11,6 +13,7 @@ INSTALLER ?= uv
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
+DEPLOY_VENV := .venv-deploy
 BENCH_VENV := .venv-bench
 BENCH_NODE := .build/bench
 UV_HOME := .build/uv
@@ -40,7 +43,7 @@ $(error INSTALLER must be uv or pip, not $(INSTALLER))
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-runtime checkov-env iam-sim-env cfn-guard-env synth check lint ruff \
+.PHONY: help install install-runtime install-deploy checkov-env iam-sim-env cfn-guard-env synth check lint ruff \
 	mypy policy actionlint pytest quick test test-handler bench bench-tools deploy plan status up \
 	down demo constraints requirements-deploy clean
 
@@ -66,6 +69,23 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(VENV)/bin/python $(INSTALLER_RE
 install-runtime: $(VENV)/.runtime ## create .venv with the project and the emulator only
 
 install: $(VENV)/.dev ## create .venv with the project, the emulator and the dev tools
+
+# The deploy jobs' environment: nothing resolved, nothing unpinned, nothing built from source.
+# Wheels only (an sdist would be built in an isolated environment whose setuptools pip would fetch
+# unpinned), every file checked against its hash, --no-deps so pip installs exactly the lock; then
+# the project itself, editable (CHECKOUT must be the checkout, as in .venv), with the lock's
+# setuptools and no index at all; `pip check` fails if the lock lacks anything the project needs.
+# Plain venv + pip, not uv: uv would be one more tool fetched into a job that holds credentials.
+$(DEPLOY_VENV)/.installed: requirements-deploy.txt pyproject.toml
+	$(PYTHON) -m venv --clear $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps --only-binary :all: -r requirements-deploy.txt
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--no-build-isolation --no-index --editable .
+	$(DEPLOY_VENV)/bin/python -m pip check
+	@touch $@
+
+install-deploy: $(DEPLOY_VENV)/.installed ## create .venv-deploy: the hash-locked runtime only (what deploy jobs run)
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt | $(INSTALLER_READY)
 	$(call new_venv,$(CHECKOV_VENV))
@@ -167,10 +187,15 @@ constraints: install ## refresh constraints.txt from the current .venv
 	@{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt.new
 	@mv constraints.txt.new constraints.txt
 
+# The runtime dependencies at the versions of constraints.txt, and the build backend the project
+# installs with (`--build-deps-for editable`; `--allow-unsafe` lets setuptools be pinned), each
+# with its hashes. pip-compile keeps the lock's existing pins (setuptools too) unless told to
+# upgrade: `make requirements-deploy UPGRADE=--upgrade-package=setuptools`.
 requirements-deploy: install ## regenerate the deploy jobs' hash-locked requirements-deploy.txt
 	CUSTOM_COMPILE_COMMAND="make requirements-deploy" $(VENV)/bin/pip-compile --quiet \
 		--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--allow-unsafe --build-deps-for editable $(UPGRADE) \
 		-c constraints.txt -o requirements-deploy.txt pyproject.toml
 
 clean: ## remove virtualenvs, caches and build outputs
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) .build tests/policy/iam/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) $(DEPLOY_VENV) .build tests/policy/iam/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

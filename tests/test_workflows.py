@@ -105,7 +105,7 @@ WRITERS = {
     ("regenerate.yml", "note"): {"pull-requests": "write"},
 }
 # Commands a workflow may run besides the project's own and SHELL_WORDS.
-SHELL_WORDS_IN = {"regenerate.yml": {"git"}}
+SHELL_WORDS_IN = {"regenerate.yml": {"git"}, "actions/setup": {"exit"}}
 
 
 def test_only_known_jobs_may_write(workflows: dict[str, dict[str, Any]]) -> None:
@@ -188,6 +188,115 @@ def test_the_setup_action_installs_the_python_it_is_given() -> None:
     assert action["inputs"]["python-version"]["default"] == "3.11"
     python = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/se"))
     assert python["with"]["python-version"] == "${{ inputs.python-version }}"
+
+
+# --- what each job installs ------------------------------------------------------------------
+
+SETUP = "./.github/actions/setup"
+
+
+def _install(step: dict[str, Any]) -> str:
+    """The setup action's `install` input of a step (its default: dev)."""
+    return str((step.get("with") or {}).get("install", "dev"))
+
+
+def _setup_steps(job: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, s) for i, s in enumerate(job.get("steps", [])) if s.get("uses") == SETUP]
+
+
+def _holds_credentials(job: dict[str, Any]) -> bool:
+    return dict(job.get("permissions") or {}).get("id-token") == "write"
+
+
+def test_every_job_holding_credentials_installs_only_the_deploy_lock_before_asking(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    holders = [(f, n, job) for f, n, job in _jobs(workflows) if _holds_credentials(job)]
+    assert len(holders) >= 7  # pr plan, deploy plan-N/apply-N, drift, preview x2, cleanup
+    for file, name, job in holders:
+        setups = _setup_steps(job)
+        assert [_install(s) for _, s in setups] == ["deploy"], f"{file}: {name}"
+        steps = job["steps"]
+        credentials = [
+            i for i, s in enumerate(steps) if s.get("uses", "").startswith(CREDENTIALS_ACTION)
+        ]
+        assert credentials, f"{file}: {name}"
+        assert setups[0][0] < min(credentials), f"{file}: {name} installs after the credentials"
+        # Nothing installs anything else once the credentials are there.
+        later = _runs(job["steps"][min(credentials) :])
+        assert not [r for r in later if re.search(r"\b(pip|uv|make|npm)\b", r)], f"{file}: {name}"
+
+
+def test_jobs_whose_outputs_steer_credentialed_jobs_install_the_deploy_lock_too(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    # A rollout or changes job decides which role, region and change set a later job uses: a dev
+    # tool running there could steer it as well as one running beside the credentials.
+    for file, workflow in workflows.items():
+        jobs = workflow["jobs"]
+        needed = {need for job in jobs.values() if _holds_credentials(job) for need in _needs(job)}
+        for name in sorted(needed):
+            if "outputs" in jobs[name]:
+                installs = [_install(s) for _, s in _setup_steps(jobs[name])]
+                assert installs == ["deploy"], f"{file}: {name}"
+
+
+def test_the_gates_keep_the_dev_toolchain(workflows: dict[str, dict[str, Any]]) -> None:
+    jobs = workflows["pr.yml"]["jobs"]
+    for name in ("gates", "handler"):
+        assert [_install(s) for _, s in _setup_steps(jobs[name])] == ["dev"], name
+        assert not _holds_credentials(jobs[name])
+    regenerate = workflows["regenerate.yml"]["jobs"]["regenerate"]
+    assert [_install(s) for _, s in _setup_steps(regenerate)] == ["dev"]
+
+
+def test_every_pull_request_proves_the_deploy_lock_installs(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    # The rollout job runs for every pull request (forks too: it holds no credentials), so a lock
+    # that does not install, or lacks a dependency (`pip check`), fails before the merge.
+    rollout = workflows["pr.yml"]["jobs"]["rollout"]
+    assert "if" not in rollout
+    assert [_install(s) for _, s in _setup_steps(rollout)] == ["deploy"]
+
+
+def test_every_use_of_the_setup_action_names_a_known_install(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    inputs = _load(SETUP_ACTION)["inputs"]
+    assert inputs["install"]["default"] == "dev"
+    for file, name, job in _jobs(workflows):
+        for _, step in _setup_steps(job):
+            assert set(step.get("with") or {}) <= set(inputs), f"{file}: {name}"
+            assert _install(step) in {"dev", "deploy"}, f"{file}: {name}"
+
+
+def _recipe(target: str) -> str:
+    """The recipe of a Makefile target (continuations joined)."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    match = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", text, flags=re.MULTILINE)
+    assert match, target
+    return match.group(1)
+
+
+def test_the_deploy_install_is_hash_locked_binary_only_and_resolves_nothing() -> None:
+    steps = _load(SETUP_ACTION)["runs"]["steps"]
+    deploy = [s for s in steps if s.get("if") == "inputs.install == 'deploy'"]
+    assert [s["run"] for s in deploy if "run" in s] == [
+        "make install-deploy",
+        'echo "$GITHUB_WORKSPACE/.venv-deploy/bin" >> "$GITHUB_PATH"',
+    ]
+    # No cache: a job holding credentials restores nothing that another job could have written.
+    python = next(s for s in deploy if s.get("uses", "").startswith("actions/setup-python@"))
+    assert "cache" not in python["with"]
+    lock, project = [
+        line for line in _recipe("$(DEPLOY_VENV)/.installed").splitlines() if "pip install" in line
+    ]
+    for flag in ("--require-hashes", "--no-deps", "--only-binary :all:", "-r requirements-deploy"):
+        assert flag in lock
+    for flag in ("--no-deps", "--no-build-isolation", "--no-index", "--editable ."):
+        assert flag in project
+    assert "pip check" in _recipe("$(DEPLOY_VENV)/.installed")
 
 
 def test_plans_skip_forks_with_a_note(workflows: dict[str, dict[str, Any]]) -> None:
