@@ -5,7 +5,10 @@
 #   .venv-checkov checkov, whose pins conflict with ours; only `policy`/`test` create it
 #   .venv-bench   the comparison tools of `make bench` (aws-cdk-lib, sceptre); `make bench-tools`
 # Environments are created with uv (bootstrapped from PyPI into .build/uv) because it installs
-# several times faster than pip; `make ... INSTALLER=pip` uses plain venv + pip instead.
+# several times faster than pip; `make ... INSTALLER=pip` uses plain venv + pip instead. Both
+# compile the installed packages' bytecode, as pip always does: without it every process
+# compiles boto3, moto, pydantic, ... from source again whenever PYTHONDONTWRITEBYTECODE is set
+# (containers, CI images), which made each test's `python -m generator` several times slower.
 PYTHON ?= python3
 INSTALLER ?= uv
 VENV := .venv
@@ -30,7 +33,7 @@ ifeq ($(INSTALLER),uv)
 INSTALLER_READY := $(UV)
 # --seed: the project's `pip download` of the handler's wheels needs pip inside .venv.
 new_venv = $(UV) venv --quiet --seed --python $(PYTHON) $(1)
-venv_install = $(UV) pip install --quiet --python $(1)/bin/python
+venv_install = $(UV) pip install --quiet --compile-bytecode --python $(1)/bin/python
 else ifeq ($(INSTALLER),pip)
 INSTALLER_READY :=
 new_venv = $(PYTHON) -m venv $(1)
