@@ -20,11 +20,13 @@ UV_HOME := .build/uv
 UV := $(UV_HOME)/bin/uv
 ENV ?= local
 # pytest workers: every core by default; `make pytest WORKERS=0` runs in one process. Tests are
-# dealt out one by one (--dist load): on 2 cores that finished the suite in 194 s where loadfile
-# (whole files per worker) took 248 s, under the same background load. Every test that starts
-# an emulator uses its own state folder and a free port, so any two may run at once.
+# dealt out a few at a time (--dist load --maxschedchunk 4; xdist's default first hands each
+# worker a quarter of the suite in one block), longest first (tests/conftest.py: SLOW_FIRST), so
+# the minute-long end-to-end flows overlap the many short tests instead of trailing them. Every
+# test that starts an emulator uses its own state folder and a free port, so any two may run at
+# once; fixtures shared by many tests are session-scoped, built once per worker.
 WORKERS ?= auto
-PYTEST := $(PY) -m pytest -n $(WORKERS) --dist load
+PYTEST := $(PY) -m pytest -n $(WORKERS) --dist load --maxschedchunk 4
 
 # Never let uv fetch a Python interpreter from outside the package registries: it uses $(PYTHON).
 export UV_PYTHON_DOWNLOADS := never
