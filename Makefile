@@ -7,7 +7,10 @@
 #   .venv-deploy  what CI jobs that hold AWS credentials install (`make install-deploy`): only the
 #                 hash-locked requirements-deploy.txt and the project, with plain venv + pip
 # Environments are created with uv (bootstrapped from PyPI into .build/uv) because it installs
-# several times faster than pip; `make ... INSTALLER=pip` uses plain venv + pip instead.
+# several times faster than pip; `make ... INSTALLER=pip` uses plain venv + pip instead. Both
+# compile the installed packages' bytecode, as pip always does: without it every process
+# compiles boto3, moto, pydantic, ... from source again whenever PYTHONDONTWRITEBYTECODE is set
+# (containers, CI images), which made each test's `python -m generator` several times slower.
 PYTHON ?= python3
 INSTALLER ?= uv
 VENV := .venv
@@ -20,11 +23,13 @@ UV_HOME := .build/uv
 UV := $(UV_HOME)/bin/uv
 ENV ?= local
 # pytest workers: every core by default; `make pytest WORKERS=0` runs in one process. Tests are
-# dealt out one by one (--dist load): on 2 cores that finished the suite in 194 s where loadfile
-# (whole files per worker) took 248 s, under the same background load. Every test that starts
-# an emulator uses its own state folder and a free port, so any two may run at once.
+# dealt out a few at a time (--dist load --maxschedchunk 4; xdist's default first hands each
+# worker a quarter of the suite in one block), longest first (tests/conftest.py: SLOW_FIRST), so
+# the minute-long end-to-end flows overlap the many short tests instead of trailing them. Every
+# test that starts an emulator uses its own state folder and a free port, so any two may run at
+# once; fixtures shared by many tests are session-scoped, built once per worker.
 WORKERS ?= auto
-PYTEST := $(PY) -m pytest -n $(WORKERS) --dist load
+PYTEST := $(PY) -m pytest -n $(WORKERS) --dist load --maxschedchunk 4
 
 # Never let uv fetch a Python interpreter from outside the package registries: it uses $(PYTHON).
 export UV_PYTHON_DOWNLOADS := never
@@ -33,7 +38,7 @@ ifeq ($(INSTALLER),uv)
 INSTALLER_READY := $(UV)
 # --seed: the project's `pip download` of the handler's wheels needs pip inside .venv.
 new_venv = $(UV) venv --quiet --seed --python $(PYTHON) $(1)
-venv_install = $(UV) pip install --quiet --python $(1)/bin/python
+venv_install = $(UV) pip install --quiet --compile-bytecode --python $(1)/bin/python
 else ifeq ($(INSTALLER),pip)
 INSTALLER_READY :=
 new_venv = $(PYTHON) -m venv $(1)

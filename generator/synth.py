@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from generator import naming
-from generator.ci_access import TEMPLATE_FILE as CI_ACCESS_FILE
-from generator.ci_access import build_ci_access_template
 from generator.config import Environment, json_schema, load_environments
 from generator.contracts import ArtifactRef
-from generator.docs import ENVIRONMENTS_DOC, environment_reference
+from generator.docs import ENVIRONMENTS_DOC, render_environment_reference
 from generator.errors import ExitCode
 from generator.render import to_json, write_atomic
 from generator.stack import build_template
@@ -62,6 +60,10 @@ def render_templates(envs: Iterable[Environment], artifact: ArtifactRef) -> dict
 
 def render_ci_access(envs: Mapping[str, Environment]) -> dict[str, str]:
     """The CI account-access template, over every environment in an AWS account. Pure."""
+    # Imported here: `synth --env` and the deploy commands never build it.
+    from generator.ci_access import TEMPLATE_FILE as CI_ACCESS_FILE
+    from generator.ci_access import build_ci_access_template
+
     ci_envs = {name: env for name, env in sorted(envs.items()) if not env.emulator}
     return {CI_ACCESS_FILE: to_json(build_ci_access_template(ci_envs).to_dict())}
 
@@ -72,8 +74,9 @@ def expected_files(root: Path, names: list[str] | None = None) -> dict[str, str]
     files = render_templates(envs.values(), handler_artifact(root))
     if names is None:
         files.update(render_ci_access(envs))
-    files[SCHEMA_FILE] = to_json(json_schema())
-    files[ENVIRONMENTS_DOC] = environment_reference()
+    schema = json_schema()  # built once: the schema file and the reference both show it
+    files[SCHEMA_FILE] = to_json(schema)
+    files[ENVIRONMENTS_DOC] = render_environment_reference(schema)
     return files
 
 

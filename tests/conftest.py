@@ -22,10 +22,47 @@ INTEGRATION_FILES = frozenset(
 )
 
 
+# The longest tests, longest first (`pytest --durations`), as files or single tests: they are
+# handed to the xdist workers before everything else, so a one-minute test does not start last
+# and leave the other worker idle. The ingest-queue flow alone waits out real SQS visibility
+# timeouts (over a minute); the linters run as subprocesses.
+SLOW_FIRST = (
+    "tests/emulator/test_ingest_queue_e2e.py",
+    "tests/test_ci_access.py::test_passes_checkov",
+    "tests/emulator/test_rotation_e2e.py",
+    "tests/emulator/test_preview_e2e.py",
+    "tests/emulator/test_plan_e2e.py",
+    "tests/emulator/test_e2e.py",
+    "tests/policy/test_landing_zone.py",
+    "tests/test_ci_access.py::test_passes_cfn_lint_with_the_project_config",
+    "tests/policy/test_cfnlint_rules.py",
+    "tests/emulator/test_delivery.py",
+    "tests/emulator/test_server.py",
+    "tests/policy/test_gates.py",
+    "tests/policy/test_iam_simulation.py",
+)
+
+
+def _relative(item: pytest.Item) -> str | None:
+    path = Path(str(item.fspath)).resolve()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run SLOW_FIRST's tests first, in that order; the rest keep their collection order."""
+    rank = {name: index for index, name in enumerate(SLOW_FIRST)}
+    last = len(rank)
+
+    def key(item: pytest.Item) -> int:
+        file = _relative(item) or ""
+        return min(rank.get(f"{file}::{item.name}", last), rank.get(file, last))
+
+    items.sort(key=key)
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
     """Mark the tests of INTEGRATION_FILES (while collecting, before `-m` selects)."""
-    path = Path(str(item.fspath)).resolve()
-    if path.is_relative_to(ROOT) and path.relative_to(ROOT).as_posix() in INTEGRATION_FILES:
+    if _relative(item) in INTEGRATION_FILES:
         item.add_marker(pytest.mark.integration)
 
 

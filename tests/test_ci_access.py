@@ -481,7 +481,7 @@ def _handler_permissions(region: str, resource_type: str, handlers: Sequence[str
     return {p for h in handlers for p in declared.get(h, {}).get("permissions", [])}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
 def deployed_resources() -> dict[str, list[dict[str, Any]]]:
     """The committed templates' resources by type."""
     root = CHECKOUT
@@ -493,7 +493,7 @@ def deployed_resources() -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
 def committed() -> tuple[dict[str, Environment], dict[str, Any]]:
     from generator.config import load_environments
 

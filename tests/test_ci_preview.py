@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 REPO = "octo-org/serverlessapp-gitops"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
 def envs() -> dict[str, Environment]:
     return {n: e for n, e in load_environments(ROOT / "environments").items() if not e.emulator}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
 def template(envs: dict[str, Environment]) -> dict[str, Any]:
     parsed: dict[str, Any] = json.loads(to_json(build_ci_access_template(envs, REPO).to_dict()))
     return parsed

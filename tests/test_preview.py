@@ -25,7 +25,7 @@ NAME_PROPERTIES = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
 def envs() -> dict[str, Environment]:
     return load_environments(Path(__file__).resolve().parents[1] / "environments")
 

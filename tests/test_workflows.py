@@ -40,7 +40,7 @@ def _load(path: Path) -> dict[str, Any]:
     return dict(data)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
 def workflows() -> dict[str, dict[str, Any]]:
     return {p.name: _load(p) for p in sorted(WORKFLOWS.glob("*.yml"))}
 

@@ -1036,7 +1036,7 @@ def _all_requests() -> dict[str, tuple[str, Request]]:
 ROWS = _all_requests()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
 def verdicts() -> dict[str, dict[str, Any]]:
     try:
         return simulate({case_id: request for case_id, (_, request) in ROWS.items()})
