@@ -8,13 +8,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from . import events
 from .errors import OutOfTime, RecordError, SizeMismatch, SkipRecord
 from .settings import Settings
 from .signing import STATUS_PROCESSED, STATUS_TOO_LARGE, SigningKey, build_result, result_bytes
+from .value import Value
 
 CHUNK_SIZE = 1024 * 1024  # bounded reads: memory stays flat whatever the object's size
 # Ranged parts are read in smaller pieces: http.client holds each read twice over while it
@@ -26,9 +26,8 @@ OBJECT_GONE = "object_gone"
 SUPERSEDED = "superseded"
 
 
-# Value types are NamedTuples where they can be: a dataclass generates and compiles its methods
-# at import, which every cold start pays (about 2 ms a class). The outcomes stay dataclasses:
-# their `index` field would shadow tuple.index.
+# Value types are NamedTuples or `Value` classes, never dataclasses: a dataclass generates and
+# compiles its methods at import, which every cold start pays (see value.py).
 
 # Seconds left in the invocation (the Lambda context's remaining time); None: no deadline.
 TimeLeft = Callable[[], float]
@@ -82,10 +81,20 @@ class ObjectStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Processed:
+class Processed(Value):
     """A record whose result was written."""
 
+    __match_args__ = (
+        "index",
+        "bucket",
+        "key",
+        "version_id",
+        "size",
+        "sha256",
+        "result_key",
+        "status",
+    )
+    __slots__ = __match_args__
     index: int
     bucket: str
     key: str
@@ -93,27 +102,51 @@ class Processed:
     size: int
     sha256: str | None  # None when the object was too large to read
     result_key: str
-    status: str = STATUS_PROCESSED
+    status: str
+
+    def __init__(
+        self,
+        index: int,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        size: int,
+        sha256: str | None,
+        result_key: str,
+        status: str = STATUS_PROCESSED,
+    ) -> None:
+        self.index, self.bucket, self.key, self.version_id = index, bucket, key, version_id
+        self.size, self.sha256, self.result_key, self.status = size, sha256, result_key, status
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(Value):
     """A record (or a whole event, index None) deliberately not processed."""
 
+    __match_args__ = ("reason", "index", "bucket", "key")
+    __slots__ = __match_args__
     reason: str
     index: int | None
-    bucket: str | None = None
-    key: str | None = None
+    bucket: str | None
+    key: str | None
+
+    def __init__(
+        self, reason: str, index: int | None, bucket: str | None = None, key: str | None = None
+    ) -> None:
+        self.reason, self.index, self.bucket, self.key = reason, index, bucket, key
 
 
-@dataclass(frozen=True)
-class Failed:
+class Failed(Value):
     """A record that failed; the event is retried once every record was tried."""
 
+    __match_args__ = ("index", "where", "code", "message")
+    __slots__ = __match_args__
     index: int
     where: str
     code: str
     message: str
+
+    def __init__(self, index: int, where: str, code: str, message: str) -> None:
+        self.index, self.where, self.code, self.message = index, where, code, message
 
 
 Outcome = Processed | Skipped | Failed

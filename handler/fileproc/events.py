@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
 from .errors import InvalidEvent, InvalidRecord
 from .settings import Settings
+from .value import Value
 
 # Skip reasons, as they appear in logs.
 TEST_EVENT = "test_event"
@@ -25,10 +25,11 @@ RESULTS_PREFIX = "results_prefix"
 OUTSIDE_UPLOAD_PREFIX = "outside_upload_prefix"
 
 
-@dataclass(frozen=True)
-class ObjectEvent:
+class ObjectEvent(Value):
     """One ``ObjectCreated`` record to process, with its key decoded."""
 
+    __match_args__ = ("index", "bucket", "key", "version_id", "size", "etag")
+    __slots__ = __match_args__
     index: int
     bucket: str
     key: str
@@ -36,20 +37,42 @@ class ObjectEvent:
     size: int
     etag: str | None
 
+    def __init__(
+        self,
+        index: int,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        size: int,
+        etag: str | None,
+    ) -> None:
+        self.index, self.bucket, self.key = index, bucket, key
+        self.version_id, self.size, self.etag = version_id, size, etag
+
     def describe(self) -> str:
         """How logs and errors name this record."""
         version = f" version {self.version_id}" if self.version_id else ""
         return f"record {self.index} s3://{self.bucket}/{self.key}{version}"
 
 
-@dataclass(frozen=True)
-class EventSkip:
+class EventSkip(Value):
     """A record (or a whole event, with ``index`` None) that is skipped, and why."""
 
+    __match_args__ = ("reason", "index", "bucket", "key")
+    __slots__ = __match_args__
     reason: str
-    index: int | None = None
-    bucket: str | None = None
-    key: str | None = None
+    index: int | None
+    bucket: str | None
+    key: str | None
+
+    def __init__(
+        self,
+        reason: str,
+        index: int | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.reason, self.index, self.bucket, self.key = reason, index, bucket, key
 
 
 def event_records(event: Any) -> list[Any] | EventSkip:
@@ -133,13 +156,17 @@ def parse_record(index: int, record: Any, settings: Settings) -> ObjectEvent | E
 SQS_SOURCE = "aws:sqs"
 
 
-@dataclass(frozen=True)
-class QueueMessage:
+class QueueMessage(Value):
     """One SQS message of a batch: its id (what a partial batch response names) and body."""
 
+    __match_args__ = ("index", "message_id", "body")
+    __slots__ = __match_args__
     index: int
     message_id: str
     body: str
+
+    def __init__(self, index: int, message_id: str, body: str) -> None:
+        self.index, self.message_id, self.body = index, message_id, body
 
 
 def is_sqs_batch(event: Any) -> bool:

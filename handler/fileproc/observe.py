@@ -20,15 +20,15 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, TypeVar, overload
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 MAX_VALUES_PER_METRIC = 100  # an EMF document carries at most 100 values of one metric
 
 
-class MetricUnit(StrEnum):
-    """The CloudWatch units the handler uses."""
+class MetricUnit:
+    """The CloudWatch units the handler uses (plain strings: an Enum class costs a cold start
+    more than the rest of this module)."""
 
     Count = "Count"
     Bytes = "Bytes"
@@ -187,7 +187,7 @@ class Metrics:
         self._values: dict[str, tuple[str, list[float]]] = {}
         self._default_dimensions: dict[str, str] = {}
 
-    def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> None:
+    def add_metric(self, name: str, unit: str, value: float) -> None:
         """Record one value (flushed early if a metric reaches the EMF limit of values)."""
         values = self._values.setdefault(name, (str(unit), []))[1]
         values.append(float(value))

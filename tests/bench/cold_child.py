@@ -4,12 +4,13 @@
 
 KIND is ``ours`` (module ``app``) or ``reference`` (module ``index``); EVENTS_JSON is a JSON list
 of two events, the first (cold) and the second (warm). The clock starts before any import but
-``time``, so the import of boto3 and of the handler count, as they do on Lambda. Prints one line
-``BENCH {json}`` with the seconds to import and to finish the first event, and the AWS operations
-of each event (a botocore ``before-call`` hook on the default session, which both handlers' clients
-come from). With ``cold-only`` it exits right after the first event: what callgrind counts is the
-interpreter's start, the imports and the first event, nothing else. The module stays this small on
-purpose: whatever it imports before the handler is paid by both handlers alike.
+``time``, so the imports of the handler and of what it uses (boto3 for the reference, botocore
+for ours) count, as they do on Lambda. Prints one line ``BENCH {json}`` with the seconds to import
+and to finish the first event, and the AWS operations of each event (a ``before-call`` hook on
+every client botocore creates, whether through boto3 or not). With ``cold-only`` it exits right
+after the first event: what callgrind counts is the interpreter's start, the imports and the first
+event, nothing else. The module stays this small on purpose: whatever it imports before the
+handler (json and botocore.session, which both handlers import anyway) is paid by both alike.
 """
 
 import time
@@ -17,6 +18,7 @@ import time
 _STARTED = time.perf_counter()
 
 import sys  # noqa: E402
+from typing import Any  # noqa: E402
 
 
 class Context:
@@ -36,15 +38,19 @@ def main(argv: list[str]) -> None:
     """Import the handler, run its cold (and warm) event, print the figures."""
     import json
 
-    import boto3
+    from botocore.session import Session
 
     kind, code_dir, events_json = argv[:3]
     cold_only = argv[3:] == ["cold-only"]
     calls: list[str] = []
-    boto3.setup_default_session()
-    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
-        "before-call", lambda model, **_: calls.append(model.name)
-    )
+    create_client = Session.create_client
+
+    def counted(self: Session, *args: Any, **kwargs: Any) -> Any:
+        client = create_client(self, *args, **kwargs)
+        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+        return client
+
+    Session.create_client = counted  # type: ignore[method-assign]
     sys.path.insert(0, code_dir)
     module = __import__("app" if kind == "ours" else "index")
     imported = time.perf_counter() - _STARTED
