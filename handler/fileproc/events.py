@@ -7,7 +7,6 @@ S3 URL-encodes object keys in events the way HTML forms do: a space arrives as `
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
@@ -150,23 +149,11 @@ def parse_record(index: int, record: Any, settings: Settings) -> ObjectEvent | E
 
 
 # ------------------------------------------------------------------------------------------------
-# Queue ingest mode: SQS batches whose message bodies are S3 notifications.
+# Queue ingest mode: SQS batches whose message bodies are S3 notifications (read in sqs.py, which
+# only a queue-mode function imports).
 # ------------------------------------------------------------------------------------------------
 
 SQS_SOURCE = "aws:sqs"
-
-
-class QueueMessage(Value):
-    """One SQS message of a batch: its id (what a partial batch response names) and body."""
-
-    __match_args__ = ("index", "message_id", "body")
-    __slots__ = __match_args__
-    index: int
-    message_id: str
-    body: str
-
-    def __init__(self, index: int, message_id: str, body: str) -> None:
-        self.index, self.message_id, self.body = index, message_id, body
 
 
 def is_sqs_batch(event: Any) -> bool:
@@ -180,30 +167,3 @@ def is_sqs_batch(event: Any) -> bool:
         and isinstance(records[0], Mapping)
         and records[0].get("eventSource") == SQS_SOURCE
     )
-
-
-def queue_messages(event: Mapping[str, Any]) -> list[QueueMessage]:
-    """The batch's messages (raises InvalidEvent when one lacks its id, which nothing could
-    report as failed: the whole batch is then retried)."""
-    messages = []
-    for index, record in enumerate(event["Records"]):
-        message_id = record.get("messageId") if isinstance(record, Mapping) else None
-        if not isinstance(message_id, str) or not message_id:
-            raise InvalidEvent(f"Records[{index}].messageId is {message_id!r}; expected a string")
-        body = record.get("body")
-        messages.append(QueueMessage(index, message_id, body if isinstance(body, str) else ""))
-    return messages
-
-
-def message_notification(message: QueueMessage) -> Any:
-    """The S3 notification a message carries (raises InvalidEvent when the body is not JSON).
-
-    ``s3:TestEvent`` bodies (S3 sends one when the notification is configured) parse like any
-    other; ``event_records`` skips them.
-    """
-    try:
-        return json.loads(message.body)
-    except ValueError as exc:
-        raise InvalidEvent(
-            f"message {message.message_id} body is not JSON ({exc}); expected an S3 notification"
-        ) from None

@@ -11,7 +11,7 @@ from typing import Any
 
 import app
 import pytest
-from fileproc import core, events
+from fileproc import core, events, ranged
 from fileproc.errors import OutOfTime, RecordsFailed
 from fileproc.settings import settings_from_env
 from fileproc.signing import RESULT_FORMAT, STATUS_TOO_LARGE, SigningKey, verify_result
@@ -88,7 +88,7 @@ def read_all(
     first = store.open(
         ref.bucket, ref.key, ref.version_id, ref.etag, (0, config.read_part_bytes - 1)
     )
-    return core.digest_ranged(
+    return ranged.digest_ranged(
         first, core.pin_for(ref, first), ref.size, store, config, None, hashed
     )
 
