@@ -11,7 +11,7 @@ them in ``__slots__`` and sets each exactly once in ``__init__``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self, cast
 
 
 class Value:
@@ -34,6 +34,12 @@ class Value:
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
         return f"{type(self).__name__}({fields})"
+
+    def _replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied (NamedTuple's name for it)."""
+        fields = {name: getattr(self, name) for name in self.__match_args__}
+        fields.update(changes)
+        return cast(Self, cast(Any, type(self))(**fields))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if hasattr(self, name):  # frozen: __init__ sets each field once, nothing changes it
