@@ -9,7 +9,7 @@ import functools
 import os
 from typing import Any
 
-from fileproc import aws, core, events, sqs
+from fileproc import aws, core, events
 from fileproc.errors import OutOfTime, RecordsFailed
 from fileproc.observe import Logger, Metrics, MetricUnit
 from fileproc.settings import Settings, settings_from_env
@@ -126,6 +126,10 @@ def handle_batch(
     the effect on the queue is the same (all are received again), and the invocation counts as
     an error, so the Errors alarm sees a batch that cannot make progress.
     """
+    # Imported here: only a queue-mode function needs it, and a cold start compiles every module
+    # it imports from source.
+    from fileproc import sqs
+
     failed: list[str] = []
     total = 0
     for result in sqs.process_batch(event, store, password, config, time_left):

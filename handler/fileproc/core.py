@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import events
 from .errors import OutOfTime, RecordError, SizeMismatch, SkipRecord
 from .settings import Settings
 from .signing import STATUS_PROCESSED, STATUS_TOO_LARGE, SigningKey, build_result, result_bytes
+from .value import Value
 
 CHUNK_SIZE = 1024 * 1024  # bounded reads: memory stays flat whatever the object's size
 # Ranged parts are read in smaller pieces: http.client holds each read twice over while it
@@ -26,9 +22,9 @@ OBJECT_GONE = "object_gone"
 SUPERSEDED = "superseded"
 
 
-# Value types are NamedTuples where they can be: a dataclass generates and compiles its methods
-# at import, which every cold start pays (about 2 ms a class). The outcomes stay dataclasses:
-# their `index` field would shadow tuple.index.
+# Value types are `Value` classes, not dataclasses or NamedTuples: those generate and compile
+# code when their class is created, which every cold start pays (see value.py). For the same
+# reason the ranged read of large objects is a module of its own (ranged.py), imported on use.
 
 # Seconds left in the invocation (the Lambda context's remaining time); None: no deadline.
 TimeLeft = Callable[[], float]
@@ -50,14 +46,27 @@ class Body(Protocol):
     def close(self) -> None: ...
 
 
-class StoredObject(NamedTuple):
+class StoredObject(Value):
     """An opened object version: its metadata and its unread body."""
 
+    __match_args__ = ("body", "etag", "version_id", "content_type", "size")
+    __slots__ = __match_args__
     body: Body
     etag: str
     version_id: str | None
     content_type: str | None
-    size: int | None = None  # the whole object's size (a ranged read's Content-Range total)
+    size: int | None  # the whole object's size (a ranged read's Content-Range total)
+
+    def __init__(
+        self,
+        body: Body,
+        etag: str,
+        version_id: str | None,
+        content_type: str | None,
+        size: int | None = None,
+    ) -> None:
+        self.body, self.etag, self.version_id = body, etag, version_id
+        self.content_type, self.size = content_type, size
 
 
 class ObjectStore(Protocol):
@@ -82,10 +91,20 @@ class ObjectStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Processed:
+class Processed(Value):
     """A record whose result was written."""
 
+    __match_args__ = (
+        "index",
+        "bucket",
+        "key",
+        "version_id",
+        "size",
+        "sha256",
+        "result_key",
+        "status",
+    )
+    __slots__ = __match_args__
     index: int
     bucket: str
     key: str
@@ -93,27 +112,51 @@ class Processed:
     size: int
     sha256: str | None  # None when the object was too large to read
     result_key: str
-    status: str = STATUS_PROCESSED
+    status: str
+
+    def __init__(
+        self,
+        index: int,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        size: int,
+        sha256: str | None,
+        result_key: str,
+        status: str = STATUS_PROCESSED,
+    ) -> None:
+        self.index, self.bucket, self.key, self.version_id = index, bucket, key, version_id
+        self.size, self.sha256, self.result_key, self.status = size, sha256, result_key, status
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(Value):
     """A record (or a whole event, index None) deliberately not processed."""
 
+    __match_args__ = ("reason", "index", "bucket", "key")
+    __slots__ = __match_args__
     reason: str
     index: int | None
-    bucket: str | None = None
-    key: str | None = None
+    bucket: str | None
+    key: str | None
+
+    def __init__(
+        self, reason: str, index: int | None, bucket: str | None = None, key: str | None = None
+    ) -> None:
+        self.reason, self.index, self.bucket, self.key = reason, index, bucket, key
 
 
-@dataclass(frozen=True)
-class Failed:
+class Failed(Value):
     """A record that failed; the event is retried once every record was tried."""
 
+    __match_args__ = ("index", "where", "code", "message")
+    __slots__ = __match_args__
     index: int
     where: str
     code: str
     message: str
+
+    def __init__(self, index: int, where: str, code: str, message: str) -> None:
+        self.index, self.where, self.code, self.message = index, where, code, message
 
 
 Outcome = Processed | Skipped | Failed
@@ -135,11 +178,6 @@ def deadline(time_left: TimeLeft | None, margin: float) -> Callable[[str], None]
     return check
 
 
-def seconds_to_margin(time_left: TimeLeft | None, margin: float) -> float | None:
-    """How long one may wait before the stop margin (None: no deadline)."""
-    return None if time_left is None else max(0.0, time_left() - margin)
-
-
 def digest_stream(
     body: Body,
     chunk_size: int = CHUNK_SIZE,
@@ -157,115 +195,18 @@ def digest_stream(
     return size, digest.hexdigest()
 
 
-def part_ranges(start: int, size: int, part_bytes: int) -> Iterator[tuple[int, int]]:
-    """Inclusive byte ranges of at most ``part_bytes`` covering ``[start, size)`` in order."""
-    for first in range(start, size, part_bytes):
-        yield first, min(first + part_bytes, size) - 1
-
-
-class Pin(NamedTuple):
+class Pin(Value):
     """What every ranged GET of one object names, so all parts come from the same bytes."""
 
+    __match_args__ = ("bucket", "key", "version_id", "if_match")
+    __slots__ = __match_args__
     bucket: str
     key: str
     version_id: str | None
     if_match: str | None  # the ETag, when no version pins the bytes (unversioned bucket)
 
-
-class Stopped(Exception):
-    """A part read noticed the read was abandoned (never leaves this module)."""
-
-
-def read_part(
-    store: ObjectStore, pin: Pin, first: int, last: int, stop: threading.Event
-) -> list[bytes]:
-    """The bytes ``first..last`` of the pinned object, as read (runs in a worker thread).
-
-    Kept as the list of reads rather than joined or copied into one buffer: the hash consumes
-    them in order, so a part costs its length once and no byte is copied twice.
-    """
-    length = last - first + 1
-    stored = store.open(pin.bucket, pin.key, pin.version_id, pin.if_match, (first, last))
-    chunks: list[bytes] = []
-    filled = 0
-    try:
-        while filled < length:
-            if stop.is_set():
-                raise Stopped
-            chunk = stored.body.read(min(PART_CHUNK_SIZE, length - filled))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            filled += len(chunk)
-    finally:
-        stored.body.close()
-    if filled != length:
-        raise SizeMismatch(f"range bytes={first}-{last} returned {filled} bytes; expected {length}")
-    return chunks
-
-
-def digest_ranged(
-    first_part: StoredObject,
-    pin: Pin,
-    size: int,
-    store: ObjectStore,
-    settings: Settings,
-    time_left: TimeLeft | None = None,
-    digest: Hasher | None = None,
-) -> tuple[int, str]:
-    """SHA-256 of an object whose first part is open: the rest read ahead by concurrent ranges.
-
-    At most ``read_concurrency`` parts of ``read_part_bytes`` are requested or held at a time;
-    the hash consumes them in order, so memory stays within their product whatever the size.
-    """
-    digest = digest if digest is not None else hashlib.sha256()
-    check = deadline(time_left, settings.stop_margin_seconds)
-    part_bytes, concurrency = settings.read_part_bytes, settings.read_concurrency
-    ranges = part_ranges(part_bytes, size, part_bytes)
-    stop = threading.Event()
-    pending: deque[Future[list[bytes]]] = deque()
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="read-part")
-
-    def submit_next() -> None:
-        span = next(ranges, None)
-        if span is not None:
-            pending.append(pool.submit(read_part, store, pin, span[0], span[1], stop))
-
-    try:
-        for _ in range(concurrency):
-            submit_next()
-        # The first part streams straight into the hash while the next ones download.
-        read = 0
-        while chunk := first_part.body.read(PART_CHUNK_SIZE):
-            digest.update(chunk)
-            read += len(chunk)
-            check(f"after {read} of {size} bytes")
-        if read != min(part_bytes, size):
-            raise SizeMismatch(f"the first part returned {read} bytes; expected {part_bytes}")
-        while pending:
-            future = pending.popleft()
-            wait = seconds_to_margin(time_left, settings.stop_margin_seconds)
-            try:
-                part = future.result(timeout=wait)
-            except FutureTimeout:
-                raise OutOfTime(
-                    f"the part after byte {read} of {size} did not arrive within {wait:.1f} s, "
-                    f"before the stop margin of {settings.stop_margin_seconds:g} s; stopped with "
-                    "nothing written so the retry starts over"
-                ) from None
-            for chunk in part:
-                digest.update(chunk)
-                read += len(chunk)
-            # Released (the future holds it too) before the next part is requested: the bound.
-            del part, future
-            check(f"after {read} of {size} bytes")
-            submit_next()
-    finally:
-        stop.set()
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
-    return read, digest.hexdigest()
+    def __init__(self, bucket: str, key: str, version_id: str | None, if_match: str | None) -> None:
+        self.bucket, self.key, self.version_id, self.if_match = bucket, key, version_id, if_match
 
 
 def result_key(settings: Settings, key: str, version_id: str | None, etag: str) -> str:
@@ -364,6 +305,10 @@ def process_object(
             )
         if ranged:
             pin = pin_for(ref, stored)
+            # Imported here: only objects larger than one part need it, and a cold start
+            # compiles every module it imports from source.
+            from .ranged import digest_ranged
+
             size, sha256 = digest_ranged(stored, pin, ref.size, store, settings, time_left)
         else:
             size, sha256 = digest_stream(stored.body, check=check)

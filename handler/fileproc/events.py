@@ -7,14 +7,13 @@ S3 URL-encodes object keys in events the way HTML forms do: a space arrives as `
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
 from .errors import InvalidEvent, InvalidRecord
 from .settings import Settings
+from .value import Value
 
 # Skip reasons, as they appear in logs.
 TEST_EVENT = "test_event"
@@ -25,10 +24,11 @@ RESULTS_PREFIX = "results_prefix"
 OUTSIDE_UPLOAD_PREFIX = "outside_upload_prefix"
 
 
-@dataclass(frozen=True)
-class ObjectEvent:
+class ObjectEvent(Value):
     """One ``ObjectCreated`` record to process, with its key decoded."""
 
+    __match_args__ = ("index", "bucket", "key", "version_id", "size", "etag")
+    __slots__ = __match_args__
     index: int
     bucket: str
     key: str
@@ -36,20 +36,42 @@ class ObjectEvent:
     size: int
     etag: str | None
 
+    def __init__(
+        self,
+        index: int,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        size: int,
+        etag: str | None,
+    ) -> None:
+        self.index, self.bucket, self.key = index, bucket, key
+        self.version_id, self.size, self.etag = version_id, size, etag
+
     def describe(self) -> str:
         """How logs and errors name this record."""
         version = f" version {self.version_id}" if self.version_id else ""
         return f"record {self.index} s3://{self.bucket}/{self.key}{version}"
 
 
-@dataclass(frozen=True)
-class EventSkip:
+class EventSkip(Value):
     """A record (or a whole event, with ``index`` None) that is skipped, and why."""
 
+    __match_args__ = ("reason", "index", "bucket", "key")
+    __slots__ = __match_args__
     reason: str
-    index: int | None = None
-    bucket: str | None = None
-    key: str | None = None
+    index: int | None
+    bucket: str | None
+    key: str | None
+
+    def __init__(
+        self,
+        reason: str,
+        index: int | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.reason, self.index, self.bucket, self.key = reason, index, bucket, key
 
 
 def event_records(event: Any) -> list[Any] | EventSkip:
@@ -127,19 +149,11 @@ def parse_record(index: int, record: Any, settings: Settings) -> ObjectEvent | E
 
 
 # ------------------------------------------------------------------------------------------------
-# Queue ingest mode: SQS batches whose message bodies are S3 notifications.
+# Queue ingest mode: SQS batches whose message bodies are S3 notifications (read in sqs.py, which
+# only a queue-mode function imports).
 # ------------------------------------------------------------------------------------------------
 
 SQS_SOURCE = "aws:sqs"
-
-
-@dataclass(frozen=True)
-class QueueMessage:
-    """One SQS message of a batch: its id (what a partial batch response names) and body."""
-
-    index: int
-    message_id: str
-    body: str
 
 
 def is_sqs_batch(event: Any) -> bool:
@@ -153,30 +167,3 @@ def is_sqs_batch(event: Any) -> bool:
         and isinstance(records[0], Mapping)
         and records[0].get("eventSource") == SQS_SOURCE
     )
-
-
-def queue_messages(event: Mapping[str, Any]) -> list[QueueMessage]:
-    """The batch's messages (raises InvalidEvent when one lacks its id, which nothing could
-    report as failed: the whole batch is then retried)."""
-    messages = []
-    for index, record in enumerate(event["Records"]):
-        message_id = record.get("messageId") if isinstance(record, Mapping) else None
-        if not isinstance(message_id, str) or not message_id:
-            raise InvalidEvent(f"Records[{index}].messageId is {message_id!r}; expected a string")
-        body = record.get("body")
-        messages.append(QueueMessage(index, message_id, body if isinstance(body, str) else ""))
-    return messages
-
-
-def message_notification(message: QueueMessage) -> Any:
-    """The S3 notification a message carries (raises InvalidEvent when the body is not JSON).
-
-    ``s3:TestEvent`` bodies (S3 sends one when the notification is configured) parse like any
-    other; ``event_records`` skips them.
-    """
-    try:
-        return json.loads(message.body)
-    except ValueError as exc:
-        raise InvalidEvent(
-            f"message {message.message_id} body is not JSON ({exc}); expected an S3 notification"
-        ) from None

@@ -20,15 +20,15 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from enum import StrEnum
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 MAX_VALUES_PER_METRIC = 100  # an EMF document carries at most 100 values of one metric
 
 
-class MetricUnit(StrEnum):
-    """The CloudWatch units the handler uses."""
+class MetricUnit:
+    """The CloudWatch units the handler uses (plain strings: an Enum class costs a cold start
+    more than the rest of this module)."""
 
     Count = "Count"
     Bytes = "Bytes"
@@ -141,25 +141,14 @@ class Logger:
         """Log at ERROR with the exception being handled."""
         self._log(logging.ERROR, message, extra, exc_info=True)
 
-    @overload
-    def inject_lambda_context(self, handler: Handler, *, clear_state: bool = ...) -> Handler: ...
+    def inject_lambda_context(self, *, clear_state: bool = False) -> Callable[[Handler], Handler]:
+        """Decorator: the context's fields (and cold_start) on every line of the invocation.
 
-    @overload
-    def inject_lambda_context(
-        self, handler: None = None, *, clear_state: bool = ...
-    ) -> Callable[[Handler], Handler]: ...
+        Only the form the handler uses, ``@logger.inject_lambda_context(clear_state=...)``.
+        """
+        return functools.partial(self._with_context, clear_state=clear_state)
 
-    def inject_lambda_context(
-        self, handler: Handler | None = None, *, clear_state: bool = False
-    ) -> Handler | Callable[[Handler], Handler]:
-        """Decorator: the context's fields (and cold_start) on every line of the invocation."""
-        if handler is None:
-
-            def decorate(inner: Handler) -> Handler:
-                return self.inject_lambda_context(inner, clear_state=clear_state)
-
-            return decorate
-
+    def _with_context(self, handler: Handler, *, clear_state: bool) -> Handler:
         @functools.wraps(handler)
         def wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
             if clear_state:
@@ -187,7 +176,7 @@ class Metrics:
         self._values: dict[str, tuple[str, list[float]]] = {}
         self._default_dimensions: dict[str, str] = {}
 
-    def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> None:
+    def add_metric(self, name: str, unit: str, value: float) -> None:
         """Record one value (flushed early if a metric reaches the EMF limit of values)."""
         values = self._values.setdefault(name, (str(unit), []))[1]
         values.append(float(value))

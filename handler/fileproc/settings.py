@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from .errors import ConfigurationError
+from .value import Value
 
 MIB = 1024 * 1024
 DEFAULT_UPLOAD_PREFIX = "uploads/"
@@ -19,9 +19,22 @@ MAX_READ_CONCURRENCY = 16  # the S3 client's connection pool is sized for this m
 DEFAULT_STOP_MARGIN_SECONDS = 5.0
 
 
-class Settings(NamedTuple):
+class Settings(Value):
     """What the handler needs to know about its deployment."""
 
+    __match_args__ = (
+        "secret_arn",
+        "bucket_name",
+        "upload_prefix",
+        "results_prefix",
+        "environment",
+        "secret_cache_seconds",
+        "max_object_bytes",
+        "read_part_bytes",
+        "read_concurrency",
+        "stop_margin_seconds",
+    )
+    __slots__ = __match_args__
     secret_arn: str
     bucket_name: str | None
     upload_prefix: str
@@ -29,13 +42,32 @@ class Settings(NamedTuple):
     environment: str
     secret_cache_seconds: int
     # Objects larger than this get a signed too_large result without being read (None: no limit).
-    max_object_bytes: int | None = None
+    max_object_bytes: int | None
     # Objects larger than one part are read as concurrent ranged GETs of this many bytes each,
     # at most read_concurrency of them in flight: memory is bounded by their product.
-    read_part_bytes: int = DEFAULT_READ_PART_MIB * MIB
-    read_concurrency: int = DEFAULT_READ_CONCURRENCY
+    read_part_bytes: int
+    read_concurrency: int
     # A read stops (retry-safe OutOfTime) when less than this is left of the invocation.
-    stop_margin_seconds: float = DEFAULT_STOP_MARGIN_SECONDS
+    stop_margin_seconds: float
+
+    def __init__(
+        self,
+        secret_arn: str,
+        bucket_name: str | None,
+        upload_prefix: str,
+        results_prefix: str,
+        environment: str,
+        secret_cache_seconds: int,
+        max_object_bytes: int | None = None,
+        read_part_bytes: int = DEFAULT_READ_PART_MIB * MIB,
+        read_concurrency: int = DEFAULT_READ_CONCURRENCY,
+        stop_margin_seconds: float = DEFAULT_STOP_MARGIN_SECONDS,
+    ) -> None:
+        self.secret_arn, self.bucket_name = secret_arn, bucket_name
+        self.upload_prefix, self.results_prefix = upload_prefix, results_prefix
+        self.environment, self.secret_cache_seconds = environment, secret_cache_seconds
+        self.max_object_bytes, self.read_part_bytes = max_object_bytes, read_part_bytes
+        self.read_concurrency, self.stop_margin_seconds = read_concurrency, stop_margin_seconds
 
 
 def _whole(

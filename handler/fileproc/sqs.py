@@ -8,20 +8,67 @@ queue. Redeliveries are harmless: each object version's result is written once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
-from . import core, events
+from . import core
 from .errors import InvalidEvent
 from .settings import Settings
 from .signing import SigningKey
+from .value import Value
 
 
-class MessageResult(NamedTuple):
+class QueueMessage(Value):
+    """One SQS message of a batch: its id (what a partial batch response names) and body."""
+
+    __match_args__ = ("index", "message_id", "body")
+    __slots__ = __match_args__
+    index: int
+    message_id: str
+    body: str
+
+    def __init__(self, index: int, message_id: str, body: str) -> None:
+        self.index, self.message_id, self.body = index, message_id, body
+
+
+def queue_messages(event: Mapping[str, Any]) -> list[QueueMessage]:
+    """The batch's messages (raises InvalidEvent when one lacks its id, which nothing could
+    report as failed: the whole batch is then retried)."""
+    messages = []
+    for index, record in enumerate(event["Records"]):
+        message_id = record.get("messageId") if isinstance(record, Mapping) else None
+        if not isinstance(message_id, str) or not message_id:
+            raise InvalidEvent(f"Records[{index}].messageId is {message_id!r}; expected a string")
+        body = record.get("body")
+        messages.append(QueueMessage(index, message_id, body if isinstance(body, str) else ""))
+    return messages
+
+
+def message_notification(message: QueueMessage) -> Any:
+    """The S3 notification a message carries (raises InvalidEvent when the body is not JSON).
+
+    ``s3:TestEvent`` bodies (S3 sends one when the notification is configured) parse like any
+    other; ``event_records`` skips them.
+    """
+    try:
+        return json.loads(message.body)
+    except ValueError as exc:
+        raise InvalidEvent(
+            f"message {message.message_id} body is not JSON ({exc}); expected an S3 notification"
+        ) from None
+
+
+class MessageResult(Value):
     """What became of one message: the outcome of each record of its notification."""
 
+    __match_args__ = ("message_id", "outcomes")
+    __slots__ = __match_args__
     message_id: str
     outcomes: tuple[core.Outcome, ...]
+
+    def __init__(self, message_id: str, outcomes: tuple[core.Outcome, ...]) -> None:
+        self.message_id, self.outcomes = message_id, outcomes
 
     @property
     def failed(self) -> bool:
@@ -30,7 +77,7 @@ class MessageResult(NamedTuple):
 
 
 def process_message(
-    message: events.QueueMessage,
+    message: QueueMessage,
     store: core.ObjectStore,
     password: Callable[[], SigningKey],
     settings: Settings,
@@ -42,7 +89,7 @@ def process_message(
     with OutOfTime, which fails this message (received again), not the whole batch.
     """
     try:
-        notification = events.message_notification(message)
+        notification = message_notification(message)
         outcomes = tuple(core.process_event(notification, store, password, settings, time_left))
     except InvalidEvent as exc:
         failed = core.Failed(0, f"message {message.message_id}", InvalidEvent.__name__, str(exc))
@@ -59,7 +106,7 @@ def process_batch(
 ) -> Iterator[MessageResult]:
     """Every message's result, in order; one failing message never stops the others."""
     password = core.once(password)  # one secret read per batch at most
-    for message in events.queue_messages(event):
+    for message in queue_messages(event):
         yield process_message(message, store, password, settings, time_left)
 
 

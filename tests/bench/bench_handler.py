@@ -1,12 +1,15 @@
 """Handler benchmark (``make bench``): prints figures; not collected by pytest.
 
-    .venv/bin/python tests/bench/bench_handler.py [--size-mib 1024] [--runs 5]
+    .venv/bin/python tests/bench/bench_handler.py [--size-mib 1024] [--runs 31] [--cold-only]
 
-1. AWS calls per one-file event, cold and warm, ours vs the reference handler (counted with a
-   botocore ``before-call`` hook on every client, in fresh processes against one moto server).
-2. Cold start: a fresh process importing the handler from the extracted artifact (no bytecode,
-   as on Lambda's read-only /var/task) and handling its first event, ours vs the reference, same
-   moto server, same run; medians of alternating runs.
+1. AWS calls per small file, cold (first event of a fresh process) and warm (the second event),
+   ours vs the reference handler (a botocore ``before-call`` hook on the default session).
+2. Cold start: fresh processes (``cold_child.py``) import the handler and handle its first event,
+   ours from the extracted artifact without bytecode (as on Lambda's read-only /var/task), the
+   reference from its inline code, against one moto server; ``--runs`` of each, interleaved
+   (ours, reference, ours, ...), median and interquartile range of each and the ratio of medians.
+   Then a figure the machine's load cannot move: the instructions of one cold path of each
+   (interpreter start, imports, first event), counted by ``valgrind --tool=callgrind``.
 3. Streaming a large object through the real read loop (``S3Store.open`` -> botocore
    ``StreamingBody`` -> ``digest_stream`` -> signed result) from a synthetic body, so moto does not
    hold 1 GiB: throughput vs raw ``hashlib.sha256`` over the same bytes, and peak memory growth.
@@ -16,26 +19,27 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
-
-_STARTED = time.perf_counter()  # child mode: cold start counts from here, before any import
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import os  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import zipfile  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import zipfile
+from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("cold_child.py")
+CALLGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
 # Where the reference document sits next to the repo; BENCH_REFERENCE_DOC points elsewhere.
 REFERENCE_DOC = Path(
     os.environ.get("BENCH_REFERENCE_DOC")
@@ -92,33 +96,7 @@ def event_for(key: str, size: int, version_id: str | None, etag: str) -> dict[st
     }
 
 
-# --- child: one cold start in a fresh process ---------------------------------------------
-
-
-def child(kind: str, code_dir: str, events_json: str) -> None:
-    """Import a handler, run its first (cold) and second (warm) event; print one JSON line."""
-    calls: list[str] = []
-    import boto3
-
-    # Every client either handler creates comes from the default session: hook it first.
-    boto3.setup_default_session()
-    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
-        "before-call", lambda model, **_: calls.append(model.name)
-    )
-    sys.path.insert(0, code_dir)
-    module = __import__("app" if kind == "ours" else "index")
-    imported = time.perf_counter() - _STARTED
-    cold_event, warm_event = json.loads(events_json)
-    module.lambda_handler(cold_event, Context())
-    cold_seconds = time.perf_counter() - _STARTED
-    cold_calls = list(calls)
-    calls.clear()
-    module.lambda_handler(warm_event, Context())
-    figures = {"import": imported, "cold": cold_seconds, "cold_calls": cold_calls, "warm": calls}
-    print("BENCH " + json.dumps(figures))
-
-
-# --- parent -------------------------------------------------------------------------------
+# --- cold start: fresh processes of both handlers against one moto server ------------------
 
 
 def reference_code() -> str | None:
@@ -137,72 +115,180 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cold_starts(runs: int, artifact_zip: Path) -> dict[str, Any]:
-    """Alternate fresh-process runs of both handlers against one moto server."""
-    import boto3
-    from moto.server import ThreadedMotoServer
+def spread(values: list[float]) -> tuple[float, float, float]:
+    """Median and interquartile range (first and third quartile) of ``values``."""
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return median, q1, q3
 
-    port = free_port()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **FAKE_CREDENTIALS, **HANDLER_ENV, "AWS_ENDPOINT_URL": endpoint}
-    env.pop("AWS_PROFILE", None)
-    try:
-        s3 = boto3.client("s3", endpoint_url=endpoint, **_creds())
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+
+class ColdBench:
+    """Both handlers extracted side by side, one moto server, fresh processes of cold_child.py.
+
+    Ours runs from the extracted artifact (no bytecode, as on Lambda's read-only /var/task: the
+    child runs with -B, and nothing was ever compiled there); the reference from its inline code.
+    """
+
+    def __init__(self, artifact_zip: Path, workdir: Path) -> None:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+        port = free_port()
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.server.start()
+        endpoint = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, **FAKE_CREDENTIALS, **HANDLER_ENV, "AWS_ENDPOINT_URL": endpoint}
+        self.env.pop("AWS_PROFILE", None)
+        self.env["PYTHONHASHSEED"] = "0"  # the same dict and set orders in every child
+        self.s3 = boto3.client("s3", endpoint_url=endpoint, **_creds())
+        self.s3.create_bucket(Bucket=BUCKET)
+        self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         secrets = boto3.client("secretsmanager", endpoint_url=endpoint, **_creds())
-        env["SECRET_ARN"] = secrets.create_secret(
+        self.env["SECRET_ARN"] = secrets.create_secret(
             Name="ServerlessApp/bench/app",
             SecretString=json.dumps({"username": "admin", "password": "p" * 32}),
         )["ARN"]
-        with tempfile.TemporaryDirectory() as tmp:
-            ours_dir, reference_dir = Path(tmp) / "ours", Path(tmp) / "reference"
-            with zipfile.ZipFile(artifact_zip) as archive:
-                archive.extractall(ours_dir)
-            kinds = {"ours": ours_dir}
-            code = reference_code()
-            if code is not None:
-                reference_dir.mkdir()
-                (reference_dir / "index.py").write_text(code, encoding="utf-8")
-                kinds["reference"] = reference_dir
-            figures: dict[str, dict[str, Any]] = {
-                k: {"cold": [], "wall": [], "import": []} for k in kinds
-            }
-            for run in range(runs):
-                for kind, code_dir in kinds.items():
-                    pair = []
-                    for which in ("cold", "warm"):
-                        key = f"uploads/bench/{kind}-{run}-{which}.csv"
-                        body = f"{kind},{run},{which}\n".encode() * 100
-                        put = s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-                        pair.append(
-                            event_for(key, len(body), put["VersionId"], put["ETag"].strip('"'))
-                        )
-                    argv = [sys.executable, "-B", __file__, "--child", kind, str(code_dir)]
-                    started = time.perf_counter()
-                    done = subprocess.run(
-                        [*argv, json.dumps(pair)],
-                        capture_output=True,
-                        text=True,
-                        env=env,
-                        check=False,
-                    )
-                    wall = time.perf_counter() - started
-                    lines = [x for x in done.stdout.splitlines() if x.startswith("BENCH ")]
-                    if done.returncode != 0 or not lines:
-                        raise RuntimeError(f"{kind} child failed:\n{done.stderr[-3000:]}")
-                    result = json.loads(lines[-1][len("BENCH ") :])
-                    figures[kind]["cold"].append(result["cold"])
-                    figures[kind]["import"].append(result["import"])
-                    figures[kind]["wall"].append(wall)
-                    figures[kind]["cold_calls"] = result["cold_calls"]
-                    figures[kind]["warm_calls"] = result["warm"]
-            return figures
-    finally:
-        server.stop()
+        ours_dir = workdir / "ours"
+        with zipfile.ZipFile(artifact_zip) as archive:
+            archive.extractall(ours_dir)
+        self.kinds = {"ours": ours_dir}
+        code = reference_code()
+        if code is not None:
+            reference_dir = workdir / "reference"
+            reference_dir.mkdir()
+            (reference_dir / "index.py").write_text(code, encoding="utf-8")
+            self.kinds["reference"] = reference_dir
+        self.uploads = 0
+
+    def close(self) -> None:
+        """Stop the moto server."""
+        self.server.stop()
+
+    def events(self, kind: str) -> str:
+        """Two fresh small uploads (cold, warm) of the same size for either handler, as JSON."""
+        pair = []
+        for which in ("cold", "warm"):
+            self.uploads += 1
+            key = f"uploads/bench/{kind}-{self.uploads:04d}-{which}.csv"
+            body = f"{which},{self.uploads:04d}\n".encode() * 100
+            put = self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+            pair.append(event_for(key, len(body), put["VersionId"], put["ETag"].strip('"')))
+        return json.dumps(pair)
+
+    def child(
+        self, kind: str, *, cold_only: bool = False, wrap: tuple[str, ...] = ()
+    ) -> tuple[dict[str, Any], float, str]:
+        """Run one fresh child; its BENCH figures, its wall time and its stderr."""
+        argv = [*wrap, sys.executable, "-B", str(CHILD), kind, str(self.kinds[kind])]
+        argv.append(self.events(kind))
+        if cold_only:
+            argv.append("cold-only")
+        started = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, env=self.env, check=False)
+        wall = time.perf_counter() - started
+        lines = [x for x in done.stdout.splitlines() if x.startswith("BENCH ")]
+        if done.returncode != 0 or not lines:
+            raise RuntimeError(f"{kind} child failed:\n{done.stderr[-3000:]}")
+        return json.loads(lines[-1][len("BENCH ") :]), wall, done.stderr
+
+    def timings(self, runs: int) -> dict[str, dict[str, Any]]:
+        """``runs`` fresh processes of each handler, interleaved (ours, reference, ours, ...),
+        after one discarded warm-up pair (it fills the page cache and moto's lazy state)."""
+        figures: dict[str, dict[str, Any]] = {
+            k: {"cold": [], "wall": [], "import": []} for k in self.kinds
+        }
+        for kind in self.kinds:
+            self.child(kind)
+        for _ in range(runs):
+            for kind in self.kinds:
+                result, wall, _ = self.child(kind)
+                figures[kind]["cold"].append(result["cold"])
+                figures[kind]["import"].append(result["import"])
+                figures[kind]["wall"].append(wall)
+                figures[kind]["cold_calls"] = result["cold_calls"]
+                figures[kind]["warm_calls"] = result["warm_calls"]
+        return figures
+
+    def instructions(self) -> dict[str, int] | None:
+        """Instructions of one cold path per handler (interpreter start, imports, first event),
+        counted by callgrind: unaffected by the machine's load. None without valgrind."""
+        if shutil.which("valgrind") is None:
+            return None
+        counts: dict[str, int] = {}
+        for kind in self.kinds:
+            wrap = CALLGRIND
+            _, _, stderr = self.child(kind, cold_only=True, wrap=wrap)
+            match = re.search(r"Collected : (\d+)", stderr)
+            if match is None:
+                raise RuntimeError(f"callgrind printed no count for {kind}:\n{stderr[-2000:]}")
+            counts[kind] = int(match.group(1))
+        done = subprocess.run(
+            [*CALLGRIND, sys.executable, "-B", "-c", "import json, botocore.session"],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=True,
+        )
+        match = re.search(r"Collected : (\d+)", done.stderr)
+        counts["shared"] = int(match.group(1)) if match else 0
+        return counts
+
+
+def print_cold_starts(artifact_zip: Path, runs: int, count_instructions: bool) -> None:
+    """The AWS calls, the timed cold starts and the instruction counts of both handlers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = ColdBench(artifact_zip, Path(tmp))
+        try:
+            figures = bench.timings(runs)
+            began = time.perf_counter()
+            counts = bench.instructions() if count_instructions else None
+            counted_in = time.perf_counter() - began
+        finally:
+            bench.close()
+    for kind, fig in figures.items():
+        cold, warm = fig["cold_calls"], fig["warm_calls"]
+        print(
+            f"{kind:<10} AWS calls per small file: cold {len(cold)} ({', '.join(cold)}), "
+            f"warm {len(warm)} ({', '.join(warm)})"
+        )
+    print(
+        f"cold start = fresh process, import + first event, {runs} runs each, interleaved "
+        "(median [first quartile, third quartile]):"
+    )
+    for kind, fig in figures.items():
+        cold, imported, wall = spread(fig["cold"]), spread(fig["import"]), spread(fig["wall"])
+        print(
+            f"  {kind:<10} {cold[0] * 1000:5.0f} ms [{cold[1] * 1000:.0f}, {cold[2] * 1000:.0f}]"
+            f"  (import {imported[0] * 1000:.0f} ms [{imported[1] * 1000:.0f}, "
+            f"{imported[2] * 1000:.0f}]; with interpreter start {wall[0] * 1000:.0f} ms "
+            f"[{wall[1] * 1000:.0f}, {wall[2] * 1000:.0f}])"
+        )
+    if "reference" in figures:
+        ours, theirs = figures["ours"]["cold"], figures["reference"]["cold"]
+        paired = spread([a / b for a, b in zip(ours, theirs, strict=True)])
+        print(
+            f"cold start ours/reference: {statistics.median(ours) / statistics.median(theirs):.2f}"
+            f" (ratio of medians); per interleaved pair median {paired[0]:.2f} "
+            f"[{paired[1]:.2f}, {paired[2]:.2f}]"
+        )
+    if counts is not None:
+        base = counts.pop("shared")
+        print(
+            f"cold start instructions (callgrind, one run each, {counted_in:.0f} s in all; "
+            "interpreter start + imports + first event):"
+        )
+        for kind, count in counts.items():
+            print(
+                f"  {kind:<10} {count / 1e6:8.1f} M  ({(count - base) / 1e6:.1f} M beyond "
+                f"python -c 'import json, botocore.session' at {base / 1e6:.1f} M)"
+            )
+        if "reference" in counts:
+            ratio = counts["ours"] / counts["reference"]
+            beyond = (counts["ours"] - base) / (counts["reference"] - base)
+            print(
+                f"cold start instructions ours/reference: {ratio:.3f} "
+                f"(beyond that shared part: {beyond:.3f})"
+            )
 
 
 def _creds() -> dict[str, str]:
@@ -388,16 +474,16 @@ def main() -> int:
     """Run every measurement and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--runs", type=int, default=11, help="cold starts per handler")
+    parser.add_argument("--runs", type=int, default=31, help="cold starts per handler")
+    parser.add_argument("--cold-only", action="store_true", help="AWS calls and cold start only")
+    parser.add_argument(
+        "--no-instructions", action="store_true", help="skip the callgrind instruction counts"
+    )
     parser.add_argument("--rounds", type=int, default=4, help="streaming passes per variant")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_memory:
         child_memory(args.child_memory)
-        return 0
-    if args.child:
-        child(*args.child)
         return 0
     sys.path.insert(0, str(ROOT))
     from generator.package import artifact
@@ -409,23 +495,10 @@ def main() -> int:
     print(f"artifact        {built.key}")
     print(f"artifact size   {built.size / MIB:.2f} MiB zipped (stored), {unzipped / MIB:.2f} MiB")
 
-    figures = cold_starts(args.runs, built.path)
-    for kind, fig in figures.items():
-        print(
-            f"{kind:<10} AWS calls: cold {len(fig['cold_calls'])} {fig['cold_calls']}, "
-            f"warm {len(fig['warm_calls'])} {fig['warm_calls']}"
-        )
-    for kind, fig in figures.items():
-        print(
-            f"{kind:<10} cold start (import + first event, median of {args.runs}): "
-            f"{statistics.median(fig['cold']) * 1000:.0f} ms in-process "
-            f"(import {statistics.median(fig['import']) * 1000:.0f} ms), "
-            f"{statistics.median(fig['wall']) * 1000:.0f} ms with interpreter start"
-        )
-    if "reference" in figures:
-        ours = statistics.median(figures["ours"]["cold"])
-        theirs = statistics.median(figures["reference"]["cold"])
-        print(f"cold start ours/reference: {ours / theirs:.2f}")
+    print_cold_starts(built.path, args.runs, count_instructions=not args.no_instructions)
+    if args.cold_only:
+        print(f"bench finished in {time.perf_counter() - began:.1f} s")
+        return 0
 
     stream = streaming(args.size_mib * MIB, args.rounds)
     print(

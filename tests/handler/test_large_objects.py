@@ -3,7 +3,6 @@ the timeout, and the signed too_large result above the environment's limit."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import threading
@@ -12,7 +11,7 @@ from typing import Any
 
 import app
 import pytest
-from fileproc import core, events
+from fileproc import core, events, ranged
 from fileproc.errors import OutOfTime, RecordsFailed
 from fileproc.settings import settings_from_env
 from fileproc.signing import RESULT_FORMAT, STATUS_TOO_LARGE, SigningKey, verify_result
@@ -89,7 +88,7 @@ def read_all(
     first = store.open(
         ref.bucket, ref.key, ref.version_id, ref.etag, (0, config.read_part_bytes - 1)
     )
-    return core.digest_ranged(
+    return ranged.digest_ranged(
         first, core.pin_for(ref, first), ref.size, store, config, None, hashed
     )
 
@@ -178,7 +177,10 @@ def test_without_versions_every_range_request_is_guarded_by_the_etag() -> None:
 def test_a_part_shorter_than_its_range_fails_the_record() -> None:
     body = b"x" * 5000
     store = MemoryStore()
-    ref = dataclasses.replace(object_ref(store, body), size=9000)
+    announced = object_ref(store, body)
+    ref = events.ObjectEvent(
+        announced.index, announced.bucket, announced.key, announced.version_id, 9000, announced.etag
+    )
 
     with pytest.raises(core.SizeMismatch, match="holds 5000 bytes; the event announced 9000"):
         core.process_object(ref, store, lambda: SIGNING_KEY, configured(1000, 2))

@@ -13,7 +13,7 @@ from typing import Any
 
 import app
 import pytest
-from fileproc import events
+from fileproc import events, sqs
 from fileproc.errors import InvalidEvent, RecordsFailed
 
 from tests.handler.conftest import World, load_event
@@ -86,7 +86,7 @@ def test_rejects_a_batch_message_without_an_id() -> None:
     event = load_event("sqs_batch")
     del event["Records"][2]["messageId"]
     with pytest.raises(InvalidEvent, match=r"Records\[2\]\.messageId"):
-        events.queue_messages(event)
+        sqs.queue_messages(event)
 
 
 def test_queue_mode_stops_before_the_deadline_and_reports_the_message(
