@@ -39,9 +39,10 @@ from generator.ci_access.template import (
     add_cloudformation_policies,
     add_role_outputs,
     app_stack_arn,
+    apply_statements,
+    bootstrap_stack_arn,
     cloudformation_policies,
     cloudformation_trust,
-    deploy_policy,
     github_subjects_main,
     github_subjects_plan,
     keep_plan_statements,
@@ -101,11 +102,28 @@ class PreviewId:
 
 def _plan_and_apply(pattern: Environment) -> list[Statement]:
     """The plan-main role's change-set statements (not its drift detection: a preview's deploy
-    reports drift as not established) and the deploy role's, over the pattern, each Sid once."""
+    reports drift as not established) and the deploy role's, over the pattern, each Sid once:
+    the app stack's only, never the bootstrap stack's (shared by the account's environments)."""
     statements: dict[str, Statement] = {}
-    for statement in [*keep_plan_statements(pattern), *deploy_policy(pattern).Statement]:
+    for statement in [*keep_plan_statements(pattern), *apply_statements(pattern)]:
         statements.setdefault(statement.Sid, statement)
     return list(statements.values())
+
+
+def _bootstrap_read_only(env: Environment) -> list[Statement]:
+    """A preview's deploy finds the artifact bucket through the bootstrap stack and leaves the
+    stack as it is: DescribeStacks, and an explicit Deny of everything else on it, whatever
+    another statement allows (a pull request must never change what every environment uses)."""
+    stack = bootstrap_stack_arn(env)
+    return [
+        _allow("ReadBootstrapStack", [cfn.DescribeStacks], [stack]),
+        Statement(
+            Sid="NeverChangeTheBootstrapStack",
+            Effect=Deny,
+            NotAction=[cfn.DescribeStacks],
+            Resource=[stack],
+        ),
+    ]
 
 
 def preview_policy(env: Environment) -> list[Statement]:
@@ -117,6 +135,7 @@ def preview_policy(env: Environment) -> list[Statement]:
     buckets = [*(bucket_arn(n) for n in names), *(objects_arn(n) for n in names)]
     return [
         *_plan_and_apply(pattern),
+        *_bootstrap_read_only(env),
         # `previews` lists stack names to find TapStack<env>-*; ListStacks has no resource type.
         _allow("ListStacks", [cfn.ListStacks], ["*"], _in_region(env)),
         _allow("EmptyPreviewBuckets", _EMPTY_BUCKET, buckets),

@@ -342,11 +342,13 @@ def plan_policy(env: Environment) -> PolicyDocument:
 
 
 def keep_plan_statements(env: Environment) -> list[Statement]:
-    """Upload the artifact, create and keep the change sets (app and bootstrap stacks) with the
-    CloudFormation role; never execute (the plan-main role, and the preview role's share)."""
+    """Upload the artifact, create and keep the app stack's change set with the CloudFormation
+    role; never execute (the plan-main role, and the preview role's share).
+
+    Nothing on the bootstrap stack: `plan` never plans it (only `deploy` creates or updates it),
+    and the preview role, reachable from pull requests, must never change it."""
     return [
         _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
-        _allow("PlanBootstrapStack", STACK_READ + STACK_CHANGE_SETS, [bootstrap_stack_arn(env)]),
         _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
         _list_artifacts(env),
         # A change set records its role (a new stack's must): creating one runs nothing.
@@ -384,21 +386,25 @@ def drift_policy(env: Environment) -> PolicyDocument:
 def deploy_policy(env: Environment) -> PolicyDocument:
     """Apply jobs in the GitHub environment: execute a kept change set (never create one), check
     it is the reviewed one (its template, its events), set stack settings, pass the CFN role."""
+    statements = apply_statements(env)
+    # The bootstrap stack's change set too; never deleted (not the previews': see ci_preview).
+    statements.insert(1, _allow("ApplyBootstrapStack", STACK_APPLY, [bootstrap_stack_arn(env)]))
+    return _document(statements)
+
+
+def apply_statements(env: Environment) -> list[Statement]:
+    """The deploy role's statements on the app stack only (the preview role's share)."""
     stack_actions = STACK_APPLY
     if env.deploy.recreate_failed_stack and not env.retain_data:
         # Only here may deploy delete a stack whose first create failed (it retains nothing).
         stack_actions = [*stack_actions, cfn.DeleteStack]
-    return _document(
-        [
-            _allow("ApplyStack", stack_actions, [app_stack_arn(env)]),
-            # The bootstrap stack's change set too; never deleted.
-            _allow("ApplyBootstrapStack", STACK_APPLY, [bootstrap_stack_arn(env)]),
-            # The apply checks the artifact the change set names is there; it uploads nothing.
-            _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
-            _pass_cloudformation_role(env),
-            _read_rollback_alarms(env),
-        ]
-    )
+    return [
+        _allow("ApplyStack", stack_actions, [app_stack_arn(env)]),
+        # The apply checks the artifact the change set names is there; it uploads nothing.
+        _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
+        _pass_cloudformation_role(env),
+        _read_rollback_alarms(env),
+    ]
 
 
 def _storage_policy(env: Environment) -> PolicyDocument:

@@ -93,6 +93,10 @@ class World:
     def preview_stack(self) -> str:
         return self.arn("cloudformation", f"stack/{naming.stack_name(self.preview)}/abc-123")
 
+    @property
+    def bootstrap_stack(self) -> str:
+        return self.arn("cloudformation", f"stack/{naming.BOOTSTRAP_STACK_NAME}/abc-123")
+
     def role_arn(self, name: str) -> str:
         return self.arn("iam", f"role/{name}", region=False)
 
@@ -714,6 +718,11 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
             **{"iam:PassedToService": "cloudformation.amazonaws.com"},
         ),
     ),
+    # `plan` never plans the bootstrap stack (only `deploy` does): nothing to create there.
+    ("plan-main", "create-a-change-set-on-the-bootstrap-stack"): (
+        DENIED,
+        lambda w: _ci(w, "plan-main", "cloudformation:CreateChangeSet", w.bootstrap_stack),
+    ),
     ("plan-main", "execute-a-change-set"): (
         DENIED,
         lambda w: _ci(w, "plan-main", "cloudformation:ExecuteChangeSet", w.stack),
@@ -867,6 +876,35 @@ PREVIEW_DUTIES: dict[str, tuple[str, Callable[[World], Request]]] = {
             _cfn_role(w),
             **{"iam:PassedToService": "cloudformation.amazonaws.com"},
         ),
+    ),
+    # The bootstrap stack (the artifact bucket) is shared by every environment of the account.
+    "preview-may-not-create-a-change-set-on-the-bootstrap-stack": (
+        DENIED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "cloudformation:CreateChangeSet",
+            w.bootstrap_stack,
+            **{"aws:RequestTag/PreviewOf": w.env},
+        ),
+    ),
+    "preview-may-not-execute-a-change-set-on-the-bootstrap-stack": (
+        DENIED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "cloudformation:ExecuteChangeSet",
+            w.bootstrap_stack,
+            **{"aws:ResourceTag/PreviewOf": w.env},
+        ),
+    ),
+    "preview-may-not-set-the-bootstrap-stacks-policy": (
+        DENIED,
+        lambda w: _preview_ci(w, "preview", "cloudformation:SetStackPolicy", w.bootstrap_stack),
+    ),
+    "preview-may-describe-the-bootstrap-stack": (
+        ALLOWED,
+        lambda w: _preview_ci(w, "preview", "cloudformation:DescribeStacks", w.bootstrap_stack),
     ),
     "preview-cloudformation-may-create-the-preview-function-role-with-its-boundary": (
         ALLOWED,
