@@ -190,7 +190,8 @@ def add_preview_roles(template: Template, env: Environment) -> None:
     add_cloudformation_policies(
         template,
         name,
-        cloudformation_policies(pattern),
+        # Never the shared artifact bucket's configuration (its bucket policy above all).
+        cloudformation_policies(pattern, bootstrap=False),
         lambda concern: PreviewId.policy(name, concern),
         f"{name}{naming.PREVIEWS_SUFFIX}",
         f"the previews {base}-*",

@@ -559,9 +559,18 @@ _CONCERNS = (
 )
 
 
-def cloudformation_policies(env: Environment) -> dict[str, PolicyDocument]:
-    """The CloudFormation role's policies by concern, plus the reads drift detection needs."""
-    policies = {concern: build(env) for concern, build in _CONCERNS}
+def cloudformation_policies(
+    env: Environment, *, bootstrap: bool = True
+) -> dict[str, PolicyDocument]:
+    """The CloudFormation role's policies by concern, plus the reads drift detection needs.
+
+    ``bootstrap=False`` (the previews' role): no ``Bootstrap`` concern, so nothing that
+    configures the artifact bucket every environment of the account shares."""
+    policies = {
+        concern: build(env)
+        for concern, build in _CONCERNS
+        if bootstrap or build is not _bootstrap_policy
+    }
     policies["Read"] = _document(_resource_read_statements(env))
     return policies
 

@@ -948,6 +948,20 @@ PREVIEW_DUTIES: dict[str, tuple[str, Callable[[World], Request]]] = {
             w, "iam:CreateRole", w.function_role, **{"iam:PermissionsBoundary": w.boundary_arn}
         ),
     ),
+    "preview-cloudformation-may-not-put-a-policy-on-the-artifact-bucket": (
+        DENIED,
+        lambda w: _preview_cfn(
+            w, "s3:PutBucketPolicy", f"arn:aws:s3:::{naming.artifact_bucket(w.account, w.region)}"
+        ),
+    ),
+    "preview-cloudformation-may-not-configure-the-artifact-bucket": (
+        DENIED,
+        lambda w: _preview_cfn(
+            w,
+            "s3:PutBucketPublicAccessBlock",
+            f"arn:aws:s3:::{naming.artifact_bucket(w.account, w.region)}",
+        ),
+    ),
     "preview-cloudformation-may-not-delete-the-base-bucket": (
         DENIED,
         lambda w: _preview_cfn(w, "s3:DeleteBucket", f"arn:aws:s3:::{w.bucket}"),
