@@ -159,8 +159,7 @@ def _dashboard_arn(env: Environment) -> Sub:
 
 
 def _secret_arn(env: Environment) -> Sub:
-    # Secrets Manager appends a dash and six random characters to the name.
-    return _arn(env, "secretsmanager", f"secret:{naming.secret_name(env.name)}-*")
+    return _arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name)))
 
 
 def _queue_arn(env: Environment) -> Sub:

@@ -144,6 +144,12 @@ class World:
         return self.arn("secretsmanager", f"secret:{naming.secret_name(self.env)}-AbCdEf")
 
     @property
+    def sibling_secret(self) -> str:
+        """Another secret whose name starts with this one's and a dash."""
+        name = f"{naming.secret_name(self.env)}-admin"
+        return self.arn("secretsmanager", f"secret:{name}-AbCdEf")
+
+    @property
     def queue(self) -> str:
         return self.arn("sqs", naming.queue_name(self.env))
 
@@ -410,6 +416,12 @@ CAPPED: dict[str, Callable[[World], tuple[str, str, dict[str, str]]]] = {
     "read-another-secret": lambda w: (
         "secretsmanager:GetSecretValue",
         w.arn("secretsmanager", "secret:other-AbCdEf"),
+        {},
+    ),
+    # Secrets Manager's suffix is six characters: `app-*` would match `app-admin-AbCdEf` too.
+    "read-a-sibling-secret": lambda w: (
+        "secretsmanager:GetSecretValue",
+        w.sibling_secret,
         {},
     ),
     "decrypt-directly-with-the-key": lambda w: (
@@ -794,6 +806,18 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
             f"arn:aws:s3:::{naming.artifact_bucket(w.account, w.region)}"
             f"/{naming.ARTIFACT_PREFIX}x.zip",
         ),
+    ),
+    ("cloudformation", "read-a-sibling-secrets-value"): (
+        DENIED,
+        lambda w: _ci(w, "cloudformation", "secretsmanager:GetSecretValue", w.sibling_secret),
+    ),
+    ("cloudformation", "read-its-own-secrets-value"): (
+        ALLOWED,
+        lambda w: _ci(w, "cloudformation", "secretsmanager:GetSecretValue", w.secret),
+    ),
+    ("plan-main", "describe-a-sibling-secret"): (
+        DENIED,
+        lambda w: _ci(w, "plan-main", "secretsmanager:DescribeSecret", w.sibling_secret),
     ),
     ("drift", "detect-drift"): (
         ALLOWED,
