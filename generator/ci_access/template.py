@@ -21,6 +21,7 @@ from awacs.aws import (
     StringEquals,
     StringLike,
     StringNotEquals,
+    StringNotLike,
 )
 from troposphere import (
     AWSObject,
@@ -315,6 +316,26 @@ def _drift_detection_status(env: Environment) -> Statement:
     )
 
 
+def _only_change_sets(sid: str, prefix: str, actions: Sequence[Action]) -> Statement:
+    """Deny these change-set actions unless the change set's name starts with ``prefix-``.
+
+    IAM's ``cloudformation:ChangeSetName`` holds what the caller passed: the name, or the
+    change set's ARN (``arn:...:changeSet/<name>/<id>``), as the deploy passes ids; both forms
+    are matched. So a pull request's plan cannot make (or delete) the change set an environment's
+    deploy role would execute, nor the deploy role execute a pull request's."""
+    return Statement(
+        Sid=sid,
+        Effect=Deny,
+        Action=list(actions),
+        Resource=["*"],
+        Condition=Condition(
+            StringNotLike(
+                "cloudformation:ChangeSetName", [f"{prefix}-*", f"arn:*:changeSet/{prefix}-*"]
+            )
+        ),
+    )
+
+
 def plan_policy(env: Environment) -> PolicyDocument:
     """Pull requests: read the stack; create, describe and delete change sets; nothing else.
 
@@ -336,6 +357,11 @@ def plan_policy(env: Environment) -> PolicyDocument:
             ),
             _list_artifacts(env),
             _read_rollback_alarms(env),
+            _only_change_sets(
+                "OnlyPullRequestChangeSets",
+                naming.CHANGE_SET_PR,
+                [cfn.CreateChangeSet, cfn.DeleteChangeSet],
+            ),
         ]
     )
 
@@ -366,6 +392,11 @@ def plan_main_policy(env: Environment) -> PolicyDocument:
             # Drift detection reads the resources with the caller's permissions (no write).
             _drift_detection_status(env),
             *_resource_read_statements(env),
+            _only_change_sets(
+                "OnlyKeptChangeSets",
+                naming.CHANGE_SET_KEPT,
+                [cfn.CreateChangeSet, cfn.DeleteChangeSet],
+            ),
         ]
     )
 
@@ -388,6 +419,14 @@ def deploy_policy(env: Environment) -> PolicyDocument:
     statements = apply_statements(env)
     # The bootstrap stack's change set too; never deleted (not the previews': see ci_preview).
     statements.insert(1, _allow("ApplyBootstrapStack", STACK_APPLY, [bootstrap_stack_arn(env)]))
+    # Only what `plan --keep` made (the main branch's plan-main role may make only these).
+    statements.append(
+        _only_change_sets(
+            "OnlyKeptChangeSets",
+            naming.CHANGE_SET_KEPT,
+            [cfn.ExecuteChangeSet, cfn.DeleteChangeSet],
+        )
+    )
     return _document(statements)
 
 

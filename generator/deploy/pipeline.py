@@ -313,6 +313,8 @@ def plan(request: PlanRequest, runtime: Runtime) -> int:
     ctx = session.ctx
     bucket = naming.artifact_bucket(session.env.account_id, session.env.region)
     ctx_with_bucket = _with_bucket_if_present(ctx, bucket)
+    purpose = naming.CHANGE_SET_KEPT if request.keep else naming.CHANGE_SET_PR
+    session = replace(session, spec=replace(session.spec, change_set_purpose=purpose))
     result = apply.make_plan(ctx_with_bucket, session.spec)
     show(session, result)
     if isinstance(result, UpToDate):

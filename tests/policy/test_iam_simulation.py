@@ -97,6 +97,11 @@ class World:
     def bootstrap_stack(self) -> str:
         return self.arn("cloudformation", f"stack/{naming.BOOTSTRAP_STACK_NAME}/abc-123")
 
+    def change_set_id(self, purpose: str) -> dict[str, str]:
+        """cloudformation:ChangeSetName as the deploy passes it: the change set's ARN."""
+        name = f"{purpose}-{self.env}-abcdef012345-20260301T120000Z"
+        return {"cloudformation:ChangeSetName": self.arn("cloudformation", f"changeSet/{name}/1")}
+
     def role_arn(self, name: str) -> str:
         return self.arn("iam", f"role/{name}", region=False)
 
@@ -684,11 +689,41 @@ def _cfn_role(w: World) -> str:
     return w.role_arn(naming.cloudformation_role_name(w.env))
 
 
+# cloudformation:ChangeSetName as a caller passes a name.
+PR_CHANGE_SET = {"cloudformation:ChangeSetName": f"{naming.CHANGE_SET_PR}-dev-abc-20260301T120000Z"}
+KEPT_CHANGE_SET = {
+    "cloudformation:ChangeSetName": f"{naming.CHANGE_SET_KEPT}-dev-abc-20260301T120000Z"
+}
+
 # Each CI role: what it must and must not do (the table in docs/security.md).
 CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ("plan", "create-a-change-set"): (
         ALLOWED,
-        lambda w: _ci(w, "plan", "cloudformation:CreateChangeSet", w.stack),
+        lambda w: _ci(w, "plan", "cloudformation:CreateChangeSet", w.stack, **PR_CHANGE_SET),
+    ),
+    ("plan", "delete-its-change-set-by-id"): (
+        ALLOWED,
+        lambda w: _ci(
+            w, "plan", "cloudformation:DeleteChangeSet", w.stack, **w.change_set_id("pr")
+        ),
+    ),
+    # Change sets by name prefix (naming.CHANGE_SET_*): a pull request's plan never makes the
+    # change set an environment's deploy role would execute, nor deletes a kept plan.
+    ("plan", "create-a-kept-change-set"): (
+        DENIED,
+        lambda w: _ci(w, "plan", "cloudformation:CreateChangeSet", w.stack, **KEPT_CHANGE_SET),
+    ),
+    ("plan", "delete-a-kept-change-set"): (
+        DENIED,
+        lambda w: _ci(
+            w, "plan", "cloudformation:DeleteChangeSet", w.stack, **w.change_set_id("kept")
+        ),
+    ),
+    ("plan", "execute-a-kept-change-set"): (
+        DENIED,
+        lambda w: _ci(
+            w, "plan", "cloudformation:ExecuteChangeSet", w.stack, **w.change_set_id("kept")
+        ),
     ),
     ("plan", "describe-a-change-set"): (
         ALLOWED,
@@ -718,7 +753,17 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ),
     ("plan-main", "create-a-change-set"): (
         ALLOWED,
-        lambda w: _ci(w, "plan-main", "cloudformation:CreateChangeSet", w.stack),
+        lambda w: _ci(w, "plan-main", "cloudformation:CreateChangeSet", w.stack, **KEPT_CHANGE_SET),
+    ),
+    ("plan-main", "create-a-pull-request-change-set"): (
+        DENIED,
+        lambda w: _ci(w, "plan-main", "cloudformation:CreateChangeSet", w.stack, **PR_CHANGE_SET),
+    ),
+    ("plan-main", "delete-a-pull-request-change-set"): (
+        DENIED,
+        lambda w: _ci(
+            w, "plan-main", "cloudformation:DeleteChangeSet", w.stack, **w.change_set_id("pr")
+        ),
     ),
     ("plan-main", "pass-the-cloudformation-role-to-cloudformation"): (
         ALLOWED,
@@ -764,7 +809,23 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ),
     ("deploy", "execute-a-change-set"): (
         ALLOWED,
-        lambda w: _ci(w, "deploy", "cloudformation:ExecuteChangeSet", w.stack),
+        lambda w: _ci(
+            w, "deploy", "cloudformation:ExecuteChangeSet", w.stack, **w.change_set_id("kept")
+        ),
+    ),
+    ("deploy", "execute-a-kept-change-set-by-name"): (
+        ALLOWED,
+        lambda w: _ci(w, "deploy", "cloudformation:ExecuteChangeSet", w.stack, **KEPT_CHANGE_SET),
+    ),
+    ("deploy", "execute-a-pull-request-change-set"): (
+        DENIED,
+        lambda w: _ci(
+            w, "deploy", "cloudformation:ExecuteChangeSet", w.stack, **w.change_set_id("pr")
+        ),
+    ),
+    ("deploy", "execute-a-pull-request-change-set-by-name"): (
+        DENIED,
+        lambda w: _ci(w, "deploy", "cloudformation:ExecuteChangeSet", w.stack, **PR_CHANGE_SET),
     ),
     ("deploy", "read-the-change-sets-template"): (
         ALLOWED,
