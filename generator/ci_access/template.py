@@ -286,6 +286,25 @@ def _artifact_objects(env: Environment) -> list[Sub | str]:
     return [objects_arn(_artifact_bucket(env), prefix) for prefix in ARTIFACT_PREFIXES]
 
 
+def _write_artifacts_once(sid: str, prefixes: Sequence[str], env: Environment) -> Statement:
+    """PutObject in the shared artifact bucket only as a conditional write (``If-None-Match:
+    *``): an object is created, never overwritten. The keys are content-addressed and the deploy
+    verifies an existing object's sha256 before using it; write-once keeps it that way after the
+    check (Lambda reads the code when CloudFormation updates the function, later)."""
+    return _allow(
+        sid,
+        [s3.PutObject],
+        [objects_arn(_artifact_bucket(env), prefix) for prefix in prefixes],
+        Condition(StringEquals("s3:if-none-match", "*")),
+    )
+
+
+def _large_templates(env: Environment) -> str:
+    """Where a template over CloudFormation's inline limit goes, keyed by its hash: the
+    environment's stack's own prefix (a preview pattern's: ``templates/TapStack<env>-*/``)."""
+    return f"templates/{naming.stack_name(env.name)}/"
+
+
 def _list_artifacts(env: Environment) -> Statement:
     return _allow("ListArtifacts", [s3.ListBucket], [bucket_arn(_artifact_bucket(env))])
 
@@ -343,18 +362,13 @@ def plan_policy(env: Environment) -> PolicyDocument:
     an existing stack CloudFormation keeps the stack's own), no resource reads and so no listing
     of the data bucket's keys, no drift detection (the drift role does that).
     """
-    # A template over CloudFormation's inline limit goes by URL, keyed by its hash.
-    large_templates = f"templates/{naming.stack_name(env.name)}/"
     return _document(
         [
             _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
             _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
             _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
-            _allow(
-                "UploadLargeTemplate",
-                [s3.PutObject],
-                [objects_arn(_artifact_bucket(env), large_templates)],
-            ),
+            # A template over CloudFormation's inline limit goes by URL, keyed by its hash.
+            _write_artifacts_once("UploadLargeTemplate", [_large_templates(env)], env),
             _list_artifacts(env),
             _read_rollback_alarms(env),
             _only_change_sets(
@@ -374,7 +388,10 @@ def keep_plan_statements(env: Environment) -> list[Statement]:
     and the preview role, reachable from pull requests, must never change it."""
     return [
         _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
-        _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
+        _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
+        _write_artifacts_once(
+            "WriteArtifacts", [naming.ARTIFACT_PREFIX, _large_templates(env)], env
+        ),
         _list_artifacts(env),
         # A change set records its role (a new stack's must): creating one runs nothing.
         _pass_cloudformation_role(env),

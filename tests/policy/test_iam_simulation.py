@@ -102,6 +102,9 @@ class World:
         name = f"{purpose}-{self.env}-abcdef012345-20260301T120000Z"
         return {"cloudformation:ChangeSetName": self.arn("cloudformation", f"changeSet/{name}/1")}
 
+    def artifact(self, key: str) -> str:
+        return f"arn:aws:s3:::{naming.artifact_bucket(self.account, self.region)}/{key}"
+
     def role_arn(self, name: str) -> str:
         return self.arn("iam", f"role/{name}", region=False)
 
@@ -689,6 +692,9 @@ def _cfn_role(w: World) -> str:
     return w.role_arn(naming.cloudformation_role_name(w.env))
 
 
+# A conditional write (If-None-Match: *): creates an object, never overwrites one.
+ONCE = {"s3:if-none-match": "*"}
+
 # cloudformation:ChangeSetName as a caller passes a name.
 PR_CHANGE_SET = {"cloudformation:ChangeSetName": f"{naming.CHANGE_SET_PR}-dev-abc-20260301T120000Z"}
 KEPT_CHANGE_SET = {
@@ -779,6 +785,23 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ("plan-main", "create-a-change-set-on-the-bootstrap-stack"): (
         DENIED,
         lambda w: _ci(w, "plan-main", "cloudformation:CreateChangeSet", w.bootstrap_stack),
+    ),
+    ("plan-main", "upload-a-new-artifact"): (
+        ALLOWED,
+        lambda w: _ci(w, "plan-main", "s3:PutObject", w.artifact("handler/x.zip"), **ONCE),
+    ),
+    ("plan-main", "overwrite-an-artifact"): (
+        DENIED,
+        lambda w: _ci(w, "plan-main", "s3:PutObject", w.artifact("handler/x.zip")),
+    ),
+    ("plan", "overwrite-a-large-template"): (
+        DENIED,
+        lambda w: _ci(
+            w,
+            "plan",
+            "s3:PutObject",
+            w.artifact(f"templates/{naming.stack_name(w.env)}/x.json"),
+        ),
     ),
     ("plan-main", "execute-a-change-set"): (
         DENIED,
@@ -990,6 +1013,36 @@ PREVIEW_DUTIES: dict[str, tuple[str, Callable[[World], Request]]] = {
     "preview-may-describe-the-bootstrap-stack": (
         ALLOWED,
         lambda w: _preview_ci(w, "preview", "cloudformation:DescribeStacks", w.bootstrap_stack),
+    ),
+    # The artifact bucket is shared: a preview may add objects, never overwrite one (the code
+    # dev's deploy checked and Lambda reads later), nor write the base stack's templates.
+    "preview-may-upload-a-new-artifact": (
+        ALLOWED,
+        lambda w: _preview_ci(w, "preview", "s3:PutObject", w.artifact("handler/x.zip"), **ONCE),
+    ),
+    "preview-may-not-overwrite-an-artifact": (
+        DENIED,
+        lambda w: _preview_ci(w, "preview", "s3:PutObject", w.artifact("handler/x.zip")),
+    ),
+    "preview-may-upload-its-own-large-template": (
+        ALLOWED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "s3:PutObject",
+            w.artifact(f"templates/{naming.stack_name(w.preview)}/x.json"),
+            **ONCE,
+        ),
+    ),
+    "preview-may-not-write-the-base-stacks-large-template": (
+        DENIED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "s3:PutObject",
+            w.artifact(f"templates/{naming.stack_name(w.env)}/x.json"),
+            **ONCE,
+        ),
     ),
     "preview-cloudformation-may-create-the-preview-function-role-with-its-boundary": (
         ALLOWED,
