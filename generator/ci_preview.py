@@ -2,7 +2,9 @@
 environment with ``deploy.previews: true``. Pure.
 
 The policies are the environment's own plan-main, deploy and CloudFormation policies built for
-the name pattern ``<env>-*`` (a preview job plans and applies in one go, so its role holds both):
+the name pattern ``<env>-*`` (a preview job plans and applies in one go, so its role holds both),
+on the app stack only: nothing that changes the bootstrap stack or configures the artifact bucket,
+which every environment of the account shares (an explicit Deny on the bootstrap stack):
 a preview of ``dev`` is the environment ``dev-pr42``, so every ARN the base policies scope to
 ``dev`` becomes ``dev-*`` (stack ``TapStackdev-*``, bucket ``serverlessapp-files-dev-*-<account>``,
 role ``ServerlessAppLambdaRoledev-*``, ...). Real environment names contain no hyphen, so no
