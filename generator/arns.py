@@ -28,3 +28,10 @@ def bucket_arn(bucket_name: str, partition: str = PARTITION) -> str:
 def objects_arn(bucket_name: str, prefix: str = "", partition: str = PARTITION) -> str:
     """The ARN of the objects under ``prefix`` in a bucket."""
     return bucket_arn(f"{bucket_name}/{prefix}*", partition)
+
+
+def secret_resource(secret_name: str) -> str:
+    """The resource part of a secret's ARN, any version of it: Secrets Manager appends a dash
+    and six random characters to the name. Exactly six (``??????``, not ``*``): ``app-*`` would
+    also match another secret named ``app-admin``."""
+    return f"secret:{secret_name}-??????"

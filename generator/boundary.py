@@ -99,11 +99,10 @@ def boundary_grants(env: Environment) -> list[Grant]:
         ),
         Grant("WriteResults", (s3.PutObject,), (f"{bucket}/{env.storage.results_prefix}*",)),
         Grant("ListDataBucket", (s3.ListBucket,), (bucket,)),
-        # Secrets Manager appends a dash and six random characters to the name.
         Grant(
             "ReadOwnSecret",
             (secretsmanager.GetSecretValue, secretsmanager.DescribeSecret),
-            (_arn(env, "secretsmanager", f"secret:{naming.secret_name(env.name)}-*"),),
+            (_arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name))),),
         ),
         Grant(
             "SendToDeadLetterQueue",
@@ -145,7 +144,7 @@ def rotation_grants(env: Environment) -> list[Grant]:
     One boundary caps both roles, so these also cap the function role; its own policy never
     grants them (docs/security.md says why one boundary, and what that leaves).
     """
-    secret = _arn(env, "secretsmanager", f"secret:{naming.secret_name(env.name)}-*")
+    secret = _arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name)))
     log_group = _arn(env, "logs", f"log-group:{naming.rotation_log_group(env.name)}")
     return [
         Grant(

@@ -2,7 +2,9 @@
 environment with ``deploy.previews: true``. Pure.
 
 The policies are the environment's own plan-main, deploy and CloudFormation policies built for
-the name pattern ``<env>-*`` (a preview job plans and applies in one go, so its role holds both):
+the name pattern ``<env>-*`` (a preview job plans and applies in one go, so its role holds both),
+on the app stack only: nothing that changes the bootstrap stack or configures the artifact bucket,
+which every environment of the account shares (an explicit Deny on the bootstrap stack):
 a preview of ``dev`` is the environment ``dev-pr42``, so every ARN the base policies scope to
 ``dev`` becomes ``dev-*`` (stack ``TapStackdev-*``, bucket ``serverlessapp-files-dev-*-<account>``,
 role ``ServerlessAppLambdaRoledev-*``, ...). Real environment names contain no hyphen, so no
@@ -39,9 +41,10 @@ from generator.ci_access.template import (
     add_cloudformation_policies,
     add_role_outputs,
     app_stack_arn,
+    apply_statements,
+    bootstrap_stack_arn,
     cloudformation_policies,
     cloudformation_trust,
-    deploy_policy,
     github_subjects_main,
     github_subjects_plan,
     keep_plan_statements,
@@ -101,11 +104,28 @@ class PreviewId:
 
 def _plan_and_apply(pattern: Environment) -> list[Statement]:
     """The plan-main role's change-set statements (not its drift detection: a preview's deploy
-    reports drift as not established) and the deploy role's, over the pattern, each Sid once."""
+    reports drift as not established) and the deploy role's, over the pattern, each Sid once:
+    the app stack's only, never the bootstrap stack's (shared by the account's environments)."""
     statements: dict[str, Statement] = {}
-    for statement in [*keep_plan_statements(pattern), *deploy_policy(pattern).Statement]:
+    for statement in [*keep_plan_statements(pattern), *apply_statements(pattern)]:
         statements.setdefault(statement.Sid, statement)
     return list(statements.values())
+
+
+def _bootstrap_read_only(env: Environment) -> list[Statement]:
+    """A preview's deploy finds the artifact bucket through the bootstrap stack and leaves the
+    stack as it is: DescribeStacks, and an explicit Deny of everything else on it, whatever
+    another statement allows (a pull request must never change what every environment uses)."""
+    stack = bootstrap_stack_arn(env)
+    return [
+        _allow("ReadBootstrapStack", [cfn.DescribeStacks], [stack]),
+        Statement(
+            Sid="NeverChangeTheBootstrapStack",
+            Effect=Deny,
+            NotAction=[cfn.DescribeStacks],
+            Resource=[stack],
+        ),
+    ]
 
 
 def preview_policy(env: Environment) -> list[Statement]:
@@ -117,6 +137,7 @@ def preview_policy(env: Environment) -> list[Statement]:
     buckets = [*(bucket_arn(n) for n in names), *(objects_arn(n) for n in names)]
     return [
         *_plan_and_apply(pattern),
+        *_bootstrap_read_only(env),
         # `previews` lists stack names to find TapStack<env>-*; ListStacks has no resource type.
         _allow("ListStacks", [cfn.ListStacks], ["*"], _in_region(env)),
         _allow("EmptyPreviewBuckets", _EMPTY_BUCKET, buckets),
@@ -171,7 +192,8 @@ def add_preview_roles(template: Template, env: Environment) -> None:
     add_cloudformation_policies(
         template,
         name,
-        cloudformation_policies(pattern),
+        # Never the shared artifact bucket's configuration (its bucket policy above all).
+        cloudformation_policies(pattern, bootstrap=False),
         lambda concern: PreviewId.policy(name, concern),
         f"{name}{naming.PREVIEWS_SUFFIX}",
         f"the previews {base}-*",

@@ -91,6 +91,15 @@ def stack_name(env: str) -> str:
 
 BOOTSTRAP_STACK_NAME = "ServerlessAppBootstrap"
 
+# Change set names start with who made them, for what: IAM's cloudformation:ChangeSetName
+# condition holds each CI role to its own (ci-access): a pull request's plan may create and
+# delete only `pr-*`, the main branch's kept plan only `kept-*`, and the environment's deploy
+# role may execute only `kept-*`. `deploy-*`: a deploy that plans and executes in one go (an
+# administrator's, or a preview's).
+CHANGE_SET_PR = "pr"
+CHANGE_SET_KEPT = "kept"
+CHANGE_SET_DEPLOY = "deploy"
+
 
 def data_bucket(env: str, account: str) -> str:
     """The data bucket's physical name."""

@@ -364,7 +364,7 @@ def test_only_cloudformation_reads_the_secret_value_and_no_role_reads_data(
                 env = next(e for e in ACCOUNTS if where.endswith(CiId._suffix(e)))
                 assert secret["Fn::Sub"] == (
                     f"arn:${{AWS::Partition}}:secretsmanager:us-west-2:{ACCOUNTS[env]}:secret:"
-                    f"{secret_name(env)}-*"
+                    f"{secret_name(env)}-??????"
                 ), where
             if "s3:GetObject" in actions:
                 for resource in statement["Resource"]:

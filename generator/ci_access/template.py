@@ -21,6 +21,7 @@ from awacs.aws import (
     StringEquals,
     StringLike,
     StringNotEquals,
+    StringNotLike,
 )
 from troposphere import (
     AWSObject,
@@ -159,8 +160,7 @@ def _dashboard_arn(env: Environment) -> Sub:
 
 
 def _secret_arn(env: Environment) -> Sub:
-    # Secrets Manager appends a dash and six random characters to the name.
-    return _arn(env, "secretsmanager", f"secret:{naming.secret_name(env.name)}-*")
+    return _arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name)))
 
 
 def _queue_arn(env: Environment) -> Sub:
@@ -286,6 +286,25 @@ def _artifact_objects(env: Environment) -> list[Sub | str]:
     return [objects_arn(_artifact_bucket(env), prefix) for prefix in ARTIFACT_PREFIXES]
 
 
+def _write_artifacts_once(sid: str, prefixes: Sequence[str], env: Environment) -> Statement:
+    """PutObject in the shared artifact bucket only as a conditional write (``If-None-Match:
+    *``): an object is created, never overwritten. The keys are content-addressed and the deploy
+    verifies an existing object's sha256 before using it; write-once keeps it that way after the
+    check (Lambda reads the code when CloudFormation updates the function, later)."""
+    return _allow(
+        sid,
+        [s3.PutObject],
+        [objects_arn(_artifact_bucket(env), prefix) for prefix in prefixes],
+        Condition(StringEquals("s3:if-none-match", "*")),
+    )
+
+
+def _large_templates(env: Environment) -> str:
+    """Where a template over CloudFormation's inline limit goes, keyed by its hash: the
+    environment's stack's own prefix (a preview pattern's: ``templates/TapStack<env>-*/``)."""
+    return f"templates/{naming.stack_name(env.name)}/"
+
+
 def _list_artifacts(env: Environment) -> Statement:
     return _allow("ListArtifacts", [s3.ListBucket], [bucket_arn(_artifact_bucket(env))])
 
@@ -316,6 +335,26 @@ def _drift_detection_status(env: Environment) -> Statement:
     )
 
 
+def _only_change_sets(sid: str, prefix: str, actions: Sequence[Action]) -> Statement:
+    """Deny these change-set actions unless the change set's name starts with ``prefix-``.
+
+    IAM's ``cloudformation:ChangeSetName`` holds what the caller passed: the name, or the
+    change set's ARN (``arn:...:changeSet/<name>/<id>``), as the deploy passes ids; both forms
+    are matched. So a pull request's plan cannot make (or delete) the change set an environment's
+    deploy role would execute, nor the deploy role execute a pull request's."""
+    return Statement(
+        Sid=sid,
+        Effect=Deny,
+        Action=list(actions),
+        Resource=["*"],
+        Condition=Condition(
+            StringNotLike(
+                "cloudformation:ChangeSetName", [f"{prefix}-*", f"arn:*:changeSet/{prefix}-*"]
+            )
+        ),
+    )
+
+
 def plan_policy(env: Environment) -> PolicyDocument:
     """Pull requests: read the stack; create, describe and delete change sets; nothing else.
 
@@ -323,31 +362,36 @@ def plan_policy(env: Environment) -> PolicyDocument:
     an existing stack CloudFormation keeps the stack's own), no resource reads and so no listing
     of the data bucket's keys, no drift detection (the drift role does that).
     """
-    # A template over CloudFormation's inline limit goes by URL, keyed by its hash.
-    large_templates = f"templates/{naming.stack_name(env.name)}/"
     return _document(
         [
             _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
             _allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
             _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
-            _allow(
-                "UploadLargeTemplate",
-                [s3.PutObject],
-                [objects_arn(_artifact_bucket(env), large_templates)],
-            ),
+            # A template over CloudFormation's inline limit goes by URL, keyed by its hash.
+            _write_artifacts_once("UploadLargeTemplate", [_large_templates(env)], env),
             _list_artifacts(env),
             _read_rollback_alarms(env),
+            _only_change_sets(
+                "OnlyPullRequestChangeSets",
+                naming.CHANGE_SET_PR,
+                [cfn.CreateChangeSet, cfn.DeleteChangeSet],
+            ),
         ]
     )
 
 
 def keep_plan_statements(env: Environment) -> list[Statement]:
-    """Upload the artifact, create and keep the change sets (app and bootstrap stacks) with the
-    CloudFormation role; never execute (the plan-main role, and the preview role's share)."""
+    """Upload the artifact, create and keep the app stack's change set with the CloudFormation
+    role; never execute (the plan-main role, and the preview role's share).
+
+    Nothing on the bootstrap stack: `plan` never plans it (only `deploy` creates or updates it),
+    and the preview role, reachable from pull requests, must never change it."""
     return [
         _allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
-        _allow("PlanBootstrapStack", STACK_READ + STACK_CHANGE_SETS, [bootstrap_stack_arn(env)]),
-        _allow("WriteArtifacts", [s3.GetObject, s3.PutObject], _artifact_objects(env)),
+        _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
+        _write_artifacts_once(
+            "WriteArtifacts", [naming.ARTIFACT_PREFIX, _large_templates(env)], env
+        ),
         _list_artifacts(env),
         # A change set records its role (a new stack's must): creating one runs nothing.
         _pass_cloudformation_role(env),
@@ -365,6 +409,11 @@ def plan_main_policy(env: Environment) -> PolicyDocument:
             # Drift detection reads the resources with the caller's permissions (no write).
             _drift_detection_status(env),
             *_resource_read_statements(env),
+            _only_change_sets(
+                "OnlyKeptChangeSets",
+                naming.CHANGE_SET_KEPT,
+                [cfn.CreateChangeSet, cfn.DeleteChangeSet],
+            ),
         ]
     )
 
@@ -384,21 +433,33 @@ def drift_policy(env: Environment) -> PolicyDocument:
 def deploy_policy(env: Environment) -> PolicyDocument:
     """Apply jobs in the GitHub environment: execute a kept change set (never create one), check
     it is the reviewed one (its template, its events), set stack settings, pass the CFN role."""
+    statements = apply_statements(env)
+    # The bootstrap stack's change set too; never deleted (not the previews': see ci_preview).
+    statements.insert(1, _allow("ApplyBootstrapStack", STACK_APPLY, [bootstrap_stack_arn(env)]))
+    # Only what `plan --keep` made (the main branch's plan-main role may make only these).
+    statements.append(
+        _only_change_sets(
+            "OnlyKeptChangeSets",
+            naming.CHANGE_SET_KEPT,
+            [cfn.ExecuteChangeSet, cfn.DeleteChangeSet],
+        )
+    )
+    return _document(statements)
+
+
+def apply_statements(env: Environment) -> list[Statement]:
+    """The deploy role's statements on the app stack only (the preview role's share)."""
     stack_actions = STACK_APPLY
     if env.deploy.recreate_failed_stack and not env.retain_data:
         # Only here may deploy delete a stack whose first create failed (it retains nothing).
         stack_actions = [*stack_actions, cfn.DeleteStack]
-    return _document(
-        [
-            _allow("ApplyStack", stack_actions, [app_stack_arn(env)]),
-            # The bootstrap stack's change set too; never deleted.
-            _allow("ApplyBootstrapStack", STACK_APPLY, [bootstrap_stack_arn(env)]),
-            # The apply checks the artifact the change set names is there; it uploads nothing.
-            _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
-            _pass_cloudformation_role(env),
-            _read_rollback_alarms(env),
-        ]
-    )
+    return [
+        _allow("ApplyStack", stack_actions, [app_stack_arn(env)]),
+        # The apply checks the artifact the change set names is there; it uploads nothing.
+        _allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
+        _pass_cloudformation_role(env),
+        _read_rollback_alarms(env),
+    ]
 
 
 def _storage_policy(env: Environment) -> PolicyDocument:
@@ -553,9 +614,18 @@ _CONCERNS = (
 )
 
 
-def cloudformation_policies(env: Environment) -> dict[str, PolicyDocument]:
-    """The CloudFormation role's policies by concern, plus the reads drift detection needs."""
-    policies = {concern: build(env) for concern, build in _CONCERNS}
+def cloudformation_policies(
+    env: Environment, *, bootstrap: bool = True
+) -> dict[str, PolicyDocument]:
+    """The CloudFormation role's policies by concern, plus the reads drift detection needs.
+
+    ``bootstrap=False`` (the previews' role): no ``Bootstrap`` concern, so nothing that
+    configures the artifact bucket every environment of the account shares."""
+    policies = {
+        concern: build(env)
+        for concern, build in _CONCERNS
+        if bootstrap or build is not _bootstrap_policy
+    }
     policies["Read"] = _document(_resource_read_statements(env))
     return policies
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator import naming
 from generator.clock import Clock, Deadline
 from generator.config import Environment
 from generator.contracts import COMMIT_TAG, HANDLER_TAG, TEMPLATE_TAG
@@ -68,6 +69,8 @@ class StackSpec:
     parameters: dict[str, str] = field(default_factory=dict)
     role_arn: str | None = None  # CloudFormation's service role; None keeps the stack's own
     drift_policy: str | None = None  # refuse | revert; None: drift is not assessed (bootstrap)
+    # The change set name's prefix (naming.CHANGE_SET_*): which CI role may run or delete it.
+    change_set_purpose: str = naming.CHANGE_SET_DEPLOY
 
     @cached_property
     def template(self) -> dict[str, Any]:
@@ -176,7 +179,9 @@ def _request(
     )
     return ChangeSetRequest(
         stack_name=spec.stack_name,
-        name=change_set_name(spec.environment, spec.template_hash, ctx.utcnow()),
+        name=change_set_name(
+            spec.environment, spec.template_hash, ctx.utcnow(), spec.change_set_purpose
+        ),
         change_set_type=ready.change_set_type,
         template_body=None if url else spec.template_body,
         template_url=url,
@@ -394,6 +399,14 @@ def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
                 f"change set {change_set_id} belongs to stack {change_set.stack_name}; expected "
                 f"one of {spec.stack_name} (environment {spec.environment})",
                 ExitCode.USAGE,
+            )
+        if not change_set.name.startswith(f"{naming.CHANGE_SET_KEPT}-"):
+            # Only `plan --keep` (the main branch's plan role) makes these; IAM holds the deploy
+            # role to them too (ci-access), so a pull request's change set is never applied.
+            raise GeneratorError(
+                f"change set {change_set.name} was not kept by `plan --keep`; expected a name "
+                f"starting with {naming.CHANGE_SET_KEPT}-: {replan}",
+                ExitCode.BLOCKED,
             )
         if change_set.status != "CREATE_COMPLETE" or change_set.execution_status != "AVAILABLE":
             raise GeneratorError(

@@ -87,6 +87,8 @@ def verify_existing(s3: Any, bucket: str, key: str, head: dict[str, Any], expect
 
 
 def _put(s3: Any, bucket: str, key: str, data: bytes, sha256_hex: str, content_type: str) -> None:
+    """Create the object, never overwrite one (the CI roles may only write this way, ci-access);
+    an object written meanwhile under the key is verified instead."""
     try:
         s3.put_object(
             Bucket=bucket,
@@ -98,8 +100,14 @@ def _put(s3: Any, bucket: str, key: str, data: bytes, sha256_hex: str, content_t
             ChecksumAlgorithm="SHA256",
             ChecksumSHA256=checksum_sha256(sha256_hex),
             Metadata={"sha256": sha256_hex},
+            # A conditional write: S3 refuses it (412) when the key exists.
+            IfNoneMatch="*",
         )
     except ClientError as exc:
+        existing = _head(s3, bucket, key) if error_code(exc) == "PreconditionFailed" else None
+        if existing is not None:
+            verify_existing(s3, bucket, key, existing, sha256_hex)
+            return
         raise GeneratorError(
             f"cannot upload to s3://{bucket}/{key}: {error_message(exc)}", ExitCode.FAILED
         ) from None

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator import naming
 from generator.clock import Clock, Deadline, poll
 from generator.deploy.aws import (
     aware_utc,
@@ -104,10 +105,13 @@ def template_sha256(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def change_set_name(environment: str, template_hash: str, now: datetime) -> str:
-    """A unique, readable name: environment, short template hash, UTC time."""
+def change_set_name(
+    environment: str, template_hash: str, now: datetime, purpose: str = naming.CHANGE_SET_DEPLOY
+) -> str:
+    """A unique, readable name: purpose (``pr``, ``kept``, ``deploy``: the prefix IAM holds
+    each CI role to, naming.CHANGE_SET_*), environment, short template hash, UTC time."""
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"deploy-{environment}-{template_hash[:12]}-{stamp}"
+    name = f"{purpose}-{environment}-{template_hash[:12]}-{stamp}"
     # Change set names allow only letters, digits and hyphens, starting with a letter.
     return re.sub(r"[^A-Za-z0-9-]", "-", name)[:128]
 

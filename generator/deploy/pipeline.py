@@ -313,6 +313,8 @@ def plan(request: PlanRequest, runtime: Runtime) -> int:
     ctx = session.ctx
     bucket = naming.artifact_bucket(session.env.account_id, session.env.region)
     ctx_with_bucket = _with_bucket_if_present(ctx, bucket)
+    purpose = naming.CHANGE_SET_KEPT if request.keep else naming.CHANGE_SET_PR
+    session = replace(session, spec=replace(session.spec, change_set_purpose=purpose))
     result = apply.make_plan(ctx_with_bucket, session.spec)
     show(session, result)
     if isinstance(result, UpToDate):
@@ -376,12 +378,18 @@ def _bootstrap_current(ctx: Context, spec: StackSpec) -> Stack | None:
     return None
 
 
-def deploy_bootstrap(session: Session, *, applying_kept: bool = False) -> str:
+def deploy_bootstrap(
+    session: Session, *, applying_kept: bool = False, preview: bool = False
+) -> str:
     """Create or update the artifact bucket's stack; return the bucket name.
 
     ``applying_kept`` (``deploy --change-set``): a bootstrap stack already running the committed
-    template is left as it is, without a change set."""
+    template is left as it is, without a change set. ``preview`` (``deploy --preview``): the
+    bootstrap stack is never changed (the preview role may only describe it: a pull request must
+    not change what every environment of the account uses); it must exist already."""
     root, env, ctx = session.root, session.env, session.ctx
+    if preview:
+        return _existing_bootstrap_bucket(ctx, env)
     body, _ = load_template(root, f"{naming.TEMPLATES_DIR}/{naming.BOOTSTRAP_TEMPLATE}")
     spec = StackSpec(
         environment=env.name,
@@ -415,6 +423,24 @@ def deploy_bootstrap(session: Session, *, applying_kept: bool = False) -> str:
             ExitCode.FAILED,
         )
     return bucket
+
+
+# A bootstrap stack whose resources exist as its template says (a failed create's do not).
+_SETTLED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+
+
+def _existing_bootstrap_bucket(ctx: Context, env: Environment) -> str:
+    """The artifact bucket of a settled bootstrap stack, which is left as it is."""
+    stack = describe_stack(ctx.clients.cloudformation, naming.BOOTSTRAP_STACK_NAME)
+    if stack is None or stack.status not in _SETTLED:
+        state = "does not exist" if stack is None else f"is {stack.status}"
+        raise GeneratorError(
+            f"bootstrap stack {naming.BOOTSTRAP_STACK_NAME} {state}; expected it deployed by "
+            f"`deploy --env {env.name}` (a preview never creates or changes it)",
+            ExitCode.FAILED,
+        )
+    ctx.out(f"bootstrap stack {naming.BOOTSTRAP_STACK_NAME}: left as it is (preview)")
+    return naming.artifact_bucket(env.account_id, env.region)
 
 
 def publish_summary(markdown: str) -> None:
@@ -469,7 +495,11 @@ def _deploy(
     check_artifact(
         artifact, session.handler_sha, session.handler_key, naming.template_file(session.env.name)
     )
-    bucket = deploy_bootstrap(session, applying_kept=request.change_set is not None)
+    bucket = deploy_bootstrap(
+        session,
+        applying_kept=request.change_set is not None,
+        preview=request.target.preview is not None,
+    )
     ctx = replace(session.ctx, artifact_bucket=bucket)
     uploaded = upload_artifact(ctx.clients.s3, bucket, artifact)
     upload_state = "uploaded" if uploaded else "already present"

@@ -114,7 +114,7 @@ def kept(
     """A kept change set made at PLANNED_AT on a stack last updated a month before."""
     change_set = {
         "ChangeSetId": CHANGE_SET_ID,
-        "ChangeSetName": "deploy-dev-kept",
+        "ChangeSetName": "kept-dev-1",
         "StackId": STACK_ID,
         "StackName": STACK,
         "Status": "CREATE_COMPLETE",
@@ -173,7 +173,7 @@ def test_refuses_a_kept_plan_made_from_another_template() -> None:
     ours = canonical_template_sha256(OTHER)
     committed = template_sha256(to_json(COMMITTED))
     assert (
-        f"change set deploy-dev-kept's template (sha256 {ours}) is not the committed "
+        f"change set kept-dev-1's template (sha256 {ours}) is not the committed "
         f"templates/dev.json (sha256 {committed})"
     ) in message
 
@@ -378,7 +378,7 @@ def test_deploy_refuses_a_change_set_forged_with_a_fresh_looking_description(
     stack_now = client.describe_stacks(StackName=STACK)["Stacks"][0]
     forged = client.create_change_set(
         StackName=STACK,
-        ChangeSetName="forged",
+        ChangeSetName="kept-forged",
         ChangeSetType="UPDATE",
         TemplateBody=json.dumps(
             app_template("dev", repo.artifact, {"Backdoor": {"Type": "AWS::SQS::Queue"}})
@@ -388,9 +388,48 @@ def test_deploy_refuses_a_change_set_forged_with_a_fresh_looking_description(
         ).encode(),
     )["Id"]
     assert repo.run("deploy", "--env", "dev", "--change-set", forged) == 3
-    assert "change set forged's template (sha256 " in capsys.readouterr().err
+    assert "change set kept-forged's template (sha256 " in capsys.readouterr().err
     resources = client.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
     assert "Backdoor" not in {r["LogicalResourceId"] for r in resources}
+
+
+def test_deploy_refuses_a_pull_requests_change_set(
+    repo: Repo, aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A pull request's plan (pr-*) is never applied, even over the committed template: the
+    # deploy role's IAM policy refuses it too (ci-access, cloudformation:ChangeSetName).
+    assert repo.run("deploy", "--env", "dev") == 0
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    client = boto3.client("cloudformation", region_name=REGION)
+    committed = (repo.root / "templates" / "dev.json").read_text(encoding="utf-8")
+    from_pr = client.create_change_set(
+        StackName=STACK,
+        ChangeSetName="pr-dev-1",
+        ChangeSetType="UPDATE",
+        TemplateBody=committed,
+    )["Id"]
+    assert repo.run("deploy", "--env", "dev", "--change-set", from_pr) == 3
+    assert "change set pr-dev-1 was not kept by `plan --keep`" in capsys.readouterr().err
+
+
+def test_plan_names_its_change_sets_by_purpose(
+    repo: Repo, aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What IAM holds each CI role to: `plan` in a pull request makes pr-*, `plan --keep` kept-*.
+    assert repo.run("deploy", "--env", "dev") == 0
+    repo.write_template(
+        "dev", app_template("dev", repo.artifact, {"SecondQueue": {"Type": "AWS::SQS::Queue"}})
+    )
+    repo.lines.clear()
+    capsys.readouterr()
+    assert repo.run("plan", "--env", "dev") == 0
+    shown = "\n".join(repo.lines) + capsys.readouterr().out
+    assert "change set pr-dev-" in shown, shown
+    assert "kept-dev-" not in shown, shown
+    repo.lines.clear()
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    shown = "\n".join(repo.lines) + capsys.readouterr().out
+    assert "change set kept-dev-" in shown, shown
 
 
 def test_deploy_executes_a_change_set_of_the_committed_template_whatever_its_description(
@@ -402,7 +441,7 @@ def test_deploy_executes_a_change_set_of_the_committed_template_whatever_its_des
     committed = (repo.root / "templates" / "dev.json").read_text(encoding="utf-8")
     made = client.create_change_set(
         StackName=STACK,
-        ChangeSetName="by-hand",
+        ChangeSetName="kept-by-hand",
         ChangeSetType="UPDATE",
         TemplateBody=committed,
         Description="not a plan record at all",

@@ -65,6 +65,38 @@ def test_a_preview_is_its_own_stack_and_leaves_the_base_alone(repo: Repo) -> Non
     assert not (repo.root / "templates" / "dev-pr1.json").exists()  # synthesised in memory
 
 
+def _bootstrap_change_sets() -> list[str]:
+    # moto lists every stack's change sets whatever StackName says.
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    summaries = cfn.list_change_sets(StackName="ServerlessAppBootstrap")["Summaries"]
+    return [s["ChangeSetName"] for s in summaries if "/ServerlessAppBootstrap/" in s["StackId"]]
+
+
+def test_a_preview_never_changes_the_bootstrap_stack(repo: Repo) -> None:
+    # The bootstrap stack (the artifact bucket) serves every environment of the account: a pull
+    # request's preview uses it as it is, even when the pull request changes its template.
+    assert repo.run("deploy", "--env", "dev") == 0
+    before = _stack("ServerlessAppBootstrap")
+    change_sets = _bootstrap_change_sets()
+    changed = json.loads((repo.root / "templates" / "bootstrap.json").read_text(encoding="utf-8"))
+    changed["Outputs"]["Extra"] = {"Value": "changed by a pull request"}
+    (repo.root / "templates" / "bootstrap.json").write_text(json.dumps(changed), encoding="utf-8")
+    assert repo.run("deploy", "--env", "dev", "--preview", "pr5") == 0
+    assert _stack("ServerlessAppBootstrap") == before
+    assert _bootstrap_change_sets() == change_sets
+
+
+def test_a_preview_refuses_without_a_bootstrap_stack(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert repo.run("deploy", "--env", "dev", "--preview", "pr6") == 4
+    assert "bootstrap stack ServerlessAppBootstrap does not exist" in capsys.readouterr().err
+    assert "ServerlessAppBootstrap" not in {
+        s["StackName"]
+        for s in boto3.client("cloudformation", region_name=REGION).describe_stacks()["Stacks"]
+    }
+
+
 def test_expired_previews_are_destroyed_and_live_ones_kept(repo: Repo) -> None:
     assert repo.run("deploy", "--env", "dev") == 0
     assert repo.run("deploy", "--env", "dev", "--preview", "old", "--ttl-hours", "1") == 0
@@ -106,6 +138,7 @@ def test_destroy_removes_a_preview_and_only_it(repo: Repo) -> None:
 
 
 def test_previews_writes_the_outputs_of_one_preview_as_markdown(repo: Repo) -> None:
+    assert repo.run("deploy", "--env", "dev") == 0
     assert repo.run("deploy", "--env", "dev", "--preview", "pr3", "--pull-request", "3") == 0
     assert repo.run("deploy", "--env", "dev", "--preview", "pr4") == 0
     target = repo.root / "preview.md"

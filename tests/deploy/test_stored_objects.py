@@ -124,3 +124,33 @@ def test_a_template_with_a_composite_checksum_is_downloaded_and_hashed(stubbed: 
         template_location(s3, BUCKET, STACK, body, digest)
     assert caught.value.exit_code == ExitCode.FAILED
     assert hashlib.sha256(tampered).hexdigest() in str(caught.value)
+
+
+def test_uploads_are_conditional_writes_and_a_key_written_meanwhile_is_verified(
+    stubbed: Make, tmp_path: Path
+) -> None:
+    # The CI roles may only create objects in the shared artifact bucket (If-None-Match: *,
+    # ci-access): an object is never overwritten after a deploy checked it. One written between
+    # our HeadObject and our PutObject is verified like any existing one.
+    from botocore.stub import ANY
+
+    from tests.deploy.conftest import make_artifact
+
+    artifact = make_artifact(tmp_path)
+    s3, stubber = stubbed("s3")
+    head = {"Bucket": BUCKET, "Key": artifact.key, "ChecksumMode": "ENABLED"}
+    stubber.add_client_error("head_object", "404", http_status_code=404, expected_params=head)
+    put = {
+        "Bucket": BUCKET, "Key": artifact.key, "Body": ANY, "ContentType": "application/zip",
+        "ChecksumAlgorithm": "SHA256", "ChecksumSHA256": ANY, "Metadata": ANY,
+        "IfNoneMatch": "*",
+    }  # fmt: skip
+    stubber.add_client_error(
+        "put_object", "PreconditionFailed", http_status_code=412, expected_params=put
+    )
+    raced = {"ContentLength": artifact.size, "ChecksumSHA256": _b64(b"a racing writer's zip")}
+    stubber.add_response("head_object", raced, head)
+    with pytest.raises(GeneratorError) as caught:
+        upload_artifact(s3, BUCKET, artifact)
+    assert caught.value.exit_code == ExitCode.FAILED
+    assert f"s3://{BUCKET}/{artifact.key} is not ours" in str(caught.value)

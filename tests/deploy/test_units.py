@@ -27,6 +27,8 @@ from generator.errors import ExitCode, GeneratorError
 def test_change_set_name_is_valid_unique_per_second_and_names_env_and_hash() -> None:
     name = change_set_name("prod", "ab" * 32, datetime(2025, 3, 1, 12, 0, 5, tzinfo=UTC))
     assert name == "deploy-prod-abababababab-20250301T120005Z"
+    kept = change_set_name("prod", "ab" * 32, datetime(2025, 3, 1, 12, 0, 5, tzinfo=UTC), "kept")
+    assert kept == "kept-prod-abababababab-20250301T120005Z"
     assert re.fullmatch(r"[A-Za-z][-A-Za-z0-9]{0,127}", name)
 
 

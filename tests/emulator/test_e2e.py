@@ -168,7 +168,7 @@ def test_local_kept_plan_is_executed_once_and_a_forged_one_is_refused(
     tampered["Resources"]["Backdoor"] = {"Type": "AWS::SQS::Queue"}
     forged = cfn.create_change_set(
         StackName=stack_name,
-        ChangeSetName="forged",
+        ChangeSetName="kept-forged",
         ChangeSetType="UPDATE",
         TemplateBody=json.dumps(tampered),
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
@@ -176,7 +176,7 @@ def test_local_kept_plan_is_executed_once_and_a_forged_one_is_refused(
     )["Id"]
     refused = _run(repo_root, cli_env, "deploy", "--env", "local", "--change-set", forged)
     assert refused.returncode == 3, refused.stdout + refused.stderr
-    assert "change set forged's template (sha256 " in refused.stderr
+    assert "change set kept-forged's template (sha256 " in refused.stderr
     assert "is not the committed templates/local.json" in refused.stderr
     resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     assert "Backdoor" not in {r["LogicalResourceId"] for r in resources}

@@ -93,6 +93,18 @@ class World:
     def preview_stack(self) -> str:
         return self.arn("cloudformation", f"stack/{naming.stack_name(self.preview)}/abc-123")
 
+    @property
+    def bootstrap_stack(self) -> str:
+        return self.arn("cloudformation", f"stack/{naming.BOOTSTRAP_STACK_NAME}/abc-123")
+
+    def change_set_id(self, purpose: str) -> dict[str, str]:
+        """cloudformation:ChangeSetName as the deploy passes it: the change set's ARN."""
+        name = f"{purpose}-{self.env}-abcdef012345-20260301T120000Z"
+        return {"cloudformation:ChangeSetName": self.arn("cloudformation", f"changeSet/{name}/1")}
+
+    def artifact(self, key: str) -> str:
+        return f"arn:aws:s3:::{naming.artifact_bucket(self.account, self.region)}/{key}"
+
     def role_arn(self, name: str) -> str:
         return self.arn("iam", f"role/{name}", region=False)
 
@@ -138,6 +150,12 @@ class World:
     @property
     def secret(self) -> str:
         return self.arn("secretsmanager", f"secret:{naming.secret_name(self.env)}-AbCdEf")
+
+    @property
+    def sibling_secret(self) -> str:
+        """Another secret whose name starts with this one's and a dash."""
+        name = f"{naming.secret_name(self.env)}-admin"
+        return self.arn("secretsmanager", f"secret:{name}-AbCdEf")
 
     @property
     def queue(self) -> str:
@@ -408,6 +426,12 @@ CAPPED: dict[str, Callable[[World], tuple[str, str, dict[str, str]]]] = {
         w.arn("secretsmanager", "secret:other-AbCdEf"),
         {},
     ),
+    # Secrets Manager's suffix is six characters: `app-*` would match `app-admin-AbCdEf` too.
+    "read-a-sibling-secret": lambda w: (
+        "secretsmanager:GetSecretValue",
+        w.sibling_secret,
+        {},
+    ),
     "decrypt-directly-with-the-key": lambda w: (
         "kms:Decrypt",
         w.key,
@@ -668,11 +692,44 @@ def _cfn_role(w: World) -> str:
     return w.role_arn(naming.cloudformation_role_name(w.env))
 
 
+# A conditional write (If-None-Match: *): creates an object, never overwrites one.
+ONCE = {"s3:if-none-match": "*"}
+
+# cloudformation:ChangeSetName as a caller passes a name.
+PR_CHANGE_SET = {"cloudformation:ChangeSetName": f"{naming.CHANGE_SET_PR}-dev-abc-20260301T120000Z"}
+KEPT_CHANGE_SET = {
+    "cloudformation:ChangeSetName": f"{naming.CHANGE_SET_KEPT}-dev-abc-20260301T120000Z"
+}
+
 # Each CI role: what it must and must not do (the table in docs/security.md).
 CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ("plan", "create-a-change-set"): (
         ALLOWED,
-        lambda w: _ci(w, "plan", "cloudformation:CreateChangeSet", w.stack),
+        lambda w: _ci(w, "plan", "cloudformation:CreateChangeSet", w.stack, **PR_CHANGE_SET),
+    ),
+    ("plan", "delete-its-change-set-by-id"): (
+        ALLOWED,
+        lambda w: _ci(
+            w, "plan", "cloudformation:DeleteChangeSet", w.stack, **w.change_set_id("pr")
+        ),
+    ),
+    # Change sets by name prefix (naming.CHANGE_SET_*): a pull request's plan never makes the
+    # change set an environment's deploy role would execute, nor deletes a kept plan.
+    ("plan", "create-a-kept-change-set"): (
+        DENIED,
+        lambda w: _ci(w, "plan", "cloudformation:CreateChangeSet", w.stack, **KEPT_CHANGE_SET),
+    ),
+    ("plan", "delete-a-kept-change-set"): (
+        DENIED,
+        lambda w: _ci(
+            w, "plan", "cloudformation:DeleteChangeSet", w.stack, **w.change_set_id("kept")
+        ),
+    ),
+    ("plan", "execute-a-kept-change-set"): (
+        DENIED,
+        lambda w: _ci(
+            w, "plan", "cloudformation:ExecuteChangeSet", w.stack, **w.change_set_id("kept")
+        ),
     ),
     ("plan", "describe-a-change-set"): (
         ALLOWED,
@@ -702,7 +759,17 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ),
     ("plan-main", "create-a-change-set"): (
         ALLOWED,
-        lambda w: _ci(w, "plan-main", "cloudformation:CreateChangeSet", w.stack),
+        lambda w: _ci(w, "plan-main", "cloudformation:CreateChangeSet", w.stack, **KEPT_CHANGE_SET),
+    ),
+    ("plan-main", "create-a-pull-request-change-set"): (
+        DENIED,
+        lambda w: _ci(w, "plan-main", "cloudformation:CreateChangeSet", w.stack, **PR_CHANGE_SET),
+    ),
+    ("plan-main", "delete-a-pull-request-change-set"): (
+        DENIED,
+        lambda w: _ci(
+            w, "plan-main", "cloudformation:DeleteChangeSet", w.stack, **w.change_set_id("pr")
+        ),
     ),
     ("plan-main", "pass-the-cloudformation-role-to-cloudformation"): (
         ALLOWED,
@@ -712,6 +779,28 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
             "iam:PassRole",
             _cfn_role(w),
             **{"iam:PassedToService": "cloudformation.amazonaws.com"},
+        ),
+    ),
+    # `plan` never plans the bootstrap stack (only `deploy` does): nothing to create there.
+    ("plan-main", "create-a-change-set-on-the-bootstrap-stack"): (
+        DENIED,
+        lambda w: _ci(w, "plan-main", "cloudformation:CreateChangeSet", w.bootstrap_stack),
+    ),
+    ("plan-main", "upload-a-new-artifact"): (
+        ALLOWED,
+        lambda w: _ci(w, "plan-main", "s3:PutObject", w.artifact("handler/x.zip"), **ONCE),
+    ),
+    ("plan-main", "overwrite-an-artifact"): (
+        DENIED,
+        lambda w: _ci(w, "plan-main", "s3:PutObject", w.artifact("handler/x.zip")),
+    ),
+    ("plan", "overwrite-a-large-template"): (
+        DENIED,
+        lambda w: _ci(
+            w,
+            "plan",
+            "s3:PutObject",
+            w.artifact(f"templates/{naming.stack_name(w.env)}/x.json"),
         ),
     ),
     ("plan-main", "execute-a-change-set"): (
@@ -743,7 +832,23 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ),
     ("deploy", "execute-a-change-set"): (
         ALLOWED,
-        lambda w: _ci(w, "deploy", "cloudformation:ExecuteChangeSet", w.stack),
+        lambda w: _ci(
+            w, "deploy", "cloudformation:ExecuteChangeSet", w.stack, **w.change_set_id("kept")
+        ),
+    ),
+    ("deploy", "execute-a-kept-change-set-by-name"): (
+        ALLOWED,
+        lambda w: _ci(w, "deploy", "cloudformation:ExecuteChangeSet", w.stack, **KEPT_CHANGE_SET),
+    ),
+    ("deploy", "execute-a-pull-request-change-set"): (
+        DENIED,
+        lambda w: _ci(
+            w, "deploy", "cloudformation:ExecuteChangeSet", w.stack, **w.change_set_id("pr")
+        ),
+    ),
+    ("deploy", "execute-a-pull-request-change-set-by-name"): (
+        DENIED,
+        lambda w: _ci(w, "deploy", "cloudformation:ExecuteChangeSet", w.stack, **PR_CHANGE_SET),
     ),
     ("deploy", "read-the-change-sets-template"): (
         ALLOWED,
@@ -785,6 +890,18 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
             f"arn:aws:s3:::{naming.artifact_bucket(w.account, w.region)}"
             f"/{naming.ARTIFACT_PREFIX}x.zip",
         ),
+    ),
+    ("cloudformation", "read-a-sibling-secrets-value"): (
+        DENIED,
+        lambda w: _ci(w, "cloudformation", "secretsmanager:GetSecretValue", w.sibling_secret),
+    ),
+    ("cloudformation", "read-its-own-secrets-value"): (
+        ALLOWED,
+        lambda w: _ci(w, "cloudformation", "secretsmanager:GetSecretValue", w.secret),
+    ),
+    ("plan-main", "describe-a-sibling-secret"): (
+        DENIED,
+        lambda w: _ci(w, "plan-main", "secretsmanager:DescribeSecret", w.sibling_secret),
     ),
     ("drift", "detect-drift"): (
         ALLOWED,
@@ -868,6 +985,65 @@ PREVIEW_DUTIES: dict[str, tuple[str, Callable[[World], Request]]] = {
             **{"iam:PassedToService": "cloudformation.amazonaws.com"},
         ),
     ),
+    # The bootstrap stack (the artifact bucket) is shared by every environment of the account.
+    "preview-may-not-create-a-change-set-on-the-bootstrap-stack": (
+        DENIED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "cloudformation:CreateChangeSet",
+            w.bootstrap_stack,
+            **{"aws:RequestTag/PreviewOf": w.env},
+        ),
+    ),
+    "preview-may-not-execute-a-change-set-on-the-bootstrap-stack": (
+        DENIED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "cloudformation:ExecuteChangeSet",
+            w.bootstrap_stack,
+            **{"aws:ResourceTag/PreviewOf": w.env},
+        ),
+    ),
+    "preview-may-not-set-the-bootstrap-stacks-policy": (
+        DENIED,
+        lambda w: _preview_ci(w, "preview", "cloudformation:SetStackPolicy", w.bootstrap_stack),
+    ),
+    "preview-may-describe-the-bootstrap-stack": (
+        ALLOWED,
+        lambda w: _preview_ci(w, "preview", "cloudformation:DescribeStacks", w.bootstrap_stack),
+    ),
+    # The artifact bucket is shared: a preview may add objects, never overwrite one (the code
+    # dev's deploy checked and Lambda reads later), nor write the base stack's templates.
+    "preview-may-upload-a-new-artifact": (
+        ALLOWED,
+        lambda w: _preview_ci(w, "preview", "s3:PutObject", w.artifact("handler/x.zip"), **ONCE),
+    ),
+    "preview-may-not-overwrite-an-artifact": (
+        DENIED,
+        lambda w: _preview_ci(w, "preview", "s3:PutObject", w.artifact("handler/x.zip")),
+    ),
+    "preview-may-upload-its-own-large-template": (
+        ALLOWED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "s3:PutObject",
+            w.artifact(f"templates/{naming.stack_name(w.preview)}/x.json"),
+            **ONCE,
+        ),
+    ),
+    "preview-may-not-write-the-base-stacks-large-template": (
+        DENIED,
+        lambda w: _preview_ci(
+            w,
+            "preview",
+            "s3:PutObject",
+            w.artifact(f"templates/{naming.stack_name(w.env)}/x.json"),
+            **ONCE,
+        ),
+    ),
     "preview-cloudformation-may-create-the-preview-function-role-with-its-boundary": (
         ALLOWED,
         lambda w: _preview_cfn(
@@ -908,6 +1084,20 @@ PREVIEW_DUTIES: dict[str, tuple[str, Callable[[World], Request]]] = {
         DENIED,
         lambda w: _preview_cfn(
             w, "iam:CreateRole", w.function_role, **{"iam:PermissionsBoundary": w.boundary_arn}
+        ),
+    ),
+    "preview-cloudformation-may-not-put-a-policy-on-the-artifact-bucket": (
+        DENIED,
+        lambda w: _preview_cfn(
+            w, "s3:PutBucketPolicy", f"arn:aws:s3:::{naming.artifact_bucket(w.account, w.region)}"
+        ),
+    ),
+    "preview-cloudformation-may-not-configure-the-artifact-bucket": (
+        DENIED,
+        lambda w: _preview_cfn(
+            w,
+            "s3:PutBucketPublicAccessBlock",
+            f"arn:aws:s3:::{naming.artifact_bucket(w.account, w.region)}",
         ),
     ),
     "preview-cloudformation-may-not-delete-the-base-bucket": (
