@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,30 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     yield folder
     server.stop(folder)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of a `python -m generator` subprocess against the emulator: fake
+    credentials, a private state folder (its emulator stopped afterwards, even when the test
+    fails), and a closed loopback port for any client built without the emulator's endpoint, so
+    nothing can reach AWS."""
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        {
+            "SERVERLESSAPP_STATE_DIR": str(state),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        }
+    )
+    yield env
+    server.stop(state)
 
 
 def template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:

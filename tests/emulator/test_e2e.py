@@ -11,11 +11,9 @@ the fixture's finalizer even when an assertion fails.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,29 +27,6 @@ from generator.emulator import server
 pytestmark = pytest.mark.e2e
 
 BUCKET = naming.data_bucket("local", "123456789012")
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The subprocess environment: fake credentials, a private state folder, and no way out."""
-    state = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        {
-            "SERVERLESSAPP_STATE_DIR": str(state),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            # A safety net: a client built without the emulator's endpoint hits a closed
-            # loopback port instead of AWS.
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        }
-    )
-    yield env
-    server.stop(state)
 
 
 def _run(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,11 +14,10 @@ after its second.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,27 +35,6 @@ ENV = "localqueue"
 REGION = "us-east-1"
 BUCKET = naming.data_bucket(ENV, "123456789012")
 GOOD_FILES = 5
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Fake credentials, a private state folder, and a closed port as the default endpoint."""
-    state = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        {
-            "SERVERLESSAPP_STATE_DIR": str(state),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        }
-    )
-    yield env
-    server.stop(state)
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout_seconds: float) -> Any:

@@ -8,10 +8,8 @@ starts is stopped by the fixture's finalizer even when an assertion fails.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,27 +23,6 @@ pytestmark = pytest.mark.e2e
 
 ACCOUNT = "123456789012"
 PREVIEW = "local-pr7"
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The subprocess environment: fake credentials, a private state folder, and no way out."""
-    state = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        {
-            "SERVERLESSAPP_STATE_DIR": str(state),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # a client without the endpoint fails
-        }
-    )
-    yield env
-    server.stop(state)
 
 
 def _ok(root: Path, env: dict[str, str], *args: str) -> str:

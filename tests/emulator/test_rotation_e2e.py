@@ -5,10 +5,8 @@ key_version was changed does not."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +21,6 @@ pytestmark = pytest.mark.e2e
 
 BUCKET = naming.data_bucket("local", "123456789012")
 SECRET = naming.secret_name("local")
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Fake credentials, a private state folder, and a closed port for any stray client."""
-    state = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        {
-            "SERVERLESSAPP_STATE_DIR": str(state),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        }
-    )
-    yield env
-    server.stop(state)
 
 
 def _ok(root: Path, env: dict[str, str], *args: str) -> str:
