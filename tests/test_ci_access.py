@@ -502,7 +502,8 @@ def committed() -> tuple[dict[str, Environment], dict[str, Any]]:
     return envs, json.loads(to_json(build_ci_access_template(envs, REPO).to_dict()))
 
 
-def _cloudformation_actions(template: dict[str, Any], env: str) -> set[str]:
+def _cloudformation_actions(template: dict[str, Any], env: str, effect: str = "Allow") -> set[str]:
+    """The actions the CloudFormation role's managed policies allow (or deny, with "Deny")."""
     role = {"Ref": CiId.cloudformation_role(env)}
     return {
         action
@@ -510,20 +511,7 @@ def _cloudformation_actions(template: dict[str, Any], env: str) -> set[str]:
         if resource["Type"] == "AWS::IAM::ManagedPolicy"
         and role in resource["Properties"].get("Roles", [])
         for statement in _statements(resource["Properties"]["PolicyDocument"])
-        if statement["Effect"] == "Allow"
-        for action in _as_list(statement["Action"])
-    }
-
-
-def _denied_actions(template: dict[str, Any], env: str) -> set[str]:
-    role = {"Ref": CiId.cloudformation_role(env)}
-    return {
-        action
-        for resource in template["Resources"].values()
-        if resource["Type"] == "AWS::IAM::ManagedPolicy"
-        and role in resource["Properties"].get("Roles", [])
-        for statement in _statements(resource["Properties"]["PolicyDocument"])
-        if statement["Effect"] == "Deny"
+        if statement["Effect"] == effect
         for action in _as_list(statement["Action"])
     }
 
@@ -597,7 +585,7 @@ def test_cloudformation_role_explicitly_denies_unbounding_and_retrusting_roles(
 ) -> None:
     envs, template = committed
     for name in envs:
-        denied = _denied_actions(template, name)
+        denied = _cloudformation_actions(template, name, "Deny")
         assert {
             "iam:DeleteRolePermissionsBoundary",
             "iam:UpdateAssumeRolePolicy",

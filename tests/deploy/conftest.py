@@ -221,3 +221,19 @@ def stack(status: str, name: str = "TapStackdev", **extra: Any) -> dict[str, Any
 def stub_clients(cfn: Any, s3: Any = None, sts: Any = None) -> Clients:
     """Clients made of stubbed (or moto) clients."""
     return Clients(cloudformation=cfn, s3=s3, sts=sts, region=REGION)
+
+
+def status_session(repo: Repo, stubbed: Make) -> Stubber:
+    """``status --env dev`` wired to stubs: the caller is in dev's account, and the stack runs the
+    committed template, settled; returns CloudFormation's stubber for what follows."""
+    cfn, cfn_stub = stubbed("cloudformation")
+    sts, sts_stub = stubbed("sts")
+    sts_stub.add_response(
+        "get_caller_identity",
+        {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/plan", "UserId": "AROA"},
+    )
+    repo.use(clients=lambda connection, env: stub_clients(cfn, None, sts))
+    body = (repo.root / "templates" / "dev.json").read_bytes()
+    tags = [{"Key": "template-sha256", "Value": hashlib.sha256(body).hexdigest()}]
+    cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=tags))
+    return cfn_stub

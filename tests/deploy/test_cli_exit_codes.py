@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.stub import Stubber
 
-from tests.deploy.conftest import ACCOUNT, Make, Repo, stack, stub_clients
+from tests.deploy.conftest import ACCOUNT, Make, Repo, stack, status_session, stub_clients
 from tests.deploy.test_recorded import STACK_ID, event, events
 
 
@@ -139,20 +139,9 @@ def test_an_aws_refusal_is_a_message_and_exit_4_not_a_traceback(
 
 
 def test_status_without_drift_permissions_compares_the_template_and_fails_closed(
-    repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch
+    repo: Repo, stubbed: Make
 ) -> None:
-    import hashlib
-
-    cfn, cfn_stub = stubbed("cloudformation")
-    sts, sts_stub = stubbed("sts")
-    sts_stub.add_response(
-        "get_caller_identity",
-        {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/plan", "UserId": "AROA"},
-    )
-    repo.use(clients=lambda connection, env: stub_clients(cfn, None, sts))
-    body = (repo.root / "templates" / "dev.json").read_bytes()
-    tags = [{"Key": "template-sha256", "Value": hashlib.sha256(body).hexdigest()}]
-    cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=tags))
+    cfn_stub = status_session(repo, stubbed)
     cfn_stub.add_client_error("detect_stack_drift", "AccessDenied", "not authorized")
     assert repo.run("status", "--env", "dev") == 1  # unknown drift is not "no drift"
     assert "  template: up to date" in repo.lines

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -13,13 +12,11 @@ from botocore.stub import ANY, Stubber
 
 from generator.deploy.drift import stack_drift
 from tests.deploy.conftest import (
-    ACCOUNT,
     DEV_ENV,
     FakeClock,
     Make,
     Repo,
-    stack,
-    stub_clients,
+    status_session,
 )
 from tests.deploy.test_recorded import (
     STACK_ID,
@@ -78,24 +75,10 @@ def test_an_unparseable_drift_answer_is_reported_as_unavailable_on_this_endpoint
     assert report.note == "drift detection unavailable on this endpoint"
 
 
-def _status_session(repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch) -> Stubber:
-    cfn, cfn_stub = stubbed("cloudformation")
-    sts, sts_stub = stubbed("sts")
-    sts_stub.add_response(
-        "get_caller_identity",
-        {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:role/plan", "UserId": "AROA"},
-    )
-    repo.use(clients=lambda connection, env: stub_clients(cfn, None, sts))
-    body = (repo.root / "templates" / "dev.json").read_bytes()
-    tags = [{"Key": "template-sha256", "Value": hashlib.sha256(body).hexdigest()}]
-    cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=tags))
-    return cfn_stub
-
-
 def test_status_exits_1_and_says_why_when_drift_detection_failed(
     repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfn_stub = _status_session(repo, stubbed, monkeypatch)
+    cfn_stub = status_session(repo, stubbed)
     _drift_status(cfn_stub, "DETECTION_FAILED", "IN_SYNC")
     cfn_stub.add_response("describe_stack_resource_drifts", {"StackResourceDrifts": []})
     assert repo.run("status", "--env", "dev") == 1
@@ -110,7 +93,7 @@ def test_status_of_an_emulated_environment_ignores_an_endpoint_without_drift_det
     repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.write_env("dev", DEV_ENV + "emulator: true\n")
-    cfn_stub = _status_session(repo, stubbed, monkeypatch)
+    cfn_stub = status_session(repo, stubbed)
     cfn_stub.add_client_error("detect_stack_drift", "InternalFailure", "not implemented", 500)
     assert repo.run("status", "--env", "dev") == 0
     assert any("ignored for the emulated environment dev" in line for line in repo.lines)
