@@ -4,9 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import botocore.loaders
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _share_botocore_models() -> None:
+    """One cache of loaded service models for every botocore session of a test process.
+
+    The deploy code (like any CLI) opens one session per run, so a test that runs it opens a
+    fresh one, and each session's loader parses the same service models again (s3, sts and
+    cloudformation: tens of milliseconds per client, most of the in-process tests' time). The
+    loader's own per-instance cache is shared instead: every loader with the same search paths
+    returns the same model objects, exactly as one session's clients already share them. Tests
+    only: a deploy run is one process with one session.
+    """
+    if not isinstance(getattr(botocore.loaders.Loader(), "_cache", None), dict):
+        return  # botocore changed how it caches: tests are slower, nothing else differs
+    shared: dict[tuple[str, ...], dict[object, object]] = {}
+    original = botocore.loaders.Loader.__init__
+
+    def init(self: botocore.loaders.Loader, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)
+        self._cache = shared.setdefault(tuple(self.search_paths), {})
+
+    botocore.loaders.Loader.__init__ = init
+
+
+_share_botocore_models()
 # Whole files that `make quick` leaves out (`-m "not e2e and not integration"`); `make test` and
 # CI run them. They start emulator processes, run moto flows end to end, or run the linters as
 # subprocesses: about two thirds of the suite's time, little of it needed on every edit.
