@@ -50,8 +50,8 @@ INTEGRATION_FILES = frozenset(
 
 # The longest tests, longest first (`pytest --durations`), as files or single tests: they are
 # handed to the xdist workers before everything else, so a one-minute test does not start last
-# and leave the other worker idle. The ingest-queue flow alone waits out real SQS visibility
-# timeouts (over a minute); the linters run as subprocesses.
+# and leave the other worker idle. The end-to-end flows wait on a real emulator (the ingest-queue
+# flow on SQS visibility timeouts, ~25 s); the linters run as subprocesses.
 SLOW_FIRST = (
     "tests/emulator/test_ingest_queue_e2e.py",
     "tests/test_ci_access.py::test_passes_checkov",
