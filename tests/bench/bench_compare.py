@@ -6,7 +6,11 @@ run so that machine noise hits every tool alike:
 - ours:    ``python -m generator synth`` of every generated file (all environments);
 - cdk:     the reference stack's ``cdk synth`` of one environment (tests/bench/reference_cdk);
 - sceptre: ``sceptre generate`` of three environments of a comparable troposphere template
-           (tests/bench/sceptre).
+           (tests/bench/sceptre);
+- floors:  Python importing only the libraries rendering these templates needs, rendering
+           nothing (tests/bench/floor.py): troposphere, awacs and PyYAML, then with pydantic too.
+           No troposphere generator of this stack can start faster; each target is also shown as
+           milliseconds beside them, so a target below the floor is visible as one.
 
 Wall time is the median of the measured runs (after one unmeasured warm-up run each); peak RSS is
 the largest resident set of any one process of the run (the tool and the children it waited for,
@@ -115,6 +119,10 @@ def tools(args: argparse.Namespace, out: Path) -> list[Tool]:
         Tool("sceptre generate (3 envs)",
              [str(Path(bench_bin) / "sceptre"), "--dir", str(BENCH / "sceptre"), "generate", "."],
              BENCH / "sceptre", base, args.runs),
+        Tool("floor: troposphere+awacs+PyYAML", [sys.executable, str(BENCH / "floor.py")],
+             ROOT, base, args.runs),
+        Tool("floor: the same + pydantic",
+             [sys.executable, str(BENCH / "floor.py"), "--with-pydantic"], ROOT, base, args.runs),
     ]  # fmt: skip
 
 
@@ -163,7 +171,7 @@ def verdict(ok: bool) -> str:
 
 def report(condition: str, subjects: list[Tool]) -> bool:
     """Print one condition's figures, ratios and verdicts; True when every target is met."""
-    ours, cdk, sceptre = subjects
+    ours, cdk, sceptre, floor, floor_pydantic = subjects
     print(f"synth side by side, {condition} bytecode (whole processes, median wall time, "
           "peak RSS of one process):")  # fmt: skip
     for tool in subjects:
@@ -184,6 +192,12 @@ def report(condition: str, subjects: list[Tool]) -> bool:
           f"(target <= {TARGET_PEAK_MIB:.0f} MiB: {verdict(checks[2])})")  # fmt: skip
     print(f"  memory: cdk synth {cdk.peak_mib / ours.peak_mib:.1f}x ours, "
           f"sceptre {sceptre.peak_mib / ours.peak_mib:.1f}x ours")  # fmt: skip
+    print(f"  the targets as time: >= {TARGET_VS_CDK:.0f}x cdk is <= "
+          f"{cdk.median_seconds / TARGET_VS_CDK * 1000:.0f} ms, >= {TARGET_VS_SCEPTRE:.0f}x "
+          f"sceptre is <= {sceptre.median_seconds / TARGET_VS_SCEPTRE * 1000:.0f} ms; floors "
+          f"{floor.median_seconds * 1000:.0f} ms (troposphere), "
+          f"{floor_pydantic.median_seconds * 1000:.0f} ms (+ pydantic); ours is floor + "
+          f"{(ours.median_seconds - floor_pydantic.median_seconds) * 1000:.0f} ms")  # fmt: skip
     return all(checks)
 
 
