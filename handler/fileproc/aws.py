@@ -67,11 +67,8 @@ _SIGNING_KEYS: dict[str, tuple[float, SigningKey]] = {}
 
 
 def reset() -> None:
-    """Forget the clients and the cached secret (tests, after changing the mocked world).
-
-    The session is kept: it holds the service models it loaded (most of a client's creation
-    time) and nothing a test changes; each new client reads the region and endpoint again."""
-    for cached in (s3_client, secrets_client):
+    """Forget clients and the cached secret (tests, after changing the mocked world)."""
+    for cached in (session, s3_client, secrets_client):
         cached.cache_clear()
     _SIGNING_KEYS.clear()
 
