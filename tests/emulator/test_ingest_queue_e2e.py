@@ -9,7 +9,7 @@ for a real upload (what a truncated delivery looks like): the function rejects i
 The bad message is received again only after the queue's visibility timeout, and dead-lettered
 on the next receive after its second. The deployed timeout (30 s, 6x the environment's 5 s
 function timeout) is checked, then shortened through the SQS API to a value still above the
-function timeout, as an operator could: the flow is the same and the test waits ~20 s, not ~70 s.
+function timeout, as an operator could: the flow is the same and the test waits ~25 s, not ~70 s.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ ENV = "localqueue"
 REGION = "us-east-1"
 BUCKET = naming.data_bucket(ENV, "123456789012")
 GOOD_FILES = 5
-SHORT_VISIBILITY = 8  # seconds; the environment's function timeout is 5
+SHORT_VISIBILITY = 10  # seconds: twice the environment's 5 s function timeout
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout_seconds: float) -> Any:
