@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,9 +52,14 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """The environment of a `python -m generator` subprocess against the emulator: fake
     credentials, a private state folder (its emulator stopped afterwards, even when the test
     fails), and a closed loopback port for any client built without the emulator's endpoint, so
-    nothing can reach AWS."""
+    nothing can reach AWS. Nothing of a GitHub job's own files either: a deploy run by a test
+    must not write to the step summary or outputs of the job running the tests."""
     state = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k not in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT")
+    }
     env.update(
         {
             "SERVERLESSAPP_STATE_DIR": str(state),
@@ -67,6 +74,21 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     )
     yield env
     server.stop(state)
+
+
+def run_cli(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m generator *args`` in ``root`` with ``env``, as a person runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def cli_ok(root: Path, env: dict[str, str], *args: str) -> str:
+    """``run_cli`` that must exit 0; its stdout and stderr."""
+    result = run_cli(root, env, *args)
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
 
 
 def template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:

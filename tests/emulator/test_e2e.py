@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +21,11 @@ import pytest
 from generator import naming
 from generator.deploy.changeset import PlanRecord, template_sha256
 from generator.emulator import server
+from tests.emulator.conftest import cli_ok, run_cli
 
 pytestmark = pytest.mark.e2e
 
 BUCKET = naming.data_bucket("local", "123456789012")
-
-
-def _run(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "generator", *args],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    return result.stdout + result.stderr
 
 
 def _results(s3: Any) -> dict[str, bytes]:
@@ -49,12 +36,9 @@ def _results(s3: Any) -> dict[str, bytes]:
 def test_local_pipeline_end_to_end(
     repo_root: Path, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    for needed in ("templates/local.json", "templates/bootstrap.json", "handler/app.py"):
-        if not (repo_root / needed).exists():
-            pytest.skip(f"{needed} is not there yet")
     state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
 
-    first = _ok(_run(repo_root, cli_env, "deploy", "--env", "local"))
+    first = cli_ok(repo_root, cli_env, "deploy", "--env", "local")
     assert "embedded AWS emulator" in first
     running = server.status(state)
     assert running is not None, "deploy --env local did not start the emulator"
@@ -65,13 +49,13 @@ def test_local_pipeline_end_to_end(
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert outputs[naming.LogicalId.OUT_BUCKET] == BUCKET
 
-    second = _ok(_run(repo_root, cli_env, "deploy", "--env", "local"))
+    second = cli_ok(repo_root, cli_env, "deploy", "--env", "local")
     assert "No changes" in second
     assert server.status(state) == running  # the same server, reused
 
     sample = tmp_path / "hello world.txt"
     sample.write_text("hello, pipeline\n", encoding="utf-8")
-    uploaded = _ok(_run(repo_root, cli_env, "upload", "--env", "local", str(sample)))
+    uploaded = cli_ok(repo_root, cli_env, "upload", "--env", "local", str(sample))
     assert "signature: valid" in uploaded
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
     before = _results(s3)
@@ -95,16 +79,16 @@ def test_local_pipeline_end_to_end(
         assert "FunctionError" not in reply, reply["Payload"].read()
     assert _results(s3) == before
 
-    destroyed = _ok(_run(repo_root, cli_env, "destroy", "--env", "local", "--yes"))
+    destroyed = cli_ok(repo_root, cli_env, "destroy", "--env", "local", "--yes")
     assert f"{naming.stack_name('local')}: DELETE_COMPLETE" in destroyed
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert BUCKET not in buckets, "destroy left the data bucket behind"
-    _ok(_run(repo_root, cli_env, "deploy", "--env", "local"))  # the same names are free again
+    cli_ok(repo_root, cli_env, "deploy", "--env", "local")  # the same names are free again
     stack = cfn.describe_stacks(StackName=naming.stack_name("local"))["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0  # a new, empty bucket
 
-    _ok(_run(repo_root, cli_env, "down"))
+    cli_ok(repo_root, cli_env, "down")
     assert not server.is_alive(running.pid)
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -114,16 +98,13 @@ def test_local_pipeline_end_to_end(
 def test_local_kept_plan_is_executed_once_and_a_forged_one_is_refused(
     repo_root: Path, cli_env: dict[str, str]
 ) -> None:
-    for needed in ("templates/local.json", "templates/bootstrap.json", "handler/app.py"):
-        if not (repo_root / needed).exists():
-            pytest.skip(f"{needed} is not there yet")
     state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
     stack_name = naming.stack_name("local")
 
-    planned = _ok(_run(repo_root, cli_env, "plan", "--env", "local", "--keep"))
+    planned = cli_ok(repo_root, cli_env, "plan", "--env", "local", "--keep")
     kept = (state / "plan-local.changeset").read_text(encoding="utf-8").strip()
     assert f"change-set-id: {kept}" in planned
-    applied = _ok(_run(repo_root, cli_env, "deploy", "--env", "local", "--change-set", kept))
+    applied = cli_ok(repo_root, cli_env, "deploy", "--env", "local", "--change-set", kept)
     assert f"executing change set {kept.split('/')[1]} on {stack_name}" in applied
     running = server.status(state)
     assert running is not None
@@ -132,7 +113,7 @@ def test_local_kept_plan_is_executed_once_and_a_forged_one_is_refused(
         "CREATE_COMPLETE"
     )
 
-    again = _run(repo_root, cli_env, "deploy", "--env", "local", "--change-set", kept)
+    again = run_cli(repo_root, cli_env, "deploy", "--env", "local", "--change-set", kept)
     assert again.returncode == 3, again.stderr  # executed: it cannot run twice
     assert "stale plan" in again.stderr
 
@@ -149,10 +130,10 @@ def test_local_kept_plan_is_executed_once_and_a_forged_one_is_refused(
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
         Description=PlanRecord(template_sha256(committed), "new").encode(),
     )["Id"]
-    refused = _run(repo_root, cli_env, "deploy", "--env", "local", "--change-set", forged)
+    refused = run_cli(repo_root, cli_env, "deploy", "--env", "local", "--change-set", forged)
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "change set kept-forged's template (sha256 " in refused.stderr
     assert "is not the committed templates/local.json" in refused.stderr
     resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     assert "Backdoor" not in {r["LogicalResourceId"] for r in resources}
-    _ok(_run(repo_root, cli_env, "down"))
+    cli_ok(repo_root, cli_env, "down")

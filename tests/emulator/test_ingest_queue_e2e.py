@@ -15,8 +15,6 @@ function timeout, as an operator could: the flow is the same and the test waits 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -29,6 +27,7 @@ import pytest
 from generator import naming
 from generator.emulator import server
 from generator.emulator.alarm_demo import mismatched_notification
+from tests.emulator.conftest import cli_ok
 
 pytestmark = pytest.mark.e2e
 
@@ -64,11 +63,7 @@ def metric_sum(cloudwatch: Any, name: str) -> float:
 def test_queue_mode_processes_good_files_once_and_dead_letters_the_bad_one(
     repo_root: Path, cli_env: dict[str, str]
 ) -> None:
-    deployed = subprocess.run(
-        [sys.executable, "-m", "generator", "deploy", "--env", ENV],
-        cwd=repo_root, env=cli_env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    cli_ok(repo_root, cli_env, "deploy", "--env", ENV)
     running = server.status(Path(cli_env["SERVERLESSAPP_STATE_DIR"]))
     assert running is not None
 

@@ -8,8 +8,6 @@ starts is stopped by the fixture's finalizer even when an assertion fails.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +16,12 @@ import pytest
 
 from generator import naming
 from generator.emulator import server
+from tests.emulator.conftest import cli_ok
 
 pytestmark = pytest.mark.e2e
 
 ACCOUNT = "123456789012"
 PREVIEW = "local-pr7"
-
-
-def _ok(root: Path, env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", *args],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    return result.stdout + result.stderr
 
 
 def _everything(endpoint: str) -> dict[str, Any]:
@@ -72,11 +62,8 @@ def _mentions_preview(found: dict[str, Any]) -> dict[str, list[str]]:
 def test_a_preview_of_local_lives_and_dies_beside_the_base_stack(
     repo_root: Path, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    for needed in ("templates/local.json", "templates/bootstrap.json", "handler/app.py"):
-        if not (repo_root / needed).exists():
-            pytest.skip(f"{needed} is not there yet")
     state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
-    _ok(repo_root, cli_env, "deploy", "--env", "local")
+    cli_ok(repo_root, cli_env, "deploy", "--env", "local")
     running = server.status(state)
     assert running is not None
     endpoint = running.endpoint
@@ -87,7 +74,7 @@ def test_a_preview_of_local_lives_and_dies_beside_the_base_stack(
     cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=endpoint)
     base_stack = cfn.describe_stacks(StackName="TapStacklocal")["Stacks"][0]
 
-    deployed = _ok(
+    deployed = cli_ok(
         repo_root, cli_env, "deploy", "--env", "local", "--preview", "pr7", "--pull-request", "7"
     )
     assert "TapStacklocal-pr7: CREATE_COMPLETE" in deployed
@@ -98,12 +85,14 @@ def test_a_preview_of_local_lives_and_dies_beside_the_base_stack(
     assert stack.get("EnableTerminationProtection") is not True
     during = _mentions_preview(_everything(endpoint))
     assert {"stacks", "buckets", "functions", "roles", "queues", "secrets"} <= set(during)
-    listed = _ok(repo_root, cli_env, "previews", "--env", "local")
+    listed = cli_ok(repo_root, cli_env, "previews", "--env", "local")
     assert "TapStacklocal-pr7: pull request 7" in listed
 
     sample = tmp_path / "preview.txt"
     sample.write_text("hello, preview\n", encoding="utf-8")
-    uploaded = _ok(repo_root, cli_env, "upload", "--env", "local", "--preview", "pr7", str(sample))
+    uploaded = cli_ok(
+        repo_root, cli_env, "upload", "--env", "local", "--preview", "pr7", str(sample)
+    )
     assert "signature: valid" in uploaded
     preview_bucket = naming.data_bucket(PREVIEW, ACCOUNT)
     results = s3.list_objects_v2(Bucket=preview_bucket, Prefix=naming.RESULTS_PREFIX)
@@ -113,7 +102,7 @@ def test_a_preview_of_local_lives_and_dies_beside_the_base_stack(
     base_results = s3.list_objects_v2(Bucket=base_bucket, Prefix=naming.RESULTS_PREFIX)
     assert base_results.get("KeyCount") == 0  # the base function never saw the preview's upload
 
-    destroyed = _ok(repo_root, cli_env, "destroy", "--env", "local", "--preview", "pr7", "--yes")
+    destroyed = cli_ok(repo_root, cli_env, "destroy", "--env", "local", "--preview", "pr7", "--yes")
     assert "TapStacklocal-pr7: DELETE_COMPLETE" in destroyed
     after = _everything(endpoint)
     assert _mentions_preview(after) == {}, "the preview left something behind"
@@ -121,4 +110,4 @@ def test_a_preview_of_local_lives_and_dies_beside_the_base_stack(
     assert cfn.describe_stacks(StackName="TapStacklocal")["Stacks"][0] == base_stack
     kept = s3.get_object(Bucket=base_bucket, Key="notes/keep.txt")["Body"].read()
     assert kept == b"base data"
-    assert "no previews" in _ok(repo_root, cli_env, "previews", "--env", "local")
+    assert "no previews" in cli_ok(repo_root, cli_env, "previews", "--env", "local")

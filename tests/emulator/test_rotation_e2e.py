@@ -5,8 +5,6 @@ key_version was changed does not."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +14,12 @@ import pytest
 from generator import naming
 from generator.emulator import server
 from generator.emulator.commands import load_signing
+from tests.emulator.conftest import cli_ok
 
 pytestmark = pytest.mark.e2e
 
 BUCKET = naming.data_bucket("local", "123456789012")
 SECRET = naming.secret_name("local")
-
-
-def _ok(root: Path, env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", *args],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    return result.stdout + result.stderr
 
 
 def _results(s3: Any) -> list[dict[str, Any]]:
@@ -41,7 +31,7 @@ def test_results_signed_before_a_rotation_verify_after_it(
     repo_root: Path, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
-    _ok(repo_root, cli_env, "deploy", "--env", "local")
+    cli_ok(repo_root, cli_env, "deploy", "--env", "local")
     running = server.status(state)
     assert running is not None
     clients = {"region_name": "us-east-1", "endpoint_url": running.endpoint}
@@ -55,11 +45,11 @@ def test_results_signed_before_a_rotation_verify_after_it(
     before_file, after_file = tmp_path / "before.txt", tmp_path / "after.txt"
     before_file.write_text("signed with the first key\n", encoding="utf-8")
     after_file.write_text("signed with the second key\n", encoding="utf-8")
-    assert "signature: valid" in _ok(repo_root, cli_env, "upload", "--env", "local",
+    assert "signature: valid" in cli_ok(repo_root, cli_env, "upload", "--env", "local",
                                      str(before_file))  # fmt: skip
     first_key = secrets.get_secret_value(SecretId=SECRET)["VersionId"]
 
-    rotated = _ok(repo_root, cli_env, "rotate", "--env", "local")
+    rotated = cli_ok(repo_root, cli_env, "rotate", "--env", "local")
     second_key = secrets.get_secret_value(SecretId=SECRET, VersionStage="AWSCURRENT")["VersionId"]
     assert second_key != first_key
     assert f"AWSCURRENT is now version {second_key}" in rotated
@@ -75,7 +65,7 @@ def test_results_signed_before_a_rotation_verify_after_it(
     assert new["password"] != old["password"]
     assert len(new["password"]) == len(old["password"]) == 32
 
-    assert "signature: valid" in _ok(repo_root, cli_env, "upload", "--env", "local",
+    assert "signature: valid" in cli_ok(repo_root, cli_env, "upload", "--env", "local",
                                      str(after_file))  # fmt: skip
     by_key = {r["key"]: r for r in _results(s3)}
     before, after = by_key["uploads/before.txt"], by_key["uploads/after.txt"]
@@ -89,7 +79,7 @@ def test_results_signed_before_a_rotation_verify_after_it(
     assert not signing.verify_with_versions(tampered, password_of)
 
     # A second rotation: the first key has no label left, and its result still verifies.
-    again = _ok(repo_root, cli_env, "rotate", "--env", "local")
+    again = cli_ok(repo_root, cli_env, "rotate", "--env", "local")
     assert "2 valid, 0 invalid" in again
     # (AWS leaves an unlabelled version out of VersionIdsToStages; moto lists it with none.)
     assert not secrets.describe_secret(SecretId=SECRET)["VersionIdsToStages"].get(first_key)
