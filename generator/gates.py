@@ -36,7 +36,7 @@ _CFN_LINT_MAIN = "import sys; from cfnlint.runner import main; sys.exit(main())"
 
 
 @dataclass(frozen=True)
-class Outcome:
+class GateResult:
     """What one tool said about the templates."""
 
     tool: str
@@ -138,16 +138,16 @@ def checkov_command(checkov: str, templates: Sequence[Path]) -> list[str]:
     ]
 
 
-def run_tool(tool: str, argv: Sequence[str], cwd: Path) -> Outcome:
+def run_tool(tool: str, argv: Sequence[str], cwd: Path) -> GateResult:
     """Run one linter and capture what it printed."""
     completed = subprocess.run(  # noqa: S603  # argv is built above from fixed options and paths
         list(argv), cwd=cwd, capture_output=True, text=True, check=False
     )
     output = (completed.stdout + completed.stderr).strip()
-    return Outcome(tool=tool, exit_code=completed.returncode, output=output)
+    return GateResult(tool=tool, exit_code=completed.returncode, output=output)
 
 
-def count_findings(outcome: Outcome) -> int:
+def count_findings(outcome: GateResult) -> int:
     """How many findings a tool reported (at least one when it failed without saying so)."""
     if outcome.passed:
         return 0
@@ -159,7 +159,7 @@ def count_findings(outcome: Outcome) -> int:
     return max(total, 1)
 
 
-def summary(outcome: Outcome) -> str:
+def summary(outcome: GateResult) -> str:
     """One line per tool for the end of the report."""
     if outcome.passed:
         return f"{outcome.tool}: no findings"
@@ -170,15 +170,17 @@ def summary(outcome: Outcome) -> str:
     )
 
 
-def run_control_tower(root: Path) -> Outcome:
+def run_control_tower(root: Path) -> GateResult:
     """AWS Control Tower's proactive controls over the resolved templates (landing_zone)."""
     from generator import landing_zone
 
     report = landing_zone.run(root)
-    return Outcome("control-tower", 0 if report.passed else FINDINGS, landing_zone.render(report))
+    return GateResult(
+        "control-tower", 0 if report.passed else FINDINGS, landing_zone.render(report)
+    )
 
 
-def run_gates(root: Path) -> list[Outcome]:
+def run_gates(root: Path) -> list[GateResult]:
     """Run cfn-lint, checkov and the Control Tower rules over every committed template."""
     templates = find_templates(root)
     if not templates:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
-PSEUDO = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix", "AWS::StackName")
 
 
 @dataclass(frozen=True)

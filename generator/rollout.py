@@ -26,7 +26,7 @@ from generator.workspace import Workspace
 
 
 @dataclass(frozen=True)
-class Target:
+class RolloutTarget:
     """One environment as CI sees it: where it deploys, when, and with which roles.
 
     The roles (made by the ci-access stack, docs/security.md): ``plan_role_arn`` for pull
@@ -67,9 +67,9 @@ def role_arn(env: Environment, role_name: str) -> str:
     return arns.arn("iam", f"role/{role_name}", region="", account=env.account_id, partition=where)
 
 
-def target(env: Environment) -> Target:
+def target(env: Environment) -> RolloutTarget:
     """The rollout entry of one environment (role ARNs follow from naming and its account)."""
-    return Target(
+    return RolloutTarget(
         name=env.name,
         account=env.account_id,
         region=env.region,
@@ -89,13 +89,13 @@ def target(env: Environment) -> Target:
     )
 
 
-def rollout(envs: Iterable[Environment], ci: bool = False) -> list[Target]:
+def rollout(envs: Iterable[Environment], ci: bool = False) -> list[RolloutTarget]:
     """Every environment in rollout order (wave, then name); ``ci`` leaves out emulated ones."""
     targets = [target(env) for env in envs if not (ci and env.emulator)]
     return sorted(targets, key=lambda t: (t.wave, t.name))
 
 
-def only(targets: Iterable[Target], name: str) -> list[Target]:
+def only(targets: Iterable[RolloutTarget], name: str) -> list[RolloutTarget]:
     """The one environment ``name`` (a manual deploy of one), or every one for ``all``."""
     targets = list(targets)
     if name == "all":
@@ -108,20 +108,20 @@ def only(targets: Iterable[Target], name: str) -> list[Target]:
     return chosen
 
 
-def waves(targets: Iterable[Target]) -> dict[int, list[Target]]:
+def waves(targets: Iterable[RolloutTarget]) -> dict[int, list[RolloutTarget]]:
     """Each wave slot 1..MAX_WAVES and its environments (an empty list for an unused slot)."""
-    slots: dict[int, list[Target]] = {wave: [] for wave in range(1, MAX_WAVES + 1)}
+    slots: dict[int, list[RolloutTarget]] = {wave: [] for wave in range(1, MAX_WAVES + 1)}
     for item in targets:
         slots[item.wave].append(item)
     return slots
 
 
-def as_dicts(targets: Iterable[Target]) -> list[dict[str, Any]]:
+def as_dicts(targets: Iterable[RolloutTarget]) -> list[dict[str, Any]]:
     """The JSON form of targets: one object per environment, keys in a fixed order."""
     return [asdict(t) for t in targets]
 
 
-def to_json(targets: Iterable[Target]) -> str:
+def to_json(targets: Iterable[RolloutTarget]) -> str:
     """The rollout as the ``environments --json`` document: a sorted list, indented, newline."""
     return json.dumps(as_dicts(targets), indent=2) + "\n"
 
@@ -131,7 +131,7 @@ def compact(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def github_outputs(targets: list[Target]) -> dict[str, str]:
+def github_outputs(targets: list[RolloutTarget]) -> dict[str, str]:
     """The job outputs the workflows read: every environment, their names, and each wave slot."""
     outputs = {
         "environments": compact(as_dicts(targets)),
@@ -151,12 +151,12 @@ def kept_plan_file(state_dir: Path, env: str) -> Path:
     return state_dir / f"plan-{env}.changeset"
 
 
-def with_changes(targets: Iterable[Target], kept: Mapping[str, str]) -> list[dict[str, Any]]:
+def with_changes(targets: Iterable[RolloutTarget], kept: Mapping[str, str]) -> list[dict[str, Any]]:
     """The targets that have a kept change set, each with its ``change_set`` id. Pure."""
     return [{**asdict(t), "change_set": kept[t.name]} for t in targets if t.name in kept]
 
 
-def read_kept(state_dir: Path, targets: Iterable[Target]) -> dict[str, str]:
+def read_kept(state_dir: Path, targets: Iterable[RolloutTarget]) -> dict[str, str]:
     """The change set ids that plan jobs recorded (no file: the plan found no changes)."""
     kept = {}
     for item in targets:
@@ -194,7 +194,7 @@ class EnvironmentsRequest:
     kept_plans: Path | None = None  # with ``wave``: the wave's kept change sets in this folder
 
 
-def table(targets: Iterable[Target]) -> str:
+def table(targets: Iterable[RolloutTarget]) -> str:
     """The rollout as a table for people."""
     lines = [f"{'wave':<5} {'environment':<16} {'account':<13} {'region':<15} approval"]
     for t in targets:
@@ -206,7 +206,9 @@ def table(targets: Iterable[Target]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def kept_plans_report(wave: int, members: list[Target], kept: Mapping[str, str]) -> list[str]:
+def kept_plans_report(
+    wave: int, members: list[RolloutTarget], kept: Mapping[str, str]
+) -> list[str]:
     """What a wave's apply step will do, in Markdown: applied (maybe after approval) or nothing."""
     lines = [f"### Wave {wave}"]
     for t in members:

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator.cli import connect
 from generator.cli.common import add_connection, add_root, connection
 from generator.contracts import PREVIEW_TTL_HOURS
 
 if TYPE_CHECKING:
-    from generator.deploy.pipeline import Change, PreviewOptions, Target
+    from generator.deploy.pipeline import ChangeOptions, PreviewOptions, StackTarget
     from generator.deploy.runtime import Runtime
 
 
@@ -50,10 +51,10 @@ def _role_arn(text: str) -> str:
 # ------------------------------------------------------------------------ arguments -> requests
 
 
-def _target(args: argparse.Namespace) -> Target:
-    from generator.deploy.pipeline import Target
+def _target(args: argparse.Namespace) -> StackTarget:
+    from generator.deploy.pipeline import StackTarget
 
-    return Target(connection(args), args.env, args.timeout_minutes, _preview(args))
+    return StackTarget(connection(args), args.env, args.timeout_minutes, _preview(args))
 
 
 def _preview(args: argparse.Namespace) -> PreviewOptions | None:
@@ -67,44 +68,38 @@ def _preview(args: argparse.Namespace) -> PreviewOptions | None:
     return options if ttl is None else PreviewOptions(options.name, options.pull_request, ttl)
 
 
-def _change(args: argparse.Namespace) -> Change:
-    from generator.deploy.pipeline import Change
+def _change(args: argparse.Namespace) -> ChangeOptions:
+    from generator.deploy.pipeline import ChangeOptions
 
     markdown = Path(args.markdown) if args.markdown else None
-    return Change(tuple(args.allow_replace or ()), args.role_arn, markdown)
-
-
-def _runtime(runtime: Runtime | None) -> Runtime:
-    from generator.deploy.runtime import default_runtime
-
-    return runtime or default_runtime()
+    return ChangeOptions(tuple(args.allow_replace or ()), args.role_arn, markdown)
 
 
 def _plan(args: argparse.Namespace, runtime: Runtime | None) -> int:
     from generator.deploy import pipeline
 
     request = pipeline.PlanRequest(_target(args), _change(args), keep=args.keep)
-    return pipeline.plan(request, _runtime(runtime))
+    return pipeline.plan(request, connect.runtime(runtime))
 
 
 def _deploy(args: argparse.Namespace, runtime: Runtime | None) -> int:
     from generator.deploy import pipeline
 
     request = pipeline.DeployRequest(_target(args), _change(args), change_set=args.change_set)
-    return pipeline.deploy(request, _runtime(runtime))
+    return pipeline.deploy(request, connect.runtime(runtime))
 
 
 def _status(args: argparse.Namespace, runtime: Runtime | None) -> int:
     from generator.deploy import pipeline
 
-    return pipeline.status(pipeline.StatusRequest(_target(args)), _runtime(runtime))
+    return pipeline.status(pipeline.StatusRequest(_target(args)), connect.runtime(runtime))
 
 
 def _destroy(args: argparse.Namespace, runtime: Runtime | None) -> int:
     from generator.deploy import pipeline
 
     request = pipeline.DestroyRequest(_target(args), yes=args.yes)
-    return pipeline.destroy(request, _runtime(runtime))
+    return pipeline.destroy(request, connect.runtime(runtime))
 
 
 # ---------------------------------------------------------------------------------- parsers

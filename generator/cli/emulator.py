@@ -1,4 +1,9 @@
-"""``up``, ``down``, ``upload``, ``rotate`` and ``demo``: the emulator, the pipeline end to end."""
+"""``up``, ``down``, ``upload``, ``rotate`` and ``demo``: the emulator, and the workload end to end.
+
+``up`` and ``down`` start and stop the embedded emulator; ``upload`` and ``rotate`` work against
+any environment (``generator.workload``); ``demo`` composes a deploy, an upload and, in the
+emulator, an alarm that fires.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +11,39 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator.cli import connect
 from generator.cli.common import add_root, workspace
+from generator.errors import ExitCode
 
 if TYPE_CHECKING:
     from generator.deploy.runtime import Runtime
-    from generator.emulator.commands import UploadRequest
+    from generator.workload import UploadRequest
 
 # The environment that `make deploy` targets when none is named.
 DEFAULT_ENVIRONMENT = "local"
 
 
 def _up(args: argparse.Namespace, runtime: object) -> int:
-    from generator.emulator.commands import up
+    from generator.emulator import launcher
 
-    return up(workspace(args))
+    state = workspace(args).state_dir
+    endpoint = launcher.ensure_running(state)
+    print(f"emulator running at {endpoint} (log: {launcher.log_file(state)})")
+    return ExitCode.OK
 
 
 def _down(args: argparse.Namespace, runtime: object) -> int:
-    from generator.emulator.commands import down
+    from generator.emulator import launcher
 
-    return down(workspace(args))
+    if launcher.stop(workspace(args).state_dir):
+        print("emulator stopped; its resources are gone (the next deploy recreates them)")
+    else:
+        print("emulator was not running")
+    return ExitCode.OK
 
 
 def _request(args: argparse.Namespace, file: Path | None) -> UploadRequest:
-    from generator.emulator.commands import UploadRequest
+    from generator.workload import UploadRequest
 
     return UploadRequest(
         workspace(args),
@@ -42,26 +56,42 @@ def _request(args: argparse.Namespace, file: Path | None) -> UploadRequest:
     )
 
 
-def _upload(args: argparse.Namespace, runtime: object) -> int:
-    from generator.emulator.commands import upload
+def _upload(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    from generator.workload import upload
 
-    return upload(_request(args, Path(args.file)))
+    return upload(_request(args, Path(args.file)), connect.runtime(runtime))
 
 
-def _rotate(args: argparse.Namespace, runtime: object) -> int:
-    from generator.emulator.commands import RotateRequest, rotate
+def _rotate(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    from generator.workload import RotateRequest, rotate
 
     request = RotateRequest(
         workspace(args), args.env, args.profile, args.endpoint_url, args.timeout_seconds
     )
-    return rotate(request)
+    return rotate(request, connect.runtime(runtime))
 
 
-def _demo(args: argparse.Namespace, runtime: Runtime | None) -> int:
-    from generator.deploy.runtime import default_runtime
-    from generator.emulator.commands import demo
+def _demo(args: argparse.Namespace, given: Runtime | None) -> int:
+    """Deploy the environment, upload a sample file and verify its result; in the emulator,
+    then deliver a failing upload and show the Errors alarm and its notification."""
+    from generator.deploy import pipeline
+    from generator.workload import load_environment, upload
 
-    return demo(_request(args, None), runtime or default_runtime())
+    runtime = connect.runtime(given)
+    request = _request(args, None)
+    target = pipeline.StackTarget(request.connection, request.env)
+    deployed = pipeline.deploy(pipeline.DeployRequest(target), runtime)
+    if deployed != ExitCode.OK:
+        return deployed
+    code = upload(request, runtime)
+    env = load_environment(request.workspace.root, request.env)
+    if code != ExitCode.OK or not env.emulator:
+        return code
+    from generator.emulator.observability import alarm_demo  # it sets off an alarm
+
+    clients = runtime.clients(request.connection, env)
+    fired = alarm_demo.run(env, clients.client, request.timeout_seconds)
+    return ExitCode.OK if fired else ExitCode.TIMED_OUT
 
 
 def _target(parser: argparse.ArgumentParser, waiting_for: str = "the result") -> None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator.cli import connect
 from generator.cli.common import add_connection, add_root, connection
 
 if TYPE_CHECKING:
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
 
 def _previews(args: argparse.Namespace, runtime: Runtime | None) -> int:
     from generator.deploy.previews import PreviewsRequest, previews
-    from generator.deploy.runtime import default_runtime
 
     request = PreviewsRequest(
         connection(args),
@@ -24,7 +24,7 @@ def _previews(args: argparse.Namespace, runtime: Runtime | None) -> int:
         args.expired,
         args.destroy,
     )
-    return previews(request, runtime or default_runtime())
+    return previews(request, connect.runtime(runtime))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,6 +1,6 @@
 """The emulator server process: ``python -m generator.cli.serve --state-dir DIR [--port N]``.
 
-Started by ``generator.emulator.server``, never by hand; its own entry point so the server
+Started by ``generator.emulator.launcher``, never by hand; its own entry point so the server
 process parses its two options here and the domain code stays free of argparse.
 """
 
@@ -19,7 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args(argv)
 
-    from generator.emulator.serve import ServeOptions, serve
+    from generator.emulator.app import ServeOptions, serve
 
     return serve(ServeOptions(state_dir=args.state_dir, port=args.port))
 

@@ -15,7 +15,7 @@ from generator import naming
 from generator.clock import Clock, Deadline
 from generator.config import Environment
 from generator.contracts import COMMIT_TAG, HANDLER_TAG, TEMPLATE_TAG
-from generator.deploy import driftplan, guard, settings
+from generator.deploy import driftplan, guard, protection
 from generator.deploy.artifacts import template_location
 from generator.deploy.aws import Clients, Identity, error_code, error_message
 from generator.deploy.changeset import (
@@ -36,7 +36,9 @@ from generator.deploy.changeset import (
     template_sha256,
     wait_for_change_set,
 )
-from generator.deploy.events import (
+from generator.deploy.guard import Verdict
+from generator.deploy.recovery import Ready, prepare_stack
+from generator.deploy.stacks import (
     Out,
     Stack,
     StackResource,
@@ -46,8 +48,6 @@ from generator.deploy.events import (
     list_resources,
     wait_for_stack,
 )
-from generator.deploy.guard import Verdict
-from generator.deploy.recovery import Ready, prepare_stack
 from generator.errors import ExitCode, GeneratorError
 from generator.naming import template_file
 
@@ -174,7 +174,7 @@ def _request(
             spec.template_hash,
         )  # fmt: skip
     record = PlanRecord(spec.template_hash, plan_marker(ready.stack))
-    triggers = settings.rollback_triggers(
+    triggers = protection.rollback_triggers(
         spec.template, deployed, identity.partition, ctx.clients.region, identity.account
     )
     return ChangeSetRequest(
@@ -447,7 +447,7 @@ def _protect(ctx: Context, spec: StackSpec, stack: Stack) -> None:
     current = stack.termination_protection
     if spec.protection_only_enables and not spec.termination_protection:
         return
-    changed = settings.reconcile_termination_protection(
+    changed = protection.reconcile_termination_protection(
         ctx.clients.cloudformation, spec.stack_name, current, spec.termination_protection
     )
     if changed:
@@ -459,12 +459,10 @@ def reconcile(ctx: Context, spec: StackSpec, stack: Stack) -> None:
     """Termination protection and stack policy as the environment file says."""
     _protect(ctx, spec, stack)
     deployed = list_resources(ctx.clients.cloudformation, spec.stack_name)
-    protected = set(guard.stateful_ids(spec.template)) | set(
-        settings.deployed_stateful_ids(deployed)
+    policy = protection.policy_for_template(
+        spec.template, protection.deployed_stateful_ids(deployed)
     )
-    settings.set_stack_policy(
-        ctx.clients.cloudformation, spec.stack_name, settings.stack_policy(protected)
-    )
+    protection.set_stack_policy(ctx.clients.cloudformation, spec.stack_name, policy)
 
 
 def execute(ctx: Context, spec: StackSpec, planned: Planned) -> Stack:
@@ -491,20 +489,18 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> Stack:
             ExitCode.TIMED_OUT,
         )
     stack_id = planned.change_set.stack_id or spec.stack_name
-    current_stateful = settings.deployed_stateful_ids(planned.deployed)
-    final_policy = settings.stack_policy(
-        set(guard.stateful_ids(spec.template)) | set(current_stateful)
-    )
+    current_stateful = protection.deployed_stateful_ids(planned.deployed)
+    final_policy = protection.policy_for_template(spec.template, current_stateful)
     before: Stack | None = None  # the stack as it was, to see the execution begin
     if planned.change_set_type == "UPDATE":
         before = describe_stack(cfn, stack_id)
         if before:
             _protect(ctx, spec, before)
         # ExecuteChangeSet has no "policy during update": lift the allowed ids for this run only.
-        settings.set_stack_policy(
+        protection.set_stack_policy(
             cfn,
             stack_id,
-            settings.policy_during_update(spec.template, current_stateful, spec.allow),
+            protection.policy_during_update(spec.template, current_stateful, spec.allow),
         )
     since = latest_event_id(cfn, stack_id)
     ctx.out(f"executing change set {planned.change_set.name} on {spec.stack_name}")
@@ -567,7 +563,7 @@ def _restore_policy(ctx: Context, stack_id: str, policy: dict[str, Any]) -> None
     if stack is None or stack.status in ("DELETE_COMPLETE", "ROLLBACK_COMPLETE"):
         return
     try:
-        settings.set_stack_policy(cfn, stack_id, policy)
+        protection.set_stack_policy(cfn, stack_id, policy)
     except GeneratorError as exc:
         ctx.out(f"warning: {exc}; set it again by deploying once more")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,18 @@ class Clients:
     s3: Any
     sts: Any
     region: str
+    # Clients of other services (Secrets Manager, Logs, ...) for the same account, region and
+    # endpoint; None where only the three above exist (tests' fakes).
+    make: Callable[[str], Any] | None = None
+
+    def client(self, service: str) -> Any:
+        """A client of ``service`` for the same account, region and endpoint."""
+        known = {"cloudformation": self.cloudformation, "s3": self.s3, "sts": self.sts}
+        if service in known:
+            return known[service]
+        if self.make is None:
+            raise GeneratorError(f"no {service} client here; expected one of {sorted(known)}")
+        return self.make(service)
 
 
 def make_clients(
@@ -46,7 +58,11 @@ def make_clients(
         )
 
     return Clients(
-        cloudformation=client("cloudformation"), s3=client("s3"), sts=client("sts"), region=region
+        cloudformation=client("cloudformation"),
+        s3=client("s3"),
+        sts=client("sts"),
+        region=region,
+        make=client,
     )
 
 

@@ -8,10 +8,10 @@ from botocore.exceptions import ClientError
 
 from generator.clock import Clock, Deadline
 from generator.deploy.aws import error_code
-from generator.deploy.events import (
+from generator.deploy.stacks import (
     Out,
-    Outcome,
     Stack,
+    StackOutcome,
     failure_message,
     latest_event_id,
     list_resources,
@@ -70,7 +70,7 @@ def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
     ]
 
 
-def failed_on_nonempty_bucket(outcome: Outcome) -> bool:
+def failed_on_nonempty_bucket(outcome: StackOutcome) -> bool:
     """The delete failed because a bucket still held objects."""
     return any(
         e.resource_type == "AWS::S3::Bucket"
@@ -86,7 +86,7 @@ def _empty_all(s3: Any, buckets: list[str], out: Out) -> None:
         out(f"emptied bucket {bucket}: {count} object versions and delete markers deleted")
 
 
-def _delete(cfn: Any, stack: Stack, clock: Clock, out: Out, timeout: float) -> Outcome:
+def _delete(cfn: Any, stack: Stack, clock: Clock, out: Out, timeout: float) -> StackOutcome:
     name, stack_id = stack.name, stack.stack_id
     since = latest_event_id(cfn, stack_id)
     out(f"deleting stack {name}")

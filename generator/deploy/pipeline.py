@@ -30,8 +30,8 @@ from generator.deploy.changeset import template_sha256
 from generator.deploy.destroy import destroy_stack
 from generator.deploy.drift import DriftReport
 from generator.deploy.driftplan import assess
-from generator.deploy.events import Out, Stack, describe_stack
 from generator.deploy.runtime import Connection, Runtime
+from generator.deploy.stacks import Out, Stack, describe_stack
 from generator.deploy.values import Redaction
 from generator.errors import ExitCode, GeneratorError
 from generator.render import write_atomic
@@ -50,7 +50,7 @@ class PreviewOptions:
 
 
 @dataclass(frozen=True)
-class Target:
+class StackTarget:
     """Which environment (or a preview of it), reached how, within how long."""
 
     connection: Connection
@@ -65,7 +65,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Change:
+class ChangeOptions:
     """What a plan or deploy may do and where it reports: reviewed allowances, role, Markdown."""
 
     allow_replace: tuple[str, ...] = ()
@@ -77,8 +77,8 @@ class Change:
 class PlanRequest:
     """``plan``: create a change set, show it, delete it unless ``keep``."""
 
-    target: Target
-    change: Change = Change()
+    target: StackTarget
+    change: ChangeOptions = ChangeOptions()
     keep: bool = False
 
 
@@ -86,8 +86,8 @@ class PlanRequest:
 class DeployRequest:
     """``deploy``: bootstrap, artifact, plan (or the kept ``change_set``), guard, execute."""
 
-    target: Target
-    change: Change = Change()
+    target: StackTarget
+    change: ChangeOptions = ChangeOptions()
     change_set: str | None = None
 
 
@@ -95,14 +95,14 @@ class DeployRequest:
 class StatusRequest:
     """``status``: the deployed template against the committed one, and drift."""
 
-    target: Target
+    target: StackTarget
 
 
 @dataclass(frozen=True)
 class DestroyRequest:
     """``destroy``: delete an environment that keeps no data (``yes``: do not ask)."""
 
-    target: Target
+    target: StackTarget
     yes: bool = False
 
 
@@ -182,7 +182,7 @@ class Session:
     markdown: Path | None = None  # also append the plan here as Markdown
 
 
-def _environment(target: Target) -> Environment:
+def _environment(target: StackTarget) -> Environment:
     root = target.root
     if target.preview is not None:
         options = target.preview
@@ -200,18 +200,18 @@ def _preview_template(root: Path, env: Environment, runtime: Runtime) -> str:
     return to_json(build_template(env, ref).to_dict())
 
 
-def _timeout_seconds(target: Target, env: Environment) -> float:
+def _timeout_seconds(target: StackTarget, env: Environment) -> float:
     minutes = target.timeout_minutes or env.deploy.timeout_minutes
     return float(minutes) * 60.0
 
 
-def _connect(target: Target, env: Environment, runtime: Runtime) -> tuple[Clients, Identity]:
+def _connect(target: StackTarget, env: Environment, runtime: Runtime) -> tuple[Clients, Identity]:
     clients = runtime.clients(target.connection, env)
     identity = check_account(clients.sts, env.account_id, env.name)
     return clients, identity
 
 
-def open_session(target: Target, change: Change, runtime: Runtime) -> Session:
+def open_session(target: StackTarget, change: ChangeOptions, runtime: Runtime) -> Session:
     """Load the environment and its template, connect, and check the account."""
     root = target.root
     env = _environment(target)
@@ -523,7 +523,7 @@ def _deploy(
 
 def status(request: StatusRequest, runtime: Runtime) -> int:
     """Is the deployed template the committed one, and has anything drifted? 0 yes/no, 1 else."""
-    session = open_session(request.target, Change(), runtime)
+    session = open_session(request.target, ChangeOptions(), runtime)
     ctx, spec = session.ctx, session.spec
     cfn = ctx.clients.cloudformation
     stack = describe_stack(cfn, spec.stack_name)

@@ -10,8 +10,8 @@ from generator import naming, preview, rollout
 from generator.config import load_environments
 from generator.deploy.aws import pages
 from generator.deploy.destroy import destroy_stack
-from generator.deploy.events import Stack
 from generator.deploy.runtime import Connection, Runtime
+from generator.deploy.stacks import Stack
 from generator.errors import ExitCode, GeneratorError
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from generator.clock import Clock, Deadline
 from generator.config import Environment
-from generator.deploy.events import (
+from generator.deploy.stacks import (
     Out,
     Stack,
     StackResource,

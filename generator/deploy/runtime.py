@@ -1,8 +1,9 @@
 """The outside world of a deploy command, passed in as one object (tests build their own).
 
 Clients, the handler artifact, the clock (and the wall clock), output and confirmation:
-everything a command would otherwise reach for globally. ``default_runtime()`` is the real
-world; the emulator's launcher and the tests pass another.
+everything a command would otherwise reach for globally. Where the clients come from is chosen
+by the command layer: ``aws_clients`` is AWS itself; the command layer hands the embedded
+emulator's factory in for emulated environments, so nothing here knows the emulator exists.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from generator.clock import Clock, SystemClock, utc_now
 from generator.config import Environment
 from generator.contracts import ArtifactFile
 from generator.deploy.aws import Clients, make_clients
-from generator.deploy.events import Out
+from generator.deploy.stacks import Out
+from generator.errors import ExitCode, GeneratorError
 from generator.workspace import Workspace
 
 
@@ -29,11 +31,15 @@ class Connection:
     endpoint_url: str | None = None
 
 
+# Clients for one environment, reached as the connection says.
+ClientFactory = Callable[[Connection, Environment], Clients]
+
+
 @dataclass(frozen=True)
 class Runtime:
     """What a deploy command uses of the outside world."""
 
-    clients: Callable[[Connection, Environment], Clients]
+    clients: ClientFactory
     artifact: Callable[[Path], ArtifactFile]
     clock: Clock
     out: Out
@@ -47,15 +53,17 @@ def _print(line: str) -> None:
 
 
 def aws_clients(connection: Connection, env: Environment) -> Clients:
-    """The embedded emulator for emulated environments (started if needed); AWS otherwise."""
-    from generator.emulator.target import target_for
-
-    target = target_for(env, connection.workspace.root, connection.endpoint_url)
+    """AWS itself (or the endpoint ``--endpoint-url`` names), with the standard credential
+    chain or ``--profile``. An emulated environment is refused: its clients come from the
+    emulator's factory, which only the command layer knows."""
+    if env.emulator:
+        raise GeneratorError(
+            f"environment {env.name!r} is emulated (emulator: true in environments/"
+            f"{env.name}.yaml); expected the embedded emulator's clients, not AWS's",
+            ExitCode.USAGE,
+        )
     return make_clients(
-        env.region,
-        session=target.session,
-        endpoint_url=target.endpoint_url,
-        profile=connection.profile,
+        env.region, endpoint_url=connection.endpoint_url, profile=connection.profile
     )
 
 
@@ -67,10 +75,10 @@ def built_artifact(root: Path) -> ArtifactFile:
     return built
 
 
-def default_runtime() -> Runtime:
-    """The real world: AWS (or the emulator), the real clock, stdout and the terminal."""
+def default_runtime(clients: ClientFactory = aws_clients) -> Runtime:
+    """The real world: ``clients`` (AWS by default), the real clock, stdout and the terminal."""
     return Runtime(
-        clients=aws_clients,
+        clients=clients,
         artifact=built_artifact,
         clock=SystemClock(),
         out=_print,

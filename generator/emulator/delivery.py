@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,7 +57,7 @@ class Invocation:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class InvocationResult:
     """What one run of the handler gave: success, its payload, and what it printed."""
 
     ok: bool
@@ -147,7 +148,9 @@ def unpack(code: bytes, work_dir: Path) -> Path:
     return target
 
 
-def run_handler(invocation: Invocation, event: Any, endpoint_url: str, work_dir: Path) -> Outcome:
+def run_handler(
+    invocation: Invocation, event: Any, endpoint_url: str, work_dir: Path
+) -> InvocationResult:
     """Run the handler once in a fresh process; a timeout or crash is a failed outcome."""
     request_id = str(uuid.uuid4())
     code_dir = unpack(invocation.code, work_dir)
@@ -175,12 +178,16 @@ def run_handler(invocation: Invocation, event: Any, endpoint_url: str, work_dir:
             message = f"Runtime exited with code {proc.returncode} before returning a result"
             return _failed(message, "Runtime.ExitError", logs, request_id, started)
         result = json.loads(result_path.read_text(encoding="utf-8"))
-    return Outcome(bool(result["ok"]), result["payload"], logs, request_id, _elapsed_ms(started))
+    return InvocationResult(
+        bool(result["ok"]), result["payload"], logs, request_id, _elapsed_ms(started)
+    )
 
 
-def _failed(message: str, error_type: str, logs: str, request_id: str, started: float) -> Outcome:
+def _failed(
+    message: str, error_type: str, logs: str, request_id: str, started: float
+) -> InvocationResult:
     """A run that returned no result, shaped like Lambda's own error payload."""
-    return Outcome(
+    return InvocationResult(
         False,
         {"errorMessage": message, "errorType": error_type},
         logs,
@@ -195,7 +202,7 @@ def _elapsed_ms(started: float) -> float:
 
 
 def failure_record(
-    invocation: Invocation, event: Any, outcome: Outcome, attempts: int
+    invocation: Invocation, event: Any, outcome: InvocationResult, attempts: int
 ) -> dict[str, Any]:
     """The record Lambda sends to an OnFailure destination."""
     return {
@@ -219,12 +226,17 @@ def failure_record(
 
 @dataclass
 class Deliverer:
-    """Runs invocations for the emulator server; async ones on a small worker pool."""
+    """Runs invocations for the emulator server; async ones on a small worker pool.
+
+    ``observers`` are called after every run (metrics, for one); a failing observer is logged
+    and never fails the invocation.
+    """
 
     endpoint_url: str
     work_dir: Path
     retry_delay_seconds: float = 1.0
     workers: int = 4
+    observers: list[Callable[[Invocation, InvocationResult], None]] = field(default_factory=list)
     _pool: ThreadPoolExecutor = field(init=False)
     _pending: set[Future[None]] = field(init=False, default_factory=set)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -233,7 +245,7 @@ class Deliverer:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lambda")
 
-    def invoke_sync(self, invocation: Invocation, event: Any) -> Outcome:
+    def invoke_sync(self, invocation: Invocation, event: Any) -> InvocationResult:
         """One run, as ``Invoke`` with ``RequestResponse`` does (no retries)."""
         outcome = run_handler(invocation, event, self.endpoint_url, self.work_dir)
         self._record_logs(invocation, outcome)
@@ -270,7 +282,7 @@ class Deliverer:
             try:
                 outcome = run_handler(invocation, event, self.endpoint_url, self.work_dir)
             except Exception as exc:  # a broken artifact is a failed invocation, not a dead thread
-                outcome = Outcome(
+                outcome = InvocationResult(
                     False,
                     {"errorMessage": str(exc), "errorType": "Emulator"},
                     "",
@@ -285,7 +297,7 @@ class Deliverer:
         self._send_failure(invocation, event, outcome, attempts)
 
     def _send_failure(
-        self, invocation: Invocation, event: Any, outcome: Outcome, attempts: int
+        self, invocation: Invocation, event: Any, outcome: InvocationResult, attempts: int
     ) -> None:
         if invocation.on_failure:
             _send(
@@ -298,13 +310,17 @@ class Deliverer:
         else:
             _log(f"{invocation.function_name}: event dropped after {attempts} attempts")
 
-    def _record_logs(self, invocation: Invocation, outcome: Outcome) -> None:
+    def _record_logs(self, invocation: Invocation, outcome: InvocationResult) -> None:
         status = "ok" if outcome.ok else f"error: {outcome.payload.get('errorMessage')}"
         _log(f"{invocation.function_name} {outcome.request_id}: {status}")
         for line in outcome.logs.splitlines():
             _log(f"  | {line}")
         _put_logs(invocation, outcome)
-        _put_metrics(invocation, outcome)
+        for observer in self.observers:
+            try:
+                observer(invocation, outcome)
+            except Exception as exc:  # a courtesy; never fail an invocation over it
+                _log(f"{invocation.function_name}: {observer.__name__} failed: {exc}")
 
 
 def _log(message: str) -> None:
@@ -328,24 +344,7 @@ def _send(invocation: Invocation, target_arn: str, body: str) -> None:
         _log(f"{invocation.function_name}: failure destination {target_arn} not emulated")
 
 
-def _put_metrics(invocation: Invocation, outcome: Outcome) -> None:
-    """Lambda's metrics and the function's EMF metrics, as CloudWatch would record them."""
-    from generator.emulator.metrics import record_invocation
-
-    try:
-        record_invocation(
-            invocation.account_id,
-            invocation.region,
-            invocation.function_name,
-            outcome.ok,
-            outcome.duration_ms,
-            outcome.logs,
-        )
-    except Exception as exc:  # metrics are a courtesy; never fail an invocation over them
-        _log(f"could not record metrics of {invocation.function_name}: {exc}")
-
-
-def _put_logs(invocation: Invocation, outcome: Outcome) -> None:
+def _put_logs(invocation: Invocation, outcome: InvocationResult) -> None:
     """Copy the handler's output into its CloudWatch log group, as Lambda would."""
     from moto.logs.models import logs_backends
 

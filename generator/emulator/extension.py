@@ -2,74 +2,40 @@
 this package's own tests). The deploy code never imports it: it talks to the emulator over HTTP
 exactly as it talks to AWS.
 
-What it changes, and why:
+What it adds, on top of the generic fixes of ``generator.emulator.moto_fixes``:
 
-- switches on the resource types of ``generator.emulator.models`` (secrets, alarms, bucket
-  policy, EventInvokeConfig, SNS/SQS policies, subscriptions; buckets and functions keep the
-  properties moto drops) and ``generator.emulator.rotation_model`` (the secret's rotation
-  schedule);
-- ``execute_change_set``: moto applies the resources but never rebuilds the stack's outputs (the
-  stack was created from an empty template at CreateChangeSet and its output map is never
-  refreshed), never registers exports, and keeps the old parameters and tags. The patch refreshes
-  all of them, and turns an exception while applying into a failed stack with a reason instead of
-  an HTTP 500 that leaves the stack "in progress" forever;
-- ``GetTemplate`` with ``ChangeSetName``: moto ignores the change set and answers with the
-  stack's current template; the patch answers with the change set's own template, as AWS does
-  (``deploy --change-set`` hashes it to refuse a stale or forged plan). ``execute_change_set``
-  also stamps the stack's ``LastUpdatedTime`` on an update, which moto never sets, and a change
-  set keeps its ``DeploymentMode`` (moto drops it), which DescribeChangeSet reports;
-- ``parse_and_update_resource``: for a type moto cannot update in place (Lambda Permission, KMS
-  key, log group) moto replaces the resource in its map with ``None``, breaking every later
-  ``Ref``; the patch keeps the existing resource;
-- ``delete_stack``: moto's deleted stack re-creates its resources the first time its outputs are
-  read (see ``generator.emulator.deletion``); the patch deletes in dependency order, honours
-  ``Retain``, freezes the outputs and reports a resource that cannot go as ``DELETE_FAILED``;
-- change sets carry ``Scope``, ``Details`` (with before/after values when described with
-  ``IncludePropertyValues``) and ``Replacement`` computed from the deployed and the new template
-  (see ``generator.emulator.changes``); moto reports only the action;
-- ``TemplateURL``: a template over CloudFormation's 51,200-byte inline limit goes by an S3 URL on
-  the client's own endpoint, path style (``http://127.0.0.1:PORT/bucket/key`` here); moto reads a
-  path-style URL only on ``localhost`` or ``s3*.amazonaws.com`` and takes ``127`` for the bucket
-  otherwise. The patch reads a loopback URL path style;
-- S3 notifications and ``lambda:Invoke`` run the function's deployed code in a subprocess
-  (``generator.emulator.delivery``) instead of Docker, and S3 events look like AWS's: keys keep
-  their ``/`` (moto writes ``%2F``) and versioned buckets' events carry ``versionId`` and
-  ``sequencer``;
-- SQS event source mappings are polled by ``generator.emulator.poller`` (batches, partial batch
-  responses, redrive), which also turns the functions' EMF lines and Lambda's and SQS's own
-  metrics into CloudWatch datapoints and evaluates the alarms (``metrics``, ``alarms``).
+- the resource types of ``generator.emulator.models`` (secrets, alarms, bucket policy,
+  EventInvokeConfig, SNS/SQS policies, subscriptions, event source mappings; buckets and
+  functions keep the properties moto drops) and ``generator.emulator.rotation_model`` (the
+  secret's rotation schedule);
+- S3 notifications and ``lambda:Invoke`` run the function's deployed code in a subprocess, on the
+  Python its runtime names (``generator.emulator.delivery``), instead of Docker;
+- SQS event source mappings polled by ``generator.emulator.poller`` (batches, partial batch
+  responses, redrive);
+- metrics and alarms (``generator.emulator.observability``), hooked into the two above.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import threading
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus, urlparse
 
 import moto.awslambda.models as lambda_models
-import moto.cloudformation.models as cfn_models
 import moto.cloudformation.parsing as cfn_parsing
 import moto.s3.notifications as s3_notifications
-from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
-from moto.cloudformation.responses import CloudFormationResponse
-from moto.core.responses import ActionResult
-from moto.core.utils import utcnow
 
-from generator.emulator import changes, deletion, models, rotation_model
+from generator.emulator import models, moto_fixes, observability, rotation_model
 from generator.emulator.delivery import Deliverer, invocation_for
+from generator.emulator.patching import PatchSet
 from generator.emulator.poller import Poller
 
-_originals: dict[str, Any] = {}
+_PATCHES = PatchSet("emulator")
 _lock = threading.Lock()
-_deliverer: dict[str, Deliverer] = {}
-_poller: dict[str, Poller] = {}
+_current: dict[str, Any] = {}
 
 
 def _clear_model_caches() -> None:
@@ -85,40 +51,31 @@ def install(endpoint_url: str, work_dir: Path, poll: bool = False) -> Deliverer:
     server passes it, in-process tests drive ``poller()`` by hand instead.
     """
     with _lock:
-        if _originals:
+        if _PATCHES.applied:
             raise RuntimeError("the emulator extension is already installed")
         deliverer = Deliverer(endpoint_url=endpoint_url, work_dir=work_dir)
-        _deliverer["current"] = deliverer
+        poller_ = Poller(deliverer)
+        observability.install(deliverer, poller_)
+        _current.update(deliverer=deliverer, poller=poller_)
         models.set_active(True)
         _clear_model_caches()
-        _patch(CloudFormationBackend, "execute_change_set", _execute_change_set)
-        _patch(CloudFormationResponse, "get_template", _get_template)
-        _patch(CloudFormationResponse, "create_change_set", _create_change_set)
-        _patch(CloudFormationBackend, "delete_stack", _delete_stack)
-        _patch(ChangeSet, "diff", _diff_with_details)
-        _patch(CloudFormationResponse, "describe_change_set", _describe_change_set)
-        _patch(CloudFormationResponse, "_get_stack_from_s3_url", _get_stack_from_s3_url)
-        _patch(cfn_parsing, "parse_and_update_resource", _update_or_keep)
-        _patch(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
-        _patch(s3_notifications, "_get_s3_event", _s3_event_with_version)
-        _patch(lambda_models.LambdaFunction, "invoke", _invoke_api)
-        _poller["current"] = Poller(deliverer)
+        moto_fixes.install()
+        _PATCHES.replace(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
+        _PATCHES.replace(lambda_models.LambdaFunction, "invoke", _invoke_api)
         if poll:
-            _poller["current"].start()
+            poller_.start()
         return deliverer
 
 
 def uninstall() -> None:
     """Restore moto's own behaviour (waits for running invocations)."""
     with _lock:
-        for key, original in _originals.items():
-            owner_name, attribute = key.rsplit(".", 1)
-            setattr(_owners[owner_name], attribute, original)
-        _originals.clear()
+        _PATCHES.restore()
+        moto_fixes.uninstall()
         models.set_active(False)
         _clear_model_caches()
-        deliverer = _deliverer.pop("current", None)
-        poller_ = _poller.pop("current", None)
+        deliverer = _current.pop("deliverer", None)
+        poller_ = _current.pop("poller", None)
     if poller_ is not None:
         poller_.stop()
     if deliverer is not None:
@@ -136,254 +93,19 @@ def installed(endpoint_url: str, work_dir: Path) -> Iterator[Deliverer]:
 
 
 def poller() -> Poller:
-    """The installed extension's poller (mappings, queue metrics, alarms)."""
-    return _poller["current"]
-
-
-def is_installed() -> bool:
-    """Whether the extension is on in this process."""
-    return bool(_originals)
-
-
-_owners: dict[str, Any] = {}
-
-
-def _patch(owner: Any, attribute: str, replacement: Callable[..., Any]) -> None:
-    name = f"{getattr(owner, '__module__', '')}:{getattr(owner, '__name__', owner)}"
-    _owners[name] = owner
-    _originals[f"{name}.{attribute}"] = (
-        owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)
-    )
-    setattr(owner, attribute, replacement)
-
-
-def _original(owner: Any, attribute: str) -> Any:
-    name = f"{getattr(owner, '__module__', '')}:{getattr(owner, '__name__', owner)}"
-    return _originals[f"{name}.{attribute}"]
-
-
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def _get_stack_from_s3_url(self: CloudFormationResponse, template_url: str) -> str:
-    """A loopback TemplateURL is path style (``/bucket/key``), like the emulator's S3 endpoint."""
-    from moto.s3.models import s3_backends
-
-    parts = urlparse(template_url)
-    if parts.hostname in _LOOPBACK_HOSTS:
-        bucket, key = parts.path.lstrip("/").split("/", 1)
-        found = s3_backends[self.current_account][self.partition].get_object(bucket, key)
-        if found is None:
-            raise ValidationError(message=f"TemplateURL {template_url} names no object")
-        return str(found.value.decode("utf-8"))
-    return str(_original(CloudFormationResponse, "_get_stack_from_s3_url")(self, template_url))
-
-
-# ---------------------------------------------------------------------------------------------
-# CloudFormation
-# ---------------------------------------------------------------------------------------------
-
-
-def _execute_change_set(
-    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
-) -> None:
-    change_set = self.describe_change_set(change_set_name)
-    assert change_set is not None  # noqa: S101 - describe_change_set raises when it is missing
-    stack: Stack = self.stacks[change_set.stack_id]
-    # Stacks born from a change set were built without the region's exports.
-    stack.resource_map.cross_stack_resources = self.exports
-    try:
-        _original(CloudFormationBackend, "execute_change_set")(self, change_set_name, stack_name)
-        stamp_update(stack, change_set)
-        refresh_stack(self, stack, change_set)
-    except Exception as exc:  # AWS reports a failed apply on the stack, not on the API call
-        mark_failed(stack, change_set, exc)
-
-
-def stamp_update(stack: Stack, change_set: Any) -> None:
-    """Set the stack's LastUpdatedTime after an update, as AWS does (moto reports none)."""
-    if change_set.change_set_type == "UPDATE":
-        # moto's Stack declares no such attribute, but its serializer reports it when set.
-        setattr(stack, "last_updated_time", utcnow())  # noqa: B010
-
-
-def change_set_template(response: CloudFormationResponse) -> Any:
-    """GetTemplate's answer: the named change set's own template, else moto's (the stack's)."""
-    name = response._get_param("ChangeSetName")
-    if not name:
-        return None
-    backend = response.cloudformation_backend
-    change_set: Any = backend.describe_change_set(name)  # raises ValidationError when missing
-    stack_name = response._get_param("StackName")
-    if stack_name and stack_name not in (change_set.stack_name, change_set.stack_id):
-        raise ValidationError(stack_name, f"ChangeSet [{name}] does not exist")
-    return ActionResult(
-        {"TemplateBody": change_set.template, "StagesAvailable": ["Original", "Processed"]}
-    )
-
-
-def _get_template(self: CloudFormationResponse) -> Any:
-    return change_set_template(self) or _original(CloudFormationResponse, "get_template")(self)
-
-
-def keep_deployment_mode(response: CloudFormationResponse) -> None:
-    """After CreateChangeSet: the new change set keeps the DeploymentMode it was asked for."""
-    mode = response._get_param("DeploymentMode")
-    if not mode:
-        return
-    name = response._get_param("ChangeSetName")
-    made = [c for c in response.cloudformation_backend.change_sets.values()
-            if c.change_set_name == name]  # fmt: skip
-    # moto's ChangeSet declares no such attribute, but its serializer reports it when set.
-    setattr(made[-1], "deployment_mode", mode)  # noqa: B010
-
-
-def _create_change_set(self: CloudFormationResponse) -> Any:
-    result = _original(CloudFormationResponse, "create_change_set")(self)
-    keep_deployment_mode(self)
-    return result
-
-
-@contextmanager
-def change_set_facts() -> Iterator[None]:
-    """Only the CloudFormation fixes ``deploy --change-set`` relies on, for in-process moto.
-
-    The deploy tests run moto in-process without the emulator; a kept plan is judged by its
-    change set's template and DeploymentMode and the stack's LastUpdatedTime, which plain moto
-    gets wrong.
-    """
-    original_execute = CloudFormationBackend.__dict__["execute_change_set"]
-    original_get = CloudFormationResponse.__dict__["get_template"]
-    original_create = CloudFormationResponse.__dict__["create_change_set"]
-
-    def execute(
-        self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
-    ) -> None:
-        original_execute(self, change_set_name, stack_name)
-        change_set: Any = self.describe_change_set(change_set_name)
-        stamp_update(self.stacks[change_set.stack_id], change_set)
-
-    def get_template(self: CloudFormationResponse) -> Any:
-        return change_set_template(self) or original_get(self)
-
-    def create(self: CloudFormationResponse) -> Any:
-        result = original_create(self)
-        keep_deployment_mode(self)
-        return result
-
-    CloudFormationBackend.execute_change_set = execute  # type: ignore[method-assign]
-    CloudFormationResponse.get_template = get_template  # type: ignore[method-assign]
-    CloudFormationResponse.create_change_set = create  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        CloudFormationBackend.execute_change_set = original_execute  # type: ignore[method-assign]
-        CloudFormationResponse.get_template = original_get  # type: ignore[method-assign]
-        CloudFormationResponse.create_change_set = original_create  # type: ignore[method-assign]
-
-
-def refresh_stack(backend: CloudFormationBackend, stack: Stack, change_set: Any) -> None:
-    """After an executed change set: template, outputs, exports, parameters and tags."""
-    stack._parse_template()
-    stack.description = stack.template_dict.get("Description")
-    for name in [e.name for e in stack.exports]:
-        backend.exports.pop(name, None)
-    stack.output_map = stack._create_output_map()
-    backend._validate_export_uniqueness(stack)
-    for export in stack.exports:
-        backend.exports[export.name] = export
-    stack.parameters = dict(change_set.parameters or {})
-    if change_set.tags:
-        stack.tags = dict(change_set.tags)
-
-
-def mark_failed(stack: Stack, change_set: Any, exc: Exception) -> None:
-    """Leave the stack in the state AWS would after a failed apply, with the reason."""
-    traceback.print_exception(exc, file=sys.stderr)  # the server log keeps the whole story
-    creating = change_set.change_set_type == "CREATE"
-    stamp_update(stack, change_set)
-    reason = f"emulator: {type(exc).__name__}: {exc}"
-    stack._add_stack_event("CREATE_FAILED" if creating else "UPDATE_FAILED", reason)
-    prefix = "ROLLBACK" if creating else "UPDATE_ROLLBACK"
-    # moto cannot roll resources back: the status says what AWS would report, the reason the rest.
-    stack._add_stack_event(f"{prefix}_IN_PROGRESS", "moto cannot roll back; resources may differ")
-    stack._add_stack_event(f"{prefix}_COMPLETE")
-    stack.status = f"{prefix}_COMPLETE"
-    change_set.execution_status = "EXECUTE_FAILED"
-
-
-def _diff_with_details(self: ChangeSet) -> list[Any]:
-    """moto's changes with Scope, Details, values and Replacement, as CloudFormation has them."""
-    found: list[Any] = list(_original(ChangeSet, "diff")(self))
-    stack = self.stack
-    deployed = dict(getattr(stack.resource_map, "_resource_json_map", None) or {})
-    new = dict((self.template_dict or {}).get("Resources") or {})
-    parsed = getattr(stack.resource_map, "_parsed_resources", {}) or {}
-    tags_changed = self.change_set_type == "UPDATE" and dict(self.tags or {}) != dict(
-        stack.tags or {}
-    )
-    listed = {change.logical_resource_id for change in found}
-    if tags_changed:
-        # CloudFormation retags every taggable resource when the stack's tags change.
-        for logical_id, resource in new.items():
-            retag = logical_id in deployed and logical_id not in listed
-            if retag and changes.taggable(str(resource.get("Type", ""))):
-                found.append(cfn_models.Change("Modify", logical_id, resource["Type"]))
-    for change in found:
-        resource = parsed.get(change.logical_resource_id)
-        physical = getattr(resource, "physical_resource_id", None) if resource else None
-        changes.enrich(
-            change,
-            deployed.get(change.logical_resource_id),
-            new.get(change.logical_resource_id),
-            physical if isinstance(physical, str) else None,
-            tags_changed,
-        )
+    """The installed extension's poller (mappings, and metrics and alarms every few seconds)."""
+    found: Poller = _current["poller"]
     return found
 
 
-def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
-    """DescribeChangeSet: property values only when ``IncludePropertyValues`` asks for them."""
-    change_set = self.cloudformation_backend.describe_change_set(
-        change_set_name=self._get_param("ChangeSetName")
-    )
-    if self._get_bool_param("IncludePropertyValues", False):
-        return ActionResult(change_set)
-    return ActionResult(changes.without_values(change_set))
-
-
-def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
-    stack = self.stacks.get(name_or_stack_id) or next(
-        (s for s in self.stacks.values() if s.name == name_or_stack_id), None
-    )
-    if stack is None:
-        return  # deleting a stack that does not exist succeeds, as on AWS
-    deletion.delete_stack(self, stack)
-
-
-def _update_or_keep(
-    logical_id: str,
-    resource_json: dict[str, Any],
-    resources_map: Any,
-    account_id: str,
-    region_name: str,
-) -> Any:
-    updated = _original(cfn_parsing, "parse_and_update_resource")(
-        logical_id, resource_json, resources_map, account_id, region_name
-    )
-    if updated is None:
-        # moto has no in-place update for this type: keep the resource rather than lose it.
-        return resources_map._parsed_resources.get(logical_id)
-    return updated
+def _deliverer() -> Deliverer:
+    found: Deliverer = _current["deliverer"]
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
 # Lambda delivery
 # ---------------------------------------------------------------------------------------------
-
-
-def _current() -> Deliverer:
-    return _deliverer["current"]
 
 
 def _invoke_from_s3(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
@@ -394,18 +116,7 @@ def _invoke_from_s3(account_id: str, event_body: Any, fn_arn: str, region_name: 
     except Exception as exc:  # S3 delivers asynchronously: a missing function drops the event
         print(f"[emulator] S3 event for {fn_arn} dropped: {exc}", flush=True)
         return
-    _current().invoke_async(invocation_for(function, account_id, region_name), event_body)
-
-
-def _s3_event_with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
-    event = _original(s3_notifications, "_get_s3_event")(event_name, bucket, key, notification_id)
-    obj = event["Records"][0]["s3"]["object"]
-    # S3 form-encodes the key but leaves "/" alone; moto encodes it as %2F.
-    obj["key"] = quote_plus(key.name, safe="/")
-    if getattr(bucket, "is_versioned", False) and key.version_id:
-        obj["versionId"] = key.version_id
-    obj["sequencer"] = f"{int(key.last_modified.timestamp() * 1e6):016X}"
-    return event
+    _deliverer().invoke_async(invocation_for(function, account_id, region_name), event_body)
 
 
 def _invoke_api(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
@@ -414,14 +125,13 @@ def _invoke_api(self: Any, body: Any, request_headers: Any, response_headers: An
     invocation = invocation_for(self, self.account_id, self.region)
     kind = request_headers.get("x-amz-invocation-type", "RequestResponse")
     if kind == "Event":
-        _current().invoke_async(invocation, event)
+        _deliverer().invoke_async(invocation, event)
         return ""
-    outcome = _current().invoke_sync(invocation, event)
+    outcome = _deliverer().invoke_sync(invocation, event)
     if not outcome.ok:
         response_headers["x-amz-function-error"] = "Unhandled"
     return json.dumps(outcome.payload).encode("utf-8")
 
 
-# Imported for the side effect documented in ``models``; referenced so linters keep it.
-_ = cfn_models
-_REGISTERED = rotation_model  # registers AWS::SecretsManager::RotationSchedule
+# Imported for the resource type it registers (AWS::SecretsManager::RotationSchedule).
+_REGISTERED = rotation_model

@@ -75,7 +75,7 @@ class _Typed:
         return _cfn_type(cls.AWS_TYPE)
 
 
-class _Resource(_Typed):
+class ResourceType(_Typed):
     """A type moto lacks: each subclass states its Ref, attributes, create and removal.
 
     An update creates the resource again from the new properties (puts overwrite), first deleting
@@ -266,7 +266,7 @@ def secret_string(props: Mapping[str, Any]) -> str | None:
     return json.dumps(document)
 
 
-class Secret(_Resource, CloudFormationModel):
+class Secret(ResourceType, CloudFormationModel):
     """``AWS::SecretsManager::Secret``: Ref is the ARN, like CloudFormation's."""
 
     AWS_TYPE = "AWS::SecretsManager::Secret"
@@ -348,9 +348,6 @@ class Secret(_Resource, CloudFormationModel):
 
 
 def _put_alarm(name: str, props: Mapping[str, Any], account_id: str, region_name: str) -> str:
-    from generator.emulator.metrics import remember_region
-
-    remember_region(account_id, region_name)  # the emulator evaluates this region's alarms
     backend = cloudwatch_backends[account_id][region_name]
     alarm = backend.put_metric_alarm(
         name=name,
@@ -381,7 +378,7 @@ def _put_alarm(name: str, props: Mapping[str, Any], account_id: str, region_name
     return str(alarm.alarm_arn)
 
 
-class Alarm(_Resource, CloudFormationModel):
+class Alarm(ResourceType, CloudFormationModel):
     """``AWS::CloudWatch::Alarm``: Ref is the name, ``GetAtt Arn`` the ARN."""
 
     AWS_TYPE = "AWS::CloudWatch::Alarm"
@@ -492,7 +489,7 @@ class KmsKey(_Typed, Key, CloudFormationModel):
 # ---------------------------------------------------------------------------------------------
 
 
-class BucketPolicy(_Resource, CloudFormationModel):
+class BucketPolicy(ResourceType, CloudFormationModel):
     """``AWS::S3::BucketPolicy``, recorded but NOT applied.
 
     moto evaluates bucket policies on every request but cannot evaluate conditions such as
@@ -644,7 +641,7 @@ def _invoke_config(props: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class EventInvokeConfig(_Resource, CloudFormationModel):
+class EventInvokeConfig(ResourceType, CloudFormationModel):
     """``AWS::Lambda::EventInvokeConfig``: the function's async retries and destinations."""
 
     AWS_TYPE = "AWS::Lambda::EventInvokeConfig"
@@ -737,7 +734,7 @@ def _polled(mapping: Any, account_id: str, region_name: str) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 
-class _AttachedPolicy(_Resource):
+class _AttachedPolicy(ResourceType):
     """A policy resource: sets the ``Policy`` attribute of each resource listed in ``TARGETS``.
 
     Ref is the targets, joined by commas. A delete leaves each target its last policy.
@@ -789,7 +786,7 @@ class QueuePolicy(_AttachedPolicy, CloudFormationModel):
         sqs_backends[account_id][region_name].set_queue_attributes(queue_name, {"Policy": document})
 
 
-class Subscription(_Resource, CloudFormationModel):
+class Subscription(ResourceType, CloudFormationModel):
     """``AWS::SNS::Subscription``: Ref is the subscription ARN."""
 
     AWS_TYPE = "AWS::SNS::Subscription"
@@ -816,10 +813,3 @@ class Subscription(_Resource, CloudFormationModel):
         cls, physical_id: str, props: Mapping[str, Any], account_id: str, region_name: str
     ) -> None:
         sns_backends[account_id][region_name].unsubscribe(physical_id)
-
-
-# Every type this module adds or extends, for the extension's checks and the README.
-MODELS: tuple[type[CloudFormationModel], ...] = (
-    Secret, Alarm, KmsKey, BucketPolicy, Bucket, Function, EventInvokeConfig, TopicPolicy,
-    QueuePolicy, Subscription, EventSourceMapping,
-)  # fmt: skip

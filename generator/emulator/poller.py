@@ -1,4 +1,4 @@
-"""The emulator's clock: SQS event source mappings, queue metrics and alarm evaluation.
+"""The emulator's clock: SQS event source mappings, and what runs every few seconds.
 
 Lambda polls an SQS queue for each event source mapping; here one background thread does, for
 every mapping that CloudFormation created (``generator.emulator.models.EventSourceMapping``):
@@ -14,8 +14,8 @@ every mapping that CloudFormation created (``generator.emulator.models.EventSour
   rest become visible again when their visibility timeout ends.
 
 Batches run one at a time (``ScalingConfig.MaximumConcurrency`` is recorded, not used: the
-emulator's concurrency is 1). The same thread samples every queue's SQS metrics and evaluates the
-alarms every few seconds (``generator.emulator.metrics``, ``generator.emulator.alarms``).
+emulator's concurrency is 1). The same thread runs the ``periodic`` tasks every few seconds
+(``generator.emulator.observability`` samples the queues' metrics and evaluates the alarms).
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.emulator import alarms, metrics
-from generator.emulator.delivery import Deliverer, Outcome, invocation_for
+from generator.emulator.delivery import Deliverer, InvocationResult, invocation_for
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 MAX_RECEIVE_PER_CALL = 10  # SQS's limit per ReceiveMessage
@@ -42,7 +41,6 @@ def register_mapping(uuid: str, account_id: str, region: str) -> None:
     """Poll this event source mapping from now on (until it is deleted)."""
     with _mappings_lock:
         _mappings[uuid] = (account_id, region)
-    metrics.remember_region(account_id, region)
 
 
 def forget_mapping(uuid: str) -> None:
@@ -80,7 +78,7 @@ def sqs_record(message: Any, queue_arn: str, region: str) -> dict[str, Any]:
 
 
 def failed_message_ids(
-    outcome: Outcome, message_ids: Sequence[str], response_types: Sequence[str]
+    outcome: InvocationResult, message_ids: Sequence[str], response_types: Sequence[str]
 ) -> set[str]:
     """The messages to leave on the queue after an invocation, as Lambda decides it.
 
@@ -115,6 +113,8 @@ class Poller:
     deliverer: Deliverer
     interval_seconds: float = 0.5
     evaluate_every_seconds: float = 5.0
+    # Run every ``evaluate_every_seconds`` after the mappings were polled.
+    periodic: list[Callable[[], object]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _last_evaluation: float = 0.0
@@ -140,8 +140,8 @@ class Poller:
             self._stop.wait(self.interval_seconds)
 
     def tick(self, evaluate: bool | None = None) -> int:
-        """Poll every mapping once, then (every few seconds, or when asked) sample the queues
-        and evaluate the alarms. Returns the number of batches invoked."""
+        """Poll every mapping once, then (every few seconds, or when asked) run the periodic
+        tasks. Returns the number of batches invoked."""
         batches = 0
         for uuid, (account_id, region) in registered_mappings().items():
             batches += self.poll_mapping(uuid, account_id, region)
@@ -150,16 +150,9 @@ class Poller:
             evaluate is None and now - self._last_evaluation >= self.evaluate_every_seconds
         ):
             self._last_evaluation = now
-            self.observe()
+            for task in self.periodic:
+                task()
         return batches
-
-    def observe(self) -> list[alarms.Transition]:
-        """Sample every queue's metrics and evaluate every alarm, in every known region."""
-        changes = []
-        for account_id, region in metrics.known_regions():
-            metrics.sample_queues(account_id, region)
-            changes += alarms.evaluate(account_id, region)
-        return changes
 
     def poll_mapping(self, uuid: str, account_id: str, region: str) -> int:
         """One receive-invoke-delete round for one mapping; 1 if a batch was invoked."""

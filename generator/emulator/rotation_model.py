@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from moto.core.common_models import CloudFormationModel
 from moto.secretsmanager.models import secretsmanager_backends
 
-from generator.emulator.models import _Resource
+from generator.emulator.models import ResourceType
 
 SECONDS_PER_DAY = 86400
 
@@ -32,7 +32,7 @@ def configure_rotation(secret: Any, lambda_arn: str, days: int, now: float) -> N
     secret.next_rotation_date = int(now) + days * SECONDS_PER_DAY
 
 
-class RotationSchedule(_Resource, CloudFormationModel):
+class RotationSchedule(ResourceType, CloudFormationModel):
     """``AWS::SecretsManager::RotationSchedule`` with a ``RotationLambdaARN``: Ref is the
     secret's ARN, as CloudFormation's."""
 

@@ -21,7 +21,7 @@ from generator import cli as main_cli
 from generator.contracts import ArtifactFile
 from generator.deploy.aws import Clients
 from generator.deploy.runtime import Runtime, default_runtime
-from generator.emulator.extension import change_set_facts
+from generator.emulator import moto_fixes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT = "123456789012"  # moto's default account
@@ -145,7 +145,7 @@ def aws() -> Iterator[None]:
     With the emulator's two fixes a kept plan is judged by (GetTemplate of a change set,
     LastUpdatedTime), which plain moto gets wrong.
     """
-    with mock_aws(), change_set_facts():
+    with mock_aws(), moto_fixes.installed():
         yield
 
 

@@ -11,9 +11,9 @@ from botocore.stub import ANY
 from generator.deploy import apply
 from generator.deploy.changeset import ChangeSetRequest, create_change_set, describe_change_set
 from generator.deploy.driftplan import REFUSE, REVERT, assess
-from generator.deploy.events import Stack
 from generator.deploy.guard import judge
 from generator.deploy.recovery import Ready
+from generator.deploy.stacks import Stack
 from generator.errors import ExitCode, GeneratorError
 from tests.deploy.conftest import FakeClock, recorded
 from tests.deploy.test_recorded import CHANGE_SET_ID, Make, context, spec, stub_change_set

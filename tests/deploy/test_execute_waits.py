@@ -11,8 +11,8 @@ import pytest
 
 from generator.clock import Deadline
 from generator.deploy import apply
-from generator.deploy.events import Event, Outcome, failure_message
 from generator.deploy.guard import judge
+from generator.deploy.stacks import Event, StackOutcome, failure_message
 from generator.errors import ExitCode, GeneratorError
 from tests.deploy.conftest import (
     FakeClock,
@@ -122,11 +122,11 @@ def test_failed_create_without_a_resource_failure_names_the_stack_events_reason(
     )  # fmt: skip
     started = Event("e1", stamp, STACK, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "")
     message = failure_message(
-        "Creation", STACK, Outcome("ROLLBACK_COMPLETE", "", (started, failed))
+        "Creation", STACK, StackOutcome("ROLLBACK_COMPLETE", "", (started, failed))
     )
     assert message.splitlines()[-1] == (
         "  TapStackdev CREATE_FAILED: BucketAlreadyExists: serverlessapp-files-dev-123456789012 "
         "already exists"
     )
-    bare = failure_message("Creation", STACK, Outcome("ROLLBACK_COMPLETE", "", (started,)))
+    bare = failure_message("Creation", STACK, StackOutcome("ROLLBACK_COMPLETE", "", (started,)))
     assert "describe-stack-events --stack-name TapStackdev" in bare

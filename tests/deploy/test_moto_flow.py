@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from generator.deploy import pipeline
-from generator.emulator.extension import change_set_facts
+from generator.emulator import moto_fixes
 from tests.deploy.conftest import ACCOUNT, DEV_ENV, REGION, Repo, app_template, make_artifact
 
 STACK = "TapStackdev"
@@ -20,7 +20,7 @@ BUCKET = f"serverlessapp-artifacts-{ACCOUNT}-{REGION}"
 
 @pytest.fixture(autouse=True)
 def aws() -> Iterator[None]:
-    with mock_aws(), change_set_facts():
+    with mock_aws(), moto_fixes.installed():
         yield
 
 

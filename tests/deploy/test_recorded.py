@@ -10,13 +10,13 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from generator.config import parse_environment
-from generator.deploy import apply, plan, settings
+from generator.deploy import apply, plan, protection
 from generator.deploy.aws import Identity, check_account
 from generator.deploy.changeset import describe_change_set
 from generator.deploy.drift import stack_drift
-from generator.deploy.events import Stack, StackResource, wait_for_stack
 from generator.deploy.guard import judge
 from generator.deploy.recovery import prepare_stack
+from generator.deploy.stacks import Stack, StackResource, wait_for_stack
 from generator.errors import ExitCode, GeneratorError
 from tests.deploy.conftest import ACCOUNT, REGION, FakeClock, Make, recorded, stack, stub_clients
 from tests.deploy.fakes import FakeCloudFormation, Step
@@ -193,8 +193,8 @@ def test_update_lifts_the_stack_policy_only_for_allowed_ids_and_restores_it() ->
     assert lines[-1] == "TapStackdev: UPDATE_COMPLETE"
     assert cfn.executed
     # During the update only the allowed DataBucket may be replaced; afterwards all are guarded.
-    lifted = settings.encode_policy(settings.stack_policy({"DeadLetterQueue"}))
-    full = settings.encode_policy(settings.stack_policy({"DataBucket", "DeadLetterQueue"}))
+    lifted = protection.encode_policy(protection.stack_policy({"DeadLetterQueue"}))
+    full = protection.encode_policy(protection.stack_policy({"DataBucket", "DeadLetterQueue"}))
     assert cfn.policies == [lifted, full]
 
 
@@ -382,8 +382,8 @@ def test_turns_termination_protection_on_only_when_it_differs(stubbed: Make) -> 
         {"StackId": STACK_ID},
         {"StackName": "TapStackdev", "EnableTerminationProtection": True},
     )
-    assert settings.reconcile_termination_protection(cfn, "TapStackdev", False, True)
-    assert not settings.reconcile_termination_protection(cfn, "TapStackdev", True, True)
+    assert protection.reconcile_termination_protection(cfn, "TapStackdev", False, True)
+    assert not protection.reconcile_termination_protection(cfn, "TapStackdev", True, True)
 
 
 def test_status_lists_drifted_resources(stubbed: Make) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.contracts import STATEFUL_TYPES
-from generator.deploy import apply, settings
+from generator.deploy import apply, protection
 from generator.deploy.changeset import (
     Change,
     PlanRecord,
@@ -18,9 +18,9 @@ from generator.deploy.changeset import (
     explicit_parameters,
     is_no_changes,
 )
-from generator.deploy.events import Event, Stack, StackResource, root_cause
 from generator.deploy.guard import judge
 from generator.deploy.pipeline import git_commit, template_handler
+from generator.deploy.stacks import Event, Stack, StackResource, root_cause
 from generator.errors import ExitCode, GeneratorError
 
 
@@ -68,7 +68,7 @@ def test_stack_policy_denies_replace_and_delete_on_stateful_ids_only() -> None:
             "Function": {"Type": "AWS::Lambda::Function"},
         }
     }
-    policy = settings.policy_for_template(template)
+    policy = protection.policy_for_template(template)
     allow, deny = policy["Statement"]
     assert allow == {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
     assert deny["Action"] == ["Update:Replace", "Update:Delete"]
@@ -77,12 +77,12 @@ def test_stack_policy_denies_replace_and_delete_on_stateful_ids_only() -> None:
 
 def test_policy_during_update_lifts_only_allowed_ids_and_keeps_removed_ones_protected() -> None:
     template = {"Resources": {"DataBucket": {"Type": "AWS::S3::Bucket"}}}
-    policy = settings.policy_during_update(template, ["OldQueue"], allow=["DataBucket"])
+    policy = protection.policy_during_update(template, ["OldQueue"], allow=["DataBucket"])
     assert policy["Statement"][1]["Resource"] == ["LogicalResourceId/OldQueue"]
 
 
 def test_policy_without_stateful_resources_only_allows() -> None:
-    assert settings.stack_policy([]) == {
+    assert protection.stack_policy([]) == {
         "Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
     }
 
@@ -114,7 +114,7 @@ def test_rollback_triggers_only_for_marked_template_alarms_that_already_exist() 
         _alarm("QueueDepthAlarm", "ServerlessApp-DLQ-Depth-dev"),
         _alarm("Gone", "Old"),
     ]
-    assert settings.rollback_triggers(template, deployed, "aws-cn", "cn-north-1", "1" * 12) == [
+    assert protection.rollback_triggers(template, deployed, "aws-cn", "cn-north-1", "1" * 12) == [
         {
             "Arn": "arn:aws-cn:cloudwatch:cn-north-1:111111111111:alarm:"
             "ServerlessApp-Lambda-Errors-dev",
@@ -129,7 +129,7 @@ def test_rollback_triggers_are_capped_at_five() -> None:
         "Resources": {i: {"Type": "AWS::CloudWatch::Alarm", "Metadata": TRIGGER} for i in ids}
     }
     deployed = [_alarm(i, f"name-{i}") for i in ids]
-    assert len(settings.rollback_triggers(template, deployed, "aws", "us-east-1", "1" * 12)) == 5
+    assert len(protection.rollback_triggers(template, deployed, "aws", "us-east-1", "1" * 12)) == 5
 
 
 def test_tags_keep_the_deployed_commit_when_nothing_else_changed() -> None:

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from generator.emulator import extension, server
+from generator.emulator import extension, launcher
 from generator.emulator.delivery import Deliverer
 
 REGION = "us-east-1"
@@ -44,7 +44,7 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "state"
     folder.mkdir()
     yield folder
-    server.stop(folder)
+    launcher.stop(folder)
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         }
     )
     yield env
-    server.stop(state)
+    launcher.stop(state)
 
 
 def run_cli(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from generator.emulator import alarms, metrics
-from generator.emulator.delivery import Deliverer, Outcome
+from generator.emulator.delivery import Deliverer, InvocationResult
+from generator.emulator.observability import alarms, metrics
 from generator.emulator.poller import failed_message_ids
 from tests.emulator.conftest import ACCOUNT, REGION
 
@@ -113,8 +113,8 @@ def test_rejects_an_unknown_statistic() -> None:
         alarms.statistic("p99", [1.0])
 
 
-def _outcome(ok: bool, payload: Any) -> Outcome:
-    return Outcome(ok, payload, "", "request")
+def _outcome(ok: bool, payload: Any) -> InvocationResult:
+    return InvocationResult(ok, payload, "", "request")
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def _outcome(ok: bool, payload: Any) -> Outcome:
     ],
 )  # fmt: skip
 def test_failed_messages_follow_lambdas_partial_batch_rules(
-    outcome: Outcome, types: list[str], failed: set[str]
+    outcome: InvocationResult, types: list[str], failed: set[str]
 ) -> None:
     assert failed_message_ids(outcome, ["a", "b"], types) == failed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.emulator import changes
+from generator.emulator.moto_fixes import change_details as changes
 from tests.emulator.conftest import template
 
 STACK = "TapStackdetails"

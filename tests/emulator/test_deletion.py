@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from generator import naming
-from generator.emulator.deletion import deletion_waves, dependencies, references
+from generator.emulator.moto_fixes.deletion import deletion_waves, dependencies, references
 from tests.emulator.conftest import ACCOUNT, REGION, handler_zip, template
 
 STACK = "TapStacklocal"

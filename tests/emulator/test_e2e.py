@@ -20,7 +20,7 @@ import pytest
 
 from generator import naming
 from generator.deploy.changeset import PlanRecord, template_sha256
-from generator.emulator import server
+from generator.emulator import launcher
 from tests.emulator.conftest import cli_ok, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,7 @@ def test_local_pipeline_end_to_end(
 
     first = cli_ok(repo_root, cli_env, "deploy", "--env", "local")
     assert "embedded AWS emulator" in first
-    running = server.status(state)
+    running = launcher.status(state)
     assert running is not None, "deploy --env local did not start the emulator"
     endpoint = running.endpoint
     cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=endpoint)
@@ -51,7 +51,7 @@ def test_local_pipeline_end_to_end(
 
     second = cli_ok(repo_root, cli_env, "deploy", "--env", "local")
     assert "No changes" in second
-    assert server.status(state) == running  # the same server, reused
+    assert launcher.status(state) == running  # the same server, reused
 
     sample = tmp_path / "hello world.txt"
     sample.write_text("hello, pipeline\n", encoding="utf-8")
@@ -89,7 +89,7 @@ def test_local_pipeline_end_to_end(
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0  # a new, empty bucket
 
     cli_ok(repo_root, cli_env, "down")
-    assert not server.is_alive(running.pid)
+    assert not launcher.is_alive(running.pid)
     with socket.socket() as sock:
         sock.settimeout(0.5)
         assert sock.connect_ex(("127.0.0.1", running.port)) != 0, "something still listens"
@@ -106,7 +106,7 @@ def test_local_kept_plan_is_executed_once_and_a_forged_one_is_refused(
     assert f"change-set-id: {kept}" in planned
     applied = cli_ok(repo_root, cli_env, "deploy", "--env", "local", "--change-set", kept)
     assert f"executing change set {kept.split('/')[1]} on {stack_name}" in applied
-    running = server.status(state)
+    running = launcher.status(state)
     assert running is not None
     cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=running.endpoint)
     assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == (

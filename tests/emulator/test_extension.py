@@ -14,7 +14,7 @@ from moto import mock_aws
 from moto.cloudformation.parsing import get_model_map
 from moto.cloudformation.responses import CloudFormationResponse
 
-from generator.emulator import extension, models
+from generator.emulator import models, moto_fixes
 from generator.emulator.models import generate_password, secret_string
 from tests.emulator.conftest import REGION, outputs_of, template
 
@@ -434,12 +434,12 @@ def test_a_change_set_keeps_its_deployment_mode(cfn: Any) -> None:
     assert "DeploymentMode" not in cfn.describe_change_set(ChangeSetName=plain)
 
 
-def test_change_set_facts_alone_fix_get_template_and_are_undone() -> None:
+def test_moto_fixes_alone_fix_get_template_and_are_undone() -> None:
     original = CloudFormationResponse.__dict__["get_template"]
     with mock_aws():
         client = boto3.client("cloudformation", region_name=REGION)
         body = template({"Queue": {"Type": "AWS::SQS::Queue"}})
-        with extension.change_set_facts():
+        with moto_fixes.installed():
             made = client.create_change_set(
                 StackName="app", ChangeSetName="c", TemplateBody=body, ChangeSetType="CREATE"
             )["Id"]

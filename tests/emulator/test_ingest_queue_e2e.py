@@ -25,8 +25,8 @@ import boto3
 import pytest
 
 from generator import naming
-from generator.emulator import server
-from generator.emulator.alarm_demo import mismatched_notification
+from generator.emulator import launcher
+from generator.emulator.observability.alarm_demo import mismatched_notification
 from tests.emulator.conftest import cli_ok
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +64,7 @@ def test_queue_mode_processes_good_files_once_and_dead_letters_the_bad_one(
     repo_root: Path, cli_env: dict[str, str]
 ) -> None:
     cli_ok(repo_root, cli_env, "deploy", "--env", ENV)
-    running = server.status(Path(cli_env["SERVERLESSAPP_STATE_DIR"]))
+    running = launcher.status(Path(cli_env["SERVERLESSAPP_STATE_DIR"]))
     assert running is not None
 
     def client(service: str) -> Any:

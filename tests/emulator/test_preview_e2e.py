@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from generator import naming
-from generator.emulator import server
+from generator.emulator import launcher
 from tests.emulator.conftest import cli_ok
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +64,7 @@ def test_a_preview_of_local_lives_and_dies_beside_the_base_stack(
 ) -> None:
     state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
     cli_ok(repo_root, cli_env, "deploy", "--env", "local")
-    running = server.status(state)
+    running = launcher.status(state)
     assert running is not None
     endpoint = running.endpoint
     base = _everything(endpoint)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from generator.config import load_environments
-from generator.emulator.rotation import current_version, rotate_now
 from generator.emulator.rotation_model import configure_rotation
 from generator.errors import ExitCode, GeneratorError
+from generator.workload import current_version, rotate_now
 from tests.deploy.conftest import FakeClock
 
 ENV = load_environments(Path("environments"), ["local"])["local"]
@@ -92,16 +92,16 @@ def test_rotation_schedule_model_records_what_describe_secret_shows() -> None:
 def test_rotate_command_builds_a_typed_request_for_the_domain(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from generator import workload
     from generator.cli import main
-    from generator.emulator import commands
 
-    seen: list[commands.RotateRequest] = []
+    seen: list[workload.RotateRequest] = []
 
-    def rotate(request: commands.RotateRequest) -> int:
+    def rotate(request: workload.RotateRequest, runtime: object) -> int:
         seen.append(request)
         return ExitCode.OK
 
-    monkeypatch.setattr(commands, "rotate", rotate)
+    monkeypatch.setattr(workload, "rotate", rotate)
     argv = ["rotate", "--root", str(tmp_path), "--env", "dev", "--profile", "ops",
             "--endpoint-url", "http://127.0.0.1:5000", "--timeout-seconds", "7"]  # fmt: skip
     assert main(argv) == ExitCode.OK
@@ -113,10 +113,10 @@ def test_rotate_command_builds_a_typed_request_for_the_domain(
 def test_rotate_defaults_to_the_local_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from generator import workload
     from generator.cli import main
-    from generator.emulator import commands
 
-    seen: list[commands.RotateRequest] = []
-    monkeypatch.setattr(commands, "rotate", lambda request: seen.append(request) or 0)
+    seen: list[workload.RotateRequest] = []
+    monkeypatch.setattr(workload, "rotate", lambda request, runtime: seen.append(request) or 0)
     assert main(["rotate", "--root", str(tmp_path)]) == 0
     assert (seen[0].env, seen[0].profile, seen[0].timeout_seconds) == ("local", None, 60.0)

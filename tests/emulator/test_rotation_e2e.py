@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from generator import naming
-from generator.emulator import server
-from generator.emulator.commands import load_signing
+from generator.emulator import launcher
+from generator.workload import load_signing
 from tests.emulator.conftest import cli_ok
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def test_results_signed_before_a_rotation_verify_after_it(
 ) -> None:
     state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
     cli_ok(repo_root, cli_env, "deploy", "--env", "local")
-    running = server.status(state)
+    running = launcher.status(state)
     assert running is not None
     clients = {"region_name": "us-east-1", "endpoint_url": running.endpoint}
     s3, secrets = boto3.client("s3", **clients), boto3.client("secretsmanager", **clients)

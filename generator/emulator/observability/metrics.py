@@ -14,30 +14,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # How long the emulator keeps datapoints: enough for any alarm window the stack uses.
 RETENTION = timedelta(hours=3)
-
-# The (account, region) pairs the emulator has seen resources in: where it samples queues and
-# evaluates alarms.
-_regions: set[tuple[str, str]] = set()
-_regions_lock = threading.Lock()
-
-
-def remember_region(account_id: str, region: str) -> None:
-    """Sample queues and evaluate alarms in this account and region from now on."""
-    with _regions_lock:
-        _regions.add((account_id, region))
-
-
-def known_regions() -> list[tuple[str, str]]:
-    """Every (account, region) the emulator evaluates."""
-    with _regions_lock:
-        return sorted(_regions)
 
 
 @dataclass(frozen=True)
@@ -203,7 +186,6 @@ def record_invocation(
 ) -> int:
     """Lambda's metrics and the function's EMF metrics of one invocation, into CloudWatch."""
     moment = when or datetime.now(UTC)
-    remember_region(account_id, region)
     data = [*lambda_data(function_name, ok, duration_ms, moment)]
     data += emf_data(logs.splitlines(), moment)
     return SINK.put(account_id, region, data)
@@ -214,8 +196,3 @@ def sample_queues(account_id: str, region: str, when: datetime | None = None) ->
     moment = when or datetime.now(UTC)
     data = [d for s in queue_states(account_id, region) for d in queue_data(s, moment)]
     return SINK.put(account_id, region, data)
-
-
-def series_key(namespace: str, name: str, dimensions: Mapping[str, str]) -> tuple[Any, ...]:
-    """How a metric series is identified: namespace, name and the exact set of dimensions."""
-    return (namespace, name, tuple(sorted(dimensions.items())))

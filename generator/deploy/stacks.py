@@ -18,20 +18,6 @@ Out = Callable[[str], None]
 POLL_SECONDS = 5.0
 HEARTBEAT_SECONDS = 60.0
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"})
-# Final states reached only by failing: the operation is over and did not do what was asked.
-FAILURE = frozenset(
-    {
-        "CREATE_FAILED",
-        "ROLLBACK_COMPLETE",
-        "ROLLBACK_FAILED",
-        "UPDATE_FAILED",
-        "UPDATE_ROLLBACK_COMPLETE",
-        "UPDATE_ROLLBACK_FAILED",
-        "DELETE_FAILED",
-        "IMPORT_ROLLBACK_COMPLETE",
-        "IMPORT_ROLLBACK_FAILED",
-    }
-)
 # Reasons of resources stopped because another resource failed: symptoms, not causes.
 _SYMPTOMS = ("Resource creation cancelled", "Resource update cancelled", "cancelled")
 
@@ -193,7 +179,7 @@ def stack_failure_reasons(events: Iterable[Event], stack_name: str) -> list[Even
 
 
 @dataclass(frozen=True)
-class Outcome:
+class StackOutcome:
     """How a wait ended."""
 
     status: str
@@ -236,7 +222,7 @@ def wait_for_stack(
     since_event: str | None,
     done: Callable[[str], bool] | None = None,
     started: Callable[[Stack | None], bool] | None = None,
-) -> Outcome:
+) -> StackOutcome:
     """Stream events until the stack leaves ``*_IN_PROGRESS``; raise on timeout (exit 5).
 
     ``stack_id`` should be the stack's ARN so that a deleted stack can still be described.
@@ -250,7 +236,7 @@ def wait_for_stack(
     seen = _Watch(event=since_event, begun=started is None, output=start)
     collected: list[Event] = []
 
-    def settled() -> Outcome | None:
+    def settled() -> StackOutcome | None:
         for event in new_events(cfn, stack_id, seen.event):
             out(event.line())
             collected.append(event)
@@ -262,7 +248,7 @@ def wait_for_stack(
             seen.begun = running(status) or started(stack)
         if seen.begun and finished(status):
             reason = stack.status_reason if stack else ""
-            return Outcome(status, reason, tuple(collected))
+            return StackOutcome(status, reason, tuple(collected))
         return None
 
     def timed_out(now: float) -> GeneratorError:
@@ -284,7 +270,7 @@ def wait_for_stack(
     return poll(deadline, POLL_SECONDS, settled, timed_out, heartbeat)
 
 
-def failure_message(what: str, stack: str, outcome: Outcome) -> str:
+def failure_message(what: str, stack: str, outcome: StackOutcome) -> str:
     """A failure summary naming the root cause."""
     causes = root_cause(outcome.events, stack)
     lines = [f"{what} of stack {stack} failed: it is {outcome.status}."]

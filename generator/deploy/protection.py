@@ -1,4 +1,4 @@
-"""Stack settings as code: termination protection, stack policy, rollback triggers."""
+"""A stack's protection as code: termination protection, the stack policy, rollback triggers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 from generator import arns
 from generator.contracts import STATEFUL_TYPES, ResourceMetadata
 from generator.deploy.aws import error_message
-from generator.deploy.events import StackResource
 from generator.deploy.guard import stateful_ids
+from generator.deploy.stacks import StackResource
 from generator.errors import ExitCode, GeneratorError
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
@@ -38,9 +38,12 @@ def stack_policy(protected_ids: Iterable[str]) -> dict[str, Any]:
     return {"Statement": statements}
 
 
-def policy_for_template(template: dict[str, Any]) -> dict[str, Any]:
-    """The stack policy a template's stack carries between deploys."""
-    return stack_policy(stateful_ids(template))
+def policy_for_template(
+    template: dict[str, Any], current_stateful: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The stack policy a template's stack carries between deploys: every stateful resource the
+    template names, and those the stack still has (``current_stateful``), protected."""
+    return stack_policy(set(stateful_ids(template)) | set(current_stateful))
 
 
 def policy_during_update(

@@ -12,10 +12,13 @@ from pathlib import Path
 import boto3
 import pytest
 
+from generator.cli.connect import clients
 from generator.config import Environment
-from generator.emulator import server
-from generator.emulator.target import is_emulated, target_for
+from generator.deploy.runtime import Connection
+from generator.emulator import launcher
+from generator.emulator.endpoint import endpoint_for
 from generator.errors import GeneratorError
+from generator.workspace import Workspace
 
 
 def _listening(port: int) -> bool:
@@ -25,52 +28,51 @@ def _listening(port: int) -> bool:
 
 
 def test_starts_once_and_reuses_the_running_server(state_dir: Path) -> None:
-    first = server.ensure_running(state_dir)
-    running = server.status(state_dir)
+    first = launcher.ensure_running(state_dir)
+    running = launcher.status(state_dir)
     assert running is not None
     assert running.endpoint == first
-    assert server.ensure_running(state_dir) == first
+    assert launcher.ensure_running(state_dir) == first
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=first)
     s3.create_bucket(Bucket="kept")
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["kept"]
 
 
 def test_stop_ends_the_process_and_frees_the_port(state_dir: Path) -> None:
-    server.ensure_running(state_dir)
-    running = server.status(state_dir)
+    launcher.ensure_running(state_dir)
+    running = launcher.status(state_dir)
     assert running is not None
-    assert server.stop(state_dir)
-    assert not server.is_alive(running.pid)
+    assert launcher.stop(state_dir)
+    assert not launcher.is_alive(running.pid)
     assert not _listening(running.port)
-    assert server.status(state_dir) is None
-    assert not server.stop(state_dir)  # stopping twice is fine
+    assert launcher.status(state_dir) is None
+    assert not launcher.stop(state_dir)  # stopping twice is fine
 
 
 def test_tolerates_a_stale_record_of_a_dead_process(state_dir: Path) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    record = server.emulator_dir(state_dir) / "server.json"
+    record = launcher.emulator_dir(state_dir) / "server.json"
     record.parent.mkdir(parents=True)
     pid = int(dead.stdout)
     record.write_text(json.dumps({"pid": pid, "port": 9, "endpoint": "http://127.0.0.1:9"}))
-    assert server.status(state_dir) is None
-    assert not server.stop(state_dir)
+    assert launcher.status(state_dir) is None
+    assert not launcher.stop(state_dir)
     assert not record.exists()
-    assert server.ensure_running(state_dir).startswith("http://127.0.0.1:")
+    assert launcher.ensure_running(state_dir).startswith("http://127.0.0.1:")
 
 
 def _env(name: str, account: str = "123456789012") -> Environment:
     return Environment(name=name, account_id=account, region="us-east-1", emulator=name == "local")
 
 
-def test_real_environments_are_not_emulated(tmp_path: Path) -> None:
-    assert not is_emulated(_env("dev"))
-    target = target_for(_env("dev"), tmp_path)
-    assert target.session is None
-    assert target.endpoint_url is None
+def test_real_environments_get_aws_itself_and_start_no_emulator(tmp_path: Path) -> None:
+    made = clients(Connection(Workspace(tmp_path)), _env("dev"))
+    assert made.s3.meta.endpoint_url == "https://s3.amazonaws.com"
+    assert made.client("secretsmanager").meta.region_name == "us-east-1"
     assert not (tmp_path / ".state").exists()  # nothing started
 
 
 def test_rejects_an_emulated_environment_with_another_account(tmp_path: Path) -> None:
     with pytest.raises(GeneratorError, match="expected the emulator's account 123456789012"):
-        target_for(_env("local", "210987654321"), tmp_path)
+        endpoint_for(_env("local", "210987654321"), tmp_path)

@@ -2,7 +2,7 @@
 
 moto's server app with this project's extension installed, on loopback only. It binds first (port
 0 lets the OS choose), then installs the extension pointing functions back at itself, then writes
-``server.json`` (pid, port, endpoint) for ``generator.emulator.server`` to find. SIGTERM or SIGINT
+``server.json`` (pid, port, endpoint) for ``generator.emulator.launcher`` to find. SIGTERM or SIGINT
 stops it cleanly.
 """
 

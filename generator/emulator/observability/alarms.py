@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from generator.emulator.metrics import naive_utc
+from generator.emulator.observability.metrics import naive_utc
 
 OK, ALARM, INSUFFICIENT = "OK", "ALARM", "INSUFFICIENT_DATA"
 _COMPARE: dict[str, Callable[[float, float], bool]] = {

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.clock import Deadline, SystemClock, poll, until
-from generator.emulator.serve import HEALTH_PATH, IDENTITY
+from generator.emulator.app import HEALTH_PATH, IDENTITY
 from generator.errors import ExitCode, GeneratorError
 from generator.workspace import CHECKOUT
 

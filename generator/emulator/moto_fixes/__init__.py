@@ -1,0 +1,271 @@
+"""Fixes of moto 5.2.5 that are about CloudFormation and S3, not about this stack.
+
+Each one makes moto answer as AWS does where the deploy code depends on it; none knows the
+ServerlessApp stack, so each could go upstream (docs/emulator.md lists them). ``install`` applies
+them all; the embedded emulator's server installs them through ``generator.emulator.extension``,
+and the deploy tests (moto in-process) with ``installed()``.
+
+- ``ExecuteChangeSet``: moto applies the resources but never rebuilds the stack's outputs (the
+  stack was created from an empty template at CreateChangeSet and its output map is never
+  refreshed), never registers exports, keeps the old parameters and tags, and sets no
+  ``LastUpdatedTime``. The fix refreshes all of them, and turns an exception while applying into
+  a failed stack with a reason instead of an HTTP 500 that leaves the stack "in progress";
+- ``GetTemplate`` with ``ChangeSetName``: moto answers with the stack's current template; the fix
+  answers with the change set's own, as AWS does;
+- ``CreateChangeSet`` keeps the ``DeploymentMode`` it was asked for (moto drops it);
+- ``DescribeChangeSet``: changes carry ``Scope``, ``Details`` (with before/after values only when
+  ``IncludePropertyValues`` asks) and ``Replacement``, computed from the deployed and the new
+  template (``change_details``); moto reports only the action;
+- updates of a type moto cannot update in place (Lambda Permission, KMS key, log group) keep the
+  resource; moto puts ``None`` in its resource map, breaking every later ``Ref``;
+- ``DeleteStack`` deletes in dependency order, honours ``Retain``, reports a resource that cannot
+  go as ``DELETE_FAILED`` and never re-creates resources afterwards (``deletion``);
+- a ``TemplateURL`` on a loopback endpoint is read path style (``http://127.0.0.1:PORT/b/k``);
+  moto takes ``127`` for the bucket;
+- S3 event notifications: keys keep their ``/`` (moto writes ``%2F``), and versioned buckets'
+  events carry ``versionId``; every event carries a ``sequencer``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote_plus, urlparse
+
+import moto.cloudformation.models as cfn_models
+import moto.cloudformation.parsing as cfn_parsing
+import moto.s3.notifications as s3_notifications
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+
+from generator.emulator.moto_fixes import change_details, deletion
+from generator.emulator.patching import PatchSet, original
+
+FIXES = PatchSet("moto fixes")
+
+
+def install() -> None:
+    """Apply every fix (once per process until ``uninstall``)."""
+    FIXES.replace(CloudFormationBackend, "execute_change_set", _execute_change_set)
+    FIXES.replace(CloudFormationBackend, "delete_stack", _delete_stack)
+    FIXES.replace(CloudFormationResponse, "get_template", _get_template)
+    FIXES.replace(CloudFormationResponse, "create_change_set", _create_change_set)
+    FIXES.replace(CloudFormationResponse, "describe_change_set", _describe_change_set)
+    FIXES.replace(CloudFormationResponse, "_get_stack_from_s3_url", _get_stack_from_s3_url)
+    FIXES.replace(ChangeSet, "diff", _diff_with_details)
+    FIXES.replace(cfn_parsing, "parse_and_update_resource", _update_or_keep)
+    FIXES.replace(s3_notifications, "_get_s3_event", _s3_event_as_aws_sends_it)
+
+
+def uninstall() -> None:
+    """Undo every fix."""
+    FIXES.restore()
+
+
+@contextmanager
+def installed() -> Iterator[None]:
+    """The fixes, applied for the duration of a ``with`` block."""
+    install()
+    try:
+        yield
+    finally:
+        uninstall()
+
+
+# ---------------------------------------------------------------------------------------------
+# CloudFormation
+# ---------------------------------------------------------------------------------------------
+
+
+def _execute_change_set(
+    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+) -> None:
+    change_set = self.describe_change_set(change_set_name)
+    assert change_set is not None  # noqa: S101 - describe_change_set raises when it is missing
+    stack: Stack = self.stacks[change_set.stack_id]
+    # Stacks born from a change set were built without the region's exports.
+    stack.resource_map.cross_stack_resources = self.exports
+    try:
+        original(CloudFormationBackend, "execute_change_set")(self, change_set_name, stack_name)
+        stamp_update(stack, change_set)
+        refresh_stack(self, stack, change_set)
+    except Exception as exc:  # AWS reports a failed apply on the stack, not on the API call
+        mark_failed(stack, change_set, exc)
+
+
+def stamp_update(stack: Stack, change_set: Any) -> None:
+    """Set the stack's LastUpdatedTime after an update, as AWS does (moto reports none)."""
+    if change_set.change_set_type == "UPDATE":
+        # moto's Stack declares no such attribute, but its serializer reports it when set.
+        setattr(stack, "last_updated_time", utcnow())  # noqa: B010
+
+
+def refresh_stack(backend: CloudFormationBackend, stack: Stack, change_set: Any) -> None:
+    """After an executed change set: template, outputs, exports, parameters and tags."""
+    stack._parse_template()
+    stack.description = stack.template_dict.get("Description")
+    for name in [e.name for e in stack.exports]:
+        backend.exports.pop(name, None)
+    stack.output_map = stack._create_output_map()
+    backend._validate_export_uniqueness(stack)
+    for export in stack.exports:
+        backend.exports[export.name] = export
+    stack.parameters = dict(change_set.parameters or {})
+    if change_set.tags:
+        stack.tags = dict(change_set.tags)
+
+
+def mark_failed(stack: Stack, change_set: Any, exc: Exception) -> None:
+    """Leave the stack in the state AWS would after a failed apply, with the reason."""
+    traceback.print_exception(exc, file=sys.stderr)  # the server log keeps the whole story
+    creating = change_set.change_set_type == "CREATE"
+    stamp_update(stack, change_set)
+    reason = f"emulator: {type(exc).__name__}: {exc}"
+    stack._add_stack_event("CREATE_FAILED" if creating else "UPDATE_FAILED", reason)
+    prefix = "ROLLBACK" if creating else "UPDATE_ROLLBACK"
+    # moto cannot roll resources back: the status says what AWS would report, the reason the rest.
+    stack._add_stack_event(f"{prefix}_IN_PROGRESS", "moto cannot roll back; resources may differ")
+    stack._add_stack_event(f"{prefix}_COMPLETE")
+    stack.status = f"{prefix}_COMPLETE"
+    change_set.execution_status = "EXECUTE_FAILED"
+
+
+def change_set_template(response: CloudFormationResponse) -> Any:
+    """GetTemplate's answer: the named change set's own template, else None (moto's answer)."""
+    name = response._get_param("ChangeSetName")
+    if not name:
+        return None
+    backend = response.cloudformation_backend
+    change_set: Any = backend.describe_change_set(name)  # raises ValidationError when missing
+    stack_name = response._get_param("StackName")
+    if stack_name and stack_name not in (change_set.stack_name, change_set.stack_id):
+        raise ValidationError(stack_name, f"ChangeSet [{name}] does not exist")
+    return ActionResult(
+        {"TemplateBody": change_set.template, "StagesAvailable": ["Original", "Processed"]}
+    )
+
+
+def _get_template(self: CloudFormationResponse) -> Any:
+    return change_set_template(self) or original(CloudFormationResponse, "get_template")(self)
+
+
+def keep_deployment_mode(response: CloudFormationResponse) -> None:
+    """After CreateChangeSet: the new change set keeps the DeploymentMode it was asked for."""
+    mode = response._get_param("DeploymentMode")
+    if not mode:
+        return
+    name = response._get_param("ChangeSetName")
+    made = [c for c in response.cloudformation_backend.change_sets.values()
+            if c.change_set_name == name]  # fmt: skip
+    # moto's ChangeSet declares no such attribute, but its serializer reports it when set.
+    setattr(made[-1], "deployment_mode", mode)  # noqa: B010
+
+
+def _create_change_set(self: CloudFormationResponse) -> Any:
+    result = original(CloudFormationResponse, "create_change_set")(self)
+    keep_deployment_mode(self)
+    return result
+
+
+def _diff_with_details(self: ChangeSet) -> list[Any]:
+    """moto's changes with Scope, Details, values and Replacement, as CloudFormation has them."""
+    found: list[Any] = list(original(ChangeSet, "diff")(self))
+    stack = self.stack
+    deployed = dict(getattr(stack.resource_map, "_resource_json_map", None) or {})
+    new = dict((self.template_dict or {}).get("Resources") or {})
+    parsed = getattr(stack.resource_map, "_parsed_resources", {}) or {}
+    tags_changed = self.change_set_type == "UPDATE" and dict(self.tags or {}) != dict(
+        stack.tags or {}
+    )
+    listed = {change.logical_resource_id for change in found}
+    if tags_changed:
+        # CloudFormation retags every taggable resource when the stack's tags change.
+        for logical_id, resource in new.items():
+            retag = logical_id in deployed and logical_id not in listed
+            if retag and change_details.taggable(str(resource.get("Type", ""))):
+                found.append(cfn_models.Change("Modify", logical_id, resource["Type"]))
+    for change in found:
+        resource = parsed.get(change.logical_resource_id)
+        physical = getattr(resource, "physical_resource_id", None) if resource else None
+        change_details.enrich(
+            change,
+            deployed.get(change.logical_resource_id),
+            new.get(change.logical_resource_id),
+            physical if isinstance(physical, str) else None,
+            tags_changed,
+        )
+    return found
+
+
+def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
+    """DescribeChangeSet: property values only when ``IncludePropertyValues`` asks for them."""
+    change_set = self.cloudformation_backend.describe_change_set(
+        change_set_name=self._get_param("ChangeSetName")
+    )
+    if self._get_bool_param("IncludePropertyValues", False):
+        return ActionResult(change_set)
+    return ActionResult(change_details.without_values(change_set))
+
+
+def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+    stack = self.stacks.get(name_or_stack_id) or next(
+        (s for s in self.stacks.values() if s.name == name_or_stack_id), None
+    )
+    if stack is None:
+        return  # deleting a stack that does not exist succeeds, as on AWS
+    deletion.delete_stack(self, stack)
+
+
+def _update_or_keep(
+    logical_id: str,
+    resource_json: dict[str, Any],
+    resources_map: Any,
+    account_id: str,
+    region_name: str,
+) -> Any:
+    updated = original(cfn_parsing, "parse_and_update_resource")(
+        logical_id, resource_json, resources_map, account_id, region_name
+    )
+    if updated is None:
+        # moto has no in-place update for this type: keep the resource rather than lose it.
+        return resources_map._parsed_resources.get(logical_id)
+    return updated
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _get_stack_from_s3_url(self: CloudFormationResponse, template_url: str) -> str:
+    """A loopback TemplateURL is path style (``/bucket/key``), like a local S3 endpoint."""
+    from moto.s3.models import s3_backends
+
+    parts = urlparse(template_url)
+    if parts.hostname in _LOOPBACK_HOSTS:
+        bucket, key = parts.path.lstrip("/").split("/", 1)
+        found = s3_backends[self.current_account][self.partition].get_object(bucket, key)
+        if found is None:
+            raise ValidationError(message=f"TemplateURL {template_url} names no object")
+        return str(found.value.decode("utf-8"))
+    return str(original(CloudFormationResponse, "_get_stack_from_s3_url")(self, template_url))
+
+
+# ---------------------------------------------------------------------------------------------
+# S3
+# ---------------------------------------------------------------------------------------------
+
+
+def _s3_event_as_aws_sends_it(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+    event = original(s3_notifications, "_get_s3_event")(event_name, bucket, key, notification_id)
+    obj = event["Records"][0]["s3"]["object"]
+    # S3 form-encodes the key but leaves "/" alone; moto encodes it as %2F.
+    obj["key"] = quote_plus(key.name, safe="/")
+    if getattr(bucket, "is_versioned", False) and key.version_id:
+        obj["versionId"] = key.version_id
+    obj["sequencer"] = f"{int(key.last_modified.timestamp() * 1e6):016X}"
+    return event
