@@ -24,7 +24,7 @@ UV := $(UV_HOME)/bin/uv
 ENV ?= local
 # pytest workers: every core by default; `make pytest WORKERS=0` runs in one process. Tests are
 # dealt out a few at a time (--dist load --maxschedchunk 4; xdist's default first hands each
-# worker a quarter of the suite in one block), longest first (tests/conftest.py: SLOW_FIRST), so
+# worker a quarter of the suite in one block), longest first (`@pytest.mark.slow(seconds)`), so
 # the long end-to-end flows overlap the many short tests instead of trailing them. Every
 # test that starts an emulator uses its own state folder and a free port, so any two may run at
 # once; fixtures shared by many tests are session-scoped, built once per worker.

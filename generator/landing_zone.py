@@ -9,7 +9,7 @@ The rules and a cfn-guard binary come from PyPI's ``cdklabs-cdk-validator-cfngua
 tarball holds ``rules/control-tower/cfn-guard/<service>/*.guard`` and
 ``bin/ubuntu/<arch>/cfn-guard``), pinned by version and hash in ``requirements-cfnguard.txt`` and
 extracted into ``.build/cfn-guard/`` by ``python -m generator landing-zone install``.
-Every finding must match an entry of ``generator/guard_exceptions.py``.
+Every finding must match an entry of ``generator/control_exceptions.py``.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.control_exceptions import EXCEPTIONS, ControlException
 from generator.errors import GeneratorError
-from generator.guard_exceptions import EXCEPTIONS, GuardException
 from generator.resolve import Known, resolve_template
 from generator.workspace import CHECKOUT
 
@@ -70,7 +70,7 @@ class Finding:
     rule: str
     resource: str
 
-    def matches(self, exception: GuardException) -> bool:
+    def matches(self, exception: ControlException) -> bool:
         """Whether a documented exception covers this finding."""
         return (
             exception.control == self.control
@@ -85,7 +85,7 @@ class Report:
 
     unexplained: tuple[Finding, ...]
     excepted: tuple[Finding, ...]
-    stale: tuple[GuardException, ...]
+    stale: tuple[ControlException, ...]
 
     @property
     def passed(self) -> bool:
@@ -252,7 +252,7 @@ def evaluate_template(path: Path, guard: Path, work: Path) -> list[Finding]:
 
 def judge(
     findings: Sequence[Finding],
-    exceptions: Sequence[GuardException],
+    exceptions: Sequence[ControlException],
     evaluated: Mapping[str, set[str]],
 ) -> Report:
     """Split findings into excepted and unexplained. An exception is stale when a template it
@@ -263,7 +263,7 @@ def judge(
     unexplained = tuple(f for f in findings if not any(f.matches(e) for e in exceptions))
     excepted = tuple(f for f in findings if any(f.matches(e) for e in exceptions))
 
-    def applies(e: GuardException) -> bool:
+    def applies(e: ControlException) -> bool:
         return any(
             e.template in ("*", stem) and e.resource in ids for stem, ids in evaluated.items()
         )
@@ -294,7 +294,7 @@ def render(report: Report) -> str:
     ]
     lines += [
         f"stale exception: {e.control} on {e.template}/{e.resource} matches no finding; drop it "
-        "from generator/guard_exceptions.py"
+        "from generator/control_exceptions.py"
         for e in report.stale
     ]
     return "\n".join(lines)

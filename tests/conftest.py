@@ -33,63 +33,20 @@ def _share_botocore_models() -> None:
 
 
 _share_botocore_models()
-# Whole files that `make quick` leaves out (`-m "not e2e and not integration"`); `make test` and
-# CI run them. They start emulator processes, run moto flows end to end, or run the linters as
-# subprocesses: about two thirds of the suite's time, little of it needed on every edit.
-INTEGRATION_FILES = frozenset(
-    {
-        "tests/emulator/test_server.py",
-        "tests/deploy/test_moto_flow.py",
-        "tests/deploy/test_drift_flow.py",
-        "tests/handler/test_handler_moto.py",
-        "tests/test_ci_access.py",
-        "tests/policy/test_gates.py",
-    }
-)
-
-
-# The longest tests, longest first (`pytest --durations`), as files or single tests: they are
-# handed to the xdist workers before everything else, so a one-minute test does not start last
-# and leave the other worker idle. The end-to-end flows wait on a real emulator (the ingest-queue
-# flow on SQS visibility timeouts, ~25 s); the linters run as subprocesses.
-SLOW_FIRST = (
-    "tests/emulator/test_ingest_queue_e2e.py",
-    "tests/test_ci_access.py::test_passes_checkov",
-    "tests/emulator/test_rotation_e2e.py",
-    "tests/emulator/test_preview_e2e.py",
-    "tests/emulator/test_plan_e2e.py",
-    "tests/emulator/test_e2e.py",
-    "tests/policy/test_landing_zone.py",
-    "tests/test_ci_access.py::test_passes_cfn_lint_with_the_project_config",
-    "tests/policy/test_cfnlint_rules.py",
-    "tests/emulator/test_delivery.py",
-    "tests/emulator/test_server.py",
-    "tests/policy/test_gates.py",
-    "tests/policy/test_iam_simulation.py",
-)
-
-
-def _relative(item: pytest.Item) -> str | None:
-    path = Path(str(item.fspath)).resolve()
-    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run SLOW_FIRST's tests first, in that order; the rest keep their collection order."""
-    rank = {name: index for index, name in enumerate(SLOW_FIRST)}
-    last = len(rank)
+    """Hand the long tests (``@pytest.mark.slow(seconds)``) to the workers first, longest first.
 
-    def key(item: pytest.Item) -> int:
-        file = _relative(item) or ""
-        return min(rank.get(f"{file}::{item.name}", last), rank.get(file, last))
+    A one-minute test that starts last leaves the other xdist worker idle; started first, it
+    overlaps the many short tests. The rest keep their collection order.
+    """
 
-    items.sort(key=key)
+    def seconds(item: pytest.Item) -> float:
+        marks = [float(m.args[0]) for m in item.iter_markers("slow") if m.args]
+        return max(marks, default=0.0)
 
-
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Mark the tests of INTEGRATION_FILES (while collecting, before `-m` selects)."""
-    if _relative(item) in INTEGRATION_FILES:
-        item.add_marker(pytest.mark.integration)
+    items.sort(key=lambda item: -seconds(item))
 
 
 @pytest.fixture(autouse=True)

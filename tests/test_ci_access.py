@@ -33,6 +33,8 @@ from generator.render import to_json
 from generator.rollout import ci_environments
 from generator.workspace import CHECKOUT
 
+pytestmark = pytest.mark.integration
+
 REPO = "octo-org/serverlessapp-gitops"
 # The environments CI deploys, from the environment files (the only list).
 CI_ENVIRONMENTS = ci_environments(CHECKOUT / "environments")
@@ -430,6 +432,7 @@ def test_committed_environment_files_build_a_template(repo_root: Path) -> None:
     assert {CiId.plan_role(e) for e in CI_ENVIRONMENTS} <= set(rendered["Resources"])
 
 
+@pytest.mark.slow(5)
 def test_passes_cfn_lint_with_the_project_config(
     template: dict[str, Any], repo_root: Path, tmp_path: Path
 ) -> None:
@@ -448,6 +451,7 @@ def test_passes_cfn_lint_with_the_project_config(
     assert (result.returncode, result.stdout) == (0, "")
 
 
+@pytest.mark.slow(12)
 def test_passes_checkov(template: dict[str, Any], repo_root: Path, tmp_path: Path) -> None:
     checkov = repo_root / ".venv-checkov" / "bin" / "checkov"
     if not checkov.exists():

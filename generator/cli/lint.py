@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "install: download the hash-pinned cdklabs-cdk-validator-cfnguard wheel "
             "(requirements-cfnguard.txt) and extract its Control Tower rules and cfn-guard "
             "into .build/cfn-guard. check: run the rules over the resolved templates; exit 1 on "
-            "a finding no entry of generator/guard_exceptions.py explains or a stale exception."
+            "a finding no entry of generator/control_exceptions.py explains or a stale exception."
         ),
     )
     zone.add_argument("action", choices=["install", "check"], help="what to do")

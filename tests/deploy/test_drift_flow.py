@@ -16,6 +16,8 @@ from generator.deploy.changeset import ChangeSetRequest, create_change_set
 from generator.deploy.drift import Drifted, DriftReport
 from tests.deploy.conftest import DEV_ENV, REGION, Repo, app_template
 
+pytestmark = pytest.mark.integration
+
 STACK = "TapStackdev"
 HEADLINE = "Drift: 1 resource changed outside git (DataBucket (VersioningConfiguration/Status))"
 DRIFTED = DriftReport(

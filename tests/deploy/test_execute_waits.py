@@ -23,10 +23,10 @@ from tests.deploy.conftest import (
 from tests.deploy.fakes import FakeCloudFormation, Step
 from tests.deploy.test_recorded import (
     CHANGE_SET_ID,
-    _change_set,
     context,
     event,
     events,
+    recorded_change_set,
     spec,
 )
 
@@ -53,7 +53,7 @@ def test_execute_does_not_accept_the_previous_final_status_as_its_outcome() -> N
             ),
         ],
     )  # fmt: skip
-    planned = apply.Planned(_change_set(), "UPDATE", judge((), ()), (), False)
+    planned = apply.Planned(recorded_change_set(), "UPDATE", judge((), ()), (), False)
     clock = FakeClock()
     with pytest.raises(GeneratorError) as caught:
         apply.execute(context(cfn, clock, []), spec(), planned)
@@ -65,7 +65,7 @@ def test_execute_does_not_accept_the_previous_final_status_as_its_outcome() -> N
 
 def test_execute_waits_only_for_what_is_left_of_the_deploys_deadline(stubbed: Make) -> None:
     cfn, stubber = stubbed("cloudformation")
-    planned = apply.Planned(_change_set(), "CREATE", judge((), ()), (), True)
+    planned = apply.Planned(recorded_change_set(), "CREATE", judge((), ()), (), True)
     stubber.add_response("describe_stack_events", events(event("e1", "REVIEW_IN_PROGRESS")))
     stubber.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     for _ in range(3):  # 10 s left of a 600 s limit: polls at 0, 5 and 10 s, then exit 5
@@ -84,7 +84,7 @@ def test_execute_waits_only_for_what_is_left_of_the_deploys_deadline(stubbed: Ma
 
 def test_execute_refuses_to_start_once_the_deadline_has_passed(stubbed: Make) -> None:
     cfn, stubber = stubbed("cloudformation")
-    planned = apply.Planned(_change_set(), "UPDATE", judge((), ()), (), False)
+    planned = apply.Planned(recorded_change_set(), "UPDATE", judge((), ()), (), False)
     stubber.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     clock = FakeClock()
     ctx = context(cfn, clock, [])

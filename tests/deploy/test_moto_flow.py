@@ -14,6 +14,8 @@ from generator.deploy import pipeline
 from generator.emulator import moto_fixes
 from tests.deploy.conftest import ACCOUNT, DEV_ENV, REGION, Repo, app_template, make_artifact
 
+pytestmark = pytest.mark.integration
+
 STACK = "TapStackdev"
 BUCKET = f"serverlessapp-artifacts-{ACCOUNT}-{REGION}"
 

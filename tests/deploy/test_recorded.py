@@ -177,7 +177,7 @@ def test_update_lifts_the_stack_policy_only_for_allowed_ids_and_restores_it() ->
         ]
     ]
     planned = apply.Planned(
-        change_set=_change_set(), change_set_type="UPDATE",
+        change_set=recorded_change_set(), change_set_type="UPDATE",
         verdict=judge((), ("DataBucket",)), deployed=tuple(deployed), created_stack=False,
     )  # fmt: skip
     cfn = FakeCloudFormation(
@@ -198,7 +198,7 @@ def test_update_lifts_the_stack_policy_only_for_allowed_ids_and_restores_it() ->
     assert cfn.policies == [lifted, full]
 
 
-def _change_set() -> Any:
+def recorded_change_set() -> Any:
     from generator.deploy.changeset import ChangeSet
 
     return ChangeSet(CHANGE_SET_ID, "cs", STACK_ID, "TapStackdev", "CREATE_COMPLETE", "AVAILABLE")
@@ -211,7 +211,7 @@ def test_failed_create_reports_the_earliest_failed_resource_not_the_rollback(
     stubbed: Make,
 ) -> None:
     cfn, stubber = stubbed("cloudformation")
-    planned = apply.Planned(_change_set(), "CREATE", judge((), ()), (), True)
+    planned = apply.Planned(recorded_change_set(), "CREATE", judge((), ()), (), True)
     stubber.add_response(
         "describe_stack_events",
         events(event("ev-00", "REVIEW_IN_PROGRESS", reason="User Initiated")),
@@ -519,7 +519,7 @@ def test_plan_leaves_the_empty_stack_when_the_role_may_not_delete_it(stubbed: Ma
     stubber.add_response("delete_change_set", {})
     stubber.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
     stubber.add_client_error("delete_stack", "AccessDenied", "not authorized: DeleteStack")
-    planned = apply.Planned(_change_set(), "CREATE", judge((), ()), (), created_stack=True)
+    planned = apply.Planned(recorded_change_set(), "CREATE", judge((), ()), (), created_stack=True)
     lines: list[str] = []
     apply.discard(context(cfn, FakeClock(), lines), planned)
     assert "left the empty stack TapStackdev in REVIEW_IN_PROGRESS" in lines[0]

@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from generator.emulator.delivery import Deliverer, Invocation, child_environment, run_handler
 from tests.emulator.conftest import REGION, handler_zip
+
+pytestmark = pytest.mark.slow(6)
 
 ECHO = """
 import os

@@ -23,7 +23,7 @@ from generator.deploy.changeset import PlanRecord, template_sha256
 from generator.emulator import launcher
 from tests.emulator.conftest import cli_ok, run_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow(13)]
 
 BUCKET = naming.data_bucket("local", "123456789012")
 

@@ -29,7 +29,7 @@ from generator.emulator import launcher
 from generator.emulator.observability.alarm_demo import mismatched_notification
 from tests.emulator.conftest import cli_ok
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow(30)]
 
 ENV = "localqueue"
 REGION = "us-east-1"

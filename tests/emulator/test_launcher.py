@@ -20,6 +20,8 @@ from generator.emulator.endpoint import endpoint_for
 from generator.errors import GeneratorError
 from generator.workspace import Workspace
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow(3)]
+
 
 def _listening(port: int) -> bool:
     with socket.socket() as sock:

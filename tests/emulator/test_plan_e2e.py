@@ -20,7 +20,7 @@ import yaml
 
 from tests.emulator.conftest import cli_ok, run_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow(11)]
 
 _COPIED = ("generator", "handler", "environments", "templates", "pyproject.toml")
 

@@ -18,7 +18,7 @@ from generator import naming
 from generator.emulator import launcher
 from tests.emulator.conftest import cli_ok
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow(11)]
 
 ACCOUNT = "123456789012"
 PREVIEW = "local-pr7"

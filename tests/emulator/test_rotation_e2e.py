@@ -16,7 +16,7 @@ from generator.emulator import launcher
 from generator.workload import load_signing
 from tests.emulator.conftest import cli_ok
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow(14)]
 
 BUCKET = naming.data_bucket("local", "123456789012")
 SECRET = naming.secret_name("local")

@@ -25,6 +25,8 @@ from tests.handler.conftest import (
     object_event,
 )
 
+pytestmark = pytest.mark.integration
+
 
 def _only_result(world: World) -> dict[str, Any]:
     keys = world.result_keys()

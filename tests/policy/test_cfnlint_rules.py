@@ -16,6 +16,8 @@ from cfnlint.helpers import load_plugins
 from generator.gates import template_regions
 from generator.workspace import CHECKOUT
 
+pytestmark = pytest.mark.slow(3)
+
 ROOT = CHECKOUT
 RULES_DIR = ROOT / "generator" / "cfnlint_rules"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -15,6 +15,8 @@ from generator import gates
 from generator.errors import ExitCode, GeneratorError
 from generator.workspace import Workspace
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow(2)]
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CLEAN_TEMPLATE = {
     "AWSTemplateFormatVersion": "2010-09-09",

@@ -35,6 +35,8 @@ from tests.policy.iam_simulation import (
     simulate,
 )
 
+pytestmark = pytest.mark.slow(3)
+
 ROOT = CHECKOUT
 CI_ENVIRONMENTS = ci_environments(ROOT / "environments")
 REPO = "octo-org/serverlessapp-gitops"

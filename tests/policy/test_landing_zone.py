@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from generator import landing_zone
+from generator.control_exceptions import EXCEPTIONS, ControlException
 from generator.errors import GeneratorError
-from generator.guard_exceptions import EXCEPTIONS, GuardException
 from generator.landing_zone import Finding, judge, parse_findings, rule_dirs, services
 from generator.resolve import Known, resolve_template, resolve_value
 from generator.workspace import CHECKOUT
+
+pytestmark = pytest.mark.slow(4)
 
 ROOT = CHECKOUT
 KNOWN = Known(account="111111111111", region="eu-west-1", stack_name="TapStackdev")
@@ -129,9 +131,9 @@ def test_judge_separates_excepted_unexplained_and_stale() -> None:
     excepted = Finding("prod", "CT.S3.PR.9", "r", "DataBucket")
     unexplained = Finding("prod", "CT.S3.PR.2", "r", "DataBucket")
     exceptions = [
-        GuardException("CT.S3.PR.9", "*", "DataBucket", "why"),
-        GuardException("CT.LAMBDA.PR.3", "*", "Function", "why"),
-        GuardException("CT.LAMBDA.PR.3", "*", "Absent", "not in any evaluated template"),
+        ControlException("CT.S3.PR.9", "*", "DataBucket", "why"),
+        ControlException("CT.LAMBDA.PR.3", "*", "Function", "why"),
+        ControlException("CT.LAMBDA.PR.3", "*", "Absent", "not in any evaluated template"),
     ]
     report = judge([excepted, unexplained], exceptions, {"prod": {"DataBucket", "Function"}})
     assert report.excepted == (excepted,)

@@ -17,7 +17,7 @@ B = naming.BootstrapId
 
 
 @dataclass(frozen=True)
-class GuardException:
+class ControlException:
     """A control a resource does not meet, on purpose."""
 
     control: str  # e.g. "CT.LAMBDA.PR.3"
@@ -28,22 +28,22 @@ class GuardException:
 
 _APP = "*"  # the app stack's resources have the same logical ids in every environment
 
-EXCEPTIONS: tuple[GuardException, ...] = (
-    GuardException(
+EXCEPTIONS: tuple[ControlException, ...] = (
+    ControlException(
         "CT.LAMBDA.PR.3",
         _APP,
         L.FUNCTION,
         "Lambda outside a VPC: the function calls only S3 and Secrets Manager over TLS with IAM "
         "auth; a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.",
     ),
-    GuardException(
+    ControlException(
         "CT.LAMBDA.PR.3",
         _APP,
         L.ROTATION_FUNCTION,
         "Lambda outside a VPC: the rotation function calls only Secrets Manager over TLS with IAM "
         "auth, a few times a month; a VPC would need an endpoint for no isolation gain.",
     ),
-    GuardException(
+    ControlException(
         "CT.S3.PR.9",
         _APP,
         L.DATA_BUCKET,
@@ -51,51 +51,51 @@ EXCEPTIONS: tuple[GuardException, ...] = (
         "everyone else out of processed/) and versioning keeps overwritten uploads; WORM "
         "retention would make dev's and a failed stack's teardown impossible.",
     ),
-    GuardException(
+    ControlException(
         "CT.S3.PR.9",
         _APP,
         L.ACCESS_LOG_BUCKET,
         "No Object Lock on access logs: they expire by lifecycle rule (storage."
         "access_log_expiration_days), which Object Lock would block.",
     ),
-    GuardException(
+    ControlException(
         "CT.S3.PR.9",
         "bootstrap",
         B.ARTIFACT_BUCKET,
         "No Object Lock on handler artifacts: content-addressed, versioned, replaced by hash.",
     ),
-    GuardException(
+    ControlException(
         "CT.S3.PR.2",
         _APP,
         L.ACCESS_LOG_BUCKET,
         "The access-log bucket is the logging destination: logging it into itself would loop.",
     ),
-    GuardException(
+    ControlException(
         "CT.S3.PR.2",
         "bootstrap",
         B.ARTIFACT_BUCKET,
         "Artifact reads and writes are CloudTrail-logged CI actions; server access logs would "
         "need a per-account log bucket for a bucket holding only public-source handler zips.",
     ),
-    GuardException(
+    ControlException(
         "CT.S3.PR.4",
         _APP,
         L.ACCESS_LOG_BUCKET,
         "Event notifications: nothing consumes access-log deliveries.",
     ),
-    GuardException(
+    ControlException(
         "CT.S3.PR.4",
         "bootstrap",
         B.ARTIFACT_BUCKET,
         "Event notifications: nothing consumes artifact uploads (deploys name them by hash).",
     ),
-    GuardException(
+    ControlException(
         "CT.S3.PR.10",
         _APP,
         L.ACCESS_LOG_BUCKET,
         "S3 server access log delivery supports only SSE-S3, not SSE-KMS.",
     ),
-    GuardException(
+    ControlException(
         "CT.SQS.PR.1",
         _APP,
         L.DEAD_LETTER_QUEUE,
@@ -106,7 +106,7 @@ EXCEPTIONS: tuple[GuardException, ...] = (
     # The rotation function's log group keeps its logs as long as the function's
     # (function.log_retention_days), so both carry the same exceptions.
     *(
-        GuardException("CT.CLOUDWATCH.PR.2", template, log_group, reason)
+        ControlException("CT.CLOUDWATCH.PR.2", template, log_group, reason)
         for log_group in (L.LOG_GROUP, L.ROTATION_LOG_GROUP)
         for template, reason in (
             (
