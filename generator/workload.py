@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -233,6 +234,26 @@ def upload_and_verify(
         f"{result.get('key_version')} of {secret_name})"
     )
     return ExitCode.OK if valid else ExitCode.FAILED
+
+
+_INIT_START = re.compile(r"INIT_START Runtime Version: python:(\S+)(?P<stand_in>.*own Python)?")
+
+
+def function_python(clients: Clients, env: Environment) -> str | None:
+    """Which Python the function last ran on, against the runtime it declares; None when its
+    log group has no cold start yet. Read from the ``INIT_START`` line Lambda (and the
+    emulator) writes at each cold start, e.g. ``Python 3.13.0 (declared python3.13)``."""
+    function = naming.function_name(env.name)
+    declared = clients.client("lambda").get_function_configuration(FunctionName=function)
+    events = clients.client("logs").filter_log_events(
+        logGroupName=naming.log_group(env.name), filterPattern='"INIT_START"'
+    )["events"]
+    found = [m for e in events if (m := _INIT_START.search(str(e.get("message", ""))))]
+    if not found:
+        return None
+    latest = found[-1]
+    own = " (the emulator's own Python)" if latest["stand_in"] else ""
+    return f"Python {latest[1]}{own} (declared {declared.get('Runtime')})"
 
 
 def upload(request: UploadRequest, runtime: Runtime) -> int:

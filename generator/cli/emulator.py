@@ -75,7 +75,7 @@ def _demo(args: argparse.Namespace, given: Runtime | None) -> int:
     """Deploy the environment, upload a sample file and verify its result; in the emulator,
     then deliver a failing upload and show the Errors alarm and its notification."""
     from generator.deploy import pipeline
-    from generator.workload import load_environment, upload
+    from generator.workload import function_python, load_environment, upload
 
     runtime = connect.runtime(given)
     request = _request(args, None)
@@ -85,11 +85,14 @@ def _demo(args: argparse.Namespace, given: Runtime | None) -> int:
         return deployed
     code = upload(request, runtime)
     env = load_environment(request.workspace.root, request.env)
+    clients = runtime.clients(request.connection, env)
+    ran_on = function_python(clients, env)
+    if ran_on:
+        print(f"function ran on {ran_on}")
     if code != ExitCode.OK or not env.emulator:
         return code
     from generator.emulator.observability import alarm_demo  # it sets off an alarm
 
-    clients = runtime.clients(request.connection, env)
     fired = alarm_demo.run(env, clients.client, request.timeout_seconds)
     return ExitCode.OK if fired else ExitCode.TIMED_OUT
 

@@ -1,9 +1,10 @@
 """Lambda invocations in the emulator: the deployed code runs in a subprocess, not in Docker.
 
 moto runs functions in Docker, which this project does not require. Here an invocation unpacks the
-function's deployed zip once, then runs its handler with ``python -c <runtime.py>`` in a fresh
-process whose environment is the function's configured variables plus ``AWS_ENDPOINT_URL``
-pointing back at the emulator, so the handler's boto3 clients reach the emulated services.
+function's deployed zip once, then runs its handler with ``python -c <bootstrap.py>`` in a fresh
+process, on the Python the function's ``Runtime`` declares (``generator.emulator.runtimes``),
+whose environment is the function's configured variables plus ``AWS_ENDPOINT_URL`` pointing back
+at the emulator, so the handler's boto3 clients reach the emulated services.
 
 Asynchronous invocations (S3 notifications, ``InvocationType=Event``) run on a worker thread, so
 the request that caused them returns at once and the server never waits on itself. They retry as
@@ -32,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.clock import Deadline, SystemClock, until
+from generator.emulator.runtimes import FunctionPython, Pythons
 
-_RUNTIME_SOURCE = (Path(__file__).with_name("runtime.py")).read_text(encoding="utf-8")
+_BOOTSTRAP_SOURCE = (Path(__file__).with_name("bootstrap.py")).read_text(encoding="utf-8")
 DEFAULT_RETRIES = 2
 
 
@@ -51,6 +53,7 @@ class Invocation:
     timeout_seconds: int
     memory_mb: int
     log_group: str
+    runtime: str = ""  # as the function declares it, e.g. python3.13
     max_retries: int = DEFAULT_RETRIES
     on_failure: str | None = None
     dead_letter_target: str | None = None
@@ -65,6 +68,7 @@ class InvocationResult:
     logs: str
     request_id: str
     duration_ms: float = 0.0
+    python: FunctionPython | None = None  # which Python ran it (None: it never started)
 
 
 def invocation_for(function: Any, account_id: str, region: str) -> Invocation:
@@ -84,6 +88,7 @@ def invocation_for(function: Any, account_id: str, region: str) -> Invocation:
         timeout_seconds=int(function.timeout),
         memory_mb=int(function.memory_size),
         log_group=str(logging_config.get("LogGroup") or f"/aws/lambda/{function.function_name}"),
+        runtime=str(getattr(function, "run_time", None) or ""),
         max_retries=int(config.get("MaximumRetryAttempts", DEFAULT_RETRIES)),
         on_failure=on_failure,
         dead_letter_target=(getattr(function, "dead_letter_config", None) or {}).get("TargetArn"),
@@ -149,17 +154,25 @@ def unpack(code: bytes, work_dir: Path) -> Path:
 
 
 def run_handler(
-    invocation: Invocation, event: Any, endpoint_url: str, work_dir: Path
+    invocation: Invocation,
+    event: Any,
+    endpoint_url: str,
+    work_dir: Path,
+    python: FunctionPython | None = None,
 ) -> InvocationResult:
-    """Run the handler once in a fresh process; a timeout or crash is a failed outcome."""
+    """Run the handler once in a fresh process on ``python`` (default: the emulator's own); a
+    timeout or crash is a failed outcome."""
+    if python is None:
+        python = FunctionPython(invocation.runtime, sys.executable, _OWN_VERSION, False)
     request_id = str(uuid.uuid4())
     code_dir = unpack(invocation.code, work_dir)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(dir=work_dir, prefix=".invoke-") as scratch:
         result_path = Path(scratch) / "result.json"
+        command = [python.executable, "-c", _BOOTSTRAP_SOURCE, invocation.handler, str(result_path)]
         try:
-            proc = subprocess.run(  # noqa: S603 - our interpreter, our bootstrap, no shell
-                [sys.executable, "-c", _RUNTIME_SOURCE, invocation.handler, str(result_path)],
+            proc = subprocess.run(  # noqa: S603 - a runtime's interpreter, our bootstrap, no shell
+                command,
                 input=json.dumps(event),
                 capture_output=True,
                 text=True,
@@ -173,27 +186,29 @@ def run_handler(
             out = exc.stdout or ""
             logs = out.decode() if isinstance(out, bytes) else out
             message = f"Task timed out after {invocation.timeout_seconds} seconds"
-            return _failed(message, "TimeoutError", logs, request_id, started)
+            return _failed(message, "TimeoutError", logs, request_id, started, python)
         if not result_path.exists():
             message = f"Runtime exited with code {proc.returncode} before returning a result"
-            return _failed(message, "Runtime.ExitError", logs, request_id, started)
+            return _failed(message, "Runtime.ExitError", logs, request_id, started, python)
         result = json.loads(result_path.read_text(encoding="utf-8"))
-    return InvocationResult(
-        bool(result["ok"]), result["payload"], logs, request_id, _elapsed_ms(started)
-    )
+    ok, payload = bool(result["ok"]), result["payload"]
+    return InvocationResult(ok, payload, logs, request_id, _elapsed_ms(started), python)
+
+
+_OWN_VERSION = ".".join(str(part) for part in sys.version_info[:3])
 
 
 def _failed(
-    message: str, error_type: str, logs: str, request_id: str, started: float
+    message: str,
+    error_type: str,
+    logs: str,
+    request_id: str,
+    started: float,
+    python: FunctionPython | None = None,
 ) -> InvocationResult:
     """A run that returned no result, shaped like Lambda's own error payload."""
-    return InvocationResult(
-        False,
-        {"errorMessage": message, "errorType": error_type},
-        logs,
-        request_id,
-        _elapsed_ms(started),
-    )
+    payload = {"errorMessage": message, "errorType": error_type}
+    return InvocationResult(False, payload, logs, request_id, _elapsed_ms(started), python)
 
 
 def _elapsed_ms(started: float) -> float:
@@ -237,6 +252,8 @@ class Deliverer:
     retry_delay_seconds: float = 1.0
     workers: int = 4
     observers: list[Callable[[Invocation, InvocationResult], None]] = field(default_factory=list)
+    # The Python of each runtime the functions declare, found once per runtime.
+    pythons: Pythons = field(default_factory=Pythons)
     _pool: ThreadPoolExecutor = field(init=False)
     _pending: set[Future[None]] = field(init=False, default_factory=set)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -247,9 +264,13 @@ class Deliverer:
 
     def invoke_sync(self, invocation: Invocation, event: Any) -> InvocationResult:
         """One run, as ``Invoke`` with ``RequestResponse`` does (no retries)."""
-        outcome = run_handler(invocation, event, self.endpoint_url, self.work_dir)
+        outcome = self._run(invocation, event)
         self._record_logs(invocation, outcome)
         return outcome
+
+    def _run(self, invocation: Invocation, event: Any) -> InvocationResult:
+        python = self.pythons.for_runtime(invocation.runtime)
+        return run_handler(invocation, event, self.endpoint_url, self.work_dir, python)
 
     def invoke_async(self, invocation: Invocation, event: Any) -> None:
         """Queue an asynchronous invocation and return at once."""
@@ -280,7 +301,7 @@ class Deliverer:
         while True:
             attempts += 1
             try:
-                outcome = run_handler(invocation, event, self.endpoint_url, self.work_dir)
+                outcome = self._run(invocation, event)
             except Exception as exc:  # a broken artifact is a failed invocation, not a dead thread
                 outcome = InvocationResult(
                     False,
@@ -344,6 +365,18 @@ def _send(invocation: Invocation, target_arn: str, body: str) -> None:
         _log(f"{invocation.function_name}: failure destination {target_arn} not emulated")
 
 
+def init_start_line(python: FunctionPython) -> str:
+    """Lambda's first log line of a cold start, naming the Python that ran the function.
+
+    Lambda writes ``INIT_START Runtime Version: python:3.13.v31 ...``; the emulator writes the
+    interpreter's own version, and says when it is a stand-in for the declared one.
+    """
+    line = f"INIT_START Runtime Version: python:{python.version}\tRuntime Version ARN: emulator"
+    if not python.declared:
+        line += f" (the emulator's own Python; declared {python.runtime} not found)"
+    return line
+
+
 def _put_logs(invocation: Invocation, outcome: InvocationResult) -> None:
     """Copy the handler's output into its CloudWatch log group, as Lambda would."""
     from moto.logs.models import logs_backends
@@ -352,6 +385,8 @@ def _put_logs(invocation: Invocation, outcome: InvocationResult) -> None:
     stream = _log_stream(outcome.request_id)
     now = int(time.time() * 1000)
     lines = [f"START RequestId: {outcome.request_id} Version: $LATEST"]
+    if outcome.python is not None:  # every emulated invocation is a cold start
+        lines.insert(0, init_start_line(outcome.python))
     lines += outcome.logs.splitlines()
     lines += [f"END RequestId: {outcome.request_id}"]
     try:

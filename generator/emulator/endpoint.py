@@ -18,6 +18,7 @@ from generator.workspace import state_dir
 # moto's default account: every request with fake credentials lands in it.
 EMULATOR_ACCOUNT = "123456789012"
 FAKE_CREDENTIAL = "testing"
+_announced: set[tuple[str, str]] = set()
 
 
 def emulator_session(region: str) -> boto3.session.Session:
@@ -48,10 +49,12 @@ def endpoint_for(env: Environment, root: Path, endpoint_url: str | None = None) 
             ExitCode.USAGE,
         )
     endpoint = endpoint_url or launcher.ensure_running(state_dir(root))
-    print(
-        f"environment {env.name!r}: embedded AWS emulator (moto) at {endpoint}, fake credentials; "
-        "nothing is sent to AWS",
-        file=sys.stderr,
-        flush=True,
-    )
+    if (env.name, endpoint) not in _announced:  # once per command, however many clients it makes
+        _announced.add((env.name, endpoint))
+        print(
+            f"environment {env.name!r}: embedded AWS emulator (moto) at {endpoint}, fake "
+            "credentials; nothing is sent to AWS",
+            file=sys.stderr,
+            flush=True,
+        )
     return endpoint
