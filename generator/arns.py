@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 # CloudFormation pseudo parameters, for ARNs inside a template's ``Fn::Sub``.
 PARTITION = "${AWS::Partition}"
 REGION = "${AWS::Region}"
@@ -18,6 +20,23 @@ def arn(
 ) -> str:
     """``arn:partition:service:region:account:resource``; global services pass ``region=""``."""
     return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+class Placed(Protocol):
+    """Where an environment lives (``config.Environment`` is one)."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+
+def env_arn(env: Placed, service: str, resource: str, *, regional: bool = True) -> str:
+    """An ARN in the environment's own account and region, known from its file before any stack
+    exists (the partition stays a pseudo parameter); ``regional=False`` for IAM and the other
+    services whose ARNs name no region."""
+    return arn(service, resource, region=env.region if regional else "", account=env.account_id)
 
 
 def bucket_arn(bucket_name: str, partition: str = PARTITION) -> str:

@@ -71,15 +71,12 @@ def boundary_arn(env_name: str, account: str = arns.ACCOUNT) -> Sub:
     )
 
 
-def _arn(env: Environment, service: str, resource: str) -> str:
-    return arns.arn(service, resource, region=env.region, account=env.account_id)
-
-
 def boundary_grants(env: Environment) -> list[Grant]:
     """What any role of the app stack may ever be granted: the function role's envelope, and the
     rotation function's when the environment rotates its signing key."""
     bucket = arns.bucket_arn(naming.data_bucket(env.name, env.account_id))
-    log_group = _arn(env, "logs", f"log-group:{naming.log_group(env.name)}")
+    secret = arns.env_arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name)))
+    log_group = arns.env_arn(env, "logs", f"log-group:{naming.log_group(env.name)}")
     # A preview pattern (``dev-*``) matches its previews' key tags with StringLike.
     matching = StringLike if "*" in env.name else StringEquals
     key_via = Condition(
@@ -102,12 +99,12 @@ def boundary_grants(env: Environment) -> list[Grant]:
         Grant(
             "ReadOwnSecret",
             (secretsmanager.GetSecretValue, secretsmanager.DescribeSecret),
-            (_arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name))),),
+            (secret,),
         ),
         Grant(
             "SendToDeadLetterQueue",
             (sqs.SendMessage,),
-            (_arn(env, "sqs", naming.queue_name(env.name)),),
+            (arns.env_arn(env, "sqs", naming.queue_name(env.name)),),
         ),
         Grant(
             "WriteOwnLogGroup",
@@ -120,7 +117,7 @@ def boundary_grants(env: Environment) -> list[Grant]:
         Grant(
             "KeyThroughTheStacksServices",
             (kms.Decrypt, kms.GenerateDataKey),
-            (_arn(env, "kms", "key/*"),),
+            (arns.env_arn(env, "kms", "key/*"),),
             key_via,
         ),
     ]
@@ -129,7 +126,7 @@ def boundary_grants(env: Environment) -> list[Grant]:
             Grant(
                 "PollOwnIngestQueue",
                 POLL_INGEST_QUEUE,
-                (_arn(env, "sqs", naming.ingest_queue_name(env.name)),),
+                (arns.env_arn(env, "sqs", naming.ingest_queue_name(env.name)),),
             )
         )
     if env.secret.rotation_days > 0:
@@ -144,8 +141,8 @@ def rotation_grants(env: Environment) -> list[Grant]:
     One boundary caps both roles, so these also cap the function role; its own policy never
     grants them (docs/security.md says why one boundary, and what that leaves).
     """
-    secret = _arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name)))
-    log_group = _arn(env, "logs", f"log-group:{naming.rotation_log_group(env.name)}")
+    secret = arns.env_arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name)))
+    log_group = arns.env_arn(env, "logs", f"log-group:{naming.rotation_log_group(env.name)}")
     return [
         Grant(
             "RotateOwnSecret",

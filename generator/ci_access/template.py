@@ -102,19 +102,14 @@ def validate_repository(repository: str) -> str:
 # --- ARN builders (region and account come from the environment file, not the stack) ---------
 
 
-def _arn(env: Environment, service: str, resource: str, region: bool = True) -> Sub:
-    where = env.region if region else ""
-    return Sub(arns.arn(service, resource, region=where, account=env.account_id))
-
-
 def app_stack_arn(env: Environment) -> Sub:
     """The application stack, any stack id."""
-    return _arn(env, "cloudformation", f"stack/{naming.stack_name(env.name)}/*")
+    return Sub(arns.env_arn(env, "cloudformation", f"stack/{naming.stack_name(env.name)}/*"))
 
 
 def bootstrap_stack_arn(env: Environment) -> Sub:
     """The bootstrap stack of the environment's account and region."""
-    return _arn(env, "cloudformation", f"stack/{naming.BOOTSTRAP_STACK_NAME}/*")
+    return Sub(arns.env_arn(env, "cloudformation", f"stack/{naming.BOOTSTRAP_STACK_NAME}/*"))
 
 
 def _artifact_bucket(env: Environment) -> str:
@@ -130,7 +125,10 @@ def _data_buckets(env: Environment) -> list[str]:
 
 def _with_children(env: Environment, service: str, resource: str) -> list[Sub]:
     """The resource and what is addressed below it (versions, log streams, subscriptions)."""
-    return [_arn(env, service, resource), _arn(env, service, f"{resource}:*")]
+    return [
+        Sub(arns.env_arn(env, service, resource)),
+        Sub(arns.env_arn(env, service, f"{resource}:*")),
+    ]
 
 
 def _function_arns(env: Environment) -> list[Sub]:
@@ -152,25 +150,31 @@ def _log_group_arns(env: Environment) -> list[Sub]:
 
 
 def _alarm_arn(env: Environment) -> Sub:
-    return _arn(env, "cloudwatch", f"alarm:{naming.alarm_name('*', env.name)}")
+    return Sub(arns.env_arn(env, "cloudwatch", f"alarm:{naming.alarm_name('*', env.name)}"))
 
 
 def _dashboard_arn(env: Environment) -> Sub:
-    return _arn(env, "cloudwatch", f"dashboard/{naming.dashboard_name(env.name)}", region=False)
+    return Sub(
+        arns.env_arn(
+            env, "cloudwatch", f"dashboard/{naming.dashboard_name(env.name)}", regional=False
+        )
+    )
 
 
 def _secret_arn(env: Environment) -> Sub:
-    return _arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name)))
+    return Sub(
+        arns.env_arn(env, "secretsmanager", arns.secret_resource(naming.secret_name(env.name)))
+    )
 
 
 def _queue_arn(env: Environment) -> Sub:
-    return _arn(env, "sqs", naming.queue_name(env.name))
+    return Sub(arns.env_arn(env, "sqs", naming.queue_name(env.name)))
 
 
 def _ingest_queue_arns(env: Environment) -> list[Sub]:
     if env.ingest.mode != "queue":
         return []
-    return [_arn(env, "sqs", naming.ingest_queue_name(env.name))]
+    return [Sub(arns.env_arn(env, "sqs", naming.ingest_queue_name(env.name)))]
 
 
 def _topic_arns(env: Environment) -> list[Sub]:
@@ -180,7 +184,8 @@ def _topic_arns(env: Environment) -> list[Sub]:
 def _app_role_arns(env: Environment) -> list[Sub]:
     """Every role the app stack creates (each must carry the boundary)."""
     return [
-        _arn(env, "iam", f"role/{name}", region=False) for name in naming.app_role_names(env.name)
+        Sub(arns.env_arn(env, "iam", f"role/{name}", regional=False))
+        for name in naming.app_role_names(env.name)
     ]
 
 
@@ -194,11 +199,11 @@ def _with_boundary(env: Environment) -> Condition:
 
 
 def _key_arn(env: Environment) -> Sub:
-    return _arn(env, "kms", "key/*")
+    return Sub(arns.env_arn(env, "kms", "key/*"))
 
 
 def _alias_arn(env: Environment) -> Sub:
-    return _arn(env, "kms", naming.key_alias(env.name))
+    return Sub(arns.env_arn(env, "kms", naming.key_alias(env.name)))
 
 
 def _matching(env: Environment) -> type[StringEquals] | type[StringLike]:
@@ -260,7 +265,11 @@ def _resource_read_statements(env: Environment) -> list[Statement]:
         _allow("ReadFunction", READ_FUNCTION, _function_arns(env)),
         _allow("ReadAppRoles", READ_ROLE, _app_role_arns(env)),
         # DescribeLogGroups lists by prefix: its resource is every log group of the region.
-        _allow("ListLogGroups", [logs.DescribeLogGroups], [_arn(env, "logs", "log-group:*")]),
+        _allow(
+            "ListLogGroups",
+            [logs.DescribeLogGroups],
+            [Sub(arns.env_arn(env, "logs", "log-group:*"))],
+        ),
         _allow("ReadLogGroup", READ_LOG_GROUP, _log_group_arns(env)),
         _allow("ReadMonitoring", READ_MONITORING, [_alarm_arn(env), _dashboard_arn(env)]),
         _allow("ReadMessaging", READ_MESSAGING, [_queue_arn(env), *_topic_arns(env)]),
@@ -311,7 +320,11 @@ def _list_artifacts(env: Environment) -> Statement:
 
 def _pass_cloudformation_role(env: Environment) -> Statement:
     # A change set records its role; creating one does not run it.
-    role = _arn(env, "iam", f"role/{naming.cloudformation_role_name(env.name)}", region=False)
+    role = Sub(
+        arns.env_arn(
+            env, "iam", f"role/{naming.cloudformation_role_name(env.name)}", regional=False
+        )
+    )
     return _allow(
         "PassCloudFormationRole",
         [iam.PassRole],
@@ -528,7 +541,7 @@ def _ingest_mapping_statements(env: Environment) -> list[Statement]:
     if env.ingest.mode != "queue":
         return []
     this_function = Condition(ArnLike("lambda:FunctionArn", _function_arns(env)))
-    mappings = [_arn(env, "lambda", "event-source-mapping:*")]
+    mappings = [Sub(arns.env_arn(env, "lambda", "event-source-mapping:*"))]
     return [
         _allow("CreateIngestMapping", CREATE_INGEST_MAPPING, ["*"], this_function),
         _allow("ManageIngestMapping", MANAGE_INGEST_MAPPING, mappings, this_function),
