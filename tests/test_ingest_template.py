@@ -183,7 +183,7 @@ def test_committed_queue_environment_is_emulated() -> None:
 def test_cloudformation_role_may_manage_the_ingest_queue_and_mapping_only_in_queue_mode() -> None:
     from troposphere import encode_to_dict
 
-    from generator.ci_access.template import cloudformation_policies
+    from generator.ci_access.policies import cloudformation_policies
 
     def sids(env: Environment) -> dict[str, Any]:
         found: dict[str, Any] = {}

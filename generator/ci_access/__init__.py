@@ -24,20 +24,31 @@ Per environment (``docs/security.md`` has the table of what each can and cannot 
   with the environment's permissions boundary (``generator/boundary.py``), which it can neither
   remove nor rewrite.
 
-Granted, denied and withheld actions are listed side by side with their reasons in
-``generator/ci_access/permissions.py``; ``template.py`` assembles them into roles and policies.
-
 The split keeps the credentials a runner holds small: they can change the stack's resources only
 through a change set (so the stack policy, the guard and the change-set record apply), never call
 ``s3:DeleteBucket`` or ``lambda:UpdateFunctionCode`` directly.
+
+Environments with ``deploy.previews: true`` also get the preview roles (``preview_roles.py``,
+docs/previews.md).
+
+The modules, each importing only those listed before it:
+
+- ``permissions.py``: the granted, denied and withheld actions, side by side with their reasons;
+- ``scope.py``: the ARNs of an environment's resources and the conditions that narrow a grant;
+- ``trust.py``: who may assume each role (GitHub's OIDC subjects, CloudFormation);
+- ``policies.py``: the policy builders and every role's policy, from the first two;
+- ``roles.py``: the template's IAM resources (a GitHub role, CloudFormation's role and policies,
+  a boundary, the outputs), each present only in its environment's account;
+- ``preview_roles.py``: the preview roles, over the same builders;
+- ``template.py``: the template, with every environment's roles.
 """
 
 from generator.ci_access.template import (
-    GITHUB_OIDC_HOST,
     TEMPLATE_FILE,
     build_ci_access_template,
     validate_repository,
 )
+from generator.ci_access.trust import GITHUB_OIDC_HOST
 
 __all__ = [
     "GITHUB_OIDC_HOST",

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from generator import naming
-from generator.ci_preview import PreviewId
+from generator.ci_access.preview_roles import PreviewId
 from generator.config import load_environments
 from generator.naming import CiId
 from generator.resolve import Known, resolve_template

@@ -12,7 +12,7 @@ import pytest
 
 from generator import naming
 from generator.ci_access import build_ci_access_template
-from generator.ci_preview import PreviewId
+from generator.ci_access.preview_roles import PreviewId
 from generator.config import Environment, load_environments
 from generator.render import to_json
 

@@ -29,26 +29,22 @@ from troposphere import Template
 from troposphere import iam as tiam
 
 from generator import naming
-from generator.boundary import boundary_document, boundary_grants
-from generator.ci_access.template import (
-    _allow,
-    _conditioned,
-    _data_buckets,
-    _document,
-    _github_role,
-    _in_region,
-    _tags,
-    add_cloudformation_policies,
-    add_role_outputs,
-    app_stack_arn,
+from generator.ci_access.policies import (
+    allow,
     apply_statements,
-    bootstrap_stack_arn,
     cloudformation_policies,
-    cloudformation_trust,
-    github_subjects_main,
-    github_subjects_plan,
+    document,
     keep_plan_statements,
 )
+from generator.ci_access.roles import (
+    add_cloudformation_policies,
+    add_role_outputs,
+    app_role_boundary,
+    cloudformation_role,
+    github_role,
+)
+from generator.ci_access.scope import app_stack_arn, bootstrap_stack_arn, data_buckets, in_region
+from generator.ci_access.trust import github_subjects_main, github_subjects_plan
 from generator.config import Environment
 from generator.naming import CiId
 from generator.preview import PREVIEW_OF_TAG, SEPARATOR
@@ -118,7 +114,7 @@ def _bootstrap_read_only(env: Environment) -> list[Statement]:
     another statement allows (a pull request must never change what every environment uses)."""
     stack = bootstrap_stack_arn(env)
     return [
-        _allow("ReadBootstrapStack", [cfn.DescribeStacks], [stack]),
+        allow("ReadBootstrapStack", [cfn.DescribeStacks], [stack]),
         Statement(
             Sid="NeverChangeTheBootstrapStack",
             Effect=Deny,
@@ -133,14 +129,14 @@ def preview_policy(env: Environment) -> list[Statement]:
     tag-limited, plus listing stacks and emptying preview buckets."""
     pattern = preview_pattern(env)
     stacks = [app_stack_arn(pattern)]
-    names = _data_buckets(pattern)
+    names = data_buckets(pattern)
     buckets = [*(bucket_arn(n) for n in names), *(objects_arn(n) for n in names)]
     return [
         *_plan_and_apply(pattern),
         *_bootstrap_read_only(env),
         # `previews` lists stack names to find TapStack<env>-*; ListStacks has no resource type.
-        _allow("ListStacks", [cfn.ListStacks], ["*"], _in_region(env)),
-        _allow("EmptyPreviewBuckets", _EMPTY_BUCKET, buckets),
+        allow("ListStacks", [cfn.ListStacks], ["*"], in_region(env)),
+        allow("EmptyPreviewBuckets", _EMPTY_BUCKET, buckets),
         Statement(
             Sid="OnlyStacksTaggedAsPreviews",
             Effect=Deny,
@@ -163,7 +159,7 @@ def add_preview_roles(template: Template, env: Environment) -> None:
     name = env.name
     pattern = preview_pattern(env)
     base = naming.stack_name(name)
-    role = _github_role(
+    role = github_role(
         name,
         PreviewId.role(name),
         naming.preview_role_name(name),
@@ -171,24 +167,24 @@ def add_preview_roles(template: Template, env: Environment) -> None:
         f"{PREVIEW_OF_TAG}={name})",
         # Pull requests deploy and destroy previews; the scheduled cleanup runs on main.
         [*github_subjects_plan(), *github_subjects_main()],
-        tiam.Policy(PolicyName="preview", PolicyDocument=_document(preview_policy(env))),
+        tiam.Policy(PolicyName="preview", PolicyDocument=document(preview_policy(env))),
     )
-    cfn_role = tiam.Role(
+    cfn_role = cloudformation_role(
+        env,
         PreviewId.cloudformation_role(name),
-        RoleName=naming.preview_cloudformation_role_name(name),
-        Description=f"CloudFormation: create, update and delete the resources of {base}-*",
-        AssumeRolePolicyDocument=cloudformation_trust(env),
-        Tags=_tags(name),
+        naming.preview_cloudformation_role_name(name),
+        f"CloudFormation: create, update and delete the resources of {base}-*",
     )
     template.add_resource(role)
-    template.add_resource(_conditioned(cfn_role, name))
-    boundary = tiam.ManagedPolicy(
-        PreviewId.boundary(name),
-        ManagedPolicyName=naming.boundary_policy_name(pattern.name),
-        Description=f"Permissions boundary of every IAM role of the previews {base}-*",
-        PolicyDocument=boundary_document(boundary_grants(pattern)),
+    template.add_resource(cfn_role)
+    template.add_resource(
+        app_role_boundary(
+            name,
+            PreviewId.boundary(name),
+            pattern,
+            f"Permissions boundary of every IAM role of the previews {base}-*",
+        )
     )
-    template.add_resource(_conditioned(boundary, name))
     add_cloudformation_policies(
         template,
         name,
