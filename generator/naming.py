@@ -261,48 +261,49 @@ class CiId:
     OUT_PROVIDER = "GitHubOidcProviderArn"
 
     @staticmethod
-    def _suffix(env: str) -> str:
+    def suffix(env: str) -> str:
+        """What follows a logical id's prefix for this environment (``dev`` -> ``Dev``)."""
         return env[:1].upper() + env[1:]
 
     @classmethod
     def in_account(cls, env: str) -> str:
         """The condition that the stack is deployed in this environment's account."""
-        return f"InAccount{cls._suffix(env)}"
+        return f"InAccount{cls.suffix(env)}"
 
     @classmethod
     def plan_role(cls, env: str) -> str:
         """Logical id of an environment's plan role."""
-        return f"PlanRole{cls._suffix(env)}"
+        return f"PlanRole{cls.suffix(env)}"
 
     @classmethod
     def plan_main_role(cls, env: str) -> str:
         """Logical id of an environment's default-branch plan role (the deploy workflow's plan)."""
-        return f"PlanMainRole{cls._suffix(env)}"
+        return f"PlanMainRole{cls.suffix(env)}"
 
     @classmethod
     def drift_role(cls, env: str) -> str:
         """Logical id of an environment's read-only drift role."""
-        return f"DriftRole{cls._suffix(env)}"
+        return f"DriftRole{cls.suffix(env)}"
 
     @classmethod
     def boundary(cls, env: str) -> str:
         """Logical id of the permissions boundary of an environment's app-stack roles."""
-        return f"AppRoleBoundary{cls._suffix(env)}"
+        return f"AppRoleBoundary{cls.suffix(env)}"
 
     @classmethod
     def deploy_role(cls, env: str) -> str:
         """Logical id of an environment's deploy role."""
-        return f"DeployRole{cls._suffix(env)}"
+        return f"DeployRole{cls.suffix(env)}"
 
     @classmethod
     def cloudformation_role(cls, env: str) -> str:
         """Logical id of an environment's CloudFormation role."""
-        return f"CloudFormationRole{cls._suffix(env)}"
+        return f"CloudFormationRole{cls.suffix(env)}"
 
     @classmethod
     def policy(cls, env: str, concern: str) -> str:
         """Logical id of one of the CloudFormation role's managed policies."""
-        return f"CloudFormation{concern}Policy{cls._suffix(env)}"
+        return f"CloudFormation{concern}Policy{cls.suffix(env)}"
 
 
 def plan_main_role_name(env: str) -> str:

@@ -363,7 +363,7 @@ def test_only_cloudformation_reads_the_secret_value_and_no_role_reads_data(
                 assert where.startswith("CloudFormationSecretsAndKeysPolicy"), where
                 assert actions == ["secretsmanager:GetSecretValue"], where
                 (secret,) = statement["Resource"]
-                env = next(e for e in ACCOUNTS if where.endswith(CiId._suffix(e)))
+                env = next(e for e in ACCOUNTS if where.endswith(CiId.suffix(e)))
                 assert secret["Fn::Sub"] == (
                     f"arn:${{AWS::Partition}}:secretsmanager:us-west-2:{ACCOUNTS[env]}:secret:"
                     f"{secret_name(env)}-??????"

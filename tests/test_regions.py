@@ -99,7 +99,7 @@ def test_each_region_has_its_own_alarms_and_outputs(workspace: dict[str, Environ
 
 def _role_documents(template: dict[str, Any], env: str) -> list[dict[str, Any]]:
     """Every policy document of an environment's CI roles (inline and managed)."""
-    suffix = CiId._suffix(env)
+    suffix = CiId.suffix(env)
     documents = []
     for logical_id, resource in template["Resources"].items():
         # A permissions boundary grants nothing (it caps the app's roles): not a CI role's reach.

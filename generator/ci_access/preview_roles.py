@@ -80,22 +80,22 @@ class PreviewId:
     @staticmethod
     def role(env: str) -> str:
         """The GitHub role that deploys and destroys previews."""
-        return f"PreviewRole{CiId._suffix(env)}"
+        return f"PreviewRole{CiId.suffix(env)}"
 
     @staticmethod
     def cloudformation_role(env: str) -> str:
         """The role CloudFormation assumes for preview stacks."""
-        return f"PreviewCloudFormationRole{CiId._suffix(env)}"
+        return f"PreviewCloudFormationRole{CiId.suffix(env)}"
 
     @staticmethod
     def boundary(env: str) -> str:
         """The permissions boundary of the preview stacks' roles."""
-        return f"PreviewAppRoleBoundary{CiId._suffix(env)}"
+        return f"PreviewAppRoleBoundary{CiId.suffix(env)}"
 
     @staticmethod
     def policy(env: str, concern: str) -> str:
         """One of the preview CloudFormation role's managed policies."""
-        return f"PreviewCloudFormation{concern}Policy{CiId._suffix(env)}"
+        return f"PreviewCloudFormation{concern}Policy{CiId.suffix(env)}"
 
 
 def _plan_and_apply(pattern: Environment) -> list[Statement]:

@@ -111,7 +111,7 @@ def add_role_outputs(
     for role, label in roles:
         template.add_output(
             Output(
-                f"{label}{CiId._suffix(env_name)}",
+                f"{label}{CiId.suffix(env_name)}",
                 Condition=CiId.in_account(env_name),
                 Description=f"{label} for {scope}",
                 Value=GetAtt(role, "Arn"),
