@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import json
 import re
 from dataclasses import dataclass, field
@@ -106,12 +107,20 @@ def template_sha256(body: str) -> str:
 
 
 def change_set_name(
-    environment: str, template_hash: str, now: datetime, purpose: str = naming.CHANGE_SET_DEPLOY
+    environment: str,
+    template_hash: str,
+    now: datetime,
+    purpose: str = naming.CHANGE_SET_DEPLOY,
+    nonce: str | None = None,
 ) -> str:
     """A unique, readable name: purpose (``pr``, ``kept``, ``deploy``: the prefix IAM holds
-    each CI role to, naming.CHANGE_SET_*), environment, short template hash, UTC time."""
-    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"{purpose}-{environment}-{template_hash[:12]}-{stamp}"
+    each CI role to, naming.CHANGE_SET_*), environment, short template hash, UTC time to the
+    millisecond, and a random nonce: two plans of one stack in the same moment (two checkouts,
+    two CI jobs) never share a name, which CloudFormation would refuse."""
+    utc = now.astimezone(UTC)
+    stamp = f"{utc:%Y%m%dT%H%M%S}{utc.microsecond // 1000:03d}Z"
+    nonce = nonce if nonce is not None else secrets.token_hex(3)
+    name = f"{purpose}-{environment}-{template_hash[:12]}-{stamp}-{nonce}"
     # Change set names allow only letters, digits and hyphens, starting with a letter.
     return re.sub(r"[^A-Za-z0-9-]", "-", name)[:128]
 

@@ -47,6 +47,9 @@ class ServeOptions:
 
     state_dir: Path
     port: int = 0
+    # How long after ExecuteChangeSet its resources are applied (the stack stays *_IN_PROGRESS
+    # meanwhile), so a deploy waits and streams events as it does on AWS.
+    apply_delay_seconds: float = 1.0
 
 
 def serve(options: ServeOptions) -> int:
@@ -70,7 +73,9 @@ def serve(options: ServeOptions) -> int:
         request_handler=MotoRequestHandler,
     )
     endpoint = f"http://{HOST}:{server.server_port}"
-    extension.install(endpoint, state_dir / "work", poll=True)
+    extension.install(
+        endpoint, state_dir / "work", poll=True, apply_delay_seconds=options.apply_delay_seconds
+    )
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -44,11 +44,18 @@ def _clear_model_caches() -> None:
     cfn_parsing.get_name_type_map.cache_clear()
 
 
-def install(endpoint_url: str, work_dir: Path, poll: bool = False) -> Deliverer:
+def install(
+    endpoint_url: str,
+    work_dir: Path,
+    poll: bool = False,
+    apply_delay_seconds: float | None = None,
+) -> Deliverer:
     """Switch the extension on; functions run against ``endpoint_url``, unpacked in ``work_dir``.
 
     ``poll`` starts the background poller (event source mappings, queue metrics, alarms); the
     server passes it, in-process tests drive ``poller()`` by hand instead.
+    ``apply_delay_seconds``: ExecuteChangeSet returns at once and applies this much later, as on
+    AWS (the server); None applies inside the request (in-process tests).
     """
     with _lock:
         if _PATCHES.applied:
@@ -59,7 +66,7 @@ def install(endpoint_url: str, work_dir: Path, poll: bool = False) -> Deliverer:
         _current.update(deliverer=deliverer, poller=poller_)
         models.set_active(True)
         _clear_model_caches()
-        moto_fixes.install()
+        moto_fixes.install(apply_delay_seconds)
         _PATCHES.replace(s3_notifications, "_invoke_awslambda", _invoke_from_s3)
         _PATCHES.replace(lambda_models.LambdaFunction, "invoke", _invoke_api)
         if poll:

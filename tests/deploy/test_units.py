@@ -24,12 +24,19 @@ from generator.deploy.stacks import Event, Stack, StackResource, root_cause
 from generator.errors import ExitCode, GeneratorError
 
 
-def test_change_set_name_is_valid_unique_per_second_and_names_env_and_hash() -> None:
-    name = change_set_name("prod", "ab" * 32, datetime(2025, 3, 1, 12, 0, 5, tzinfo=UTC))
-    assert name == "deploy-prod-abababababab-20250301T120005Z"
-    kept = change_set_name("prod", "ab" * 32, datetime(2025, 3, 1, 12, 0, 5, tzinfo=UTC), "kept")
-    assert kept == "kept-prod-abababababab-20250301T120005Z"
+def test_change_set_name_is_valid_and_names_purpose_env_hash_and_the_millisecond() -> None:
+    moment = datetime(2025, 3, 1, 12, 0, 5, 123456, tzinfo=UTC)
+    name = change_set_name("prod", "ab" * 32, moment, nonce="0f1e2d")
+    assert name == "deploy-prod-abababababab-20250301T120005123Z-0f1e2d"
+    kept = change_set_name("prod", "ab" * 32, moment, "kept", nonce="0f1e2d")
+    assert kept.startswith("kept-prod-abababababab-20250301T120005123Z-")
     assert re.fullmatch(r"[A-Za-z][-A-Za-z0-9]{0,127}", name)
+
+
+def test_two_change_sets_named_in_the_same_moment_differ() -> None:
+    moment = datetime(2025, 3, 1, 12, 0, 5, tzinfo=UTC)
+    names = {change_set_name("prod", "ab" * 32, moment) for _ in range(50)}
+    assert len(names) == 50
 
 
 def test_every_parameter_gets_an_explicit_value() -> None:

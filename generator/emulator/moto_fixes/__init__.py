@@ -5,11 +5,22 @@ ServerlessApp stack, so each could go upstream (docs/emulator.md lists them). ``
 them all; the embedded emulator's server installs them through ``generator.emulator.extension``,
 and the deploy tests (moto in-process) with ``installed()``.
 
-- ``ExecuteChangeSet``: moto applies the resources but never rebuilds the stack's outputs (the
-  stack was created from an empty template at CreateChangeSet and its output map is never
-  refreshed), never registers exports, keeps the old parameters and tags, and sets no
-  ``LastUpdatedTime``. The fix refreshes all of them, and turns an exception while applying into
-  a failed stack with a reason instead of an HTTP 500 that leaves the stack "in progress";
+- change sets are refused as CloudFormation refuses them: a second change set of the same name
+  on a stack (``AlreadyExistsException``), a ``CREATE`` change set for a stack that exists, any
+  change set while the stack is being updated; ``ExecuteChangeSet`` runs only an ``AVAILABLE``
+  change set (``InvalidChangeSetStatus``: executed, failed, or still in progress) and deletes the
+  stack's other change sets; a missing change set is ``ChangeSetNotFound``. moto allows all of
+  these, and re-executes a change set as often as asked;
+- ``ExecuteChangeSet`` is asynchronous when installed with ``apply_delay_seconds`` (the emulator
+  server): the call returns with the stack ``*_IN_PROGRESS`` and the change set
+  ``EXECUTE_IN_PROGRESS``, and the resources are applied that much later on another thread, so
+  waiting, event streaming and "operation in progress" refusals happen as on AWS (moto applies
+  everything inside the request). The deploy tests install it synchronous (None);
+- applying a change set: moto never rebuilds the stack's outputs (the stack was created from an
+  empty template at CreateChangeSet and its output map is never refreshed), never registers
+  exports, keeps the old parameters and tags, and sets no ``LastUpdatedTime``. The fix refreshes
+  all of them, and turns an exception while applying into a failed stack with a reason instead of
+  an HTTP 500 that leaves the stack "in progress";
 - ``GetTemplate`` with ``ChangeSetName``: moto answers with the stack's current template; the fix
   answers with the change set's own, as AWS does;
 - ``CreateChangeSet`` keeps the ``DeploymentMode`` it was asked for (moto drops it);
@@ -29,6 +40,8 @@ and the deploy tests (moto in-process) with ``installed()``.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +51,11 @@ from urllib.parse import quote_plus, urlparse
 import moto.cloudformation.models as cfn_models
 import moto.cloudformation.parsing as cfn_parsing
 import moto.s3.notifications as s3_notifications
-from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.exceptions import (
+    AlreadyExistsException,
+    CloudFormationError,
+    ValidationError,
+)
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
@@ -48,10 +65,28 @@ from generator.emulator.moto_fixes import change_details, deletion
 from generator.emulator.patching import PatchSet, original
 
 FIXES = PatchSet("moto fixes")
+# How long after ExecuteChangeSet the resources are applied; None: inside the request.
+_apply: dict[str, float | None] = {"delay": None}
 
 
-def install() -> None:
-    """Apply every fix (once per process until ``uninstall``)."""
+class InvalidChangeSetStatus(CloudFormationError):
+    """ExecuteChangeSet of a change set that is not AVAILABLE."""
+
+    code = "InvalidChangeSetStatus"
+
+
+class ChangeSetNotFound(CloudFormationError):
+    """A change set that does not exist (CloudFormation's ChangeSetNotFoundException)."""
+
+    code = "ChangeSetNotFound"
+
+
+def install(apply_delay_seconds: float | None = None) -> None:
+    """Apply every fix (once per process until ``uninstall``); ``apply_delay_seconds`` makes
+    ExecuteChangeSet asynchronous (None: applied inside the request, for in-process tests)."""
+    _apply["delay"] = apply_delay_seconds
+    FIXES.replace(CloudFormationBackend, "create_change_set", _create_change_set_strictly)
+    FIXES.replace(CloudFormationBackend, "describe_change_set", _describe_or_not_found)
     FIXES.replace(CloudFormationBackend, "execute_change_set", _execute_change_set)
     FIXES.replace(CloudFormationBackend, "delete_stack", _delete_stack)
     FIXES.replace(CloudFormationResponse, "get_template", _get_template)
@@ -66,12 +101,13 @@ def install() -> None:
 def uninstall() -> None:
     """Undo every fix."""
     FIXES.restore()
+    _apply["delay"] = None
 
 
 @contextmanager
-def installed() -> Iterator[None]:
+def installed(apply_delay_seconds: float | None = None) -> Iterator[None]:
     """The fixes, applied for the duration of a ``with`` block."""
-    install()
+    install(apply_delay_seconds)
     try:
         yield
     finally:
@@ -83,18 +119,100 @@ def installed() -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _live_stack(backend: CloudFormationBackend, name_or_id: str) -> Stack | None:
+    """The stack of that name or id that has not been deleted, if any."""
+    for stack in backend.stacks.values():
+        if name_or_id in (stack.name, stack.stack_id) and stack.status != "DELETE_COMPLETE":
+            return stack
+    return None
+
+
+def _busy(stack: Stack) -> bool:
+    return str(stack.status).endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS"
+
+
+def _refuse_busy(stack: Stack) -> None:
+    if _busy(stack):
+        raise ValidationError(
+            message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
+        )
+
+
+def _create_change_set_strictly(
+    self: CloudFormationBackend, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any
+) -> tuple[str, str]:
+    change_set_type = kwargs.get("change_set_type") or (args[4] if len(args) > 4 else "CREATE")
+    stack = _live_stack(self, stack_name)
+    if stack is not None:
+        _refuse_busy(stack)
+        if change_set_type == "CREATE" and stack.status != "REVIEW_IN_PROGRESS":
+            raise ValidationError(
+                message=f"Stack [{stack_name}] already exists and cannot be created again with "
+                "the changeSetType [CREATE]."
+            )
+        for existing in self.change_sets.values():
+            if existing.stack_id == stack.stack_id and existing.change_set_name == change_set_name:
+                raise AlreadyExistsException(f"ChangeSet [{change_set_name}] already exists")
+    made: tuple[str, str] = original(CloudFormationBackend, "create_change_set")(
+        self, stack_name, change_set_name, *args, **kwargs
+    )
+    return made
+
+
+def _describe_or_not_found(self: CloudFormationBackend, change_set_name: str) -> Any:
+    found = self.change_sets.get(change_set_name) or next(
+        (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+    )
+    if found is None:
+        raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
+    return found
+
+
 def _execute_change_set(
     self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
 ) -> None:
-    change_set = self.describe_change_set(change_set_name)
-    assert change_set is not None  # noqa: S101 - describe_change_set raises when it is missing
+    change_set: Any = self.describe_change_set(change_set_name)
+    if change_set.execution_status != "AVAILABLE":
+        raise InvalidChangeSetStatus(
+            f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution "
+            f"status of [{change_set.execution_status}]"
+        )
     stack: Stack = self.stacks[change_set.stack_id]
+    _refuse_busy(stack)
+    # Executing one change set deletes the stack's others: a plan made before is gone.
+    for other_id in [i for i, c in self.change_sets.items()
+                     if c.stack_id == stack.stack_id and c is not change_set]:  # fmt: skip
+        del self.change_sets[other_id]
+    kind = change_set.change_set_type
+    stack._add_stack_event(f"{kind}_IN_PROGRESS", resource_status_reason="User Initiated")
+    stack.status = f"{kind}_IN_PROGRESS"
+    change_set.execution_status = "EXECUTE_IN_PROGRESS"
+    delay = _apply["delay"]
+    if delay is None:
+        apply_change_set(self, stack, change_set)
+        return
+
+    def later() -> None:
+        time.sleep(delay)
+        apply_change_set(self, stack, change_set)
+
+    threading.Thread(target=later, name=f"apply-{change_set.change_set_name}", daemon=True).start()
+
+
+def apply_change_set(backend: CloudFormationBackend, stack: Stack, change_set: Any) -> None:
+    """What moto's ExecuteChangeSet does after its first event, and what it forgets: the
+    outputs, exports, parameters, tags and LastUpdatedTime; a failure fails the stack."""
     # Stacks born from a change set were built without the region's exports.
-    stack.resource_map.cross_stack_resources = self.exports
+    stack.resource_map.cross_stack_resources = backend.exports
+    kind = change_set.change_set_type
     try:
-        original(CloudFormationBackend, "execute_change_set")(self, change_set_name, stack_name)
+        change_set.apply()
+        stack._add_stack_event(f"{kind}_COMPLETE")
+        change_set.execution_status = "EXECUTE_COMPLETE"
+        stack.status = f"{kind}_COMPLETE"
+        stack.template = change_set.template
         stamp_update(stack, change_set)
-        refresh_stack(self, stack, change_set)
+        refresh_stack(backend, stack, change_set)
     except Exception as exc:  # AWS reports a failed apply on the stack, not on the API call
         mark_failed(stack, change_set, exc)
 
