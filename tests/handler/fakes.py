@@ -6,8 +6,8 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 
-from fileproc.core import OBJECT_GONE, SUPERSEDED, StoredObject
 from fileproc.errors import SkipRecord
+from fileproc.objects import OBJECT_GONE, SUPERSEDED, StoredObject
 
 
 @dataclass
