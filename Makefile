@@ -6,6 +6,8 @@
 #   .venv-bench   the comparison tools of `make bench` (aws-cdk-lib, sceptre); `make bench-tools`
 #   .venv-deploy  what CI jobs that hold AWS credentials install (`make install-deploy`): only the
 #                 hash-locked requirements-deploy.txt and the project, with plain venv + pip
+#   .venv-py313   the handler's tests on the function's runtime (FUNCTION_RUNTIME), created from
+#                 the interpreter generator/interpreters.py finds; `test`/`test-handler` create it
 # Environments are created with uv (bootstrapped from PyPI into .build/uv) because it installs
 # several times faster than pip; `make ... INSTALLER=pip` uses plain venv + pip instead. Both
 # compile the installed packages' bytecode, as pip always does: without it every process
@@ -19,6 +21,11 @@ CHECKOV_VENV := .venv-checkov
 DEPLOY_VENV := .venv-deploy
 BENCH_VENV := .venv-bench
 BENCH_NODE := .build/bench
+# The function's runtime (naming.LAMBDA_RUNTIME; a test keeps them equal) and the virtualenv of
+# the handler's tests on it. REQUIRE_RUNTIME=1: fail instead of skipping when no such Python exists.
+FUNCTION_RUNTIME := python3.13
+FUNCTION_VENV := .venv-py313
+REQUIRE_RUNTIME ?=
 UV_HOME := .build/uv
 UV := $(UV_HOME)/bin/uv
 ENV ?= local
@@ -37,11 +44,12 @@ export UV_PYTHON_DOWNLOADS := never
 ifeq ($(INSTALLER),uv)
 INSTALLER_READY := $(UV)
 # --seed: the project's `pip download` of the handler's wheels needs pip inside .venv.
-new_venv = $(UV) venv --quiet --seed --python $(PYTHON) $(1)
+# new_venv(folder[, python]): the interpreter is $(PYTHON) unless another is given.
+new_venv = $(UV) venv --quiet --seed --python $(or $(2),$(PYTHON)) $(1)
 venv_install = $(UV) pip install --quiet --compile-bytecode --python $(1)/bin/python
 else ifeq ($(INSTALLER),pip)
 INSTALLER_READY :=
-new_venv = $(PYTHON) -m venv $(1)
+new_venv = $(or $(2),$(PYTHON)) -m venv $(1)
 venv_install = $(1)/bin/python -m pip install --quiet --disable-pip-version-check
 else
 $(error INSTALLER must be uv or pip, not $(INSTALLER))
@@ -49,11 +57,11 @@ endif
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-runtime install-deploy checkov-env iam-sim-env cfn-guard-env synth check lint ruff \
-	mypy policy actionlint pytest quick test test-handler bench bench-tools deploy plan status up \
-	down demo constraints requirements-deploy clean
+	mypy policy actionlint pytest quick test test-handler test-handler-py313 bench bench-tools deploy \
+	plan status up down demo constraints requirements-deploy clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
 $(UV): requirements-uv.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade --target $(UV_HOME) \
@@ -136,8 +144,33 @@ quick: install iam-sim-env cfn-guard-env ## the edit loop: ruff, check, tests wi
 	$(PY) -m generator check
 	$(PYTEST) -m 'not e2e and not integration'
 
-test-handler: install ## the handler's tests only (CI runs them on the function's Python too)
+test-handler: install ## the handler's tests, on the project's Python and on the function's (3.13)
 	$(PY) -m pytest tests/handler
+	@$(MAKE) --no-print-directory test-handler-py313
+
+# The handler's tests on the function's runtime. The interpreter comes from
+# generator/interpreters.py (PATH, pyenv, or uv's own installs; never downloaded), run with the
+# bare $(PYTHON): it is stdlib only. Without one this says so in one line and succeeds, unless
+# REQUIRE_RUNTIME is set. The stamp records the interpreter, so finding another rebuilds the venv.
+# One process, no cache plugin: `make test` runs it beside pytest, whose cores and
+# .pytest_cache (--lf) it leaves alone.
+test-handler-py313: | $(INSTALLER_READY) ## the handler's tests on the function's Python (skipped if this machine has none)
+	@found=$$($(PYTHON) -m generator.interpreters $(FUNCTION_RUNTIME) 2>&1); status=$$?; \
+	if [ $$status -eq 1 ] && [ -z "$(REQUIRE_RUNTIME)" ]; then \
+		echo "test-handler-py313: skipped the handler's tests on $(FUNCTION_RUNTIME): $$found"; \
+		exit 0; \
+	elif [ $$status -ne 0 ]; then echo "test-handler-py313: $$found" >&2; exit 1; fi; \
+	[ "$$(cat $(FUNCTION_VENV)/.installed 2>/dev/null)" = "$$found" ] || rm -f $(FUNCTION_VENV)/.installed; \
+	$(MAKE) --no-print-directory $(FUNCTION_VENV)/.installed FUNCTION_PYTHON="$$found" && \
+	echo "$(FUNCTION_VENV)/bin/python -m pytest -p no:cacheprovider tests/handler  # $$found" && \
+	$(FUNCTION_VENV)/bin/python -m pytest -p no:cacheprovider tests/handler
+
+$(FUNCTION_VENV)/.installed: tests/handler/requirements-py313.txt constraints.txt | $(INSTALLER_READY)
+	$(if $(FUNCTION_PYTHON),,$(error FUNCTION_PYTHON is unset: run `make test-handler-py313`))
+	rm -rf $(FUNCTION_VENV)
+	$(call new_venv,$(FUNCTION_VENV),$(FUNCTION_PYTHON))
+	$(call venv_install,$(FUNCTION_VENV)) -r tests/handler/requirements-py313.txt -c constraints.txt
+	@echo "$(FUNCTION_PYTHON)" > $@
 
 actionlint: install ## lint the GitHub workflows (with shellcheck on run: scripts)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint
@@ -145,8 +178,10 @@ actionlint: install ## lint the GitHub workflows (with shellcheck on run: script
 # Every gate, side by side: the lint gates are single processes (policy, the longest, runs
 # cfn-lint then checkov), so they run while pytest's workers use the cores; each gate's output
 # is printed whole when it finishes, and any failing gate fails `make test`.
+# The handler's tests on the function's runtime (test-handler-py313) are one more gate.
 test: install checkov-env iam-sim-env cfn-guard-env ## every gate: lint, types, templates, policy, workflows, tests
-	$(MAKE) --no-print-directory -j3 --output-sync=target ruff mypy check policy actionlint pytest
+	$(MAKE) --no-print-directory -j3 --output-sync=target ruff mypy check policy actionlint pytest \
+		test-handler-py313
 
 $(BENCH_VENV)/.installed: tests/bench/requirements.txt | $(INSTALLER_READY)
 	$(call new_venv,$(BENCH_VENV))
@@ -203,4 +238,4 @@ requirements-deploy: install ## regenerate the deploy jobs' hash-locked requirem
 		-c constraints.txt -o requirements-deploy.txt pyproject.toml
 
 clean: ## remove virtualenvs, caches and build outputs
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) $(DEPLOY_VENV) .build tests/policy/iam/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) $(DEPLOY_VENV) $(FUNCTION_VENV) .build tests/policy/iam/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

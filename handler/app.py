@@ -9,7 +9,7 @@ import functools
 import os
 from typing import Any
 
-from fileproc import aws, core, events
+from fileproc import aws, core, events, objects
 from fileproc.errors import OutOfTime, RecordsFailed
 from fileproc.observe import Logger, Metrics, MetricUnit
 from fileproc.settings import Settings, settings_from_env
@@ -90,9 +90,9 @@ def _report(outcome: core.Outcome) -> None:
 def handle(
     event: Any,
     config: Settings,
-    store: core.ObjectStore,
+    store: objects.ObjectStore,
     password: Any,
-    time_left: core.TimeLeft | None = None,
+    time_left: objects.TimeLeft | None = None,
 ) -> dict[str, Any]:
     """Process every record, report each, then raise RecordsFailed if any failed."""
     processed: list[str] = []
@@ -116,9 +116,9 @@ def handle(
 def handle_batch(
     event: Any,
     config: Settings,
-    store: core.ObjectStore,
+    store: objects.ObjectStore,
     password: Any,
-    time_left: core.TimeLeft | None = None,
+    time_left: objects.TimeLeft | None = None,
 ) -> dict[str, Any]:
     """Queue mode: process every message, report each, and name only the failed messages.
 
@@ -160,7 +160,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     return handle(event, config, aws.S3Store(), signing_key, time_left_of(context))
 
 
-def time_left_of(context: Any) -> core.TimeLeft | None:
+def time_left_of(context: Any) -> objects.TimeLeft | None:
     """Seconds left in the invocation, from the Lambda context (None if it cannot tell)."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if not callable(remaining):

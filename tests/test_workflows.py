@@ -181,7 +181,24 @@ def test_pull_request_runs_the_handler_tests_on_the_function_runtime(
     assert lambda_python in job["strategy"]["matrix"]["python"]
     setup = next(s for s in job["steps"] if s.get("uses") == "./.github/actions/setup")
     assert setup["with"]["python-version"] == "${{ matrix.python }}"
-    assert _runs(job["steps"]) == ["make test-handler"]
+    # On GitHub only this job has the runtime's Python (setup-python): a run that cannot find
+    # it fails instead of skipping.
+    assert [(s["run"], s.get("env")) for s in job["steps"] if "run" in s] == [
+        ("make test-handler-py313", {"REQUIRE_RUNTIME": "1"})
+    ]
+
+
+def test_make_test_runs_the_handler_tests_on_the_function_runtime() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    settings = dict(re.findall(r"^(FUNCTION_\w+) := (\S+)$", makefile, flags=re.MULTILINE))
+    assert settings["FUNCTION_RUNTIME"] == naming.LAMBDA_RUNTIME
+    version = naming.LAMBDA_RUNTIME.removeprefix("python").replace(".", "")
+    assert settings["FUNCTION_VENV"] == f".venv-py{version}"
+    assert f"test-handler-py{version}" in _recipe("test")
+    assert f"test-handler-py{version}" in _recipe("test-handler")
+    # CI's entry point starts from a clean slate, that venv included; `make clean` removes it.
+    assert settings["FUNCTION_VENV"] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "$(FUNCTION_VENV)" in _recipe("clean")
 
 
 def test_the_setup_action_installs_the_python_it_is_given() -> None:

@@ -19,8 +19,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session
 
-from .core import OBJECT_GONE, SUPERSEDED, StoredObject
 from .errors import SecretUnreadable, SkipRecord
+from .objects import OBJECT_GONE, SUPERSEDED, StoredObject
 from .secret import secret_value, signing_key_from
 from .settings import MAX_READ_CONCURRENCY, Settings
 from .signing import SigningKey

@@ -4,91 +4,24 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from . import events
-from .errors import OutOfTime, RecordError, SizeMismatch, SkipRecord
+from .errors import RecordError, SizeMismatch, SkipRecord
+from .objects import Body, Hasher, ObjectStore, Pin, StoredObject, TimeLeft, deadline
 from .settings import Settings
 from .signing import STATUS_PROCESSED, STATUS_TOO_LARGE, SigningKey, build_result, result_bytes
 from .value import Value
 
 CHUNK_SIZE = 1024 * 1024  # bounded reads: memory stays flat whatever the object's size
-# Ranged parts are read in smaller pieces: http.client holds each read twice over while it
-# returns it, on every connection at once, and that is memory beyond the read-ahead bound.
-PART_CHUNK_SIZE = 256 * 1024
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
 DUPLICATE = "duplicate"
-OBJECT_GONE = "object_gone"
-SUPERSEDED = "superseded"
 
 
 # Value types are `Value` classes, not dataclasses or NamedTuples: those generate and compile
 # code when their class is created, which every cold start pays (see value.py). For the same
-# reason the ranged read of large objects is a module of its own (ranged.py), imported on use.
-
-# Seconds left in the invocation (the Lambda context's remaining time); None: no deadline.
-TimeLeft = Callable[[], float]
-
-
-class Hasher(Protocol):
-    """What the read feeds: hashlib's sha256, or a test double that watches the order."""
-
-    def update(self, data: bytes | bytearray | memoryview, /) -> None: ...
-
-    def hexdigest(self) -> str: ...
-
-
-class Body(Protocol):
-    """A readable object body (botocore's StreamingBody or a test double)."""
-
-    def read(self, amt: int | None = ...) -> bytes: ...
-
-    def close(self) -> None: ...
-
-
-class StoredObject(Value):
-    """An opened object version: its metadata and its unread body."""
-
-    __match_args__ = ("body", "etag", "version_id", "content_type", "size")
-    __slots__ = __match_args__
-    body: Body
-    etag: str
-    version_id: str | None
-    content_type: str | None
-    size: int | None  # the whole object's size (a ranged read's Content-Range total)
-
-    def __init__(
-        self,
-        body: Body,
-        etag: str,
-        version_id: str | None,
-        content_type: str | None,
-        size: int | None = None,
-    ) -> None:
-        self.body, self.etag, self.version_id = body, etag, version_id
-        self.content_type, self.size = content_type, size
-
-
-class ObjectStore(Protocol):
-    """The two S3 operations the core needs."""
-
-    def open(
-        self,
-        bucket: str,
-        key: str,
-        version_id: str | None,
-        if_match: str | None,
-        byte_range: tuple[int, int] | None = None,
-    ) -> StoredObject:
-        """Open an object (or the inclusive ``byte_range`` of it) for reading.
-
-        Raises SkipRecord if it is gone or was replaced. Called from several threads at once.
-        """
-        ...
-
-    def put_if_absent(self, bucket: str, key: str, body: bytes) -> bool:
-        """Create ``key`` unless it exists; False means it already existed."""
-        ...
+# reason the ranged read of large objects is a module of its own (ranged.py), imported on use;
+# what both reads share (the store interface, the pin, the deadline) is in objects.py.
 
 
 class Processed(Value):
@@ -162,22 +95,6 @@ class Failed(Value):
 Outcome = Processed | Skipped | Failed
 
 
-def deadline(time_left: TimeLeft | None, margin: float) -> Callable[[str], None]:
-    """A check that raises OutOfTime once less than ``margin`` seconds are left."""
-
-    def check(doing: str) -> None:
-        if time_left is None:
-            return
-        left = time_left()
-        if left < margin:
-            raise OutOfTime(
-                f"{left:.1f} s left of the invocation, under the stop margin of {margin:g} s, "
-                f"{doing}; stopped with nothing written so the retry starts over"
-            )
-
-    return check
-
-
 def digest_stream(
     body: Body,
     chunk_size: int = CHUNK_SIZE,
@@ -193,20 +110,6 @@ def digest_stream(
         if check is not None:
             check(f"after {size} bytes")
     return size, digest.hexdigest()
-
-
-class Pin(Value):
-    """What every ranged GET of one object names, so all parts come from the same bytes."""
-
-    __match_args__ = ("bucket", "key", "version_id", "if_match")
-    __slots__ = __match_args__
-    bucket: str
-    key: str
-    version_id: str | None
-    if_match: str | None  # the ETag, when no version pins the bytes (unversioned bucket)
-
-    def __init__(self, bucket: str, key: str, version_id: str | None, if_match: str | None) -> None:
-        self.bucket, self.key, self.version_id, self.if_match = bucket, key, version_id, if_match
 
 
 def result_key(settings: Settings, key: str, version_id: str | None, etag: str) -> str:

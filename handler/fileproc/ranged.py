@@ -1,7 +1,8 @@
 """Large objects: concurrent ranged GETs of one pinned version feeding the SHA-256 in order.
 
 Imported by ``core.process_object`` only for an object larger than one part, so a small file's cold
-start never compiles it (Lambda compiles every imported module of the bundle from source).
+start never compiles it (Lambda compiles every imported module of the bundle from source). It
+imports what it shares with the core from ``objects``, never the core itself.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from .core import PART_CHUNK_SIZE, Hasher, ObjectStore, Pin, StoredObject, TimeLeft, deadline
 from .errors import OutOfTime, SizeMismatch
+from .objects import Hasher, ObjectStore, Pin, StoredObject, TimeLeft, deadline
 from .settings import Settings
+
+# Parts are read in pieces smaller than the core's single-stream chunks: http.client holds each
+# read twice over while it returns it, on every connection at once, and that is memory beyond
+# the read-ahead bound.
+PART_CHUNK_SIZE = 256 * 1024
 
 
 def seconds_to_margin(time_left: TimeLeft | None, margin: float) -> float | None:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from . import core
+from . import core, objects
 from .errors import InvalidEvent
 from .settings import Settings
 from .signing import SigningKey
@@ -78,10 +78,10 @@ class MessageResult(Value):
 
 def process_message(
     message: QueueMessage,
-    store: core.ObjectStore,
+    store: objects.ObjectStore,
     password: Callable[[], SigningKey],
     settings: Settings,
-    time_left: core.TimeLeft | None = None,
+    time_left: objects.TimeLeft | None = None,
 ) -> MessageResult:
     """Process one message's notification; a body that is not one is a failed message.
 
@@ -99,10 +99,10 @@ def process_message(
 
 def process_batch(
     event: Mapping[str, Any],
-    store: core.ObjectStore,
+    store: objects.ObjectStore,
     password: Callable[[], SigningKey],
     settings: Settings,
-    time_left: core.TimeLeft | None = None,
+    time_left: objects.TimeLeft | None = None,
 ) -> Iterator[MessageResult]:
     """Every message's result, in order; one failing message never stops the others."""
     password = core.once(password)  # one secret read per batch at most

@@ -252,13 +252,13 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=10)
 
-    from fileproc import core
+    from fileproc.ranged import PART_CHUNK_SIZE
 
     # The parts in flight, plus what each connection's read holds at once (http.client
     # allocates a read twice over): the parts' workers and the first part's stream.
     read_ahead = args.part_mib * args.concurrency
     # plus 1 MiB for the rest (futures, parsed responses, the hash state).
-    bound = read_ahead + (args.concurrency + 1) * 2 * core.PART_CHUNK_SIZE / MIB + 1
+    bound = read_ahead + (args.concurrency + 1) * 2 * PART_CHUNK_SIZE / MIB + 1
     mib = args.size_mib
     pinned = all(r.get("VersionId") == VERSION_ID for p in (*passes, traced) for r in p["requests"])
     print(
@@ -281,7 +281,7 @@ def main() -> int:
     print(
         f"ranged peak traced memory {(peak - base) / MIB:.1f} MiB, max RSS growth "
         f"{rss_growth:.1f} MiB; bound {bound:.1f} MiB = read-ahead {args.concurrency} x "
-        f"{args.part_mib} MiB + 2 x {core.PART_CHUNK_SIZE // 1024} KiB per connection + 1 MiB; "
+        f"{args.part_mib} MiB + 2 x {PART_CHUNK_SIZE // 1024} KiB per connection + 1 MiB; "
         f"within: {(peak - base) / MIB <= bound}"
     )
     digests = {single["sha256"], traced["sha256"], *(p["sha256"] for p in passes)}

@@ -11,8 +11,8 @@ from typing import Any
 
 import app
 import pytest
-from fileproc import core, events, ranged
-from fileproc.errors import OutOfTime, RecordsFailed
+from fileproc import core, events, objects, ranged
+from fileproc.errors import OutOfTime, RecordsFailed, SizeMismatch
 from fileproc.settings import settings_from_env
 from fileproc.signing import RESULT_FORMAT, STATUS_TOO_LARGE, SigningKey, verify_result
 from hypothesis import example, given, settings
@@ -70,7 +70,7 @@ class WatchingStore(MemoryStore):
         version_id: str | None,
         if_match: str | None,
         byte_range: tuple[int, int] | None = None,
-    ) -> core.StoredObject:
+    ) -> objects.StoredObject:
         with self.lock:
             seen = self.hashed.count if self.hashed is not None else 0
             self.opens.append((version_id, if_match, byte_range, seen))
@@ -155,9 +155,14 @@ def test_every_range_request_names_the_version_the_first_read_pinned() -> None:
     assert isinstance(outcome, core.Processed)
     assert outcome.sha256 == hashlib.sha256(old).hexdigest()
     assert outcome.version_id == version_id
-    assert [o[:2] for o in store.opens[1:]] == [(version_id, None)] * 9
-    ranges = [o[2] for o in store.opens]
-    assert ranges == [(n * 1000, n * 1000 + 999) for n in range(10)]
+    # The first read, before any part: the event's ETag guards it, as no version is known yet.
+    assert store.opens[0][:3] == (None, etag, (0, 999))
+    # The other parts are opened by concurrent reads, in whatever order their threads run: each
+    # range exactly once, and every one names the version the first read pinned (no ETag).
+    requested = sorted(
+        (byte_range, version, if_match) for version, if_match, byte_range, _ in store.opens[1:]
+    )
+    assert requested == [((n * 1000, n * 1000 + 999), version_id, None) for n in range(1, 10)]
 
 
 def test_without_versions_every_range_request_is_guarded_by_the_etag() -> None:
@@ -182,7 +187,7 @@ def test_a_part_shorter_than_its_range_fails_the_record() -> None:
         announced.index, announced.bucket, announced.key, announced.version_id, 9000, announced.etag
     )
 
-    with pytest.raises(core.SizeMismatch, match="holds 5000 bytes; the event announced 9000"):
+    with pytest.raises(SizeMismatch, match="holds 5000 bytes; the event announced 9000"):
         core.process_object(ref, store, lambda: SIGNING_KEY, configured(1000, 2))
     assert store.results == {}
 
@@ -261,7 +266,7 @@ def test_stops_waiting_for_a_part_that_does_not_arrive_before_the_margin() -> No
     release = threading.Event()
 
     class Stalled(MemoryStore):
-        def open(self, *args: Any, **kwargs: Any) -> core.StoredObject:
+        def open(self, *args: Any, **kwargs: Any) -> objects.StoredObject:
             byte_range = args[4] if len(args) > 4 else kwargs.get("byte_range")
             if byte_range is not None and byte_range[0] > 0:
                 release.wait(5)  # a stream that never delivers (released when the test ends)
