@@ -8,6 +8,9 @@
 #                 hash-locked requirements-deploy.txt and the project, with plain venv + pip
 #   .venv-py313   the handler's tests on the function's runtime (FUNCTION_RUNTIME), created from
 #                 the interpreter generator/interpreters.py finds; `test`/`test-handler` create it
+#   .build/lambda-runtimes/python3.13  the same Python with only the AWS SDK Lambda's runtime
+#                 provides (requirements-lambda-runtime.txt): what the emulator runs functions on;
+#                 `lambda-runtime` (run by deploy, demo, up and the tests) creates it
 # Environments are created with uv (bootstrapped from PyPI into .build/uv) because it installs
 # several times faster than pip; `make ... INSTALLER=pip` uses plain venv + pip instead. Both
 # compile the installed packages' bytecode, as pip always does: without it every process
@@ -25,6 +28,7 @@ BENCH_NODE := .build/bench
 # the handler's tests on it. REQUIRE_RUNTIME=1: fail instead of skipping when no such Python exists.
 FUNCTION_RUNTIME := python3.13
 FUNCTION_VENV := .venv-py313
+LAMBDA_RUNTIME_ENV := .build/lambda-runtimes/$(FUNCTION_RUNTIME)
 REQUIRE_RUNTIME ?=
 UV_HOME := .build/uv
 UV := $(UV_HOME)/bin/uv
@@ -57,7 +61,7 @@ endif
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-runtime install-deploy checkov-env iam-sim-env cfn-guard-env synth check lint ruff \
-	mypy policy actionlint pytest quick test test-handler test-handler-py313 bench bench-tools deploy \
+	mypy policy actionlint pytest quick test test-handler test-handler-py313 lambda-runtime bench bench-tools deploy \
 	plan status up down demo constraints requirements-deploy clean
 
 help: ## list the targets
@@ -136,7 +140,7 @@ lint: ruff mypy ## ruff (lint + format check) and mypy (strict on generator/ and
 policy: install checkov-env cfn-guard-env ## cfn-lint, checkov and Control Tower's rules over every template
 	$(PY) -m generator lint
 
-pytest: install iam-sim-env cfn-guard-env ## the whole test suite, on every core (pytest-xdist)
+pytest: install iam-sim-env cfn-guard-env lambda-runtime ## the whole test suite, on every core (pytest-xdist)
 	$(PYTEST)
 
 quick: install iam-sim-env cfn-guard-env ## the edit loop: ruff, check, tests without end-to-end/integration
@@ -161,7 +165,7 @@ test-handler-py313: | $(INSTALLER_READY) ## the handler's tests on the function'
 		exit 0; \
 	elif [ $$status -ne 0 ]; then echo "test-handler-py313: $$found" >&2; exit 1; fi; \
 	[ "$$(cat $(FUNCTION_VENV)/.installed 2>/dev/null)" = "$$found" ] || rm -f $(FUNCTION_VENV)/.installed; \
-	$(MAKE) --no-print-directory $(FUNCTION_VENV)/.installed FUNCTION_PYTHON="$$found" && \
+	$(MAKE) --no-print-directory -s $(FUNCTION_VENV)/.installed FUNCTION_PYTHON="$$found" && \
 	echo "$(FUNCTION_VENV)/bin/python -m pytest -p no:cacheprovider tests/handler  # $$found" && \
 	$(FUNCTION_VENV)/bin/python -m pytest -p no:cacheprovider tests/handler
 
@@ -172,6 +176,25 @@ $(FUNCTION_VENV)/.installed: tests/handler/requirements-py313.txt constraints.tx
 	$(call venv_install,$(FUNCTION_VENV)) -r tests/handler/requirements-py313.txt -c constraints.txt
 	@echo "$(FUNCTION_PYTHON)" > $@
 
+# The Python the function declares, with the AWS SDK the Lambda runtime provides (the artifact ships
+# none), pinned by constraints.txt: the embedded emulator runs functions on it. Found as for
+# test-handler-py313; without one the emulator runs functions on its own Python and says so.
+lambda-runtime: | $(INSTALLER_READY) ## the function's Python and SDK for the emulator (skipped if this machine has none)
+	@found=$$($(PYTHON) -m generator.interpreters $(FUNCTION_RUNTIME) 2>&1); status=$$?; \
+	if [ $$status -ne 0 ]; then \
+		echo "lambda-runtime: no $(FUNCTION_RUNTIME) here, the emulator runs functions on its own Python: $$found"; \
+		exit 0; \
+	fi; \
+	[ "$$(cat $(LAMBDA_RUNTIME_ENV)/.installed 2>/dev/null)" = "$$found" ] || rm -f $(LAMBDA_RUNTIME_ENV)/.installed; \
+	$(MAKE) --no-print-directory -s $(LAMBDA_RUNTIME_ENV)/.installed FUNCTION_PYTHON="$$found"
+
+$(LAMBDA_RUNTIME_ENV)/.installed: requirements-lambda-runtime.txt constraints.txt | $(INSTALLER_READY)
+	$(if $(FUNCTION_PYTHON),,$(error FUNCTION_PYTHON is unset: run `make lambda-runtime`))
+	rm -rf $(LAMBDA_RUNTIME_ENV)
+	$(call new_venv,$(LAMBDA_RUNTIME_ENV),$(FUNCTION_PYTHON))
+	$(call venv_install,$(LAMBDA_RUNTIME_ENV)) -r requirements-lambda-runtime.txt -c constraints.txt
+	@echo "$(FUNCTION_PYTHON)" > $@
+
 actionlint: install ## lint the GitHub workflows (with shellcheck on run: scripts)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint
 
@@ -179,7 +202,7 @@ actionlint: install ## lint the GitHub workflows (with shellcheck on run: script
 # cfn-lint then checkov), so they run while pytest's workers use the cores; each gate's output
 # is printed whole when it finishes, and any failing gate fails `make test`.
 # The handler's tests on the function's runtime (test-handler-py313) are one more gate.
-test: install checkov-env iam-sim-env cfn-guard-env ## every gate: lint, types, templates, policy, workflows, tests
+test: install checkov-env iam-sim-env cfn-guard-env lambda-runtime ## every gate: lint, types, templates, policy, workflows, tests
 	$(MAKE) --no-print-directory -j3 --output-sync=target ruff mypy check policy actionlint pytest \
 		test-handler-py313
 
@@ -204,7 +227,7 @@ bench: install bench-tools ## print timings: synth vs cdk synth and sceptre, han
 	$(PY) tests/bench/bench_ranged.py
 	$(PY) tests/bench/bench_queue.py
 
-deploy: $(VENV)/.runtime ## generate and deploy ENV (default local: the embedded emulator)
+deploy: $(VENV)/.runtime lambda-runtime ## generate and deploy ENV (default local: the embedded emulator)
 	$(PY) -m generator synth
 	$(PY) -m generator deploy --env $(ENV)
 
@@ -217,7 +240,7 @@ status: $(VENV)/.runtime ## is ENV's deployed stack the committed template, and 
 demo: deploy ## deploy, upload a sample file, print the signed result and verify it
 	$(PY) -m generator demo --env $(ENV)
 
-up: $(VENV)/.runtime ## start the embedded AWS emulator (deploy starts it when needed)
+up: $(VENV)/.runtime lambda-runtime ## start the embedded AWS emulator (deploy starts it when needed)
 	$(PY) -m generator up
 
 down: $(VENV)/.runtime ## stop the embedded AWS emulator

@@ -57,18 +57,36 @@ class Deadline:
         return (self.clock.now() if now is None else now) >= self.at
 
 
+# Seconds to sleep before the next attempt, given how many attempts came before (0, 1, ...).
+Interval = float | Callable[[int], float]
+
+
+def quickly_then(first: tuple[float, ...], every: float) -> Callable[[int], float]:
+    """Intervals ``first``, then ``every`` seconds: a short operation is seen to end within a
+    second or two, a long one is not asked about more often than every ``every``. With ``first``
+    summing to ``every`` the later attempts fall on the same multiples of ``every`` as a plain
+    ``every``-second poll's."""
+
+    def interval(attempt: int) -> float:
+        return first[attempt] if attempt < len(first) else every
+
+    return interval
+
+
 def poll(
     deadline: Deadline,
-    interval: float,
+    interval: Interval,
     check: Callable[[], T | None],
     timed_out: Callable[[float], Exception],
     between: Callable[[float], None] | None = None,
 ) -> T:
     """Call ``check`` until it returns a value; raise ``timed_out(now)`` once the deadline passed.
 
-    Between attempts ``between(now)`` runs (a heartbeat, say), then the clock sleeps ``interval``.
-    ``check`` may raise to end the wait early (a failed operation).
+    Between attempts ``between(now)`` runs (a heartbeat, say), then the clock sleeps ``interval``
+    (a number, or a function of the attempt such as ``backoff``). ``check`` may raise to end the
+    wait early (a failed operation).
     """
+    attempt = 0
     while True:
         result = check()
         if result is not None:
@@ -78,14 +96,15 @@ def poll(
             raise timed_out(now)
         if between is not None:
             between(now)
-        deadline.clock.sleep(interval)
+        deadline.clock.sleep(interval(attempt) if callable(interval) else interval)
+        attempt += 1
 
 
 class _TimedOut(Exception):
     """``until``'s private signal that the deadline passed."""
 
 
-def until(deadline: Deadline, interval: float, condition: Callable[[], bool]) -> bool:
+def until(deadline: Deadline, interval: Interval, condition: Callable[[], bool]) -> bool:
     """Poll ``condition`` until it holds (True) or the deadline passes (False)."""
     try:
         poll(deadline, interval, lambda: True if condition() else None, lambda now: _TimedOut())

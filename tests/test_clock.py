@@ -65,3 +65,14 @@ def test_until_says_whether_the_condition_held_before_the_deadline() -> None:
     clock = FakeClock()
     assert until(Deadline(clock, 10), 5, lambda: clock.now() >= 1005)
     assert not until(Deadline(clock, 10), 5, lambda: False)
+
+
+def test_quickly_then_looks_soon_then_falls_on_the_plain_polls_multiples() -> None:
+    from generator.clock import quickly_then
+
+    interval = quickly_then((1.0, 2.0, 2.0), 5.0)
+    times, t = [0.0], 0.0
+    for attempt in range(6):
+        t += interval(attempt)
+        times.append(t)
+    assert times == [0.0, 1.0, 3.0, 5.0, 10.0, 15.0, 20.0]

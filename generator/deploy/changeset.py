@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from generator import naming
-from generator.clock import Clock, Deadline, poll
+from generator.clock import Clock, Deadline, poll, quickly_then
 from generator.deploy.aws import (
     aware_utc,
     error_code,
@@ -27,7 +27,8 @@ from generator.render import to_json
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
 # CloudFormation's reasons for a change set that changes nothing (a success for us).
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
-_POLL_SECONDS = 3.0
+# A change set is usually ready within a second or two.
+_POLL_SECONDS = quickly_then((0.5, 1.0, 1.5), 3.0)
 # A change set's creation normally takes seconds; this bounds a stuck one.
 CREATE_TIMEOUT_SECONDS = 600.0
 

@@ -9,13 +9,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generator.clock import Clock, Deadline, poll
+from generator.clock import Clock, Deadline, poll, quickly_then
 from generator.deploy.aws import aware_utc, error_message, is_missing_stack, pages
 from generator.errors import ExitCode, GeneratorError
 
 Out = Callable[[str], None]
 
-POLL_SECONDS = 5.0
+# Stack waits look after 1, 3 and 5 seconds, then every 5 (most updates of this stack are short).
+POLL_SECONDS = quickly_then((1.0, 2.0, 2.0), 5.0)
 HEARTBEAT_SECONDS = 60.0
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"})
 # Reasons of resources stopped because another resource failed: symptoms, not causes.

@@ -115,7 +115,7 @@ def test_times_out_with_exit_5_while_deletion_is_still_in_progress(
     repo: Repo, stubbed: Make, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfn_stub, _ = _connect(repo, stubbed, monkeypatch)
-    for _ in range(13):  # one minute at five seconds a poll
+    for _ in range(15):  # one minute: at 0, 1, 3 s, then every five seconds
         cfn_stub.add_response("describe_stack_events", events(event("e1", "UPDATE_COMPLETE")))
         cfn_stub.add_response("describe_stacks", stack("DELETE_IN_PROGRESS"))
     assert repo.run("destroy", "--env", "dev", "--yes", "--timeout-minutes", "1") == 5

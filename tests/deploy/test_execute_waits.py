@@ -60,7 +60,7 @@ def test_execute_does_not_accept_the_previous_final_status_as_its_outcome() -> N
     assert caught.value.exit_code == ExitCode.FAILED
     assert "DeadLetterQueue [AWS::SQS::Queue] UPDATE_FAILED: Access denied" in str(caught.value)
     assert cfn.executed
-    assert clock.sleeps == [5.0]  # it waited for the update instead of reporting the old result
+    assert clock.sleeps == [1.0]  # it waited for the update instead of reporting the old result
 
 
 def test_execute_waits_only_for_what_is_left_of_the_deploys_deadline(stubbed: Make) -> None:
@@ -68,7 +68,7 @@ def test_execute_waits_only_for_what_is_left_of_the_deploys_deadline(stubbed: Ma
     planned = apply.Planned(recorded_change_set(), "CREATE", judge((), ()), (), True)
     stubber.add_response("describe_stack_events", events(event("e1", "REVIEW_IN_PROGRESS")))
     stubber.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    for _ in range(3):  # 10 s left of a 600 s limit: polls at 0, 5 and 10 s, then exit 5
+    for _ in range(5):  # 10 s left of a 600 s limit: polls at 0, 1, 3, 5 and 10 s, then exit 5
         stubber.add_response("describe_stack_events", events(event("e1", "REVIEW_IN_PROGRESS")))
         stubber.add_response("describe_stacks", stack("CREATE_IN_PROGRESS"))
     stubber.add_response("describe_stacks", stack("CREATE_IN_PROGRESS"))

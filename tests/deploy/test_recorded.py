@@ -329,7 +329,7 @@ def test_another_deploy_in_progress_is_waited_out(stubbed: Make) -> None:
     clock, lines = FakeClock(), []
     ready = prepare_stack(cfn, "TapStackdev", env(), clock, lines.append, 600)
     assert ready.change_set_type == "UPDATE"
-    assert clock.sleeps == [5.0]
+    assert clock.sleeps == [1.0]  # the first look is after a second (then 3 s, 5 s, every 5 s)
     assert lines[0] == "stack TapStackdev is UPDATE_IN_PROGRESS (another operation); waiting " \
         "for it to finish"  # fmt: skip
     assert "UPDATE_COMPLETE" in lines[1]
@@ -337,7 +337,7 @@ def test_another_deploy_in_progress_is_waited_out(stubbed: Make) -> None:
 
 def test_times_out_while_the_stack_is_still_in_progress(stubbed: Make) -> None:
     cfn, stubber = stubbed("cloudformation")
-    for _ in range(3):  # at 0 s, 5 s and 10 s
+    for _ in range(5):  # at 0 s, 1 s, 3 s, 5 s and 10 s
         stubber.add_response("describe_stack_events", events(event("e1", "UPDATE_IN_PROGRESS")))
         stubber.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"))
     with pytest.raises(GeneratorError) as caught:
@@ -348,7 +348,7 @@ def test_times_out_while_the_stack_is_still_in_progress(stubbed: Make) -> None:
 
 def test_prints_a_heartbeat_while_nothing_happens(stubbed: Make) -> None:
     cfn, stubber = stubbed("cloudformation")
-    for _ in range(14):  # 65 s of silence at 5 s a poll
+    for _ in range(16):  # 65 s of silence: at 0, 1, 3 s, then every 5 s
         stubber.add_response("describe_stack_events", events(event("e1", "UPDATE_IN_PROGRESS")))
         stubber.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"))
     stubber.add_response("describe_stack_events", events(event("e1", "UPDATE_IN_PROGRESS")))
