@@ -20,7 +20,7 @@ import pytest
 
 from generator import naming
 from generator.deploy.changeset import PlanRecord, template_sha256
-from generator.emulator import launcher
+from generator.emulator import launcher, runtimes
 from tests.emulator.conftest import cli_ok, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow(13)]
@@ -63,6 +63,17 @@ def test_local_pipeline_end_to_end(
     result = json.loads(next(iter(before.values())))
     assert result["key"] == "uploads/hello world.txt"
     assert result["size"] == len("hello, pipeline\n")
+    # The function ran on the Python its Runtime declares (when this machine has it, as
+    # `make lambda-runtime` made it), and its log says which, as Lambda's INIT_START line does.
+    logs = boto3.client("logs", region_name="us-east-1", endpoint_url=endpoint)
+    found = logs.filter_log_events(
+        logGroupName=naming.log_group("local"), filterPattern='"INIT_START"'
+    )
+    messages = [e["message"] for e in found["events"]]
+    assert messages, "no INIT_START line in the function's log group"
+    if (runtimes.environment_of(naming.LAMBDA_RUNTIME) / ".installed").exists():
+        assert messages[-1].startswith("INIT_START Runtime Version: python:3.13."), messages[-1]
+        assert "own Python" not in messages[-1]
 
     # The same S3 event delivered twice more: the handler writes nothing new.
     head = s3.head_object(Bucket=BUCKET, Key="uploads/hello world.txt")
