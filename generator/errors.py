@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     BLOCKED = 3  # refused by the guard, or a stale plan
     FAILED = 4  # the deployment failed (root cause printed)
     TIMED_OUT = 5  # still in progress when the timeout ran out
+    UNPROTECTED = 6  # `status`: the stack policy leaves stateful resources unprotected
 
 
 class GeneratorError(Exception):

@@ -105,7 +105,9 @@ def test_an_interrupt_is_exit_130_with_a_message(
     assert "interrupted" in capsys.readouterr().err
 
 
-def test_an_unexpected_error_is_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_error_is_one_line_exit_4_and_its_trace_in_a_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     from generator import synth
     from generator.cli import main
 
@@ -113,5 +115,41 @@ def test_an_unexpected_error_is_not_swallowed(monkeypatch: pytest.MonkeyPatch) -
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(synth, "run_check", broken)
-    with pytest.raises(RuntimeError, match="a bug"):
-        main(["check"])
+    monkeypatch.setenv("SERVERLESSAPP_STATE_DIR", str(tmp_path / "state"))
+    assert main(["check"]) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1  # one line, no traceback
+    assert err.startswith("error: unexpected RuntimeError: a bug; the full trace is in ")
+    [trace] = (tmp_path / "state" / "errors").iterdir()
+    assert str(trace) in err
+    text = trace.read_text(encoding="utf-8")
+    assert "Traceback (most recent call last)" in text
+    assert 'raise RuntimeError("a bug")' in text
+
+
+def test_sigterm_ends_a_command_through_its_cleanup_with_exit_143(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import signal
+
+    from generator import synth
+    from generator.cli import main
+
+    cleaned: list[str] = []
+
+    def long_running(selection: object) -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            return 0
+        finally:
+            cleaned.append("finally ran")
+
+    monkeypatch.setattr(synth, "run_check", long_running)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main(["check"]) == 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert cleaned == ["finally ran"]
+    assert "terminated by SIGTERM" in capsys.readouterr().err

@@ -8,10 +8,12 @@ so ``--help``, ``synth``, ``check`` and ``schema`` never load boto3, moto or the
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from generator import interrupts
 from generator.cli import deploy, emulator, generate, lint, package, previews, rollout
 from generator.errors import ExitCode, GeneratorError
 
@@ -41,19 +43,45 @@ def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -
     None is the real one.
     """
     args = build_parser().parse_args(argv)
+    interrupts.handle_termination()
     try:
         return int(args.func(args, runtime))
     except GeneratorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted (SIGINT); what was under way is described above", file=sys.stderr)
         return 130
+    except interrupts.Terminated as exc:
+        print(f"{exc}; what was under way is described above", file=sys.stderr)
+        return exc.exit_code
     except Exception as exc:
         code = _known_failure(exc)
         if code is None:
-            raise
+            return _unexpected(exc, getattr(args, "root", None))
         return code
+
+
+def _unexpected(exc: Exception, root: object) -> int:
+    """A bug or an unforeseen failure: one line, and the whole trace in a file (exit 4)."""
+    import traceback
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from generator.render import write_atomic
+    from generator.workspace import CHECKOUT, state_dir
+
+    folder = state_dir(Path(root) if isinstance(root, str | Path) else CHECKOUT) / "errors"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    where = folder / f"{stamp}-{os.getpid()}.txt"
+    trace = "".join(traceback.format_exception(exc))
+    try:
+        write_atomic(where, trace)
+        saved = f"the full trace is in {where}"
+    except OSError as error:
+        saved = f"the trace could not be written to {where} ({error.strerror}):\n{trace}"
+    print(f"error: unexpected {type(exc).__name__}: {exc}; {saved}", file=sys.stderr)
+    return int(ExitCode.FAILED)
 
 
 def _known_failure(exc: Exception) -> int | None:

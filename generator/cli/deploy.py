@@ -48,6 +48,23 @@ def _role_arn(text: str) -> str:
     return text
 
 
+# A kept plan's id as `plan --keep` records it: the change set's ARN.
+_CHANGE_SET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:[0-9]{12}:changeSet/[A-Za-z][-A-Za-z0-9]*/[-a-f0-9]+$"
+)
+
+
+def _change_set_id(text: str) -> str:
+    """A change set ARN (``deploy --change-set "$(cat .state/plan-ENV.changeset)"`` with the
+    file missing passes "": that must not mean "plan and deploy the working tree")."""
+    if not _CHANGE_SET_ARN.match(text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}; expected the change set ARN `plan --keep` printed and recorded in "
+            ".state/plan-ENV.changeset (arn:aws:cloudformation:REGION:ACCOUNT:changeSet/NAME/ID)"
+        )
+    return text.strip()
+
+
 # ------------------------------------------------------------------------ arguments -> requests
 
 
@@ -188,6 +205,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _preview_tags(deploy)
     deploy.add_argument(
         "--change-set",
+        type=_change_set_id,
         metavar="ID",
         help="execute exactly this change set kept by `plan --keep` (refused when stale)",
     )

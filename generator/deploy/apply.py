@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from generator import naming
+from generator import interrupts, naming
 from generator.clock import Clock, Deadline
 from generator.config import Environment
 from generator.contracts import COMMIT_TAG, HANDLER_TAG, TEMPLATE_TAG
 from generator.deploy import driftplan, guard, protection
 from generator.deploy.artifacts import template_location
-from generator.deploy.aws import Clients, Identity, error_code, error_message
+from generator.deploy.aws import Clients, Identity, error_code, error_message, is_missing_stack
 from generator.deploy.changeset import (
     CAPABILITIES,
     CREATE_TIMEOUT_SECONDS,
@@ -491,33 +491,28 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> Stack:
     stack_id = planned.change_set.stack_id or spec.stack_name
     current_stateful = protection.deployed_stateful_ids(planned.deployed)
     final_policy = protection.policy_for_template(spec.template, current_stateful)
+    during = protection.policy_during_update(spec.template, current_stateful, spec.allow)
     before: Stack | None = None  # the stack as it was, to see the execution begin
-    if planned.change_set_type == "UPDATE":
-        before = describe_stack(cfn, stack_id)
-        if before:
-            _protect(ctx, spec, before)
-        # ExecuteChangeSet has no "policy during update": lift the allowed ids for this run only.
-        protection.set_stack_policy(
-            cfn,
-            stack_id,
-            protection.policy_during_update(spec.template, current_stateful, spec.allow),
-        )
-    since = latest_event_id(cfn, stack_id)
-    ctx.out(f"executing change set {planned.change_set.name} on {spec.stack_name}")
     try:
-        cfn.execute_change_set(ChangeSetName=planned.change_set.id)
-    except ClientError as exc:
-        raise GeneratorError(
-            f"cannot execute change set {planned.change_set.name}: {error_message(exc)}",
-            ExitCode.FAILED,
-        ) from None
-    started = execution_started(cfn, planned.change_set.id, before)
-    try:
+        if planned.change_set_type == "UPDATE":
+            before = describe_stack(cfn, stack_id)
+            if before:
+                _protect(ctx, spec, before)
+            # ExecuteChangeSet has no "policy during update": lift the allowed ids for this run
+            # only; the finally below puts the full policy back however this ends.
+            protection.set_stack_policy(cfn, stack_id, during)
+        since = latest_event_id(cfn, stack_id)
+        ctx.out(f"executing change set {planned.change_set.name} on {spec.stack_name}")
+        _execute_once(ctx, planned)
+        started = execution_started(cfn, planned.change_set.id, before)
         outcome = wait_for_stack(
             cfn, stack_id, ctx.clock, ctx.out, ctx.remaining(), since, started=started
         )
     finally:
-        _restore_policy(ctx, stack_id, final_policy)
+        # Every way out (an error, a timeout, SIGINT, SIGTERM; not SIGKILL, which the next
+        # command finds): the full policy, which a new stack gets here for the first time.
+        with interrupts.deferred():
+            _restore_policy(ctx, stack_id, final_policy)
     if not outcome.succeeded:
         what = "Creation" if planned.change_set_type == "CREATE" else "Update"
         raise GeneratorError(failure_message(what, spec.stack_name, outcome), ExitCode.FAILED)
@@ -526,6 +521,67 @@ def execute(ctx: Context, spec: StackSpec, planned: Planned) -> Stack:
         _protect(ctx, spec, stack)
     ctx.out(f"{spec.stack_name}: {outcome.status}")
     return stack
+
+
+# ExecuteChangeSet's refusal of a change set that already left AVAILABLE (or is gone).
+_ALREADY_EXECUTED = ("EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED")
+
+
+def _execute_once(ctx: Context, planned: Planned) -> None:
+    """ExecuteChangeSet, reconciled with what CloudFormation did when its reply was lost.
+
+    ExecuteChangeSet is not idempotent: when a reply is lost (a reset connection, a timeout),
+    botocore's retry finds the change set executing and CloudFormation refuses it
+    (InvalidChangeSetStatus), or the transport fails for good. Either way the change set's own
+    ExecutionStatus (or the stack, once the change set is gone) says whether it ran.
+    """
+    cfn = ctx.clients.cloudformation
+    name = planned.change_set.name
+    try:
+        cfn.execute_change_set(ChangeSetName=planned.change_set.id)
+        return
+    except ClientError as exc:
+        refused = exc
+        if error_code(exc) not in ("InvalidChangeSetStatus", "ChangeSetNotFound"):
+            raise GeneratorError(
+                f"cannot execute change set {name}: {error_message(exc)}", ExitCode.FAILED
+            ) from None
+    except BotoCoreError as exc:
+        refused = exc
+    state = _execution_state(cfn, planned)
+    if state == "executed":
+        ctx.out(
+            f"change set {name}: executed; the reply to ExecuteChangeSet was lost "
+            f"({type(refused).__name__}), so this deploy goes on from what CloudFormation reports"
+        )
+        return
+    if state == "gone":
+        raise GeneratorError(
+            f"change set {name} no longer exists and the stack did not run it: the stack changed "
+            "since this plan (another deploy executed a change set, which deletes the others). "
+            "Nothing was executed; plan or deploy again",
+            ExitCode.BLOCKED,
+        )
+    reason = error_message(refused) if isinstance(refused, ClientError) else str(refused)
+    raise GeneratorError(
+        f"cannot execute change set {name}: {reason}; CloudFormation reports it {state}, so "
+        "nothing was executed",
+        ExitCode.FAILED,
+    )
+
+
+def _execution_state(cfn: Any, planned: Planned) -> str:
+    """``executed``, ``gone`` (deleted: another change set ran) or the ExecutionStatus."""
+    try:
+        reply = cfn.describe_change_set(ChangeSetName=planned.change_set.id)
+    except ClientError as exc:
+        if error_code(exc) == "ChangeSetNotFound" or is_missing_stack(exc):
+            # An executed change set stays (EXECUTE_COMPLETE); CloudFormation deletes the
+            # stack's *other* change sets when one runs, so a missing one never ran.
+            return "gone"
+        raise
+    status = str(reply.get("ExecutionStatus", ""))
+    return "executed" if status in _ALREADY_EXECUTED else status or "UNKNOWN"
 
 
 def _minutes(seconds: float) -> str:

@@ -9,12 +9,17 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
+from generator.clock import Deadline
 from generator.errors import ExitCode, GeneratorError
 
 # Standard retries with a few more attempts: CloudFormation's describe calls throttle under load.
-_CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"})
+# Each attempt is bounded (botocore's default is 60 s to connect and 60 s to read), and a deploy
+# with a deadline stops retrying once it has passed (``bound_retries``).
+_CLIENT_CONFIG = Config(
+    retries={"max_attempts": 8, "mode": "standard"}, connect_timeout=10, read_timeout=30
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,33 @@ class Clients:
         if self.make is None:
             raise GeneratorError(f"no {service} client here; expected one of {sorted(known)}")
         return self.make(service)
+
+
+def bound_retries(clients: Clients, deadline: Deadline) -> None:
+    """Once ``deadline`` has passed, a failed attempt of any call of these clients is not
+    retried: the call ends with exit 5 instead of retrying for minutes past the deploy's limit.
+    A call's first attempt still goes out (restoring a stack policy after a timeout must)."""
+
+    def no_retry_after_deadline(
+        response: Any = None, caught_exception: Any = None, operation: Any = None, **_: Any
+    ) -> None:
+        if not deadline.expired():
+            return
+        parsed: dict[str, Any] = response[1] if response else {}
+        status = parsed.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        failed = caught_exception is not None or (isinstance(status, int) and status >= 500)
+        if failed:
+            name = getattr(operation, "name", "an AWS call")
+            raise GeneratorError(
+                f"timed out: the deploy's time limit passed while {name} was failing "
+                f"({caught_exception or f'HTTP {status}'}); not retried",
+                ExitCode.TIMED_OUT,
+            )
+
+    for client in (clients.cloudformation, clients.s3, clients.sts):
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is not None:
+            events.register_first("needs-retry", no_retry_after_deadline)
 
 
 def make_clients(
@@ -75,11 +107,50 @@ class Identity:
     partition: str
 
 
+# Refusals that mean the credentials are missing, wrong or expired (not an outage).
+_CREDENTIAL_CODES = frozenset(
+    {
+        "AccessDenied",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+    }
+)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether an error says the endpoint could not be reached or answered with a server error
+    (an outage, a network problem), rather than refusing the caller."""
+    if isinstance(exc, ConnectionError | HTTPClientError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return isinstance(status, int) and status >= 500
+    return False
+
+
+def endpoint_of(client: Any) -> str:
+    """The URL a client sends its calls to."""
+    return str(getattr(getattr(client, "meta", None), "endpoint_url", "") or "AWS")
+
+
 def caller_identity(sts: Any) -> Identity:
-    """The caller's identity, or a usage error when there are no usable credentials."""
+    """The caller's identity; a usage error when there are no usable credentials, a failure
+    (exit 4) when AWS (or the emulator) cannot be reached."""
     try:
         reply = sts.get_caller_identity()
     except (ClientError, BotoCoreError) as exc:
+        if unreachable(exc) and not (
+            isinstance(exc, ClientError) and error_code(exc) in _CREDENTIAL_CODES
+        ):
+            raise GeneratorError(
+                f"could not reach {endpoint_of(sts)} ({exc}); expected the endpoint to answer. "
+                "Check the network (or that the emulator runs) and try again",
+                ExitCode.FAILED,
+            ) from None
         raise GeneratorError(
             f"cannot determine the AWS identity ({exc}); expected credentials from the standard "
             "chain (AWS_PROFILE, environment variables, SSO or an assumed role)",
@@ -119,6 +190,12 @@ def aws_failure(exc: ClientError | BotoCoreError) -> GeneratorError:
         operation = exc.operation_name or "an AWS call"
         return GeneratorError(
             f"AWS refused {operation}: {error_code(exc)}: {error_message(exc)}", ExitCode.FAILED
+        )
+    if unreachable(exc):
+        return GeneratorError(
+            f"could not reach the AWS endpoint ({exc}); nothing more was sent. Check the network "
+            "and run the command again: it picks up from what AWS reports",
+            ExitCode.FAILED,
         )
     return GeneratorError(f"AWS call failed: {exc}", ExitCode.FAILED)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from generator import naming
 from generator.clock import Clock, Deadline, poll, quickly_then
@@ -202,13 +202,36 @@ def create_change_set(cfn: Any, request: ChangeSetRequest) -> str:
         kwargs["TemplateBody"] = request.template_body
     try:
         reply = cfn.create_change_set(**kwargs)
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
+        # CreateChangeSet is not idempotent: when its reply was lost, botocore's retry is refused
+        # (AlreadyExistsException) or the transport gave up, though the change set may exist.
+        # Its name is this run's alone (a nonce), so one by that name is the one we asked for.
+        made = _created_meanwhile(cfn, request) if _maybe_made(exc) else None
+        if made is not None:
+            return made
+        reason = error_message(exc) if isinstance(exc, ClientError) else str(exc)
         raise GeneratorError(
             f"CloudFormation refused to create change set {request.name} for stack "
-            f"{request.stack_name}: {error_message(exc)}",
+            f"{request.stack_name}: {reason}",
             ExitCode.FAILED,
         ) from None
     return str(reply["Id"])
+
+
+def _maybe_made(exc: ClientError | BotoCoreError) -> bool:
+    """Whether the failed call may have created the change set nonetheless."""
+    return isinstance(exc, BotoCoreError) or error_code(exc) == "AlreadyExistsException"
+
+
+def _created_meanwhile(cfn: Any, request: ChangeSetRequest) -> str | None:
+    """The id of this request's change set if CloudFormation made it (None: it did not)."""
+    try:
+        reply = cfn.describe_change_set(ChangeSetName=request.name, StackName=request.stack_name)
+    except ClientError as exc:
+        if is_missing_change_set(exc):
+            return None
+        raise
+    return str(reply["ChangeSetId"])
 
 
 def _optional(value: Any) -> str | None:

@@ -21,17 +21,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from generator import contracts, naming, preview, rollout
 from generator.config import Environment, load_environments
 from generator.contracts import ArtifactFile
-from generator.deploy import apply
+from generator.deploy import apply, protection
 from generator.deploy import plan as plan_view
 from generator.deploy.apply import Context, Planned, StackSpec, UpToDate
 from generator.deploy.artifacts import upload_artifact
-from generator.deploy.aws import Clients, Identity, aws_failure, check_account
+from generator.deploy.aws import Clients, Identity, aws_failure, bound_retries, check_account
 from generator.deploy.changeset import template_sha256
 from generator.deploy.destroy import destroy_stack
 from generator.deploy.drift import DriftReport
 from generator.deploy.driftplan import assess
 from generator.deploy.runtime import Connection, Runtime
-from generator.deploy.stacks import Out, Stack, describe_stack
+from generator.deploy.stacks import Out, Stack, describe_stack, list_resources, running
 from generator.deploy.values import Redaction
 from generator.errors import ExitCode, GeneratorError
 from generator.render import write_atomic
@@ -315,6 +315,9 @@ def plan(request: PlanRequest, runtime: Runtime) -> int:
     ctx_with_bucket = _with_bucket_if_present(ctx, bucket)
     purpose = naming.CHANGE_SET_KEPT if request.keep else naming.CHANGE_SET_PR
     session = replace(session, spec=replace(session.spec, change_set_purpose=purpose))
+    relaxed = relaxed_policy(session)
+    if relaxed:
+        ctx.out(f"warning: {protection.relaxed_message(session.spec.stack_name, relaxed)}")
     result = apply.make_plan(ctx_with_bucket, session.spec)
     show(session, result)
     if isinstance(result, UpToDate):
@@ -455,6 +458,8 @@ def deploy(request: DeployRequest, runtime: Runtime) -> int:
     session = open_session(request.target, request.change, runtime)
     # One deadline for everything below: deploy.timeout_minutes bounds the whole deploy.
     session = replace(session, ctx=session.ctx.with_deadline())
+    if session.ctx.deadline is not None:
+        bound_retries(session.ctx.clients, session.ctx.deadline)
     env, stack_name = session.env.name, session.spec.stack_name
     progress = Progress()
     try:
@@ -505,6 +510,7 @@ def _deploy(
     upload_state = "uploaded" if uploaded else "already present"
     ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: {upload_state}")
     spec = session.spec
+    restore_relaxed_policy(replace(session, ctx=ctx))
     if request.change_set:
         result: Planned | UpToDate = apply.load_kept(ctx, spec, request.change_set)
     else:
@@ -521,6 +527,39 @@ def _deploy(
     return stack
 
 
+def relaxed_policy(session: Session) -> list[str]:
+    """The stateful resources the stack's live policy leaves unprotected (none: no stack)."""
+    cfn = session.ctx.clients.cloudformation
+    stack = describe_stack(cfn, session.spec.stack_name)
+    if stack is None or stack.status == "REVIEW_IN_PROGRESS":
+        return []
+    deployed = list_resources(cfn, session.spec.stack_name)
+    return protection.unprotected(cfn, session.spec.stack_name, deployed)
+
+
+def restore_relaxed_policy(session: Session) -> None:
+    """Put back the stack policy an interrupted deploy left relaxed, before anything else runs.
+
+    Only on a settled stack: while another operation runs its policy is that run's business
+    (``prepare_stack`` waits it out, and this deploy's execute sets the policy again).
+    """
+    ctx, spec = session.ctx, session.spec
+    cfn = ctx.clients.cloudformation
+    stack = describe_stack(cfn, spec.stack_name)
+    if stack is None or stack.status == "REVIEW_IN_PROGRESS" or running(stack.status):
+        return
+    deployed = list_resources(cfn, spec.stack_name)
+    relaxed = protection.unprotected(cfn, spec.stack_name, deployed)
+    if not relaxed:
+        return
+    ctx.out(f"warning: {protection.relaxed_message(spec.stack_name, relaxed)}")
+    policy = protection.policy_for_template(
+        spec.template, protection.deployed_stateful_ids(deployed)
+    )
+    protection.set_stack_policy(cfn, spec.stack_name, policy)
+    ctx.out(f"stack policy of {spec.stack_name}: restored ({', '.join(relaxed)} protected again)")
+
+
 def status(request: StatusRequest, runtime: Runtime) -> int:
     """Is the deployed template the committed one, and has anything drifted? 0 yes/no, 1 else."""
     session = open_session(request.target, ChangeOptions(), runtime)
@@ -530,6 +569,7 @@ def status(request: StatusRequest, runtime: Runtime) -> int:
     if stack is None or stack.status == "REVIEW_IN_PROGRESS":
         ctx.out(f"{spec.stack_name}: not deployed")
         return ExitCode.DIFFERS
+    relaxed = protection.unprotected(cfn, spec.stack_name, list_resources(cfn, spec.stack_name))
     tags = stack.tags
     deployed = tags.get(contracts.TEMPLATE_TAG, "none")
     ctx.out(f"{spec.stack_name}: {stack.status}")
@@ -553,8 +593,14 @@ def status(request: StatusRequest, runtime: Runtime) -> int:
     lines = view.text_lines() if report.established else view.detail_lines()
     for line in lines:
         ctx.out(f"  {line}")
+    if relaxed:
+        ctx.out(f"  stack policy: {protection.relaxed_message(spec.stack_name, relaxed)}")
+    else:
+        ctx.out("  stack policy: every stateful resource protected")
     settled = stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     ok = in_sync and settled and not report.drifted and drift_counts(report, session.env, ctx.out)
+    if relaxed:
+        return ExitCode.UNPROTECTED
     return ExitCode.OK if ok else ExitCode.DIFFERS
 
 

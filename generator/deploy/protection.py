@@ -132,3 +132,60 @@ def rollback_triggers(
 def deployed_stateful_ids(deployed: Iterable[StackResource]) -> list[str]:
     """Logical ids of stateful resources in the deployed stack."""
     return sorted(r.logical_id for r in deployed if r.resource_type in STATEFUL_TYPES)
+
+
+def live_policy(cfn: Any, stack: str) -> dict[str, Any] | None:
+    """The stack's policy as CloudFormation has it now (None: the stack has none)."""
+    try:
+        body = cfn.get_stack_policy(StackName=stack).get("StackPolicyBody")
+    except ClientError as exc:
+        raise GeneratorError(
+            f"cannot read the stack policy of {stack}: {error_message(exc)}", ExitCode.FAILED
+        ) from None
+    if not body:
+        return None
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}  # a policy this tool never writes protects nothing it knows of
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _listed(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def protected_by(policy: dict[str, Any] | None) -> set[str] | None:
+    """Logical ids the policy keeps from replacement and deletion; None: every resource."""
+    protected: set[str] = set()
+    for statement in (policy or {}).get("Statement") or []:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
+            continue
+        actions = set(_listed(statement.get("Action", [])))
+        if not ({"Update:*"} & actions or {"Update:Replace", "Update:Delete"} <= actions):
+            continue
+        for resource in _listed(statement.get("Resource", [])):
+            if resource == "*":
+                return None
+            if resource.startswith("LogicalResourceId/"):
+                protected.add(resource.removeprefix("LogicalResourceId/"))
+    return protected
+
+
+def unprotected(cfn: Any, stack: str, deployed: Iterable[StackResource]) -> list[str]:
+    """The stack's stateful resources its live policy does not protect, as it should between
+    deploys: what a deploy interrupted after lifting its allowances (SIGKILL) leaves behind."""
+    protected = protected_by(live_policy(cfn, stack))
+    if protected is None:
+        return []
+    return [logical_id for logical_id in deployed_stateful_ids(deployed)
+            if logical_id not in protected]  # fmt: skip
+
+
+def relaxed_message(stack: str, ids: Iterable[str]) -> str:
+    """What a relaxed stack policy means, and what puts it back."""
+    names = ", ".join(ids)
+    return (
+        f"the stack policy of {stack} is RELAXED: {names} can be replaced or deleted (a deploy "
+        "was interrupted after lifting its allowances); the next `deploy` restores it"
+    )

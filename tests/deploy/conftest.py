@@ -236,4 +236,16 @@ def status_session(repo: Repo, stubbed: Make) -> Stubber:
     body = (repo.root / "templates" / "dev.json").read_bytes()
     tags = [{"Key": "template-sha256", "Value": hashlib.sha256(body).hexdigest()}]
     cfn_stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=tags))
+    # The stack policy protects the one stateful resource.
+    resource = {
+        "LogicalResourceId": "DataBucket",
+        "PhysicalResourceId": "b",
+        "ResourceType": "AWS::S3::Bucket",
+        "ResourceStatus": "CREATE_COMPLETE",
+        "LastUpdatedTimestamp": "2025-03-01T12:00:00Z",
+    }
+    cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [resource]})
+    deny = {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*"}
+    policy = {"Statement": [{**deny, "Resource": ["LogicalResourceId/DataBucket"]}]}
+    cfn_stub.add_response("get_stack_policy", {"StackPolicyBody": json.dumps(policy)})
     return cfn_stub
