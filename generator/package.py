@@ -6,8 +6,11 @@ bytecode, and no install records (the wheels are unpacked, never pip-installed).
 read with LF line endings, so a Windows checkout builds the same zip.
 
 Builds are cached under ``.build/handler/`` by a digest of the inputs (the handler's files,
-``handler/requirements.txt`` and ``BUILDER_VERSION``); wheels are cached under ``.build/wheels/``
-and only a cache miss runs ``pip download`` (pinned versions, verified hashes).
+``handler/requirements.txt`` and ``BUILDER_VERSION``), each beside a ``.sha256`` of its bytes;
+wheels are cached under ``.build/wheels/`` and only a cache miss runs ``pip download`` (pinned
+versions, verified hashes). A cached build is reused only when its bytes still have the hash
+recorded when it was built and it is a readable zip holding the handler's current files as they
+are; anything else (a truncated or edited file, a missing record) is rebuilt, and said so.
 """
 
 from __future__ import annotations
@@ -309,6 +312,7 @@ def _prune(cache: Path, keep: Path) -> None:
     builds = sorted(cache.glob("*.zip"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     for old in [b for b in builds if b != keep][KEEP_BUILDS - 1 :]:
         old.unlink(missing_ok=True)
+        _record(old).unlink(missing_ok=True)
 
 
 _MEMO: dict[Path, tuple[int, int, ArtifactFile]] = {}
@@ -328,8 +332,47 @@ def _describe(path: Path) -> ArtifactFile:
     return found
 
 
+def _record(path: Path) -> Path:
+    """Where a cached build's sha256 is recorded: ``<digest>.zip.sha256``."""
+    return path.with_name(path.name + ".sha256")
+
+
+def damage(path: Path, sources: Iterable[tuple[str, bytes]]) -> str | None:
+    """Why a cached build may not be reused (None: it may): its bytes must have the hash
+    recorded when it was built, and it must be a zip whose handler files are ``sources``."""
+    try:
+        recorded = _record(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return f"{_record(path).name} (its recorded sha256) is missing or unreadable"
+    if _describe(path).sha256 != recorded:
+        return f"its sha256 is not the {recorded} recorded when it was built"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+            if broken is not None:
+                return f"entry {broken} fails its CRC"
+            names = set(archive.namelist())
+            for name, data in sources:
+                if name not in names or archive.read(name) != data:
+                    return f"it does not hold the handler's current {name}"
+    except (OSError, zipfile.BadZipFile) as exc:
+        return f"it is not a readable zip ({exc})"
+    return None
+
+
+def _reusable(path: Path, sources: list[tuple[str, bytes]]) -> bool:
+    if not path.is_file():
+        return False
+    why = damage(path, sources)
+    if why is None:
+        return True
+    print(f"cached handler build {path} is damaged: {why}; rebuilding it", file=sys.stderr)
+    return False
+
+
 def artifact(root: Path, *, rebuild: bool = False) -> ArtifactFile:
-    """The handler artifact for the checkout at ``root``: reused from the cache, or built."""
+    """The handler artifact for the checkout at ``root``: reused from the cache when it checks
+    out (``damage``), or built."""
     handler_dir = root / HANDLER_DIR
     requirements_path = handler_dir / REQUIREMENTS_FILE
     if not (handler_dir / "app.py").is_file():
@@ -343,11 +386,19 @@ def artifact(root: Path, *, rebuild: bool = False) -> ArtifactFile:
     path = cache / f"{digest}.zip"
     if not rebuild:
         for candidate in (path, CHECKOUT / BUILD_DIR / ZIP_CACHE / f"{digest}.zip"):
-            if candidate.is_file():
+            if _reusable(candidate, sources):
                 return _describe(candidate)
-    write_atomic(path, build_zip(root, sources, requirements_text))
+    data = build_zip(root, sources, requirements_text)
+    _record(path).unlink(missing_ok=True)  # no moment where a new zip has an old record
+    write_atomic(path, data)
+    write_atomic(_record(path), hashlib.sha256(data).hexdigest() + "\n")
     _prune(cache, keep=path)
-    return _describe(path)
+    built = _describe(path)
+    if built.sha256 != hashlib.sha256(data).hexdigest():  # written, then changed under us
+        raise GeneratorError(
+            f"{path} changed while it was written; expected the bytes just built", ExitCode.FAILED
+        )
+    return built
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,55 @@ def test_reuses_the_cached_build_and_hashes_it_once(
     assert hashed == [built.path]  # one hash of the zip per file version and process
 
 
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    offset = data.index(b"lambda_handler")  # inside the stored app.py
+    data[offset] ^= 0x20
+    path.write_bytes(bytes(data))
+
+
+def _forge_with_record(path: Path) -> None:
+    """Another zip of the same names, and a record that matches it: still not this handler."""
+    with zipfile.ZipFile(path) as archive:
+        entries = [(n, archive.read(n)) for n in archive.namelist()]
+    forged = package.zip_bytes([(n, b"# forged\n" if n == "app.py" else d) for n, d in entries])
+    path.write_bytes(forged)
+    path.with_name(path.name + ".sha256").write_text(hashlib.sha256(forged).hexdigest())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _truncate,
+        _flip_a_byte,
+        _forge_with_record,
+        lambda path: path.with_name(path.name + ".sha256").unlink(),
+        lambda path: path.write_bytes(b"not a zip"),
+    ],
+    ids=["truncated", "a-flipped-byte", "forged-with-its-record", "record-missing", "not-a-zip"],
+)
+def test_rebuilds_a_damaged_cached_build_and_says_so(
+    tmp_path: Path, damage: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _checkout(tmp_path)
+    built = package.artifact(root)
+    good = built.path.read_bytes()
+    assert callable(damage)
+    damage(built.path)
+    package._MEMO.clear()
+
+    again = package.artifact(root)
+
+    assert again.sha256 == built.sha256
+    assert again.path.read_bytes() == good
+    assert "is damaged" in capsys.readouterr().err
+    assert package.damage(again.path, package.source_entries(root / "handler")) is None
+
+
 def test_rebuild_ignores_the_cache_and_gives_the_same_bytes(tmp_path: Path) -> None:
     root = _checkout(tmp_path)
     built = package.artifact(root)

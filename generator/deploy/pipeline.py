@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from generator import contracts, naming, preview, rollout
+from generator import contracts, locks, naming, preview, rollout
 from generator.config import Environment, load_environments
 from generator.contracts import ArtifactFile
 from generator.deploy import apply, protection
@@ -133,6 +134,13 @@ def load_template(root: Path, name: str) -> tuple[str, dict[str, Any]]:
         raise GeneratorError(
             f"{name} does not exist; expected a generated template: run `python -m generator "
             "synth`",
+            ExitCode.USAGE,
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else f"not UTF-8 ({exc.reason})"
+        raise GeneratorError(
+            f"cannot read {name}: {why}; expected a generated template: run `python -m "
+            "generator synth`",
             ExitCode.USAGE,
         ) from None
     try:
@@ -307,8 +315,21 @@ def record_kept(session: Session, change_set_id: str) -> None:
 # ---------------------------------------------------------------------------------- commands
 
 
+def run_lock(target: StackTarget, what: str) -> AbstractContextManager[None]:
+    """The machine-wide lock of the target's stack (one plan, deploy or destroy at a time)."""
+    name = naming.stack_name(target.env)
+    if target.preview is not None:
+        name = f"{name}-{target.preview.name}"
+    return locks.held(state_dir(target.root), name, what)
+
+
 def plan(request: PlanRequest, runtime: Runtime) -> int:
     """Create the change set, show it, and delete it (or keep it with ``--keep``)."""
+    with run_lock(request.target, "plan"):
+        return _plan(request, runtime)
+
+
+def _plan(request: PlanRequest, runtime: Runtime) -> int:
     session = open_session(request.target, request.change, runtime)
     ctx = session.ctx
     bucket = naming.artifact_bucket(session.env.account_id, session.env.region)
@@ -455,6 +476,11 @@ def publish_summary(markdown: str) -> None:
 
 def deploy(request: DeployRequest, runtime: Runtime) -> int:
     """Bootstrap, upload the artifact, plan (or load a kept plan), guard, execute, wait."""
+    with run_lock(request.target, "deploy"):
+        return _deploy_locked(request, runtime)
+
+
+def _deploy_locked(request: DeployRequest, runtime: Runtime) -> int:
     session = open_session(request.target, request.change, runtime)
     # One deadline for everything below: deploy.timeout_minutes bounds the whole deploy.
     session = replace(session, ctx=session.ctx.with_deadline())
@@ -623,6 +649,11 @@ def drift_counts(report: DriftReport, env: Environment, out: Out) -> bool:
 
 def destroy(request: DestroyRequest, runtime: Runtime) -> int:
     """Delete an environment that neither retains data nor is termination-protected."""
+    with run_lock(request.target, "destroy"):
+        return _destroy(request, runtime)
+
+
+def _destroy(request: DestroyRequest, runtime: Runtime) -> int:
     env = _environment(request.target)
     stack_name = naming.stack_name(env.name)
     if env.retain_data or env.termination_protection:
