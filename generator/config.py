@@ -534,16 +534,8 @@ def load_environment(path: Path, display: str | None = None) -> Environment:
             [Problem(source, "", exc.strerror or str(exc), "a readable file")]
         ) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [
-                Problem(
-                    source,
-                    "",
-                    f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}",
-                    "UTF-8 text",
-                )
-            ]  # fmt: skip
-        ) from None
+        found = f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+        raise ConfigError([Problem(source, "", found, "UTF-8 text")]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
