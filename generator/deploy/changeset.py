@@ -432,3 +432,58 @@ class PlanRecord:
             return cls(str(data["template-sha256"]), str(data["stack-updated"]))
         except (ValueError, KeyError, TypeError):
             return None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One of a stack's change sets as ListChangeSets shows it."""
+
+    id: str
+    name: str
+    status: str
+    execution_status: str
+    created: datetime | None
+
+    @property
+    def purpose(self) -> str:
+        """The name's prefix: ``pr``, ``kept``, ``deploy`` (this tool's), or another's."""
+        return self.name.split("-", 1)[0]
+
+
+def list_change_sets(cfn: Any, stack: str) -> list[Listed]:
+    """The stack's change sets (none when the stack does not exist)."""
+    found = []
+    try:
+        for page in pages(cfn, "list_change_sets", StackName=stack):
+            for item in page.get("Summaries", []):
+                found.append(
+                    Listed(
+                        str(item.get("ChangeSetId", "")),
+                        str(item.get("ChangeSetName", "")),
+                        str(item.get("Status", "")),
+                        str(item.get("ExecutionStatus", "")),
+                        aware_utc(item.get("CreationTime")),
+                    )
+                )
+    except ClientError as exc:
+        if is_missing_change_set(exc):
+            return []
+        raise
+    return found
+
+
+# Purposes whose change sets live only as long as the run that made them.
+SHORT_LIVED = (naming.CHANGE_SET_PR, naming.CHANGE_SET_DEPLOY)
+
+
+def orphans(listed: list[Listed], now: datetime, lifetime_seconds: float) -> list[Listed]:
+    """Change sets of this tool's short-lived runs (``pr-``, ``deploy-``) that no run can still
+    be using: never executed and older than the longest a run may take (its deadline). A run
+    killed before it deleted its change set leaves one."""
+    oldest = now.timestamp() - lifetime_seconds
+    return [
+        c for c in listed
+        if c.purpose in SHORT_LIVED
+        and c.execution_status in ("AVAILABLE", "UNAVAILABLE")
+        and c.created is not None and c.created.timestamp() < oldest
+    ]  # fmt: skip

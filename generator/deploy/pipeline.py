@@ -27,7 +27,12 @@ from generator.deploy import plan as plan_view
 from generator.deploy.apply import Context, Planned, StackSpec, UpToDate
 from generator.deploy.artifacts import upload_artifact
 from generator.deploy.aws import Clients, Identity, aws_failure, bound_retries, check_account
-from generator.deploy.changeset import template_sha256
+from generator.deploy.changeset import (
+    delete_change_set,
+    list_change_sets,
+    orphans,
+    template_sha256,
+)
 from generator.deploy.destroy import destroy_stack
 from generator.deploy.drift import DriftReport
 from generator.deploy.driftplan import assess
@@ -339,6 +344,8 @@ def _plan(request: PlanRequest, runtime: Runtime) -> int:
     relaxed = relaxed_policy(session)
     if relaxed:
         ctx.out(f"warning: {protection.relaxed_message(session.spec.stack_name, relaxed)}")
+    if not request.keep:
+        sweep_orphans(session, naming.CHANGE_SET_PR)
     result = apply.make_plan(ctx_with_bucket, session.spec)
     show(session, result)
     if isinstance(result, UpToDate):
@@ -537,6 +544,8 @@ def _deploy(
     ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: {upload_state}")
     spec = session.spec
     restore_relaxed_policy(replace(session, ctx=ctx))
+    if not request.change_set:
+        sweep_orphans(session, naming.CHANGE_SET_DEPLOY)
     if request.change_set:
         result: Planned | UpToDate = apply.load_kept(ctx, spec, request.change_set)
     else:
@@ -551,6 +560,18 @@ def _deploy(
     for key, value in sorted(stack.outputs.items()):
         ctx.out(f"output {key} = {value}")
     return stack
+
+
+def sweep_orphans(session: Session, purpose: str) -> None:
+    """Delete this purpose's change sets that a killed run left behind (``changeset.orphans``);
+    each role may delete only its own prefix's, so a run sweeps only those it makes."""
+    ctx = session.ctx
+    listed = list_change_sets(ctx.clients.cloudformation, session.spec.stack_name)
+    for orphan in orphans(listed, ctx.utcnow(), ctx.timeout_seconds):
+        if orphan.purpose != purpose:
+            continue
+        delete_change_set(ctx.clients.cloudformation, orphan.id)
+        ctx.out(f"deleted change set {orphan.name}: left behind by an interrupted run")
 
 
 def relaxed_policy(session: Session) -> list[str]:
@@ -596,6 +617,7 @@ def status(request: StatusRequest, runtime: Runtime) -> int:
         ctx.out(f"{spec.stack_name}: not deployed")
         return ExitCode.DIFFERS
     relaxed = protection.unprotected(cfn, spec.stack_name, list_resources(cfn, spec.stack_name))
+    listed = list_change_sets(cfn, spec.stack_name)
     tags = stack.tags
     deployed = tags.get(contracts.TEMPLATE_TAG, "none")
     ctx.out(f"{spec.stack_name}: {stack.status}")
@@ -623,6 +645,14 @@ def status(request: StatusRequest, runtime: Runtime) -> int:
         ctx.out(f"  stack policy: {protection.relaxed_message(spec.stack_name, relaxed)}")
     else:
         ctx.out("  stack policy: every stateful resource protected")
+    for orphan in orphans(listed, ctx.utcnow(), ctx.timeout_seconds):
+        ctx.out(
+            f"  orphaned change set {orphan.name} (created {orphan.created:%Y-%m-%d %H:%M} UTC, "
+            f"never executed): the next {'plan' if orphan.purpose == 'pr' else 'deploy'} "
+            "deletes it"
+        )
+    for kept in (c for c in listed if c.purpose == naming.CHANGE_SET_KEPT):
+        ctx.out(f"  kept plan {kept.name}: {kept.execution_status}")
     settled = stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     ok = in_sync and settled and not report.drifted and drift_counts(report, session.env, ctx.out)
     if relaxed:

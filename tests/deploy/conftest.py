@@ -248,4 +248,5 @@ def status_session(repo: Repo, stubbed: Make) -> Stubber:
     deny = {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*"}
     policy = {"Statement": [{**deny, "Resource": ["LogicalResourceId/DataBucket"]}]}
     cfn_stub.add_response("get_stack_policy", {"StackPolicyBody": json.dumps(policy)})
+    cfn_stub.add_response("list_change_sets", {"Summaries": []})
     return cfn_stub

@@ -10,7 +10,8 @@ and the deploy tests (moto in-process) with ``installed()``.
   change set while the stack is being updated; ``ExecuteChangeSet`` runs only an ``AVAILABLE``
   change set (``InvalidChangeSetStatus``: executed, failed, or still in progress) and deletes the
   stack's other change sets; a missing change set is ``ChangeSetNotFound``. moto allows all of
-  these, and re-executes a change set as often as asked;
+  these, and re-executes a change set as often as asked; ``ListChangeSets`` lists the named
+  stack's change sets only (moto lists every stack's);
 - ``ExecuteChangeSet`` is asynchronous when installed with ``apply_delay_seconds`` (the emulator
   server): the call returns with the stack ``*_IN_PROGRESS`` and the change set
   ``EXECUTE_IN_PROGRESS``, and the resources are applied that much later on another thread, so
@@ -92,6 +93,7 @@ def install(apply_delay_seconds: float | None = None) -> None:
     FIXES.replace(CloudFormationResponse, "get_template", _get_template)
     FIXES.replace(CloudFormationResponse, "create_change_set", _create_change_set)
     FIXES.replace(CloudFormationResponse, "describe_change_set", _describe_change_set)
+    FIXES.replace(CloudFormationResponse, "list_change_sets", _list_change_sets_of_the_stack)
     FIXES.replace(CloudFormationResponse, "_get_stack_from_s3_url", _get_stack_from_s3_url)
     FIXES.replace(ChangeSet, "diff", _diff_with_details)
     FIXES.replace(cfn_parsing, "parse_and_update_resource", _update_or_keep)
@@ -329,6 +331,14 @@ def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
     if self._get_bool_param("IncludePropertyValues", False):
         return ActionResult(change_set)
     return ActionResult(change_details.without_values(change_set))
+
+
+def _list_change_sets_of_the_stack(self: CloudFormationResponse) -> ActionResult:
+    """ListChangeSets: only the change sets of the stack named (by name or id)."""
+    wanted = self._get_param("StackName")
+    found = [c for c in self.cloudformation_backend.change_sets.values()
+             if wanted in (c.stack_name, c.stack_id)]  # fmt: skip
+    return ActionResult({"Summaries": found})
 
 
 def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
