@@ -8,6 +8,7 @@ stops it cleanly.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ from typing import Any
 from generator.render import write_atomic
 
 HOST = "127.0.0.1"
+LOCK_FILE = "server.lock"
 HEALTH_PATH = "/_emulator/health"
 IDENTITY = "serverlessapp-emulator"
 
@@ -65,6 +67,16 @@ def serve(options: ServeOptions) -> int:
 
     state_dir = options.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
+    # Held for this process's whole life (the OS lets go when it ends, however it ends): a
+    # second server for the same folder refuses to start, and the launcher sees a live one
+    # even when server.json is damaged or its health answer is slow.
+    held = (state_dir / LOCK_FILE).open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"[emulator] another emulator serves {state_dir}; not starting a second",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return 1
     server = make_server(
         HOST,
         options.port,
@@ -82,8 +94,12 @@ def serve(options: ServeOptions) -> int:
         signal.signal(signum, lambda *_: stop.set())
     thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
     thread.start()
-    info = {"pid": os.getpid(), "port": server.server_port, "endpoint": endpoint}
-    write_atomic(state_dir / "server.json", json.dumps(info, indent=2) + "\n")
+    info = json.dumps({"pid": os.getpid(), "port": server.server_port, "endpoint": endpoint})
+    held.seek(0)
+    held.truncate()
+    held.write(info + "\n")
+    held.flush()
+    write_atomic(state_dir / "server.json", info + "\n")
     print(f"[emulator] listening on {endpoint} (pid {os.getpid()})", file=sys.stderr, flush=True)
     stop.wait()
     print("[emulator] stopping", file=sys.stderr, flush=True)

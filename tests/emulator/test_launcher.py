@@ -78,3 +78,70 @@ def test_real_environments_get_aws_itself_and_start_no_emulator(tmp_path: Path) 
 def test_rejects_an_emulated_environment_with_another_account(tmp_path: Path) -> None:
     with pytest.raises(GeneratorError, match="expected the emulator's account 123456789012"):
         endpoint_for(_env("local", "210987654321"), tmp_path)
+
+
+def test_a_damaged_record_finds_the_running_emulator_instead_of_starting_another(
+    state_dir: Path,
+) -> None:
+    first = launcher.ensure_running(state_dir)
+    running = launcher.status(state_dir)
+    assert running is not None
+    (launcher.emulator_dir(state_dir) / "server.json").write_text("{not json")
+    assert launcher.ensure_running(state_dir) == first  # the same server, found again
+    assert launcher.servers_of(state_dir) == [running.pid]
+    assert launcher.status(state_dir) == running  # and its record put right
+
+
+def test_a_slow_health_answer_does_not_start_a_second_emulator(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launcher.ensure_running(state_dir)
+    running = launcher.status(state_dir)
+    assert running is not None
+    calls: list[float] = []
+    real = launcher.healthy
+
+    def slow(endpoint: str, pid: int | None = None, timeout_seconds: float = 1.0) -> bool:
+        calls.append(timeout_seconds)
+        return len(calls) > 1 and real(endpoint, pid, timeout_seconds)  # the first probe misses
+
+    monkeypatch.setattr(launcher, "healthy", slow)
+    assert launcher.ensure_running(state_dir) == running.endpoint
+    assert launcher.servers_of(state_dir) == [running.pid]
+
+
+def test_an_emulator_that_holds_the_folder_but_never_answers_is_reported_not_duplicated(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launcher.ensure_running(state_dir)
+    running = launcher.status(state_dir)
+    assert running is not None
+    monkeypatch.setattr(launcher, "healthy", lambda *args, **kwargs: False)
+    monkeypatch.setattr(launcher, "_answering", lambda folder, seconds: None)
+    with pytest.raises(GeneratorError, match=f"an emulator \\(pid {running.pid}\\) holds"):
+        launcher.ensure_running(state_dir)
+    assert launcher.servers_of(state_dir) == [running.pid]
+
+
+def test_a_second_server_for_the_same_folder_refuses_to_start(state_dir: Path) -> None:
+    launcher.ensure_running(state_dir)
+    folder = launcher.emulator_dir(state_dir)
+    second = subprocess.run(
+        [sys.executable, "-m", "generator.cli.serve", "--state-dir", str(folder)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert second.returncode == 1
+    assert "another emulator serves" in second.stderr
+
+
+def test_down_stops_every_emulator_of_the_folder_even_one_whose_record_is_lost(
+    state_dir: Path,
+) -> None:
+    launcher.ensure_running(state_dir)
+    running = launcher.status(state_dir)
+    assert running is not None
+    (launcher.emulator_dir(state_dir) / "server.json").unlink()
+    (launcher.emulator_dir(state_dir) / "server.lock").write_text("")  # its copy too
+    assert launcher.stop(state_dir)
+    assert not launcher.is_alive(running.pid)
+    assert launcher.servers_of(state_dir) == []
