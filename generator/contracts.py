@@ -7,6 +7,7 @@ Standard library only, so the cheapest reader (a cfn-lint rule, ``lint``) pays n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,3 +150,10 @@ class ResourceMetadata:
             rollback_trigger=block.get("rollbackTrigger") is True,
             drift_not_checked=str(reason) if reason else None,
         )
+
+
+# A change set's id as CloudFormation returns it and `plan --keep` records it in
+# .state/plan-ENV.changeset: arn:PARTITION:cloudformation:REGION:ACCOUNT:changeSet/NAME/UUID.
+CHANGE_SET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:[0-9]{12}:changeSet/[A-Za-z][-A-Za-z0-9]*/[-a-f0-9]+$"
+)

@@ -21,6 +21,7 @@ from typing import Any
 
 from generator import arns, naming
 from generator.config import MAX_WAVES, Environment, load_environments
+from generator.contracts import CHANGE_SET_ARN
 from generator.errors import ExitCode, GeneratorError
 from generator.workspace import Workspace
 
@@ -157,14 +158,24 @@ def with_changes(targets: Iterable[RolloutTarget], kept: Mapping[str, str]) -> l
 
 
 def read_kept(state_dir: Path, targets: Iterable[RolloutTarget]) -> dict[str, str]:
-    """The change set ids that plan jobs recorded (no file: the plan found no changes)."""
+    """The change set ids that plan jobs recorded (no file: the plan found no changes); a file
+    that holds anything but one change set ARN is an error naming it, never skipped."""
     kept = {}
     for item in targets:
         path = kept_plan_file(state_dir, item.name)
-        if path.is_file():
+        if not path.exists():
+            continue
+        try:
             text = path.read_text(encoding="utf-8").strip()
-            if text:
-                kept[item.name] = text
+        except (OSError, UnicodeDecodeError) as exc:
+            text = f"(unreadable: {exc})"
+        if not CHANGE_SET_ARN.match(text):
+            raise GeneratorError(
+                f"{path} holds {text[:80]!r}; expected the change set ARN `plan --keep` "
+                f"recorded (delete the file and plan {item.name} again)",
+                ExitCode.USAGE,
+            )
+        kept[item.name] = text
     return kept
 
 

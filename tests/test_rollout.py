@@ -146,12 +146,18 @@ def test_rejects_an_unknown_only(capsys: pytest.CaptureFixture[str]) -> None:
     assert "'qa' is not in the rollout" in capsys.readouterr().err
 
 
+KEPT = (
+    "arn:aws:cloudformation:us-east-1:123456789012:changeSet/kept-prod-abc-20260301T120000000Z-0a0b0c/"
+    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+)
+
+
 def test_kept_plans_list_only_environments_with_a_change_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state = tmp_path / ".state"
     state.mkdir()
-    (state / "plan-prod.changeset").write_text("arn:aws:cloudformation:cs/1\n", encoding="utf-8")
+    (state / "plan-prod.changeset").write_text(KEPT + "\n", encoding="utf-8")
     out, summary = tmp_path / "out", tmp_path / "summary"
     monkeypatch.setenv("GITHUB_OUTPUT", str(out))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -160,8 +166,21 @@ def test_kept_plans_list_only_environments_with_a_change_set(
     key, value = out.read_text(encoding="utf-8").strip().split("=", 1)
     (entry,) = json.loads(value)
     assert (key, entry["name"]) == ("apply", "prod")
-    assert entry["change_set"] == "arn:aws:cloudformation:cs/1"
+    assert entry["change_set"] == KEPT
     assert "waits for a reviewer" in summary.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("content", ["", "arn:aws:cloudformation:cs/1", "not\xffutf8"])
+def test_a_damaged_kept_plan_record_is_an_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    record = tmp_path / "plan-prod.changeset"
+    record.write_bytes(content.encode("latin-1"))
+    argv = ["environments", "--ci", "--wave", "3", "--kept-plans", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert str(record) in err
+    assert "expected the change set ARN `plan --keep` recorded" in err
 
 
 def test_a_wave_without_changes_applies_nothing(

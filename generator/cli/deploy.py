@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from generator.cli import connect
 from generator.cli.common import add_connection, add_root, connection
-from generator.contracts import PREVIEW_TTL_HOURS
+from generator.contracts import CHANGE_SET_ARN, PREVIEW_TTL_HOURS
 
 if TYPE_CHECKING:
     from generator.deploy.pipeline import ChangeOptions, PreviewOptions, StackTarget
@@ -48,16 +48,10 @@ def _role_arn(text: str) -> str:
     return text
 
 
-# A kept plan's id as `plan --keep` records it: the change set's ARN.
-_CHANGE_SET_ARN = re.compile(
-    r"^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:[0-9]{12}:changeSet/[A-Za-z][-A-Za-z0-9]*/[-a-f0-9]+$"
-)
-
-
 def _change_set_id(text: str) -> str:
     """A change set ARN (``deploy --change-set "$(cat .state/plan-ENV.changeset)"`` with the
     file missing passes "": that must not mean "plan and deploy the working tree")."""
-    if not _CHANGE_SET_ARN.match(text.strip()):
+    if not CHANGE_SET_ARN.match(text.strip()):
         raise argparse.ArgumentTypeError(
             f"got {text!r}; expected the change set ARN `plan --keep` printed and recorded in "
             ".state/plan-ENV.changeset (arn:aws:cloudformation:REGION:ACCOUNT:changeSet/NAME/ID)"

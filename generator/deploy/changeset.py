@@ -210,6 +210,12 @@ def create_change_set(cfn: Any, request: ChangeSetRequest) -> str:
         if made is not None:
             return made
         reason = error_message(exc) if isinstance(exc, ClientError) else str(exc)
+        if isinstance(exc, ClientError) and "_IN_PROGRESS state" in reason:
+            raise GeneratorError(
+                f"stack {request.stack_name} is busy with another operation (started after "
+                f"this run looked): {reason} Nothing was changed; run again when it has finished",
+                ExitCode.BLOCKED,
+            ) from None
         raise GeneratorError(
             f"CloudFormation refused to create change set {request.name} for stack "
             f"{request.stack_name}: {reason}",
