@@ -70,6 +70,9 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            # A change set is applied this long after ExecuteChangeSet: enough to be seen in
+            # progress, short enough for the suite's time.
+            "SERVERLESSAPP_EMULATOR_APPLY_DELAY_SECONDS": "0.3",
         }
     )
     yield env

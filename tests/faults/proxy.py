@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 _QUERY_ERROR = (
     "<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>injected by the fault "
@@ -58,7 +58,9 @@ class Rules:
     failure_rate: float = 0.0
     seed: int = 7
     lose_reply_of: set[str] = field(default_factory=set)  # once each
-    after: dict[str, Callable[[], None]] = field(default_factory=dict)  # once each, pre-reply
+    # Once each, after the call took effect and before its reply: action -> (hook, and a text
+    # the request's path or body must contain, e.g. the stack's name; "" for any).
+    after: dict[str, tuple[Callable[[], None], str]] = field(default_factory=dict)
     spare: frozenset[str] = frozenset({"GetCallerIdentity"})  # never failed at random
 
 
@@ -111,14 +113,18 @@ class FaultProxy:
             self.injected[fault] += 1
             return fault
 
-    def _after(self, action: str) -> tuple[bool, Callable[[], None] | None]:
+    def _after(self, action: str, request: str) -> tuple[bool, Callable[[], None] | None]:
         """Whether to lose this call's reply, and the hook to run, each once."""
         with self._lock:
             lose = action in self.rules.lose_reply_of
             self.rules.lose_reply_of.discard(action)
             if lose:
                 self.lost.append(action)
-            return lose, self.rules.after.pop(action, None)
+            hook, needle = self.rules.after.get(action, (None, ""))
+            if hook is None or needle not in request:
+                return lose, None
+            del self.rules.after[action]
+            return lose, hook
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -148,7 +154,8 @@ class FaultProxy:
                     data = reply.read()
                 finally:
                     upstream.close()
-                lose, hook = proxy._after(action)
+                request = self.path + "\n" + body.decode("utf-8", "replace")
+                lose, hook = proxy._after(action, unquote(request))
                 if hook is not None:
                     hook()
                 if lose:
