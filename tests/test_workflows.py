@@ -623,7 +623,9 @@ def _step(
             state = outcome.root / ".state"
             state.mkdir(exist_ok=True)
             (state / f"plan-{target}.changeset").write_text(
-                f"arn:aws:cloudformation:cs/{target}\n", encoding="utf-8"
+                f"arn:aws:cloudformation:us-east-1:111111111111:changeSet/kept-{target}-abc/"
+                "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n",
+                encoding="utf-8",
             )
         return target in outcome.blocked
     elif verb == "deploy" and "--preview" in words:
@@ -636,7 +638,9 @@ def _step(
         if "--destroy" in words:
             run.expired.append(target)
     elif verb == "deploy":
-        assert env["CHANGE_SET"] == f"arn:aws:cloudformation:cs/{target}"
+        assert env["CHANGE_SET"].startswith(
+            f"arn:aws:cloudformation:us-east-1:111111111111:changeSet/kept-{target}-abc/"
+        )
         run.applied.append(target)
         return target in outcome.failing
     elif verb == "status":
@@ -1034,7 +1038,7 @@ def _expand(words: list[str], env: str) -> list[str]:
     values = {
         "ENVIRONMENT": env,
         "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::1:role/x",
-        "CHANGE_SET": "arn:aws:cloudformation:us-west-2:1:changeSet/x/y",
+        "CHANGE_SET": "arn:aws:cloudformation:us-west-2:111111111111:changeSet/kept-x/0a1b2c3d",
         "ONLY": "all",
         "PULL_REQUEST": "7",
     }
