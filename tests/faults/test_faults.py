@@ -18,7 +18,7 @@ from generator import naming
 from tests.faults.conftest import STACK, World
 from tests.faults.proxy import Rules
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow(25)]
+pytestmark = pytest.mark.e2e
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -40,6 +40,7 @@ def settled_as_committed(world: World, memory_mb: int) -> None:
     assert "stack policy: every stateful resource protected" in status.stdout
 
 
+@pytest.mark.slow(11)
 def test_plan_and_deploy_go_through_when_a_third_of_all_calls_fail(world: World) -> None:
     world.set_memory(384)
     world.proxy.reset(Rules(failure_rate=0.3, seed=11))
@@ -55,6 +56,7 @@ def test_plan_and_deploy_go_through_when_a_third_of_all_calls_fail(world: World)
     settled_as_committed(world, 384)
 
 
+@pytest.mark.slow(18)
 def test_a_deploy_killed_after_each_state_changing_call_is_finished_by_the_next(
     world: World,
 ) -> None:
@@ -104,6 +106,7 @@ def test_a_deploy_killed_after_each_state_changing_call_is_finished_by_the_next(
     assert hashlib.sha256(stored["Body"].read()).hexdigest() == handler_sha
 
 
+@pytest.mark.slow(11)
 def test_lost_replies_are_reconciled_from_what_cloudformation_did(world: World) -> None:
     world.set_memory(512)
     lost = {"CreateChangeSet", "SetStackPolicy", "ExecuteChangeSet"}
@@ -122,6 +125,7 @@ def test_lost_replies_are_reconciled_from_what_cloudformation_did(world: World) 
     settled_as_committed(world, 512)
 
 
+@pytest.mark.slow(6)
 def test_two_deploys_of_one_stack_at_once_never_overwrite_each_other_silently(
     world: World, tmp_path: Path
 ) -> None:
