@@ -147,3 +147,33 @@ def test_status_without_drift_permissions_compares_the_template_and_fails_closed
     assert "  template: up to date" in repo.lines
     assert "  drift detection unavailable: not authorized" in repo.lines
     assert any(line.startswith("  drift: NOT ESTABLISHED") for line in repo.lines)
+
+
+def test_an_unreachable_endpoint_is_exit_4_not_a_credentials_error(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    class Unreachable:
+        meta = type("Meta", (), {"endpoint_url": "https://sts.us-east-1.amazonaws.com"})()
+
+        def get_caller_identity(self) -> None:
+            raise EndpointConnectionError(endpoint_url="https://sts.us-east-1.amazonaws.com")
+
+    repo.use(clients=lambda connection, env: stub_clients(None, None, Unreachable()))
+    assert repo.run("status", "--env", "dev") == 4
+    err = capsys.readouterr().err
+    assert "could not reach https://sts.us-east-1.amazonaws.com" in err
+    assert "credentials" not in err
+
+
+def test_refused_credentials_are_still_a_usage_error(
+    repo: Repo, stubbed: Make, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sts, sts_stub = stubbed("sts")
+    sts_stub.add_client_error(
+        "get_caller_identity", "InvalidClientTokenId", "bad token", http_status_code=403
+    )
+    repo.use(clients=lambda connection, env: stub_clients(None, None, sts))
+    assert repo.run("status", "--env", "dev") == 2
+    assert "expected credentials from the standard chain" in capsys.readouterr().err
