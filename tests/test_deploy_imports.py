@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 import pytest
@@ -88,15 +89,17 @@ def _no_aws() -> dict[str, str]:
 
 
 def _probe(mode: str, *args: str) -> tuple[dict[str, Any], str]:
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(_locked()), mode, *args],
-        cwd=CHECKOUT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_no_aws(),
-        check=False,
-    )
+    # A state folder of its own: two probes of one stack at once would meet the run lock.
+    with tempfile.TemporaryDirectory() as state:
+        result = subprocess.run(
+            [sys.executable, "-c", _PROBE, json.dumps(_locked()), mode, *args],
+            cwd=CHECKOUT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**_no_aws(), "SERVERLESSAPP_STATE_DIR": state},
+            check=False,
+        )
     lines = result.stdout.strip().splitlines()
     assert lines, result.stderr
     report: dict[str, Any] = json.loads(lines[-1])
