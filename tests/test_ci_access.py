@@ -291,16 +291,12 @@ def test_drift_role_is_read_only(template: dict[str, Any]) -> None:
     }
 
 
-def test_deploy_role_deploys_the_bootstrap_stack_but_never_deletes_it(
-    template: dict[str, Any],
-) -> None:
-    (bootstrap,) = [
-        s
-        for s in _statements(_inline(template, "DeployRoleDev"))
-        if s["Sid"] == "ApplyBootstrapStack"
+def test_deploy_role_has_no_right_on_the_bootstrap_stack(template: dict[str, Any]) -> None:
+    statements = _statements(_inline(template, "DeployRoleDev"))
+    bootstrap = [s for s in statements if "ServerlessAppBootstrap" in json.dumps(s["Resource"])]
+    assert [(s["Sid"], s["Effect"], s["Action"]) for s in bootstrap] == [
+        ("NothingOnTheBootstrapStack", "Deny", ["cloudformation:*"])
     ]
-    assert "cloudformation:ExecuteChangeSet" in bootstrap["Action"]
-    assert "cloudformation:DeleteStack" not in bootstrap["Action"]
     bootstrap_policy = template["Resources"]["CloudFormationBootstrapPolicyDev"]["Properties"]
     assert "s3:DeleteBucket" not in _actions(bootstrap_policy["PolicyDocument"])
 

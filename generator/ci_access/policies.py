@@ -298,16 +298,26 @@ def drift_policy(env: Environment) -> PolicyDocument:
 
 def deploy_policy(env: Environment) -> PolicyDocument:
     """Apply jobs in the GitHub environment: execute a kept change set (never create one), check
-    it is the reviewed one (its template, its events), set stack settings, pass the CFN role."""
+    it is the reviewed one (its template, its events), set stack settings, pass the CFN role.
+
+    Nothing on the bootstrap stack: no CI job plans it (an administrator's ``deploy`` does), so
+    an apply could only execute, re-protect or unprotect it unreviewed; the apply finds the
+    artifact bucket by its name."""
     statements = apply_statements(env)
-    # The bootstrap stack's change set too; never deleted (not the previews': see preview_roles).
-    statements.insert(1, allow("ApplyBootstrapStack", STACK_APPLY, [bootstrap_stack_arn(env)]))
     # Only what `plan --keep` made (the main branch's plan-main role may make only these).
     statements.append(
         _only_change_sets(
             "OnlyKeptChangeSets",
             naming.CHANGE_SET_KEPT,
             [cfn.ExecuteChangeSet, cfn.DeleteChangeSet],
+        )
+    )
+    statements.append(
+        Statement(
+            Sid="NothingOnTheBootstrapStack",
+            Effect=Deny,
+            Action=[cfn.Action("*")],
+            Resource=[bootstrap_stack_arn(env)],
         )
     )
     return document(statements)

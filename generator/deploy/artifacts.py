@@ -134,6 +134,27 @@ def upload_artifact(s3: Any, bucket: str, artifact: ArtifactFile) -> bool:
     return True
 
 
+def verify_staged(s3: Any, bucket: str, artifact: ArtifactFile) -> None:
+    """The artifact a kept plan staged is there and is this zip (the apply uploads nothing)."""
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        raise GeneratorError(
+            f"the artifact bucket {bucket} does not exist (or is not readable); expected the "
+            "account's bootstrap stack, which an administrator's `deploy` creates before the "
+            "first plan is kept (docs/ci.md)",
+            ExitCode.BLOCKED,
+        ) from None
+    existing = _head(s3, bucket, artifact.key)
+    if existing is None:
+        raise GeneratorError(
+            f"s3://{bucket}/{artifact.key} is missing; expected the artifact `plan --keep` staged "
+            "for this plan. Plan again (`plan --keep` uploads it)",
+            ExitCode.BLOCKED,
+        )
+    verify_existing(s3, bucket, artifact.key, existing, artifact.sha256)
+
+
 def template_location(
     s3: Any, bucket: str, stack: str, body: str, template_hash: str
 ) -> str | None:

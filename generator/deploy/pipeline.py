@@ -25,7 +25,7 @@ from generator.contracts import ArtifactFile
 from generator.deploy import apply, protection
 from generator.deploy import plan as plan_view
 from generator.deploy.apply import Context, Planned, StackSpec, UpToDate
-from generator.deploy.artifacts import upload_artifact
+from generator.deploy.artifacts import upload_artifact, verify_staged
 from generator.deploy.aws import Clients, Identity, aws_failure, bound_retries, check_account
 from generator.deploy.changeset import (
     delete_change_set,
@@ -351,19 +351,40 @@ def _plan(request: PlanRequest, runtime: Runtime) -> int:
     if isinstance(result, UpToDate):
         return ExitCode.OK
     drift_refuses = result.drift is not None and result.drift.refuses
-    if request.keep and not drift_refuses:
+    if request.keep and result.verdict.ok and not drift_refuses:
         record_kept(session, result.change_set.id)
         stage_artifact(session, runtime)
+        supersede_kept(session, result.change_set.id)
     else:
-        # A plan refused for drift is never kept: its apply does not assess drift again.
+        # Only a clean plan is kept: one the guard blocks, or refused for drift (its apply does
+        # not assess drift again), is deleted, stages nothing and records nothing.
         if request.keep:
             # Nor is an earlier plan's record left behind for CI to apply.
             kept_plan_file(session.root, session.env.name).unlink(missing_ok=True)
-            ctx.out("not kept: deploy.drift is refuse and the stack drifted (see above)")
+            why = (
+                "the guard blocks it" if not result.verdict.ok
+                else "deploy.drift is refuse and the stack drifted"
+            )  # fmt: skip
+            ctx.out(f"not kept: {why} (see above); its change set is deleted")
         apply.discard(ctx, result)
     if not result.verdict.ok or drift_refuses:
         return ExitCode.BLOCKED
     return ExitCode.OK
+
+
+def supersede_kept(session: Session, keep_id: str) -> None:
+    """Delete the stack's other kept plans: the newest plan of the committed template is the
+    only one to apply, and an older one (its approval rejected, or timed out) must not linger
+    executable."""
+    ctx = session.ctx
+    cfn = ctx.clients.cloudformation
+    for kept in list_change_sets(cfn, session.spec.stack_name):
+        if kept.purpose != naming.CHANGE_SET_KEPT or kept.id == keep_id:
+            continue
+        if kept.execution_status not in ("AVAILABLE", "UNAVAILABLE"):
+            continue
+        delete_change_set(cfn, kept.id)
+        ctx.out(f"deleted the earlier kept plan {kept.name} (superseded by this one)")
 
 
 def stage_artifact(session: Session, runtime: Runtime) -> None:
@@ -395,29 +416,12 @@ def _with_bucket_if_present(ctx: Context, bucket: str) -> Context:
     return replace(ctx, artifact_bucket=bucket)
 
 
-def _bootstrap_current(ctx: Context, spec: StackSpec) -> Stack | None:
-    """The bootstrap stack when it is settled and runs this template (its template-sha256 tag):
-    then there is nothing to plan, and an apply role that may not create change sets needs none."""
-    stack = describe_stack(ctx.clients.cloudformation, spec.stack_name)
-    settled = stack is not None and stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-    if (
-        stack is not None
-        and settled
-        and stack.tags.get(contracts.TEMPLATE_TAG) == spec.template_hash
-    ):
-        return stack
-    return None
-
-
-def deploy_bootstrap(
-    session: Session, *, applying_kept: bool = False, preview: bool = False
-) -> str:
+def deploy_bootstrap(session: Session, *, preview: bool = False) -> str:
     """Create or update the artifact bucket's stack; return the bucket name.
 
-    ``applying_kept`` (``deploy --change-set``): a bootstrap stack already running the committed
-    template is left as it is, without a change set. ``preview`` (``deploy --preview``): the
-    bootstrap stack is never changed (the preview role may only describe it: a pull request must
-    not change what every environment of the account uses); it must exist already."""
+    ``preview`` (``deploy --preview``): the bootstrap stack is never changed (the preview role may
+    only describe it: a pull request must not change what every environment of the account
+    uses); it must exist already. (``deploy --change-set`` never calls this.)"""
     root, env, ctx = session.root, session.env, session.ctx
     if preview:
         return _existing_bootstrap_bucket(ctx, env)
@@ -431,8 +435,7 @@ def deploy_bootstrap(
         protection_only_enables=True,
         role_arn=session.spec.role_arn,
     )
-    current = _bootstrap_current(ctx, spec) if applying_kept else None
-    result = UpToDate(current) if current is not None else apply.make_plan(ctx, spec)
+    result = apply.make_plan(ctx, spec)
     if isinstance(result, UpToDate):
         ctx.out(f"bootstrap stack {spec.stack_name}: up to date")
         if result.stack:
@@ -488,6 +491,13 @@ def deploy(request: DeployRequest, runtime: Runtime) -> int:
 
 
 def _deploy_locked(request: DeployRequest, runtime: Runtime) -> int:
+    if request.change_set and request.change.allow_replace:
+        raise GeneratorError(
+            f"--allow-replace {' '.join(request.change.allow_replace)} with --change-set: a kept "
+            "plan is applied with the committed allowances only (deploy.allow_replace in "
+            f"environments/{request.target.env}.yaml), which the plan was judged with",
+            ExitCode.USAGE,
+        )
     session = open_session(request.target, request.change, runtime)
     # One deadline for everything below: deploy.timeout_minutes bounds the whole deploy.
     session = replace(session, ctx=session.ctx.with_deadline())
@@ -533,15 +543,20 @@ def _deploy(
     check_artifact(
         artifact, session.handler_sha, session.handler_key, naming.template_file(session.env.name)
     )
-    bucket = deploy_bootstrap(
-        session,
-        applying_kept=request.change_set is not None,
-        preview=request.target.preview is not None,
-    )
-    ctx = replace(session.ctx, artifact_bucket=bucket)
-    uploaded = upload_artifact(ctx.clients.s3, bucket, artifact)
-    upload_state = "uploaded" if uploaded else "already present"
-    ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: {upload_state}")
+    if request.change_set:
+        # Applying a kept plan touches nothing but its stack (the deploy role holds no right on
+        # the bootstrap stack, which no CI job plans): the artifact bucket is found by its name
+        # and the artifact `plan --keep` staged is checked, never uploaded.
+        bucket = naming.artifact_bucket(session.env.account_id, session.env.region)
+        ctx = replace(session.ctx, artifact_bucket=bucket)
+        verify_staged(ctx.clients.s3, bucket, artifact)
+        ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: staged by the plan, verified")
+    else:
+        bucket = deploy_bootstrap(session, preview=request.target.preview is not None)
+        ctx = replace(session.ctx, artifact_bucket=bucket)
+        uploaded = upload_artifact(ctx.clients.s3, bucket, artifact)
+        upload_state = "uploaded" if uploaded else "already present"
+        ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: {upload_state}")
     spec = session.spec
     restore_relaxed_policy(replace(session, ctx=ctx))
     if not request.change_set:

@@ -110,6 +110,9 @@ def test_plan_keep_of_a_drifted_stack_keeps_nothing_to_apply(drifted: Repo) -> N
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text("arn:aws:cloudformation:earlier\n", encoding="utf-8")
     assert drifted.run("plan", "--env", "dev", "--keep") == 3
-    assert "not kept: deploy.drift is refuse and the stack drifted (see above)" in drifted.lines
+    assert (
+        "not kept: deploy.drift is refuse and the stack drifted (see above); its change set is "
+        "deleted" in drifted.lines
+    )
     assert not record.exists()
     assert _change_sets() == []

@@ -481,8 +481,8 @@ def test_plan_keep_stages_the_artifact_and_the_apply_creates_no_change_set(
     repo.use(clients=spying)
     assert repo.run("deploy", "--env", "dev", "--change-set", kept) == 0, repo.output
     assert created == []
-    assert "bootstrap stack ServerlessAppBootstrap: up to date" in repo.output
-    assert "already present" in repo.output
+    assert "bootstrap stack" not in repo.output  # the apply never touches it
+    assert "staged by the plan, verified" in repo.output
 
 
 def test_applying_a_kept_plan_does_not_detect_drift_again(
@@ -505,3 +505,43 @@ def test_applying_a_kept_plan_does_not_detect_drift_again(
     monkeypatch.setattr(driftplan, "stack_drift", never)
     assert repo.run("deploy", "--env", "dev", "--change-set", kept) == 0, repo.output
     assert detected == []
+
+
+def test_a_kept_plan_is_applied_with_the_committed_allowances_only(
+    repo: Repo, aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert repo.run("deploy", "--env", "dev") == 0
+    _queues(repo, "SecondQueue")
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    kept = _kept(repo)
+    argv = ("deploy", "--env", "dev", "--change-set", kept, "--allow-replace", "DataBucket")
+    assert repo.run(*argv) == 2
+    assert "a kept plan is applied with the committed allowances only" in capsys.readouterr().err
+
+
+def test_a_blocked_plan_keeps_nothing_and_a_newer_plan_supersedes_an_older_one(
+    repo: Repo, aws: None
+) -> None:
+    client = boto3.client("cloudformation", region_name=REGION)
+    assert repo.run("deploy", "--env", "dev") == 0
+
+    def waiting() -> list[str]:
+        listed = client.list_change_sets(StackName=STACK)["Summaries"]
+        return [c["ChangeSetName"] for c in listed if c["ExecutionStatus"] == "AVAILABLE"]
+
+    _queues(repo, "SecondQueue")
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    older = _kept(repo)
+    _queues(repo, "ThirdQueue")
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    newer = _kept(repo)
+    assert waiting() == [newer.split("/")[1]]  # the older plan is gone
+    assert older != newer
+    # A change the guard blocks (the dead-letter queue, stateful, removed) is not kept at all.
+    only_the_bucket = app_template("dev", repo.artifact)
+    del only_the_bucket["Resources"]["DeadLetterQueue"]
+    repo.write_template("dev", only_the_bucket)
+    assert repo.run("plan", "--env", "dev", "--keep") == 3
+    assert "not kept: the guard blocks it" in repo.output
+    assert not (repo.root / ".state" / "plan-dev.changeset").exists()
+    assert [n for n in waiting() if n.startswith("kept-")] == [newer.split("/")[1]]

@@ -203,13 +203,21 @@ def test_plan_keep_then_deploy_executes_exactly_that_change_set(
 ) -> None:
     github_output = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(github_output))
+    # A new account: the apply touches no bootstrap stack, so there is no bucket to apply from.
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    first = (repo.root / ".state" / "plan-dev.changeset").read_text(encoding="utf-8").strip()
+    assert repo.run("deploy", "--env", "dev", "--change-set", first) == 3
+    # The administrator's first deploy makes the bootstrap stack; plans are applied after it.
+    client = boto3.client("cloudformation", region_name=REGION)
+    client.delete_stack(StackName=STACK)
+    assert repo.run("deploy", "--env", "dev") == 0
+    with_second_queue(repo)
     assert repo.run("plan", "--env", "dev", "--keep") == 0
     recorded = (repo.root / ".state" / "plan-dev.changeset").read_text(encoding="utf-8").strip()
     assert f"change-set-id: {recorded}" in repo.output
-    assert github_output.read_text(encoding="utf-8") == f"change-set-id={recorded}\n"
+    assert github_output.read_text(encoding="utf-8").endswith(f"change-set-id={recorded}\n")
     assert repo.run("deploy", "--env", "dev", "--change-set", recorded) == 0
-    client = boto3.client("cloudformation", region_name=REGION)
-    assert client.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert client.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
 
 
 def test_plan_keep_records_the_change_set_in_the_overridden_state_folder(

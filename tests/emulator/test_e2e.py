@@ -111,15 +111,19 @@ def test_local_kept_plan_is_executed_once_and_a_forged_one_is_refused(
 ) -> None:
     state = Path(cli_env["SERVERLESSAPP_STATE_DIR"])
     stack_name = naming.stack_name("local")
+    # The account's bootstrap stack comes first (an administrator's deploy; no CI job plans
+    # it); the kept plan then creates the app stack.
+    cli_ok(repo_root, cli_env, "deploy", "--env", "local")
+    running = launcher.status(state)
+    assert running is not None
+    cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=running.endpoint)
+    cfn.delete_stack(StackName=stack_name)
 
     planned = cli_ok(repo_root, cli_env, "plan", "--env", "local", "--keep")
     kept = (state / "plan-local.changeset").read_text(encoding="utf-8").strip()
     assert f"change-set-id: {kept}" in planned
     applied = cli_ok(repo_root, cli_env, "deploy", "--env", "local", "--change-set", kept)
     assert f"executing change set {kept.split('/')[1]} on {stack_name}" in applied
-    running = launcher.status(state)
-    assert running is not None
-    cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=running.endpoint)
     assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == (
         "CREATE_COMPLETE"
     )

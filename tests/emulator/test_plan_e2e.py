@@ -15,9 +15,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
 
+from generator.emulator import launcher
 from tests.emulator.conftest import cli_ok, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow(11)]
@@ -93,6 +95,16 @@ def test_create_only_rename_of_stateful_resource_is_blocked_then_allowed(
     assert "BLOCKED: DeadLetterQueue (AWS::SQS::Queue): replaced because QueueName changed" in (
         blocked.stdout
     )
+    # Kept, the blocked plan leaves nothing to apply: no kept-* change set, no record.
+    kept = run_cli(root, env, "plan", "--env", "local", "--keep")
+    assert kept.returncode == 3, kept.stdout + kept.stderr
+    assert "not kept: the guard blocks it" in kept.stdout
+    assert not (Path(env["SERVERLESSAPP_STATE_DIR"]) / "plan-local.changeset").exists()
+    running = launcher.status(Path(env["SERVERLESSAPP_STATE_DIR"]))
+    assert running is not None
+    cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=running.endpoint)
+    listed = cfn.list_change_sets(StackName="TapStacklocal")["Summaries"]
+    assert [c["ChangeSetName"] for c in listed if c["ChangeSetName"].startswith("kept-")] == []
 
     allowed = cli_ok(root, env, "deploy", "--env", "local", "--allow-replace", "DeadLetterQueue")
     assert "ALLOWED by review: DeadLetterQueue (AWS::SQS::Queue)" in allowed

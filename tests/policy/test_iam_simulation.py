@@ -783,6 +783,25 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
             **{"iam:PassedToService": "cloudformation.amazonaws.com"},
         ),
     ),
+    # No CI job plans the bootstrap stack: the apply may not execute, re-protect or unprotect it.
+    ("deploy", "execute-a-change-set-on-the-bootstrap-stack"): (
+        DENIED,
+        lambda w: _ci(
+            w,
+            "deploy",
+            "cloudformation:ExecuteChangeSet",
+            w.bootstrap_stack,
+            **w.change_set_id("kept"),
+        ),
+    ),
+    ("deploy", "set-the-bootstrap-stacks-policy"): (
+        DENIED,
+        lambda w: _ci(w, "deploy", "cloudformation:SetStackPolicy", w.bootstrap_stack),
+    ),
+    ("deploy", "turn-off-the-bootstrap-stacks-termination-protection"): (
+        DENIED,
+        lambda w: _ci(w, "deploy", "cloudformation:UpdateTerminationProtection", w.bootstrap_stack),
+    ),
     # `plan` never plans the bootstrap stack (only `deploy` does): nothing to create there.
     ("plan-main", "create-a-change-set-on-the-bootstrap-stack"): (
         DENIED,
