@@ -254,10 +254,11 @@ def test_plan_role_never_executes_a_change_set_or_writes_resources(
     (upload,) = [
         s for s in _statements(_inline(template, "PlanRoleProd")) if "s3:PutObject" in s["Action"]
     ]
-    # Only a template too large to inline, under its own stack's prefix of the artifact bucket.
+    # Only a template too large to inline, under a prefix of its run's own (templates/pr/<run>/):
+    # never a key main's plans write, which a pull request could otherwise pre-create.
     assert upload["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:s3:::serverlessapp-artifacts-333333333333-us-west-2"
-         "/templates/TapStackprod/*"}
+         "/templates/pr/*"}
     ]  # fmt: skip
     non_cfn = {a for a in actions if not a.startswith("cloudformation:")} - {
         "s3:ListBucket",
@@ -297,8 +298,18 @@ def test_deploy_role_has_no_right_on_the_bootstrap_stack(template: dict[str, Any
     assert [(s["Sid"], s["Effect"], s["Action"]) for s in bootstrap] == [
         ("NothingOnTheBootstrapStack", "Deny", ["cloudformation:*"])
     ]
-    bootstrap_policy = template["Resources"]["CloudFormationBootstrapPolicyDev"]["Properties"]
-    assert "s3:DeleteBucket" not in _actions(bootstrap_policy["PolicyDocument"])
+    # Nor does its CloudFormation role configure the artifact bucket (the bootstrap stack is an
+    # administrator's, deployed with their own credentials).
+    assert "CloudFormationBootstrapPolicyDev" not in template["Resources"]
+    artifact_bucket = "serverlessapp-artifacts-"
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::ManagedPolicy" and "CloudFormation" in logical_id:
+            for statement in _statements(resource["Properties"]["PolicyDocument"]):
+                if statement["Effect"] == "Allow" and artifact_bucket in json.dumps(
+                    statement["Resource"]
+                ):
+                    verbs = {a.split(":")[1][:3] for a in _as_list(statement["Action"])}
+                    assert verbs <= {"Get", "Lis"}, (logical_id, statement["Sid"])
 
 
 def test_only_an_environment_that_may_recreate_a_failed_stack_may_delete_it(

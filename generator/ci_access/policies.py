@@ -16,9 +16,12 @@ from awacs.aws import (
     Action,
     Allow,
     ArnLike,
+    Bool,
     BoolIfExists,
     Condition,
     Deny,
+    ForAnyValueStringEquals,
+    Null,
     PolicyDocument,
     Statement,
     StringEquals,
@@ -30,7 +33,6 @@ from troposphere import Sub
 from generator import naming
 from generator.ci_access.permissions import (
     BOUNDED_ROLE_CHANGES,
-    CONFIGURE_BUCKET,
     CREATE_INGEST_MAPPING,
     MANAGE_ALARMS,
     MANAGE_ALIASES,
@@ -233,8 +235,9 @@ def plan_policy(env: Environment) -> PolicyDocument:
             allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
             allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
             allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
-            # A template over CloudFormation's inline limit goes by URL, keyed by its hash.
-            _write_artifacts_once("UploadLargeTemplate", [_large_templates(env)], env),
+            # A template over CloudFormation's inline limit goes by URL, under a prefix of the
+            # run's own (templates/pr/<random>/): never a key main's plans use.
+            _write_artifacts_once("UploadLargeTemplate", ["templates/pr/"], env),
             _list_artifacts(env),
             _read_rollback_alarms(env),
             _only_change_sets(
@@ -352,12 +355,6 @@ def _storage_policy(env: Environment) -> PolicyDocument:
     )
 
 
-def _bootstrap_policy(env: Environment) -> PolicyDocument:
-    """The artifact bucket of the bootstrap stack: created and configured, never deleted."""
-    bucket = bucket_arn(artifact_bucket(env))
-    return document([allow("ManageArtifactBucket", [s3.CreateBucket, *CONFIGURE_BUCKET], [bucket])])
-
-
 def _role_statements(env: Environment) -> list[Statement]:
     """The app stack's roles: created and changed only with the boundary; never unbounded."""
     roles = app_role_arns(env)
@@ -439,17 +436,23 @@ def _secrets_policy(env: Environment) -> PolicyDocument:
             allow("StartSecretRotation", START_ROTATION, rotation_function_arns(env)[:1]),
             # GetRandomPassword has no resource; it returns random bytes and touches nothing.
             allow("GenerateSecretValue", [secretsmanager.GetRandomPassword], ["*"], in_region(env)),
-            # CreateKey has no resource; only keys tagged for this environment, in its region.
+            # CreateKey has no resource; only keys tagged for this environment, in its region,
+            # and never bypassing KMS's check that the key policy keeps the key manageable.
             allow(
                 "CreateKey",
                 [kms.CreateKey],
                 ["*"],
-                in_region(
-                    env,
-                    {
-                        "aws:RequestTag/Environment": env.name,
-                        "aws:RequestTag/Project": naming.PROJECT,
-                    },
+                Condition(
+                    [
+                        *in_region(
+                            env,
+                            {
+                                "aws:RequestTag/Environment": env.name,
+                                "aws:RequestTag/Project": naming.PROJECT,
+                            },
+                        ).conditions,
+                        BoolIfExists("kms:BypassPolicyLockoutSafetyCheck", "false"),
+                    ]
                 ),
             ),
             allow("ManageKey", MANAGE_KEY, [key_arn(env)], env_tag(env, "aws:ResourceTag")),
@@ -483,21 +486,87 @@ _CONCERNS = (
     ("Function", _function_policy),
     ("Monitoring", _monitoring_policy),
     ("SecretsAndKeys", _secrets_policy),
-    ("Bootstrap", _bootstrap_policy),
 )
+
+_PROTECTED_TAG_KEYS = ["Environment", "Project", "PreviewOf"]
+
+
+def _limits(env: Environment, *, preview: bool) -> PolicyDocument:
+    """What no CloudFormation role may do, whatever else it is allowed: the limits that keep a
+    change set from granting outside the account through a resource policy or a key.
+
+    Every role: no key created or re-policied bypassing KMS's lockout check; no key retagged
+    into another environment or stripped of its environment tags (the key's permissions follow
+    its tags). The previews' role (a pull request's template, after a reviewer's approval):
+    also no bucket or object ACLs, no Lambda permission for any principal (``*``), and no SNS
+    subscription to an endpoint outside the account (or the environment's alarm address)."""
+    tag_matches = StringNotLike if "*" in env.name else StringNotEquals
+    statements = [
+        Statement(
+            Sid="NeverBypassTheKeyLockoutCheck",
+            Effect=Deny,
+            Action=[kms.CreateKey, kms.PutKeyPolicy],
+            Resource=["*"],
+            Condition=Condition(Bool("kms:BypassPolicyLockoutSafetyCheck", "true")),
+        ),
+        Statement(
+            Sid="NeverTagAKeyIntoAnotherEnvironment",
+            Effect=Deny,
+            Action=[kms.TagResource, kms.CreateKey],
+            Resource=["*"],
+            Condition=Condition(
+                [
+                    Null("aws:RequestTag/Environment", "false"),
+                    tag_matches("aws:RequestTag/Environment", env.name),
+                ]
+            ),
+        ),
+        Statement(
+            Sid="NeverUntagAKeysEnvironment",
+            Effect=Deny,
+            Action=[kms.UntagResource],
+            Resource=["*"],
+            Condition=Condition(ForAnyValueStringEquals("aws:TagKeys", _PROTECTED_TAG_KEYS)),
+        ),
+    ]
+    if preview:
+        endpoints = [Sub("arn:${AWS::Partition}:*:${AWS::Region}:${AWS::AccountId}:*")]
+        if env.alarms.email:
+            endpoints.append(Sub(env.alarms.email))
+        statements += [
+            Statement(
+                Sid="NoAcls",
+                Effect=Deny,
+                Action=[s3.PutBucketAcl, s3.PutObjectAcl, s3.PutObjectVersionAcl],
+                Resource=["*"],
+            ),
+            Statement(
+                Sid="NoPermissionForAnyone",
+                Effect=Deny,
+                Action=[Action("lambda", "AddPermission")],
+                Resource=["*"],
+                Condition=Condition(StringEquals("lambda:Principal", "*")),
+            ),
+            Statement(
+                Sid="NoSubscriptionOutsideTheAccount",
+                Effect=Deny,
+                Action=[Action("sns", "Subscribe")],
+                Resource=["*"],
+                Condition=Condition(StringNotLike("sns:Endpoint", endpoints)),
+            ),
+        ]
+    return document(statements)
 
 
 def cloudformation_policies(
-    env: Environment, *, bootstrap: bool = True
+    env: Environment, *, preview: bool = False
 ) -> dict[str, PolicyDocument]:
-    """The CloudFormation role's policies by concern, plus the reads drift detection needs.
+    """The CloudFormation role's policies by concern, its limits (``_limits``), and the reads
+    drift detection needs. Never the shared artifact bucket's configuration: that is the
+    bootstrap stack's, which an administrator deploys with their own credentials.
 
-    ``bootstrap=False`` (the previews' role): no ``Bootstrap`` concern, so nothing that
-    configures the artifact bucket every environment of the account shares."""
-    policies = {
-        concern: build(env)
-        for concern, build in _CONCERNS
-        if bootstrap or build is not _bootstrap_policy
-    }
+    ``preview``: the previews' role, with the previews' extra limits."""
+    policies = {concern: build(env) for concern, build in _CONCERNS}
+    policies["Limits"] = _limits(env, preview=preview)
     policies["Read"] = document(_resource_read_statements(env))
     return policies

@@ -23,12 +23,12 @@ itself, and ``<env>``'s roles nothing of theirs.
 from __future__ import annotations
 
 from awacs import cloudformation as cfn
-from awacs import s3
+from awacs import iam, s3
 from awacs.aws import Condition, Deny, Statement, StringNotEquals
-from troposphere import Template
+from troposphere import Sub, Template
 from troposphere import iam as tiam
 
-from generator import naming
+from generator import arns, naming
 from generator.ci_access.policies import (
     allow,
     apply_statements,
@@ -43,7 +43,13 @@ from generator.ci_access.roles import (
     cloudformation_role,
     github_role,
 )
-from generator.ci_access.scope import app_stack_arn, bootstrap_stack_arn, data_buckets, in_region
+from generator.ci_access.scope import (
+    app_stack_arn,
+    bootstrap_stack_arn,
+    data_buckets,
+    in_region,
+    passed_to,
+)
 from generator.ci_access.trust import github_subjects_main, github_subjects_plan
 from generator.config import Environment
 from generator.naming import CiId
@@ -98,13 +104,29 @@ class PreviewId:
         return f"PreviewCloudFormation{concern}Policy{CiId.suffix(env)}"
 
 
-def _plan_and_apply(pattern: Environment) -> list[Statement]:
+def _plan_and_apply(env: Environment, pattern: Environment) -> list[Statement]:
     """The plan-main role's change-set statements (not its drift detection: a preview's deploy
     reports drift as not established) and the deploy role's, over the pattern, each Sid once:
-    the app stack's only, never the bootstrap stack's (shared by the account's environments)."""
+    the app stack's only, never the bootstrap stack's (shared by the account's environments).
+    The one role it passes is named exactly: the previews' CloudFormation role."""
     statements: dict[str, Statement] = {}
     for statement in [*keep_plan_statements(pattern), *apply_statements(pattern)]:
         statements.setdefault(statement.Sid, statement)
+    statements["PassCloudFormationRole"] = allow(
+        "PassCloudFormationRole",
+        [iam.PassRole],
+        [
+            Sub(
+                arns.env_arn(
+                    env,
+                    "iam",
+                    f"role/{naming.preview_cloudformation_role_name(env.name)}",
+                    regional=False,
+                )
+            )
+        ],
+        passed_to("cloudformation.amazonaws.com"),
+    )
     return list(statements.values())
 
 
@@ -132,7 +154,7 @@ def preview_policy(env: Environment) -> list[Statement]:
     names = data_buckets(pattern)
     buckets = [*(bucket_arn(n) for n in names), *(objects_arn(n) for n in names)]
     return [
-        *_plan_and_apply(pattern),
+        *_plan_and_apply(env, pattern),
         *_bootstrap_read_only(env),
         # `previews` lists stack names to find TapStack<env>-*; ListStacks has no resource type.
         allow("ListStacks", [cfn.ListStacks], ["*"], in_region(env)),
@@ -189,7 +211,7 @@ def add_preview_roles(template: Template, env: Environment) -> None:
         template,
         name,
         # Never the shared artifact bucket's configuration (its bucket policy above all).
-        cloudformation_policies(pattern, bootstrap=False),
+        cloudformation_policies(pattern, preview=True),
         lambda concern: PreviewId.policy(name, concern),
         f"{name}{naming.PREVIEWS_SUFFIX}",
         f"the previews {base}-*",

@@ -160,8 +160,9 @@ def _changes(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--role-arn",
         type=_role_arn,
-        help="CloudFormation service role for the change sets (app and bootstrap stacks); "
-        "default: the role the stack already has, else the caller's credentials",
+        help="CloudFormation service role for the app stack's change sets (the bootstrap stack "
+        "always uses the caller's credentials); default: the role the stack already has, else "
+        "the caller's credentials",
     )
     parser.add_argument(
         "--markdown",

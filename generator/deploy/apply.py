@@ -16,7 +16,7 @@ from generator.clock import Clock, Deadline
 from generator.config import Environment
 from generator.contracts import COMMIT_TAG, HANDLER_TAG, TEMPLATE_TAG
 from generator.deploy import driftplan, guard, protection
-from generator.deploy.artifacts import template_location
+from generator.deploy.artifacts import TEMPLATE_PREFIX, pull_request_prefix, template_location
 from generator.deploy.aws import Clients, Identity, error_code, error_message, is_missing_stack
 from generator.deploy.changeset import (
     CAPABILITIES,
@@ -169,9 +169,13 @@ def _request(
     identity = ctx.identity
     url = None
     if ctx.artifact_bucket:
+        prefix = (
+            pull_request_prefix() if spec.change_set_purpose == naming.CHANGE_SET_PR
+            else TEMPLATE_PREFIX
+        )  # fmt: skip
         url = template_location(
             ctx.clients.s3, ctx.artifact_bucket, spec.stack_name, spec.template_body,
-            spec.template_hash,
+            spec.template_hash, prefix,
         )  # fmt: skip
     record = PlanRecord(spec.template_hash, plan_marker(ready.stack))
     triggers = protection.rollback_triggers(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import secrets
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,6 +22,8 @@ from generator.errors import ExitCode, GeneratorError
 # CloudFormation takes at most this many bytes inline; larger templates go through S3.
 MAX_TEMPLATE_BODY_BYTES = 51_200
 TEMPLATE_PREFIX = "templates/"
+# Pull requests' large templates: one prefix per run, expired after a day (the bootstrap stack).
+PULL_REQUEST_TEMPLATE_PREFIX = "templates/pr/"
 
 
 def checksum_sha256(hex_digest: str) -> str:
@@ -155,8 +158,15 @@ def verify_staged(s3: Any, bucket: str, artifact: ArtifactFile) -> None:
     verify_existing(s3, bucket, artifact.key, existing, artifact.sha256)
 
 
+def pull_request_prefix() -> str:
+    """Where a pull request's plan puts a large template: a prefix of its own run. Write-once
+    keys shared with main's plans would let any pull request pre-create the key of a template
+    main is about to plan, and block it."""
+    return f"{PULL_REQUEST_TEMPLATE_PREFIX}{secrets.token_hex(8)}/"
+
+
 def template_location(
-    s3: Any, bucket: str, stack: str, body: str, template_hash: str
+    s3: Any, bucket: str, stack: str, body: str, template_hash: str, prefix: str = TEMPLATE_PREFIX
 ) -> str | None:
     """Upload a template too large to inline and return its URL; None when it fits inline.
 
@@ -166,7 +176,7 @@ def template_location(
     data = body.encode("utf-8")
     if len(data) <= MAX_TEMPLATE_BODY_BYTES:
         return None
-    key = f"{TEMPLATE_PREFIX}{stack}/{template_hash}.json"
+    key = f"{prefix}{stack}/{template_hash}.json"
     digest = hashlib.sha256(data).hexdigest()  # what CloudFormation must read back
     existing = _head(s3, bucket, key)
     if existing is None:

@@ -433,7 +433,9 @@ def deploy_bootstrap(session: Session, *, preview: bool = False) -> str:
         tags={**naming.base_tags(None), contracts.TEMPLATE_TAG: template_sha256(body)},
         termination_protection=env.termination_protection,
         protection_only_enables=True,
-        role_arn=session.spec.role_arn,
+        # The caller's own credentials (an administrator's): no CloudFormation role may
+        # configure the artifact bucket every environment of the account shares.
+        role_arn=None,
     )
     result = apply.make_plan(ctx, spec)
     if isinstance(result, UpToDate):

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+from awacs import s3 as s3_actions
+from awacs.aws import Condition, Deny, Null, Principal, Statement
 from troposphere import Export, Output, Ref, Tags, Template, s3
 
 from generator import naming
 from generator.contracts import METADATA_KEY
-from generator.stack.common import skip_checkov
+from generator.stack.common import objects_arn, skip_checkov
 from generator.stack.storage import private_bucket, tls_only_policy
 
 ARTIFACT_BUCKET = naming.artifact_bucket("${AWS::AccountId}", "${AWS::Region}")
+
+
+PULL_REQUEST_TEMPLATES = "templates/pr/"
+
+
+def write_once(name: str) -> list[Statement]:
+    """Every principal of every account, administrators included: an object is written only as
+    a conditional create (``If-None-Match: *``) and never deleted, so a content-addressed key
+    (``handler/<sha256>.zip``, ``templates/<stack>/<sha256>.json``) holds its first content for
+    good. This is what pins a function's code to the artifact its template names (a version id
+    would need the upload before the template, which `synth` never does)."""
+    objects = objects_arn(name)
+    return [
+        Statement(
+            Sid="OnlyConditionalCreates",
+            Effect=Deny,
+            Principal=Principal("*"),
+            Action=[s3_actions.PutObject],
+            Resource=[objects],
+            Condition=Condition(Null("s3:if-none-match", "true")),
+        ),
+        Statement(
+            Sid="NeverDeleteAnArtifact",
+            Effect=Deny,
+            Principal=Principal("*"),
+            Action=[s3_actions.DeleteObject, s3_actions.DeleteObjectVersion],
+            Resource=[objects_arn(name, naming.ARTIFACT_PREFIX), objects_arn(name, "templates/")],
+        ),
+    ]
 
 
 def build_bootstrap_template() -> Template:
@@ -36,7 +67,15 @@ def build_bootstrap_template() -> Template:
                 AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
                     DaysAfterInitiation=1
                 ),
-            )
+            ),
+            # Pull requests' large templates live one day (a prefix per run).
+            s3.LifecycleRule(
+                Id="ExpirePullRequestTemplates",
+                Status="Enabled",
+                Prefix=PULL_REQUEST_TEMPLATES,
+                ExpirationInDays=1,
+                NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
+            ),
         ],
         Tags(naming.base_tags(None)),
         DeletionPolicy="Retain",
@@ -51,7 +90,12 @@ def build_bootstrap_template() -> Template:
     )
     template.add_resource(bucket)
     template.add_resource(
-        tls_only_policy(naming.BootstrapId.ARTIFACT_BUCKET_POLICY, Ref(bucket), ARTIFACT_BUCKET)
+        tls_only_policy(
+            naming.BootstrapId.ARTIFACT_BUCKET_POLICY,
+            Ref(bucket),
+            ARTIFACT_BUCKET,
+            *write_once(ARTIFACT_BUCKET),
+        )
     )
     template.add_output(
         Output(

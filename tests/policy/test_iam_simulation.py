@@ -92,6 +92,18 @@ class World:
         return self.role_arn(naming.role_name(self.preview))
 
     @property
+    def preview_bucket(self) -> str:
+        return naming.data_bucket(self.preview, self.account)
+
+    @property
+    def preview_function(self) -> str:
+        return self.arn("lambda", f"function:{naming.function_name(self.preview)}")
+
+    @property
+    def preview_topic(self) -> str:
+        return self.arn("sns", naming.topic_name(self.preview))
+
+    @property
     def preview_stack(self) -> str:
         return self.arn("cloudformation", f"stack/{naming.stack_name(self.preview)}/abc-123")
 
@@ -920,6 +932,74 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
         ALLOWED,
         lambda w: _ci(w, "cloudformation", "secretsmanager:GetSecretValue", w.secret),
     ),
+    # Resource policies and keys around the boundary (issue: grants outside the account).
+    ("cloudformation", "create-a-key-bypassing-the-lockout-check"): (
+        DENIED,
+        lambda w: _ci(
+            w,
+            "cloudformation",
+            "kms:CreateKey",
+            "*",
+            **_tagged(w, "aws:RequestTag"),
+            **{"aws:RequestedRegion": w.region, "kms:BypassPolicyLockoutSafetyCheck": "true"},
+        ),
+    ),
+    ("cloudformation", "tag-its-key-into-another-environment"): (
+        DENIED,
+        lambda w: _ci(
+            w,
+            "cloudformation",
+            "kms:TagResource",
+            w.key,
+            **_tagged(w),
+            **{"aws:RequestTag/Environment": "other", "aws:TagKeys": "Environment"},
+        ),
+    ),
+    ("cloudformation", "untag-its-keys-environment"): (
+        DENIED,
+        lambda w: _ci(
+            w,
+            "cloudformation",
+            "kms:UntagResource",
+            w.key,
+            **_tagged(w),
+            **{"aws:TagKeys": "Environment"},
+        ),
+    ),
+    ("cloudformation", "tag-its-key-with-another-tag"): (
+        ALLOWED,
+        lambda w: _ci(
+            w,
+            "cloudformation",
+            "kms:TagResource",
+            w.key,
+            **_tagged(w),
+            **{"aws:RequestTag/Team": "data", "aws:TagKeys": "Team"},
+        ),
+    ),
+    ("cloudformation", "configure-the-shared-artifact-bucket"): (
+        DENIED,
+        lambda w: _ci(
+            w,
+            "cloudformation",
+            "s3:PutBucketPolicy",
+            f"arn:aws:s3:::{naming.artifact_bucket(w.account, w.region)}",
+        ),
+    ),
+    ("plan", "write-a-large-template-under-mains-prefix"): (
+        DENIED,
+        lambda w: _ci(
+            w,
+            "plan",
+            "s3:PutObject",
+            w.artifact(f"templates/{naming.stack_name(w.env)}/x.json"),
+            **ONCE,
+        ),
+    ),
+    ("plan", "write-a-large-template-under-its-runs-prefix"): (
+        ALLOWED,
+        lambda w: _ci(w, "plan", "s3:PutObject", w.artifact("templates/pr/0a1b/x.json"), **ONCE),
+    ),
     ("plan-main", "describe-a-sibling-secret"): (
         DENIED,
         lambda w: _ci(w, "plan-main", "secretsmanager:DescribeSecret", w.sibling_secret),
@@ -1119,6 +1199,43 @@ PREVIEW_DUTIES: dict[str, tuple[str, Callable[[World], Request]]] = {
             w,
             "s3:PutBucketPublicAccessBlock",
             f"arn:aws:s3:::{naming.artifact_bucket(w.account, w.region)}",
+        ),
+    ),
+    "preview-cloudformation-may-not-put-a-bucket-acl": (
+        DENIED,
+        lambda w: _preview_cfn(w, "s3:PutBucketAcl", f"arn:aws:s3:::{w.preview_bucket}"),
+    ),
+    "preview-cloudformation-may-not-permit-anyone-to-invoke-the-function": (
+        DENIED,
+        lambda w: _preview_cfn(
+            w, "lambda:AddPermission", w.preview_function, **{"lambda:Principal": "*"}
+        ),
+    ),
+    "preview-cloudformation-may-permit-s3-to-invoke-the-function": (
+        ALLOWED,
+        lambda w: _preview_cfn(
+            w,
+            "lambda:AddPermission",
+            w.preview_function,
+            **{"lambda:Principal": "s3.amazonaws.com"},
+        ),
+    ),
+    "preview-cloudformation-may-not-subscribe-an-outside-endpoint": (
+        DENIED,
+        lambda w: _preview_cfn(
+            w,
+            "sns:Subscribe",
+            w.preview_topic,
+            **{"sns:Endpoint": "https://attacker.example/hook", "sns:Protocol": "https"},
+        ),
+    ),
+    "preview-cloudformation-may-subscribe-a-queue-of-the-account": (
+        ALLOWED,
+        lambda w: _preview_cfn(
+            w,
+            "sns:Subscribe",
+            w.preview_topic,
+            **{"sns:Endpoint": w.arn("sqs", "inbox"), "sns:Protocol": "sqs"},
         ),
     ),
     "preview-cloudformation-may-not-delete-the-base-bucket": (
