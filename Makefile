@@ -234,7 +234,8 @@ deploy: $(VENV)/.runtime lambda-runtime ## generate and deploy ENV (default loca
 	$(PY) -m generator synth
 	$(PY) -m generator deploy --env $(ENV)
 
-plan: $(VENV)/.runtime ## show the change set for ENV without executing it
+plan: $(VENV)/.runtime ## regenerate, then show the change set for ENV without executing it
+	$(PY) -m generator synth
 	$(PY) -m generator plan --env $(ENV)
 
 status: $(VENV)/.runtime ## is ENV's deployed stack the committed template, and has it drifted?

@@ -83,7 +83,10 @@ def _change(args: argparse.Namespace) -> ChangeOptions:
     from generator.deploy.pipeline import ChangeOptions
 
     markdown = Path(args.markdown) if args.markdown else None
-    return ChangeOptions(tuple(args.allow_replace or ()), args.role_arn, markdown)
+    allow_dirty = bool(getattr(args, "allow_dirty", False))
+    return ChangeOptions(
+        tuple(args.allow_replace or ()), args.role_arn, markdown, allow_dirty=allow_dirty
+    )
 
 
 def _plan(args: argparse.Namespace, runtime: Runtime | None) -> int:
@@ -198,6 +201,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(deploy)
     _changes(deploy)
     _preview_tags(deploy)
+    deploy.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="deploy a working tree with uncommitted changes to an AWS account (the stack's "
+        "git-commit tag then says <sha>-dirty; an emulated environment needs no flag)",
+    )
     deploy.add_argument(
         "--change-set",
         type=_change_set_id,

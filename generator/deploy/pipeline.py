@@ -77,6 +77,8 @@ class ChangeOptions:
     allow_replace: tuple[str, ...] = ()
     role_arn: str | None = None
     markdown: Path | None = None
+    allow_dirty: bool = False  # deploy a working tree with uncommitted changes to an account
+    refuse_dirty: bool = False  # deploy (not plan): a dirty tree needs allow_dirty
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,18 @@ def git_commit(root: Path) -> str:
     except (OSError, subprocess.SubprocessError):
         pass
     return os.environ.get("GITHUB_SHA") or "unknown"
+
+
+def uncommitted(root: Path) -> list[str]:
+    """Tracked files with uncommitted changes (none outside a git checkout)."""
+    try:
+        result = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
+            cwd=root, capture_output=True, text=True, check=True, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line[3:] for line in result.stdout.splitlines() if line.strip()]
 
 
 def load_template(root: Path, name: str) -> tuple[str, dict[str, Any]]:
@@ -224,6 +238,38 @@ def _connect(target: StackTarget, env: Environment, runtime: Runtime) -> tuple[C
     return clients, identity
 
 
+def refuse_stale(root: Path, env: Environment, runtime: Runtime) -> None:
+    """Exit 2 when a template this command reads is not what `synth` writes now (an edited
+    environment file not synthesized): a plan of it would say "No changes" and be wrong."""
+    stale = runtime.stale(root, env, runtime.artifact(root))
+    if stale:
+        raise GeneratorError(
+            f"{', '.join(stale)} {'is' if len(stale) == 1 else 'are'} out of date with "
+            f"environments/{env.name}.yaml and the generator; expected what `python -m "
+            "generator synth` writes: run it (and commit the result)",
+            ExitCode.USAGE,
+        )
+
+
+def provenance(root: Path, env: Environment, change: ChangeOptions, runtime: Runtime) -> str:
+    """The commit the stack is tagged with: ``<sha>``, or ``<sha>-dirty`` when tracked files
+    have uncommitted changes (said so); to a real account that needs ``--allow-dirty``."""
+    commit = git_commit(root)
+    changed = uncommitted(root)
+    if not changed:
+        return commit
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    if not env.emulator and change.refuse_dirty and not change.allow_dirty:
+        raise GeneratorError(
+            f"uncommitted changes ({shown}): the stack's git-commit tag would name {commit}, "
+            "which does not hold what is deployed; expected a clean working tree. Commit them, "
+            "or pass --allow-dirty (the tag then says <sha>-dirty)",
+            ExitCode.USAGE,
+        )
+    runtime.out(f"note: uncommitted changes ({shown}): the stack is tagged {commit}-dirty")
+    return f"{commit}-dirty"
+
+
 def open_session(target: StackTarget, change: ChangeOptions, runtime: Runtime) -> Session:
     """Load the environment and its template, connect, and check the account."""
     root = target.root
@@ -234,6 +280,7 @@ def open_session(target: StackTarget, change: ChangeOptions, runtime: Runtime) -
         body = _preview_template(root, env, runtime)
         template = json.loads(body)
     else:
+        refuse_stale(root, env, runtime)
         body, template = load_template(root, name)
     handler_sha, handler_key = template_handler(template, name)
     allow = tuple(dict.fromkeys((*env.deploy.allow_replace, *change.allow_replace)))
@@ -241,7 +288,7 @@ def open_session(target: StackTarget, change: ChangeOptions, runtime: Runtime) -
         **naming.base_tags(env.name, env.tags),
         contracts.TEMPLATE_TAG: template_sha256(body),
         contracts.HANDLER_TAG: handler_sha,
-        contracts.COMMIT_TAG: git_commit(root),
+        contracts.COMMIT_TAG: provenance(root, env, change, runtime),
     }
     if target.preview is not None:
         ttl = timedelta(hours=target.preview.ttl_hours)
@@ -500,7 +547,8 @@ def _deploy_locked(request: DeployRequest, runtime: Runtime) -> int:
             f"environments/{request.target.env}.yaml), which the plan was judged with",
             ExitCode.USAGE,
         )
-    session = open_session(request.target, request.change, runtime)
+    # A deploy records what it deployed: a dirty tree needs --allow-dirty for a real account.
+    session = open_session(request.target, replace(request.change, refuse_dirty=True), runtime)
     # One deadline for everything below: deploy.timeout_minutes bounds the whole deploy.
     session = replace(session, ctx=session.ctx.with_deadline())
     if session.ctx.deadline is not None:

@@ -46,6 +46,9 @@ class Runtime:
     confirm: Callable[[str], str]
     # Wall-clock time, for a preview's expiry tag (the waits use ``clock``).
     utcnow: Callable[[], datetime] = utc_now
+    # The committed files a plan or deploy of ``env`` reads that `synth` would change now
+    # (empty: up to date); tests that hand-write small templates pass one that finds none.
+    stale: Callable[[Path, Environment, ArtifactFile], list[str]] = lambda root, env, built: []
 
 
 def _print(line: str) -> None:
@@ -75,6 +78,14 @@ def built_artifact(root: Path) -> ArtifactFile:
     return built
 
 
+def stale_templates(root: Path, env: Environment, built: ArtifactFile) -> list[str]:
+    """The committed templates a deploy of ``env`` uses (its own and the bootstrap stack's)
+    that differ from what the generator writes now."""
+    from generator.synth import differences, render_templates  # only plan and deploy need it
+
+    return differences(root, render_templates([env], built))
+
+
 def default_runtime(clients: ClientFactory = aws_clients) -> Runtime:
     """The real world: ``clients`` (AWS by default), the real clock, stdout and the terminal."""
     return Runtime(
@@ -83,4 +94,5 @@ def default_runtime(clients: ClientFactory = aws_clients) -> Runtime:
         clock=SystemClock(),
         out=_print,
         confirm=input,
+        stale=stale_templates,
     )

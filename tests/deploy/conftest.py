@@ -162,6 +162,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
         json.dumps(BOOTSTRAP_TEMPLATE, indent=2), encoding="utf-8"
     )
     result.use(artifact=lambda root: result.artifact, clock=result.clock, out=result.lines.append)
+    # Its templates are hand-written stand-ins, never what `synth` writes.
+    result.use(stale=lambda root, env, built: [])
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
     monkeypatch.delenv("SERVERLESSAPP_STATE_DIR", raising=False)  # state under the repo's .state
