@@ -342,3 +342,86 @@ def rotate(request: RotateRequest, runtime: Runtime) -> int:
     print(f"results verified by the key version each names: {checked.valid} valid, "
           f"{len(checked.invalid)} invalid")  # fmt: skip
     return ExitCode.OK if not checked.invalid else ExitCode.FAILED
+
+
+# -------------------------------------------------------------------------------------- logs
+
+
+@dataclass(frozen=True)
+class LogsRequest:
+    """``logs``: which environment's function, from how long ago, and whether to follow."""
+
+    workspace: Workspace
+    env: str
+    since_seconds: float = 600.0
+    follow: bool = False
+    profile: str | None = None
+    endpoint_url: str | None = None
+    rotation: bool = False  # the rotation function's log group instead of the function's
+    preview: str | None = None
+
+    @property
+    def connection(self) -> Connection:
+        """How to reach the environment's account."""
+        return Connection(self.workspace, self.profile, self.endpoint_url)
+
+
+def _log_line(event: Mapping[str, Any]) -> str:
+    stamp = datetime.fromtimestamp(int(event.get("timestamp", 0)) / 1000, UTC)
+    message = str(event.get("message", "")).rstrip("\n")
+    return f"{stamp:%Y-%m-%dT%H:%M:%S.%f}"[:-3] + f"Z {event.get('logStreamName', '')} {message}"
+
+
+def read_logs(
+    logs: Any,
+    group: str,
+    start_ms: int,
+    seen: set[str],
+) -> tuple[list[Mapping[str, Any]], int]:
+    """Every event of the log group from ``start_ms`` not seen yet (all pages), oldest first,
+    and where the next read should start."""
+    events: list[Mapping[str, Any]] = []
+    for page in logs.get_paginator("filter_log_events").paginate(
+        logGroupName=group, startTime=start_ms
+    ):
+        for event in page.get("events", []):
+            if str(event.get("eventId")) not in seen:
+                seen.add(str(event.get("eventId")))
+                events.append(event)
+    events.sort(key=lambda e: (int(e.get("timestamp", 0)), str(e.get("eventId"))))
+    latest = max((int(e.get("timestamp", 0)) for e in events), default=start_ms)
+    return events, latest
+
+
+def logs(
+    request: LogsRequest,
+    runtime: Runtime,
+    sleep: Callable[[float], None] | None = None,
+    now_ms: Callable[[], int] | None = None,
+) -> int:
+    """``logs --env E``: the function's log lines since ``since_seconds`` ago; with ``follow``,
+    keep printing new ones every two seconds until interrupted."""
+    root = request.workspace.root
+    env = load_environment(root, request.env, request.preview)
+    group = naming.rotation_log_group(env.name) if request.rotation else naming.log_group(env.name)
+    client = runtime.clients(request.connection, env).client("logs")
+    clock_ms = now_ms or (lambda: int(datetime.now(UTC).timestamp() * 1000))
+    start = clock_ms() - int(request.since_seconds * 1000)
+    seen: set[str] = set()
+    try:
+        events, start = read_logs(client, group, start, seen)
+    except client.exceptions.ResourceNotFoundException:
+        raise GeneratorError(
+            f"log group {group} does not exist; expected the stack of environment {env.name} "
+            "deployed (and the function run at least once)",
+            ExitCode.USAGE,
+        ) from None
+    for event in events:
+        print(_log_line(event), flush=True)
+    while request.follow:
+        (sleep or SystemClock().sleep)(2.0)
+        # From the newest timestamp seen (events of that millisecond not yet seen still come).
+        events, start = read_logs(client, group, start, seen)
+        for event in events:
+            print(_log_line(event), flush=True)
+    return ExitCode.OK

@@ -1,4 +1,4 @@
-"""``up``, ``down``, ``upload``, ``rotate`` and ``demo``: the emulator, and the workload end to end.
+"""``up``, ``down``, ``upload``, ``rotate``, ``logs`` and ``demo``: the emulator, and the workload.
 
 ``up`` and ``down`` start and stop the embedded emulator; ``upload`` and ``rotate`` work against
 any environment (``generator.workload``); ``demo`` composes a deploy, an upload and, in the
@@ -97,6 +97,33 @@ def _demo(args: argparse.Namespace, given: Runtime | None) -> int:
     return ExitCode.OK if fired else ExitCode.TIMED_OUT
 
 
+_DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> float:
+    """``10m``, ``2h``, ``30s``, ``1d``: seconds."""
+    unit = text[-1:].lower()
+    try:
+        value = float(text[:-1]) if unit in _DURATION else -1.0
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}; expected a duration such as 30s, 10m, 2h or 1d"
+        )
+    return value * _DURATION[unit]
+
+
+def _logs(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    from generator.workload import LogsRequest, logs
+
+    request = LogsRequest(
+        workspace(args), args.env, args.since, args.follow, args.profile, args.endpoint_url,
+        args.rotation, args.preview,
+    )  # fmt: skip
+    return logs(request, connect.runtime(runtime))
+
+
 def _target(parser: argparse.ArgumentParser, waiting_for: str = "the result") -> None:
     add_root(parser)
     parser.add_argument(
@@ -149,6 +176,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     _target(rotate, "the new key to become current")
     rotate.set_defaults(func=_rotate)
+
+    logs = subparsers.add_parser(
+        "logs", help="print the function's log lines (with --follow, keep printing new ones)",
+        description="Read the function's CloudWatch log group (the emulator's or an AWS "
+        "account's): every line since --since ago, oldest first; --follow polls for new lines "
+        "every two seconds until Ctrl-C.",
+    )  # fmt: skip
+    _target(logs)
+    logs.add_argument("--since", type=_duration, default=600.0, metavar="DURATION",
+                      help="how far back to start: 30s, 10m (default), 2h, 1d")  # fmt: skip
+    logs.add_argument("--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("--rotation", action="store_true",
+                      help="the key rotation function's log group instead")  # fmt: skip
+    logs.add_argument("--preview", metavar="NAME", help="a preview of ENV")
+    logs.set_defaults(func=_logs)
 
     demo = subparsers.add_parser(
         "demo", help="deploy, upload a sample file and show its verified result",
