@@ -61,6 +61,7 @@ from generator.ci_access.permissions import (
     START_ROTATION,
 )
 from generator.ci_access.scope import (
+    access_stack_arn,
     alarm_arn,
     alias_arn,
     app_boundary_arn,
@@ -185,6 +186,12 @@ def _pass_cloudformation_role(env: Environment) -> Statement:
     )
 
 
+def _read_access_stack(env: Environment) -> Statement:
+    # Whether the deployed account-access stack is the committed template (its tag): a changed
+    # boundary or CI permission waits on an administrator, and plans and drift checks say so.
+    return allow("ReadAccessStack", [cfn.DescribeStacks], [access_stack_arn(env)])
+
+
 def _read_rollback_alarms(env: Environment) -> Statement:
     # CloudFormation checks that the change set's rollback-trigger alarms exist.
     return allow("ReadRollbackAlarms", [cloudwatch.DescribeAlarms], [alarm_arn(env)])
@@ -234,6 +241,7 @@ def plan_policy(env: Environment) -> PolicyDocument:
         [
             allow("PlanStack", STACK_READ + STACK_CHANGE_SETS, [app_stack_arn(env)]),
             allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
+            _read_access_stack(env),
             allow("ReadArtifacts", [s3.GetObject], _artifact_objects(env)),
             # A template over CloudFormation's inline limit goes by URL, under a prefix of the
             # run's own (templates/pr/<random>/): never a key main's plans use.
@@ -274,6 +282,7 @@ def plan_main_policy(env: Environment) -> PolicyDocument:
     return document(
         [
             *keep_plan_statements(env),
+            _read_access_stack(env),
             allow("DetectDrift", STACK_DRIFT, [app_stack_arn(env)]),
             # Drift detection reads the resources with the caller's permissions (no write).
             _drift_detection_status(env),
@@ -293,6 +302,7 @@ def drift_policy(env: Environment) -> PolicyDocument:
         [
             allow("DetectDrift", STACK_READ + STACK_DRIFT, [app_stack_arn(env)]),
             allow("ReadBootstrapStack", [cfn.DescribeStacks], [bootstrap_stack_arn(env)]),
+            _read_access_stack(env),
             _drift_detection_status(env),
             *_resource_read_statements(env),
         ]

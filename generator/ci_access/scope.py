@@ -29,6 +29,11 @@ def bootstrap_stack_arn(env: Environment) -> Sub:
     return Sub(arns.env_arn(env, "cloudformation", f"stack/{naming.BOOTSTRAP_STACK_NAME}/*"))
 
 
+def access_stack_arn(env: Environment) -> Sub:
+    """The account-access stack (this template's own), in the environment's region."""
+    return Sub(arns.env_arn(env, "cloudformation", f"stack/{naming.CI_ACCESS_STACK_NAME}/*"))
+
+
 def artifact_bucket(env: Environment) -> str:
     """The name of the bootstrap stack's artifact bucket (shared by the account's environments
     in this region)."""

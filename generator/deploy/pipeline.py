@@ -209,7 +209,7 @@ class Session:
     markdown: Path | None = None  # also append the plan here as Markdown
 
 
-def _environment(target: StackTarget) -> Environment:
+def target_environment(target: StackTarget) -> Environment:
     root = target.root
     if target.preview is not None:
         options = target.preview
@@ -227,7 +227,7 @@ def _preview_template(root: Path, env: Environment, runtime: Runtime) -> str:
     return to_json(build_template(env, ref).to_dict())
 
 
-def _timeout_seconds(target: StackTarget, env: Environment) -> float:
+def timeout_seconds(target: StackTarget, env: Environment) -> float:
     minutes = target.timeout_minutes or env.deploy.timeout_minutes
     return float(minutes) * 60.0
 
@@ -273,7 +273,7 @@ def provenance(root: Path, env: Environment, change: ChangeOptions, runtime: Run
 def open_session(target: StackTarget, change: ChangeOptions, runtime: Runtime) -> Session:
     """Load the environment and its template, connect, and check the account."""
     root = target.root
-    env = _environment(target)
+    env = target_environment(target)
     name = naming.template_file(env.name)
     if target.preview is not None:
         name = f"the preview {env.name} (in memory)"
@@ -306,7 +306,7 @@ def open_session(target: StackTarget, change: ChangeOptions, runtime: Runtime) -
         drift_policy=env.deploy.drift,
     )
     clients, identity = _connect(target, env, runtime)
-    ctx = Context(clients, identity, env, runtime.clock, runtime.out, _timeout_seconds(target, env))
+    ctx = Context(clients, identity, env, runtime.clock, runtime.out, timeout_seconds(target, env))
     return Session(root, env, ctx, spec, handler_sha, handler_key, change.markdown)
 
 
@@ -393,8 +393,12 @@ def _plan(request: PlanRequest, runtime: Runtime) -> int:
         ctx.out(f"warning: {protection.relaxed_message(session.spec.stack_name, relaxed)}")
     if not request.keep:
         sweep_orphans(session, naming.CHANGE_SET_PR)
+    access_note = access_drift(session)
     result = apply.make_plan(ctx_with_bucket, session.spec)
     show(session, result)
+    if access_note:
+        ctx.out(f"note: {access_note}")
+        publish_markdown(session, f"> **Note:** {access_note}\n")
     if isinstance(result, UpToDate):
         return ExitCode.OK
     drift_refuses = result.drift is not None and result.drift.refuses
@@ -463,13 +467,12 @@ def _with_bucket_if_present(ctx: Context, bucket: str) -> Context:
     return replace(ctx, artifact_bucket=bucket)
 
 
-def deploy_bootstrap(session: Session, *, preview: bool = False) -> str:
+def deploy_bootstrap(root: Path, env: Environment, ctx: Context, *, preview: bool = False) -> str:
     """Create or update the artifact bucket's stack; return the bucket name.
 
     ``preview`` (``deploy --preview``): the bootstrap stack is never changed (the preview role may
     only describe it: a pull request must not change what every environment of the account
     uses); it must exist already. (``deploy --change-set`` never calls this.)"""
-    root, env, ctx = session.root, session.env, session.ctx
     if preview:
         return _existing_bootstrap_bucket(ctx, env)
     body, _ = load_template(root, f"{naming.TEMPLATES_DIR}/{naming.BOOTSTRAP_TEMPLATE}")
@@ -602,7 +605,8 @@ def _deploy(
         verify_staged(ctx.clients.s3, bucket, artifact)
         ctx.out(f"handler artifact s3://{bucket}/{artifact.key}: staged by the plan, verified")
     else:
-        bucket = deploy_bootstrap(session, preview=request.target.preview is not None)
+        preview = request.target.preview is not None
+        bucket = deploy_bootstrap(session.root, session.env, session.ctx, preview=preview)
         ctx = replace(session.ctx, artifact_bucket=bucket)
         uploaded = upload_artifact(ctx.clients.s3, bucket, artifact)
         upload_state = "uploaded" if uploaded else "already present"
@@ -625,6 +629,16 @@ def _deploy(
     for key, value in sorted(stack.outputs.items()):
         ctx.out(f"output {key} = {value}")
     return stack
+
+
+def access_drift(session: Session) -> str | None:
+    """Whether the account-access stack is the committed template (CI environments only: an
+    emulated environment's account has none unless someone ran `access deploy` there)."""
+    if session.env.emulator:
+        return None
+    from generator.deploy.access import drift_line
+
+    return drift_line(session.ctx.clients.cloudformation, session.root)
 
 
 def sweep_orphans(session: Session, purpose: str) -> None:
@@ -718,6 +732,9 @@ def status(request: StatusRequest, runtime: Runtime) -> int:
         )
     for kept in (c for c in listed if c.purpose == naming.CHANGE_SET_KEPT):
         ctx.out(f"  kept plan {kept.name}: {kept.execution_status}")
+    access_note = access_drift(session)
+    if access_note:
+        ctx.out(f"  {access_note}")
     settled = stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     ok = in_sync and settled and not report.drifted and drift_counts(report, session.env, ctx.out)
     if relaxed:
@@ -749,7 +766,7 @@ def destroy(request: DestroyRequest, runtime: Runtime) -> int:
 
 
 def _destroy(request: DestroyRequest, runtime: Runtime) -> int:
-    env = _environment(request.target)
+    env = target_environment(request.target)
     stack_name = naming.stack_name(env.name)
     if env.retain_data or env.termination_protection:
         raise GeneratorError(
@@ -793,6 +810,6 @@ def _destroy(request: DestroyRequest, runtime: Runtime) -> int:
             raise GeneratorError(
                 f"not confirmed: got {answer.strip()!r}; expected {stack_name!r}", ExitCode.USAGE
             )
-    timeout = _timeout_seconds(request.target, env)
+    timeout = timeout_seconds(request.target, env)
     destroy_stack(cfn, clients.s3, stack, runtime.clock, runtime.out, timeout)
     return ExitCode.OK

@@ -37,6 +37,7 @@ class Stack:
     last_updated: str = ""  # ISO time of the last change (its creation when never updated)
     changed_at: datetime | None = None  # the same moment, as an aware datetime
     role_arn: str = ""  # the CloudFormation service role the stack runs with ("" for none)
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Stack:
@@ -58,6 +59,10 @@ class Stack:
             ),
             changed_at=aware_utc(changed),
             role_arn=str(raw.get("RoleARN", "") or ""),
+            parameters={
+                str(p["ParameterKey"]): str(p.get("ParameterValue", ""))
+                for p in raw.get("Parameters", [])
+            },
         )
 
 

@@ -25,6 +25,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+from moto.iam.models import iam_backends
 from moto.kms.models import Key, kms_backends
 from moto.s3.exceptions import BucketNotEmpty, MissingBucket
 from moto.s3.models import FakeBucket, s3_backends
@@ -813,3 +814,38 @@ class Subscription(ResourceType, CloudFormationModel):
         cls, physical_id: str, props: Mapping[str, Any], account_id: str, region_name: str
     ) -> None:
         sns_backends[account_id][region_name].unsubscribe(physical_id)
+
+
+class OidcProvider(ResourceType, CloudFormationModel):
+    """``AWS::IAM::OIDCProvider`` (the account-access stack's GitHub provider): Ref is its ARN."""
+
+    AWS_TYPE = "AWS::IAM::OIDCProvider"
+    REF = "arn"
+    GET_ATT: ClassVar[Mapping[str, str]] = {"Arn": "arn"}
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @classmethod
+    def _create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> OidcProvider:
+        backend = iam_backends[account_id][get_partition(region_name)]
+        provider = backend.create_open_id_connect_provider(
+            str(props["Url"]),
+            [str(t) for t in props.get("ThumbprintList") or []],
+            [str(c) for c in props.get("ClientIdList") or []],
+            _tag_list(props),
+        )
+        return cls(str(provider.arn))
+
+    def _deleted_on_update(self, new_resource_name: str) -> bool:
+        return True
+
+    @classmethod
+    def _remove(
+        cls, physical_id: str, props: Mapping[str, Any], account_id: str, region_name: str
+    ) -> None:
+        iam_backends[account_id][get_partition(region_name)].delete_open_id_connect_provider(
+            physical_id
+        )

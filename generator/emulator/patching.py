@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 _lock = threading.Lock()
+_ABSENT = object()  # what an owner had where it had nothing
 # (owner, attribute) -> (owner, what the owner had there before it was replaced).
 _saved: dict[tuple[int, str], tuple[Any, Any]] = {}
 
@@ -39,9 +40,12 @@ class PatchSet:
         with _lock:
             if key in _saved:
                 raise RuntimeError(f"{self.name}: {owner!r}.{attribute} is already replaced")
-            # A class's own attribute (not an inherited one), so putting it back is exact.
+            # A class's own attribute (not an inherited one), so putting it back is exact; one
+            # moto lacks altogether (an action it never implemented) is removed again.
             found = (
-                owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)
+                owner.__dict__.get(attribute, _ABSENT)
+                if isinstance(owner, type)
+                else getattr(owner, attribute, _ABSENT)
             )
             _saved[key] = (owner, found)
             self._keys.append(key)
@@ -53,4 +57,7 @@ class PatchSet:
             while self._keys:
                 key = self._keys.pop()
                 owner, found = _saved.pop(key)
-                setattr(owner, key[1], found)
+                if found is _ABSENT:
+                    delattr(owner, key[1])
+                else:
+                    setattr(owner, key[1], found)

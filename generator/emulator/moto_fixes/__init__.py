@@ -90,6 +90,9 @@ def install(apply_delay_seconds: float | None = None) -> None:
     FIXES.replace(CloudFormationBackend, "describe_change_set", _describe_or_not_found)
     FIXES.replace(CloudFormationBackend, "execute_change_set", _execute_change_set)
     FIXES.replace(CloudFormationBackend, "delete_stack", _delete_stack)
+    FIXES.replace(
+        CloudFormationResponse, "update_termination_protection", _update_termination_protection
+    )
     FIXES.replace(CloudFormationResponse, "get_template", _get_template)
     FIXES.replace(CloudFormationResponse, "create_change_set", _create_change_set)
     FIXES.replace(CloudFormationResponse, "describe_change_set", _describe_change_set)
@@ -341,12 +344,26 @@ def _list_change_sets_of_the_stack(self: CloudFormationResponse) -> ActionResult
     return ActionResult({"Summaries": found})
 
 
+def _update_termination_protection(self: CloudFormationResponse) -> ActionResult:
+    """UpdateTerminationProtection: recorded on the stack, which DescribeStacks reports."""
+    name = self._get_param("StackName")
+    stack = _live_stack(self.cloudformation_backend, name)
+    if stack is None:
+        raise ValidationError(name)
+    stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection")
+    return ActionResult({"StackId": stack.stack_id})
+
+
 def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
     stack = self.stacks.get(name_or_stack_id) or next(
         (s for s in self.stacks.values() if s.name == name_or_stack_id), None
     )
     if stack is None:
         return  # deleting a stack that does not exist succeeds, as on AWS
+    if getattr(stack, "enable_termination_protection", False):
+        raise ValidationError(
+            message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
+        )
     deletion.delete_stack(self, stack)
 
 
