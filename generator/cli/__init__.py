@@ -14,14 +14,24 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from generator import interrupts
-from generator.cli import access, deploy, emulator, generate, lint, package, previews, rollout
+from generator.cli import (
+    access,
+    deploy,
+    doctor,
+    emulator,
+    generate,
+    lint,
+    package,
+    previews,
+    rollout,
+)
 from generator.errors import ExitCode, GeneratorError
 
 if TYPE_CHECKING:
     from generator.deploy.runtime import Runtime
 
 # One line per command group; order is the order of `--help`.
-GROUPS = (generate, package, lint, rollout, deploy, access, previews, emulator)
+GROUPS = (generate, package, lint, rollout, deploy, access, doctor, previews, emulator)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
-def _repository(text: str) -> str:
+def repository_argument(text: str) -> str:
     if not _REPOSITORY.match(text):
         raise argparse.ArgumentTypeError(
             f"got {text!r}; expected OWNER/NAME of a GitHub repository"
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--env", required=True, help="an environment of the account")
     parser.add_argument(
         "--repository",
-        type=_repository,
+        type=repository_argument,
         metavar="OWNER/NAME",
         help="the GitHub repository whose workflows may assume the roles (default: the "
         "deployed stack's, else the checkout's github.com origin)",

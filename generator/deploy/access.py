@@ -209,8 +209,7 @@ def access(request: AccessRequest, runtime: Runtime) -> int:
         apply.discard(ctx, result)
         runtime.out("not applied; the change set was deleted")
         return ExitCode.BLOCKED
-    stack = apply.execute(ctx, spec, result)
-    runtime.out(f"{STACK}: {stack.status}")
+    apply.execute(ctx, spec, result)
     return ExitCode.OK
 
 

@@ -53,6 +53,17 @@ def test_local_pipeline_end_to_end(
     assert "No changes" in second
     assert launcher.status(state) == running  # the same server, reused
 
+    # The account-access stack through a change set (no terminal: no prompt), then the
+    # setup's checklist, whose AWS half runs for real here.
+    access = cli_ok(repo_root, cli_env, "access", "deploy", "--env", "local", "--repository",
+                    "octo-org/serverlessapp")  # fmt: skip
+    assert "ServerlessAppCiAccess: CREATE_COMPLETE" in access
+    again = cli_ok(repo_root, cli_env, "access", "deploy", "--env", "local")
+    assert "No changes: stack ServerlessAppCiAccess" in again
+    doctor = cli_ok(repo_root, cli_env, "doctor", "--env", "local")
+    assert "✓ stack ServerlessAppCiAccess deployed and current" in doctor
+    assert "all checks hold" in doctor
+
     sample = tmp_path / "hello world.txt"
     sample.write_text("hello, pipeline\n", encoding="utf-8")
     uploaded = cli_ok(repo_root, cli_env, "upload", "--env", "local", str(sample))

@@ -29,7 +29,8 @@ and the deploy tests (moto in-process) with ``installed()``.
   ``IncludePropertyValues`` asks) and ``Replacement``, computed from the deployed and the new
   template (``change_details``); moto reports only the action;
 - updates of a type moto cannot update in place (Lambda Permission, KMS key, log group) keep the
-  resource; moto puts ``None`` in its resource map, breaking every later ``Ref``;
+  resource; moto puts ``None`` in its resource map, breaking every later ``Ref``; a resource
+  whose condition kept it from being created is not "updated" (moto fails the change set);
 - ``DeleteStack`` deletes in dependency order, honours ``Retain``, reports a resource that cannot
   go as ``DELETE_FAILED`` and never re-creates resources afterwards (``deletion``);
 - a ``TemplateURL`` on a loopback endpoint is read path style (``http://127.0.0.1:PORT/b/k``);
@@ -374,6 +375,11 @@ def _update_or_keep(
     account_id: str,
     region_name: str,
 ) -> Any:
+    existing = resources_map._parsed_resources.get(logical_id)
+    if existing is None and "Condition" in resource_json:
+        # Never created (its condition was false) and so nothing to update: moto would call
+        # the type's update with no original resource and fail the whole change set.
+        return None
     updated = original(cfn_parsing, "parse_and_update_resource")(
         logical_id, resource_json, resources_map, account_id, region_name
     )
