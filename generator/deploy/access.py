@@ -8,8 +8,7 @@ existing one is detected and reused (``CreateOidcProvider=false``), unless this 
 The plan is shown, the guard judges it, and ``deploy`` asks for confirmation on a terminal
 (``--yes`` or no terminal: none).
 
-``drift_line`` is what ``plan`` and ``status`` say about it: whether the deployed account-access
-stack is the committed template (a changed boundary or CI permission waits on an administrator).
+What ``plan`` and ``status`` say about it is ``access_state.drift_line``.
 """
 
 from __future__ import annotations
@@ -21,21 +20,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from generator import contracts, naming
 from generator.config import Environment, load_environments
 from generator.deploy import apply
 from generator.deploy import plan as plan_view
+from generator.deploy.access_state import STACK, template_file
 from generator.deploy.apply import Context, Planned, StackSpec, UpToDate
-from generator.deploy.aws import check_account, error_code
+from generator.deploy.aws import check_account
 from generator.deploy.changeset import template_sha256
 from generator.deploy.runtime import Runtime
 from generator.deploy.stacks import describe_stack
 from generator.deploy.values import Redaction
 from generator.errors import ExitCode, GeneratorError
 
-STACK = naming.CI_ACCESS_STACK_NAME
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 _REMOTE = re.compile(
     r"github\.com[:/](?P<repo>[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+?)(?:\.git)?$"
@@ -50,44 +47,6 @@ class AccessRequest:
     apply: bool = False
     repository: str | None = None  # owner/name; default: the stack's, else git's origin
     yes: bool = False
-
-
-def template_file() -> str:
-    from generator.ci_access import TEMPLATE_FILE
-
-    return str(TEMPLATE_FILE)
-
-
-def committed_hash(root: Path) -> str | None:
-    """The sha256 of the committed account-access template (None: there is none)."""
-    try:
-        return template_sha256((root / template_file()).read_text(encoding="utf-8"))
-    except OSError:
-        return None
-
-
-def drift_line(cfn: Any, root: Path) -> str | None:
-    """One line when the deployed account-access stack is not the committed template (or
-    cannot be read); None when it is."""
-    wanted = committed_hash(root)
-    if wanted is None:
-        return None
-    try:
-        stack = describe_stack(cfn, STACK)
-    except ClientError as exc:
-        return f"account-access stack {STACK}: cannot be read ({error_code(exc)})"
-    if stack is None:
-        return (
-            f"account-access stack {STACK}: not deployed in this account and region; an "
-            "administrator runs `python -m generator access deploy --env ENV` (docs/ci.md)"
-        )
-    if stack.tags.get(contracts.TEMPLATE_TAG) != wanted:
-        return (
-            f"account-access stack {STACK} is not {template_file()} as committed: CI roles, "
-            "permissions boundaries and trust change only when an administrator runs "
-            "`python -m generator access deploy --env ENV`"
-        )
-    return None
 
 
 def git_repository(root: Path) -> str | None:

@@ -24,6 +24,7 @@ from generator.config import Environment, load_environments
 from generator.contracts import ArtifactFile
 from generator.deploy import apply, protection
 from generator.deploy import plan as plan_view
+from generator.deploy.access_state import drift_line
 from generator.deploy.apply import Context, Planned, StackSpec, UpToDate
 from generator.deploy.artifacts import upload_artifact, verify_staged
 from generator.deploy.aws import Clients, Identity, aws_failure, bound_retries, check_account
@@ -636,8 +637,6 @@ def access_drift(session: Session) -> str | None:
     emulated environment's account has none unless someone ran `access deploy` there)."""
     if session.env.emulator:
         return None
-    from generator.deploy.access import drift_line
-
     return drift_line(session.ctx.clients.cloudformation, session.root)
 
 
