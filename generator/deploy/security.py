@@ -401,17 +401,18 @@ class SecurityReport:
         return tuple(dict.fromkeys(reasons))
 
     def counts(self) -> str:
-        """``2 IAM statements (1 added, 1 removed), 1 principal`` ..."""
+        """``2 IAM statements (1 added, 1 removed), public access: 1`` ..."""
         parts = []
         if self.statements:
             added = sum(1 for s in self.statements if s.sign == "+")
             removed = len(self.statements) - added
             noun = "statement" if len(self.statements) == 1 else "statements"
             parts.append(f"{len(self.statements)} IAM {noun} ({added} added, {removed} removed)")
-        for category in CATEGORIES:
-            found = len(self.in_category(category))
-            if found:
-                parts.append(f"{found} {category[0].lower()}{category[1:]}")
+        parts += [
+            f"{category[0].lower()}{category[1:]}: {len(self.in_category(category))}"
+            for category in CATEGORIES
+            if self.in_category(category)
+        ]
         return ", ".join(parts) or "none"
 
 
@@ -714,9 +715,10 @@ def _summary(statement: Statement) -> str:
 
 
 def _statement_changes(
-    owner: str, before: list[Document], after: list[Document]
+    owner: str, before: list[Document], after: list[Document], guarded: str = ""
 ) -> list[StatementChange]:
-    """Statements added and removed per document; widening judged over the whole resource."""
+    """Statements added and removed per document; widening judged over the whole resource
+    (``guarded``: what a resource policy protects, named where its document has no name)."""
     changes: list[StatementChange] = []
     old_all = [(d.kind, s) for d in before for s in d.statements]
     new_all = [(d.kind, s) for d in after for s in d.statements]
@@ -738,7 +740,7 @@ def _statement_changes(
                 k == kind and covers(s, statement) for k, s in new_all
             ):
                 widens = f"removed {_summary(statement)}"
-            changes.append(StatementChange("-", owner, where, kind, statement, widens))
+            changes.append(StatementChange("-", owner, where or guarded, kind, statement, widens))
         for key, statement in new_keys.items():
             if key in old_keys:
                 continue
@@ -750,7 +752,7 @@ def _statement_changes(
             ):
                 label = "boundary now allows" if kind == BOUNDARY else "new"
                 widens = f"{label} {_summary(statement)}"
-            changes.append(StatementChange("+", owner, where, kind, statement, widens))
+            changes.append(StatementChange("+", owner, where or guarded, kind, statement, widens))
     return changes
 
 
@@ -878,9 +880,9 @@ def _analyze_change(
     new_docs = [
         d for d in _documents(resource_type, after, boundary) if not set(d.reads) & set(unknown)
     ]
-    statements = _statement_changes(owner, old_docs, new_docs)
+    guarded = _guarded(resource_type, after)
+    statements = _statement_changes(owner, old_docs, new_docs, f"on {guarded}" if guarded else "")
     if statements:
-        guarded = _guarded(resource_type, after)
         findings += _principal_findings(owner, guarded, old_docs, new_docs)
     if resource_type in _HOLDERS:
         old_arns = {readable(v) for v in _items(before.get("ManagedPolicyArns"))}
