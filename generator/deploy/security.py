@@ -221,15 +221,19 @@ class Statement:
         )
 
     def principal_cell(self) -> tuple[str, ...]:
+        """Principals as shown (``NOT ...`` for NotPrincipal); likewise the cells below."""
         return _negated(self.principals, self.not_principal)
 
     def action_cell(self) -> tuple[str, ...]:
+        """Actions as shown."""
         return _negated(self.actions, self.not_action)
 
     def resource_cell(self) -> tuple[str, ...]:
+        """Resources as shown."""
         return _negated(self.resources, self.not_resource)
 
     def condition_cell(self) -> tuple[str, ...]:
+        """One ``Operator key: values`` line per condition test."""
         return tuple(f"{op} {key}: {', '.join(values)}" for op, key, values in self.conditions)
 
 
@@ -382,15 +386,19 @@ class SecurityReport:
 
     @property
     def empty(self) -> bool:
+        """Nothing changes access."""
         return not self.statements and not self.findings
 
     def identity_statements(self) -> tuple[StatementChange, ...]:
+        """Rows of identity and boundary policies (no principal column)."""
         return tuple(s for s in self.statements if s.kind in (IDENTITY, BOUNDARY))
 
     def resource_statements(self) -> tuple[StatementChange, ...]:
+        """Rows of resource and trust policies (with their principals)."""
         return tuple(s for s in self.statements if s.kind in (RESOURCE, TRUST))
 
     def in_category(self, category: str) -> tuple[Finding, ...]:
+        """The findings of one of ``CATEGORIES``."""
         return tuple(f for f in self.findings if f.category == category)
 
     @property
@@ -727,7 +735,7 @@ def _statement_changes(
     for where in dict.fromkeys([*old_docs, *new_docs]):
         old = old_docs.get(where)
         new = new_docs.get(where)
-        kind = (new_docs.get(where) or old_docs[where]).kind
+        kind = (new or old_docs[where]).kind
         old_keys = {s.key: s for s in (old.statements if old else ())}
         new_keys = {s.key: s for s in (new.statements if new else ())}
         for key, statement in old_keys.items():
