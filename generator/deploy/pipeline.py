@@ -340,6 +340,7 @@ def show(session: Session, result: Planned | UpToDate) -> None:
     view = plan_view.Plan(
         env, stack, result.change_set, result.change_set_type, result.verdict,
         Redaction.from_template(session.spec.template), result.drift,
+        template=session.spec.template, approval=session.env.deploy.approval,
     )  # fmt: skip
     session.ctx.out(plan_view.render_text(view).rstrip())
     publish_markdown(session, plan_view.render_markdown(view))
@@ -497,6 +498,7 @@ def deploy_bootstrap(root: Path, env: Environment, ctx: Context, *, preview: boo
         view = plan_view.Plan(
             env.name, spec.stack_name, result.change_set, result.change_set_type, result.verdict,
             Redaction.from_template(spec.template),
+            template=spec.template, approval=env.deploy.approval,
         )  # fmt: skip
         ctx.out(plan_view.render_text(view).rstrip())
         apply.execute(ctx, spec, result)
@@ -575,8 +577,9 @@ def _deploy_locked(request: DeployRequest, runtime: Runtime) -> int:
         publish_summary(plan_view.outcome_no_changes_markdown(env, stack_name))
     else:
         view = plan_view.Plan(
-            env, stack_name, result.change_set, result.change_set_type, result.verdict
-        )
+            env, stack_name, result.change_set, result.change_set_type, result.verdict,
+            template=session.spec.template, approval=session.env.deploy.approval,
+        )  # fmt: skip
         status = stack.status
         publish_summary(plan_view.outcome_applied_markdown(view, status))
     return ExitCode.OK

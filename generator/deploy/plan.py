@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
+from generator.deploy import security
 from generator.deploy.changeset import Change, ChangeSet
 from generator.deploy.driftplan import DriftView
 from generator.deploy.guard import Verdict, Violation
+from generator.deploy.security import SecurityReport, StatementChange
 from generator.deploy.values import (
     Redaction,
     ValueLine,
@@ -37,10 +42,31 @@ class Plan:
     redaction: Redaction = field(default_factory=Redaction)
     # Live drift of the deployed stack (None: not assessed, e.g. a new stack or the bootstrap).
     drift: DriftView | None = None
+    # The template being planned: added resources' properties, and the security changes' after.
+    template: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    # The environment's deploy.approval: a plan that widens access says so in its first line.
+    approval: bool = False
 
     def lines_for(self, change: Change) -> tuple[ValueLine, ...]:
         """The change's properties with before → after, redacted."""
         return value_lines(change, self.redaction)
+
+    @cached_property
+    def security(self) -> SecurityReport:
+        """What the change set does to access (generator.deploy.security)."""
+        return security.analyze(self.change_set.changes, self.template)
+
+    def added_properties(self, change: Change) -> Mapping[str, Any] | None:
+        """An added resource's properties as the planned template declares them, redacted
+        (None: the template does not declare it, or no template was given)."""
+        resources = (self.template or {}).get("Resources") or {}
+        resource = resources.get(change.logical_id) if isinstance(resources, Mapping) else None
+        if change.action != "Add" or not isinstance(resource, Mapping):
+            return None
+        properties = resource.get("Properties") or {}
+        if not isinstance(properties, Mapping):
+            return None
+        return self.redaction.properties(change.resource_type, properties)
 
 
 def _properties(change: Change) -> str:
@@ -124,14 +150,180 @@ def _title(plan: Plan) -> str:
     )
 
 
+# ------------------------------------------------------------------------ security changes
+
+WIDENS_MARK = "⚠"
+# The first line names this many reasons; the section lists them all.
+_FIRST_LINE_REASONS = 3
+_IDENTITY_HEADERS = ("", "Policy", "Effect", "Action", "Resource", "Condition")
+_RESOURCE_HEADERS = ("", "Policy", "Effect", "Principal", "Action", "Resource", "Condition")
+_NO_SECURITY_CHANGES = (
+    "no IAM statement, resource-policy principal, permissions boundary or public-access change"
+)
+
+
+def widens_access(plan: Plan) -> tuple[str, ...]:
+    """Why the plan widens access (empty: it does not)."""
+    return plan.security.widening
+
+
+def _some_reasons(reasons: Sequence[str], quote: bool) -> str:
+    shown = [f"`{r}`" if quote else r for r in reasons[:_FIRST_LINE_REASONS]]
+    more = len(reasons) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more else "")
+
+
+def widening_line(plan: Plan, markdown: bool = False) -> str:
+    """The plan's first line when it widens access and the environment's deploys need a
+    reviewer's approval ("" otherwise): the approver cannot miss it."""
+    reasons = widens_access(plan)
+    if not plan.approval or not reasons:
+        return ""
+    approval = (
+        f"environment {plan.environment} requires approval (deploy.approval): the approver "
+        "signs exactly this; see Security changes below"
+    )
+    if markdown:
+        return (
+            f"**{WIDENS_MARK} This change widens access:** {_some_reasons(reasons, True)}. "
+            f"The {approval}."
+        )
+    return (
+        f"{WIDENS_MARK} This change widens access: {_some_reasons(reasons, False)}. The {approval}."
+    )
+
+
+def _security_title(plan: Plan) -> str:
+    report = plan.security
+    status = report.counts()
+    if widens_access(plan):
+        status += f"; {WIDENS_MARK} widens access"
+    return f"Security changes for {plan.stack_name} (environment {plan.environment}): {status}"
+
+
+def _statement_cells(change: StatementChange, resource: bool) -> list[tuple[str, ...]]:
+    statement = change.statement
+    mark = change.sign + (f" {WIDENS_MARK}" if change.widens else "")
+    actions = statement.action_cell() or ((statement.opaque,) if statement.opaque else ())
+    cells: list[tuple[str, ...]] = [(mark,), (change.policy,), (statement.effect,)]
+    if resource:
+        cells.append(statement.principal_cell())
+    cells += [actions, statement.resource_cell(), statement.condition_cell()]
+    return cells
+
+
+def _grid(headers: Sequence[str], rows: Sequence[Sequence[Sequence[str]]]) -> list[str]:
+    """A plain-text table whose cells may hold several lines."""
+    widths = [
+        max([len(header), *(len(line) for row in rows for line in row[i])])
+        for i, header in enumerate(headers)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in rows:
+        height = max(1, *(len(cell) for cell in row))
+        for k in range(height):
+            cells = [
+                (cell[k] if k < len(cell) else "").ljust(w)
+                for cell, w in zip(row, widths, strict=True)
+            ]
+            lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _finding_text(finding: security.Finding) -> str:
+    mark = finding.sign + (f" {WIDENS_MARK}" if finding.widens else "")
+    return f"{mark} {finding.owner}: {finding.text}"
+
+
+def security_text(plan: Plan) -> list[str]:
+    """The Security changes section for the terminal (it opens the plan)."""
+    report = plan.security
+    lines = [_security_title(plan)]
+    if report.empty:
+        lines.append(f"  ({_NO_SECURITY_CHANGES})")
+        return lines
+    identity, resource = report.identity_statements(), report.resource_statements()
+    if identity:
+        lines.append("  IAM statements (identity policies and boundaries; + added, - removed):")
+        rows = [_statement_cells(c, resource=False) for c in identity]
+        lines.extend(f"    {line}" for line in _grid(_IDENTITY_HEADERS, rows))
+    if resource:
+        lines.append("  Resource and trust policies (+ added, - removed):")
+        rows = [_statement_cells(c, resource=True) for c in resource]
+        lines.extend(f"    {line}" for line in _grid(_RESOURCE_HEADERS, rows))
+    for category in security.CATEGORIES:
+        found = report.in_category(category)
+        if found:
+            lines.append(f"  {category}:")
+            lines.extend(f"    {_finding_text(f)}" for f in found)
+    reasons = widens_access(plan)
+    if reasons:
+        lines.append(f"  {WIDENS_MARK} Widens access:")
+        lines.extend(f"    - {reason}" for reason in reasons)
+    return lines
+
+
+def _md_values(values: Sequence[str]) -> str:
+    return "<br>".join(_code(v) for v in values)
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Sequence[str]]]) -> list[str]:
+    lines = ["| " + " | ".join(h or "&nbsp;" for h in headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        cells = [row[0][0].replace(WIDENS_MARK, ":warning:"), *(_md_values(c) for c in row[1:])]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return [*lines, ""]
+
+
+def security_markdown(plan: Plan) -> list[str]:
+    """The Security changes section in Markdown (it opens the plan)."""
+    report = plan.security
+    lines = [f"### {_security_title(plan)}", ""]
+    if report.empty:
+        return [*lines, f"No security changes: {_NO_SECURITY_CHANGES}.", ""]
+    identity, resource = report.identity_statements(), report.resource_statements()
+    if identity:
+        lines += ["**IAM statements** (identity policies and boundaries)", ""]
+        lines += _md_table(_IDENTITY_HEADERS, [_statement_cells(c, False) for c in identity])
+    if resource:
+        lines += ["**Resource and trust policies**", ""]
+        lines += _md_table(_RESOURCE_HEADERS, [_statement_cells(c, True) for c in resource])
+    for category in security.CATEGORIES:
+        found = report.in_category(category)
+        if found:
+            lines += [f"**{category}**", ""]
+            for f in found:
+                mark = f"`{f.sign}`" + (" :warning:" if f.widens else "")
+                lines.append(f"- {mark} `{f.owner}`: {_code(f.text)}")
+            lines.append("")
+    reasons = widens_access(plan)
+    if reasons:
+        lines += [f"**{WIDENS_MARK} Widens access:**", ""]
+        lines += [f"- {_code(reason)}" for reason in reasons]
+        lines.append("")
+    return lines
+
+
+# ------------------------------------------------------------------------------ the plan
+
+
 def _text_values(plan: Plan, change: Change) -> list[str]:
     """The change's properties under its row: ``MemorySize: 256 → 512``, diffs indented."""
     lines = []
     for value in plan.lines_for(change):
         lines.append(f"      {value.headline()}")
         lines.extend(f"        {diff}" for diff in value.diff)
+        if value.elided:
+            lines.append(f"        {_ELIDED}")
+    added = plan.added_properties(change)
+    for name, value in (added or {}).items():
+        lines.append(f"      {name}: {security.short_value(value)}")
     lines.extend(f"      {line}" for line in _drift_marks(plan, change))
     return lines
+
+
+# Where a policy document's unchanged lines are, when the terminal leaves them out.
+_ELIDED = "(other lines of this policy not shown; the Markdown plan (--markdown FILE) has it whole)"
 
 
 def _drift_marks(plan: Plan, change: Change) -> tuple[str, ...]:
@@ -148,7 +340,9 @@ def render_text(plan: Plan) -> str:
     shown, folded = split_tags_only(plan.change_set.changes)
     rows = [_HEADERS, *(_row(c) for c in shown)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
-    lines = [_title(plan)]
+    first = widening_line(plan)
+    lines = [first] if first else []
+    lines += [*security_text(plan), _title(plan)]
     lines.append("  ".join(cell.ljust(w) for cell, w in zip(_HEADERS, widths, strict=True)))
     for change, row in zip(shown, rows[1:], strict=True):
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
@@ -195,16 +389,40 @@ def _markdown_values(plan: Plan, change: Change) -> list[str]:
     ]
     for value in values:
         lines.append(f"- {_code(value.headline())}")
-        if value.diff:
-            lines += ["", "  ```diff", *(f"  {d}" for d in value.diff), "  ```", ""]
+        diff = value.whole or value.diff
+        if diff:
+            lines += ["", "  ```diff", *(f"  {d}" for d in diff), "  ```", ""]
     lines.extend(f"- :warning: {line}" for line in drift)
     lines += ["", "</details>", ""]
     return lines
 
 
+def _markdown_added(plan: Plan, change: Change) -> list[str]:
+    """An added resource's properties, whole, in one folded block."""
+    properties = plan.added_properties(change)
+    if not properties:
+        return []
+    count = f"{len(properties)} propert{'y' if len(properties) == 1 else 'ies'}"
+    body = json.dumps(properties, indent=2, sort_keys=True, ensure_ascii=False)
+    fence = "````" if "```" in body else "```"
+    return [
+        "<details>",
+        f"<summary><code>{change.logical_id}</code> {change.resource_type}: Add, {count}</summary>",
+        "",
+        f"{fence}json",
+        *body.splitlines(),
+        fence,
+        "",
+        "</details>",
+        "",
+    ]
+
+
 def render_markdown(plan: Plan) -> str:
     """The same plan as GitHub-flavoured Markdown, for pull-request comments and job summaries."""
-    lines = [f"### {_title(plan)}", ""]
+    first = widening_line(plan, markdown=True)
+    lines = [first, ""] if first else []
+    lines += [*security_markdown(plan), f"### {_title(plan)}", ""]
     shown, folded = split_tags_only(plan.change_set.changes)
     if shown:
         lines.append("| " + " | ".join(h or "&nbsp;" for h in _HEADERS) + " |")
@@ -217,6 +435,7 @@ def render_markdown(plan: Plan) -> str:
         lines.append("")
     for change in shown:
         lines.extend(_markdown_values(plan, change))
+        lines.extend(_markdown_added(plan, change))
     fold = tags_only_line(folded, STACK_TAG_KEYS)
     if fold:
         lines += [fold, ""]
@@ -264,10 +483,14 @@ def _outcome_title(environment: str, stack_name: str) -> str:
 
 def outcome_applied_markdown(plan: Plan, status: str) -> str:
     """A deploy that executed its change set."""
+    widened = widens_access(plan)
+    note = (
+        f"\n{WIDENS_MARK} **Widened access:** {_some_reasons(widened, True)}\n" if widened else ""
+    )
     return (
         f"{_outcome_title(plan.environment, plan.stack_name)}\n\n"
         f":white_check_mark: **Applied** change set `{plan.change_set.name}`: {status}.\n\n"
-        f"**Applied:** {summary(plan)}\n"
+        f"**Applied:** {summary(plan)}\n{note}"
     )
 
 

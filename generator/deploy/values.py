@@ -24,8 +24,21 @@ from generator.deploy.changeset import Change, PropertyChange
 
 # A value longer than this (or on several lines) is shown as a diff, never dumped whole.
 SHORT_VALUE = 60
-# A diff longer than this is cut (the change set itself holds the rest).
+# A diff longer than this is cut (the change set itself holds the rest); never a policy's.
 MAX_DIFF_LINES = 12
+# Properties that hold policy documents: their diffs are never cut (a reviewer signs all of it).
+POLICY_PROPERTIES = frozenset(
+    {
+        "PolicyDocument",
+        "Policies",
+        "KeyPolicy",
+        "AssumeRolePolicyDocument",
+        "ResourcePolicy",
+        "RepositoryPolicyText",
+    }
+)
+# Lines of unchanged context around a policy's changes in the terminal (Markdown: all of it).
+POLICY_CONTEXT = 3
 NONE = "(none)"
 ARROW = "→"
 _PROPERTIES = "/Properties/"
@@ -44,6 +57,14 @@ class ValueLine:
     diff: tuple[str, ...] = ()  # a unified diff instead of the values, when they are long
     redacted: str = ""  # the rule that hid the values ("" when shown)
     recreation: str = ""  # Always | Conditionally when the property forces a new resource
+    # A policy document's diff with every line of the document (``diff`` then holds only its
+    # changes with some context, never cut): Markdown shows this one, folded.
+    whole: tuple[str, ...] = ()
+
+    @property
+    def elided(self) -> bool:
+        """Whether ``diff`` leaves out unchanged lines that ``whole`` shows."""
+        return bool(self.whole) and len(self.whole) > len(self.diff)
 
     @property
     def has_values(self) -> bool:
@@ -88,6 +109,27 @@ class Redaction:
             if str((spec or {}).get("NoEcho", "")).lower() == "true"
         }
         return cls(no_echo=frozenset(hidden))
+
+    def properties(self, resource_type: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """A resource's declared properties with every value a rule hides replaced by
+        ``(redacted: <rule>)`` (an added resource's properties, shown whole)."""
+
+        def hide(value: Any, path: str) -> Any:
+            if resource_type == _SECRET_TYPE and path.split("/", 1)[0] in _SECRET_PATHS:
+                return "(redacted: secret value)"
+            if isinstance(value, Mapping):
+                if set(value) == {"Ref"} and value["Ref"] in self.no_echo:
+                    return f"(redacted: NoEcho parameter {value['Ref']})"
+                return {
+                    str(k): hide(v, f"{path}/{k}" if path else str(k)) for k, v in value.items()
+                }
+            if isinstance(value, list):
+                return [hide(v, f"{path}/{i}") for i, v in enumerate(value)]
+            if isinstance(value, str) and _DYNAMIC_REFERENCE in value:
+                return "(redacted: dynamic reference)"
+            return value
+
+        return {str(k): hide(v, str(k)) for k, v in properties.items()}
 
     def rule(self, change: Change, detail: PropertyChange, path: str) -> str:
         """The rule that hides this property's values, or "" when they may be shown."""
@@ -145,15 +187,26 @@ def _is_long(value: str | None) -> bool:
     return value is not None and (len(value) > SHORT_VALUE or "\n" in value)
 
 
-def value_diff(before: str | None, after: str | None) -> tuple[str, ...]:
-    """A unified diff of two long values (one line of context), cut at ``MAX_DIFF_LINES``."""
-    lines = list(
-        difflib.unified_diff(_pretty(before or ""), _pretty(after or ""), lineterm="", n=1)
-    )[2:]  # the ---/+++ file headers name no files here
+def is_policy_path(path: str) -> bool:
+    """Whether a property path lies in a policy document (``PolicyDocument/Statement``, ...)."""
+    return any(part in POLICY_PROPERTIES for part in path.split("/"))
+
+
+def value_diff(
+    before: str | None, after: str | None, *, context: int | None = 1, cut: bool = True
+) -> tuple[str, ...]:
+    """A unified diff of two long values (``context`` lines around each change; None: the whole
+    value), lines and length cut at ``MAX_LINE`` and ``MAX_DIFF_LINES`` unless ``cut`` is off."""
+    old, new = _pretty(before or ""), _pretty(after or "")
+    n = max(len(old), len(new)) if context is None else context
+    # The ---/+++ file headers name no files here.
+    lines = list(difflib.unified_diff(old, new, lineterm="", n=n))[2:]
+    if not cut:
+        return tuple(lines)
     lines = [_cut(line) for line in lines]
     if len(lines) > MAX_DIFF_LINES:
-        cut = len(lines) - MAX_DIFF_LINES
-        lines = [*lines[:MAX_DIFF_LINES], f"... ({cut} more diff lines not shown)"]
+        hidden = len(lines) - MAX_DIFF_LINES
+        lines = [*lines[:MAX_DIFF_LINES], f"... ({hidden} more diff lines not shown)"]
     return tuple(lines)
 
 
@@ -171,8 +224,13 @@ def value_lines(change: Change, redaction: Redaction) -> tuple[ValueLine, ...]:
         if rule:
             before = after = None
         diff: tuple[str, ...] = ()
+        whole: tuple[str, ...] = ()
         if not rule and (_is_long(before) or _is_long(after)):
-            diff = value_diff(before, after)
+            if is_policy_path(path):
+                diff = value_diff(before, after, context=POLICY_CONTEXT, cut=False)
+                whole = value_diff(before, after, context=None, cut=False)
+            else:
+                diff = value_diff(before, after)
         line = ValueLine(
             path=path,
             before=before,
@@ -182,6 +240,7 @@ def value_lines(change: Change, redaction: Redaction) -> tuple[ValueLine, ...]:
             recreation=detail.requires_recreation
             if detail.requires_recreation in ("Always", "Conditionally")
             else "",
+            whole=whole,
         )
         previous = found.get(path)
         # CloudFormation may list one path once per cause (a direct edit and a reference):
@@ -198,7 +257,9 @@ def _merge(first: ValueLine, second: ValueLine) -> ValueLine:
     recreation = max(
         (first.recreation, second.recreation), key=lambda r: _RECREATION_RANK.get(r, 0)
     )
-    return ValueLine(keep.path, keep.before, keep.after, keep.diff, keep.redacted, recreation)
+    return ValueLine(
+        keep.path, keep.before, keep.after, keep.diff, keep.redacted, recreation, keep.whole
+    )
 
 
 _RECREATION_RANK = {"": 0, "Conditionally": 1, "Always": 2}

@@ -185,7 +185,9 @@ def test_plan_writes_markdown_to_file_and_step_summary(
     out = tmp_path / "plan.md"
     assert repo.run("plan", "--env", "dev", "--markdown", str(out)) == 0
     text = out.read_text(encoding="utf-8")
-    assert text.startswith("### Plan for TapStackdev (environment dev, CREATE")
+    # Every plan opens with its security changes (docs/plans.md), then the plan itself.
+    assert text.startswith("### Security changes for TapStackdev (environment dev): none\n")
+    assert "\n### Plan for TapStackdev (environment dev, CREATE" in text
     assert "| Add | `DataBucket` | AWS::S3::Bucket |" in text
     assert "**Summary:** 2 to add, 0 to modify, 0 to remove" in text
     assert summary.read_text(encoding="utf-8") == text
