@@ -158,7 +158,7 @@ def access(request: AccessRequest, runtime: Runtime) -> int:
         return ExitCode.OK
     view = plan_view.Plan(
         env.name, STACK, result.change_set, result.change_set_type, result.verdict,
-        Redaction.from_template(spec.template),
+        Redaction.from_template(spec.template), template=spec.template,
     )  # fmt: skip
     runtime.out(plan_view.render_text(view).rstrip())
     if not request.apply or not result.verdict.ok:
