@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -47,14 +48,29 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
     launcher.stop(folder)
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+# What a test copies to work in a workspace of its own (its generator too: `python -m generator`
+# run in the copy imports the copy).
+WORKSPACE = ("generator", "handler", "environments", "templates", "pyproject.toml")
+
+
+def copy_workspace(repo_root: Path, root: Path) -> Path:
+    """A copy of the checkout's workspace at ``root``, to change and run the CLI in."""
+    root.mkdir(parents=True)
+    for name in WORKSPACE:
+        source = repo_root / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    return root
+
+
+def cli_environment(state: Path) -> dict[str, str]:
     """The environment of a `python -m generator` subprocess against the emulator: fake
-    credentials, a private state folder (its emulator stopped afterwards, even when the test
-    fails), and a closed loopback port for any client built without the emulator's endpoint, so
-    nothing can reach AWS. Nothing of a GitHub job's own files either: a deploy run by a test
-    must not write to the step summary or outputs of the job running the tests."""
-    state = tmp_path / "state"
+    credentials, the state folder ``state``, and a closed loopback port for any client built
+    without the emulator's endpoint, so nothing can reach AWS. Nothing of a GitHub job's own
+    files either: a deploy run by a test must not write to the step summary or outputs of the
+    job running the tests."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -75,7 +91,15 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "SERVERLESSAPP_EMULATOR_APPLY_DELAY_SECONDS": "0.3",
         }
     )
-    yield env
+    return env
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """``cli_environment`` with a private state folder, whose emulator is stopped afterwards
+    (even when the test fails)."""
+    state = tmp_path / "state"
+    yield cli_environment(state)
     launcher.stop(state)
 
 

@@ -12,7 +12,6 @@ changes the copy, regenerates its templates and runs the CLI there.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import boto3
@@ -20,11 +19,9 @@ import pytest
 import yaml
 
 from generator.emulator import launcher
-from tests.emulator.conftest import cli_ok, run_cli
+from tests.emulator.conftest import cli_ok, copy_workspace, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow(11)]
-
-_COPIED = ("generator", "handler", "environments", "templates", "pyproject.toml")
 
 
 @pytest.fixture
@@ -33,14 +30,7 @@ def workspace(
 ) -> tuple[Path, dict[str, str]]:
     """A copy of the workspace and the subprocess environment (``cli_env``: fake credentials,
     no way out, its emulator stopped afterwards)."""
-    root = tmp_path / "ws"
-    root.mkdir()
-    for name in _COPIED:
-        source = repo_root / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
+    root = copy_workspace(repo_root, tmp_path / "ws")
     return root, cli_env
 
 

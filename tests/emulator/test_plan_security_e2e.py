@@ -4,31 +4,22 @@ changes section listing the function's changed IAM statement, and no policy is c
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.emulator.conftest import cli_ok
+from tests.emulator.conftest import cli_ok, copy_workspace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow(8)]
 
-_COPIED = ("generator", "handler", "environments", "templates", "pyproject.toml")
 BUCKET = "arn:${AWS::Partition}:s3:::serverlessapp-files-local-${AWS::AccountId}"
 
 
 def test_upload_prefix_change_plans_its_security_changes_first(
     repo_root: Path, tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
-    root = tmp_path / "ws"
-    root.mkdir()
-    for name in _COPIED:
-        source = repo_root / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
+    root = copy_workspace(repo_root, tmp_path / "ws")
     cli_ok(root, cli_env, "deploy", "--env", "local")
     local = root / "environments" / "local.yaml"
     settings = yaml.safe_load(local.read_text(encoding="utf-8"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,11 +19,11 @@ import yaml
 from generator import naming
 from generator.deploy import protection
 from generator.emulator import launcher
+from tests.emulator.conftest import cli_environment, copy_workspace
 from tests.faults.proxy import FaultProxy
 
 REGION = "us-east-1"
 STACK = naming.stack_name("local")
-_COPIED = ("generator", "handler", "environments", "templates", "pyproject.toml")
 
 
 @dataclass
@@ -118,45 +117,14 @@ class World:
         self.proxy.rules.after[action] = (kill, containing)
 
 
-def _cli_env(state: Path) -> dict[str, str]:
-    """What ``tests/emulator/conftest.py``'s ``cli_env`` gives a command, for a whole module."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AWS_") and k not in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT")
-    }
-    env.update(
-        {
-            "SERVERLESSAPP_STATE_DIR": str(state),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-            "SERVERLESSAPP_EMULATOR_APPLY_DELAY_SECONDS": "0.3",
-        }
-    )
-    return env
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """A deployed copy of the workspace and its own emulator, with the proxy in front; shared
     by the module's cases (each makes its own change and checks its own end state)."""
     base = tmp_path_factory.mktemp("faults")
-    root = base / "ws"
-    root.mkdir()
-    repo = Path(__file__).resolve().parents[2]
-    for name in _COPIED:
-        source = repo / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
+    root = copy_workspace(Path(__file__).resolve().parents[2], base / "ws")
     state = base / "state"
-    env = _cli_env(state)
+    env = cli_environment(state)
     started = subprocess.run(
         [sys.executable, "-m", "generator", "up"],
         cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
