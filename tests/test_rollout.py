@@ -163,8 +163,8 @@ def test_github_output_needs_github(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_rejects_an_unknown_only(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["environments", "--ci", "--only", "qa"]) == 2
-    assert "'qa' is not in the rollout" in capsys.readouterr().err
+    assert main(["environments", "--ci", "--only", "nosuchenv"]) == 2
+    assert "'nosuchenv' is not in the rollout" in capsys.readouterr().err
 
 
 KEPT = (
