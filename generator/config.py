@@ -7,6 +7,7 @@ file, the field, the value received and what was expected.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from generator import contracts, naming
+from generator.regions import PARTITIONS
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -25,11 +27,12 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 
 ENV_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+# Every region of every partition, from the list botocore ships (generator/regions.py).
+REGIONS = tuple(sorted(region for regions in PARTITIONS.values() for region in regions))
 RESERVED_TAG_KEYS = frozenset(naming.BASE_TAG_KEYS)
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _ACCOUNT = r"^[0-9]{12}$"
-_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 _PREFIX = r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$"
 _LOGICAL_ID = r"^[A-Za-z0-9]+$"
 _SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
@@ -390,7 +393,13 @@ class Environment(_Model):
 
     name: Annotated[str, Field(pattern=ENV_NAME_PATTERN.pattern, description="From the file name.")]
     account_id: Annotated[str, Field(pattern=_ACCOUNT, description="12-digit AWS account id.")]
-    region: Annotated[str, Field(pattern=_REGION, description="AWS region, e.g. us-east-1.")]
+    region: Annotated[
+        str,
+        Field(
+            description="AWS region, e.g. us-east-1: one that botocore lists.",
+            json_schema_extra={"enum": list(REGIONS)},
+        ),
+    ]
     retain_data: Annotated[
         bool,
         Field(
@@ -420,6 +429,15 @@ class Environment(_Model):
         ],
         Field(description="Extra tags for every resource; Project, Environment, Owner are fixed."),
     ] = {}
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in REGIONS:
+            close = difflib.get_close_matches(value, REGIONS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ValueError(f"an AWS region{hint}, one of: {', '.join(REGIONS)}")
+        return value
 
     @field_validator("tags")
     @classmethod
@@ -486,6 +504,46 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _fields_at(path: Iterable[str | int]) -> list[str] | None:
+    """The setting names of the section at ``path`` (``()``: the top level); None when ``path``
+    is not a section of the model."""
+    model: type[BaseModel] = Environment
+    for part in path:
+        info = model.model_fields.get(str(part))
+        section = info.annotation if info else None
+        if not (isinstance(section, type) and issubclass(section, BaseModel)):
+            return None
+        model = section
+    return [name for name in model.model_fields if name != "name"]
+
+
+def _every_setting(prefix: tuple[str, ...] = ()) -> list[str]:
+    """Every setting's dotted path, sections included (``function``, ``function.memory_mb``)."""
+    found = []
+    for name in _fields_at(prefix) or []:
+        path = (*prefix, name)
+        found.append(".".join(path))
+        if _fields_at(path) is not None:
+            found += _every_setting(path)
+    return found
+
+
+def _unknown_setting(loc: tuple[str | int, ...]) -> str:
+    """What an unknown setting was expected to be: the nearest real one where one is close (a
+    misspelling, or a setting put in the wrong section), else the section's settings."""
+    *parent, given = (str(part) for part in loc)
+    here = _fields_at(parent) or []
+    close = difflib.get_close_matches(given, here, n=1)
+    if close:
+        return f"a known setting; did you mean {'.'.join([*parent, close[0]])}?"
+    elsewhere = {path.rsplit(".", 1)[-1]: path for path in _every_setting()}
+    close = difflib.get_close_matches(given, list(elsewhere), n=1)
+    if close:
+        return f"a known setting; did you mean {elsewhere[close[0]]}?"
+    section = f"of {'.'.join(parent)} " if parent else ""
+    return f"a known setting {section}(misspelled?), one of: {', '.join(here)}"
+
+
 def _problems_from(file: str, error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
@@ -499,12 +557,77 @@ def _problems_from(file: str, error: ValidationError) -> list[Problem]:
             problems.append(Problem(file, "storage", "overlapping prefixes", expected))
             continue
         if item["type"] == "extra_forbidden":
-            expected = "no such field (misspelled, or not a setting)"
+            expected = _unknown_setting(item["loc"])
         elif item["type"] == "missing":
             problems.append(Problem(file, loc, "nothing", "a value (required)"))
             continue
         problems.append(Problem(file, loc, _show(item.get("input")), expected))
     return problems
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that records every mapping key given twice, at any depth.
+
+    PyYAML keeps the last of two equal keys without a word, so a second ``function:`` block
+    would silently drop the first one's settings. Keys are compared as constructed values (``1``
+    and ``0x1`` are one key) on the node tree, before merge keys (``<<``) are expanded: a key
+    that overrides a merged one is not a duplicate.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int, int]] = []  # (dotted path, line, first line)
+        self._paths: dict[int, str] = {}  # id(node) -> its dotted path in the document
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        parent = self._paths.get(id(node), "")
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            path = f"{parent}.{key}" if parent else str(key)
+            self._paths[id(value_node)] = path
+            line = key_node.start_mark.line + 1
+            try:
+                if key in first_line:
+                    self.duplicates.append((path, line, first_line[key]))
+                else:
+                    first_line[key] = line
+            except TypeError:  # an unhashable key: PyYAML's own error below names it
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> list[Any]:
+        parent = self._paths.get(id(node), "")
+        for index, item in enumerate(node.value):
+            self._paths[id(item)] = f"{parent}[{index}]"
+        return super().construct_sequence(node, deep=deep)
+
+
+def _parse_yaml(text: str, source: str) -> tuple[object, list[Problem]]:
+    """One environment file's data, and a problem for every key given twice (naming both
+    lines); ConfigError when the text is not YAML."""
+    loader = _StrictLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
+        found = f"invalid YAML at {where} ({getattr(exc, 'problem', exc)})"
+        raise ConfigError([Problem(source, "", found, "a YAML mapping")]) from None
+    finally:
+        loader.dispose()
+    duplicates = [
+        Problem(
+            source,
+            path,
+            f"a duplicate key at line {line} (first at line {first})",
+            "each setting once",
+        )
+        for path, line, first in sorted(loader.duplicates, key=lambda d: d[1])
+    ]
+    return data, duplicates
 
 
 def parse_environment(name: str, data: object, source: str) -> Environment:
@@ -536,22 +659,7 @@ def load_environment(path: Path, display: str | None = None) -> Environment:
     except UnicodeDecodeError as exc:
         found = f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
         raise ConfigError([Problem(source, "", found, "UTF-8 text")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
-        raise ConfigError(
-            [
-                Problem(
-                    source,
-                    "",
-                    f"invalid YAML at {where} ({getattr(exc, 'problem', exc)})",
-                    "a YAML mapping",
-                )
-            ]
-        ) from None
-    problems: list[Problem] = []
+    data, problems = _parse_yaml(text, source)
     if not ENV_NAME_PATTERN.match(name):
         problems.append(
             Problem(

@@ -425,10 +425,13 @@ def test_is_deterministic(envs: dict[str, Environment]) -> None:
 def test_ci_environments_are_the_deployed_ones_in_rollout_order(repo_root: Path) -> None:
     from generator.config import load_environments
 
-    assert CI_ENVIRONMENTS == ("dev", "staging", "prod")
     # Every environment in a real account is on the promotion path, and nothing else is.
     envs = load_environments(repo_root / "environments")
     assert set(CI_ENVIRONMENTS) == {name for name, env in envs.items() if not env.emulator}
+    order = [(envs[name].deploy.wave, name) for name in CI_ENVIRONMENTS]
+    assert order == sorted(order)
+    assert CI_ENVIRONMENTS.index("dev") < CI_ENVIRONMENTS.index("staging")
+    assert CI_ENVIRONMENTS.index("staging") < CI_ENVIRONMENTS.index("prod")
 
 
 def test_committed_environment_files_build_a_template(repo_root: Path) -> None:

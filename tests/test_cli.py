@@ -91,6 +91,38 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     assert raised.value.code == 2
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("deploy", "--env", "dev", "--bogus"),
+        ("plan", "--env", "local", "--keep", "--bogus"),
+        ("synth", "--bogus"),
+        ("landing-zone", "check", "--bogus", "extra"),
+    ],
+    ids=" ".join,
+)
+def test_an_unknown_flag_shows_the_usage_of_the_command_it_was_given_to(
+    argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from generator.cli import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(list(argv))
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    command = f"python -m generator {argv[0]}"
+    assert err.startswith(f"usage: {command} [-h]")
+    unknown = " ".join(argv[argv.index("--bogus") :])
+    assert err.endswith(f"{command}: error: unrecognized arguments: {unknown}\n")
+
+
+def test_the_parsed_arguments_carry_no_parser_bookkeeping() -> None:
+    from generator.cli import build_parser
+
+    args = build_parser().parse_args(["synth", "--env", "dev"])
+    assert [name for name in vars(args) if name.startswith("_")] == []
+
+
 def test_an_interrupt_is_exit_130_with_a_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.cli import main
-from generator.config import ConfigError, load_environment, load_environments, parse_environment
+from generator.config import (
+    REGIONS,
+    ConfigError,
+    environment_files,
+    load_environment,
+    load_environments,
+    parse_environment,
+)
 
 VALID = {"account_id": "123456789012", "region": "us-east-1"}
 
@@ -46,9 +54,10 @@ def test_model_is_frozen() -> None:
         env.retain_data = False  # type: ignore[misc]
 
 
-def test_committed_environments_load() -> None:
-    envs = load_environments(Path("environments"))
-    assert set(envs) == {"dev", "staging", "prod", "local", "localqueue"}
+def test_committed_environments_load(repo_root: Path) -> None:
+    folder = repo_root / "environments"
+    envs = load_environments(folder)
+    assert set(envs) == {path.stem for path in environment_files(folder)}
     assert envs["local"].account_id == "123456789012"
     assert envs["local"].region == "us-east-1"
     assert envs["prod"].termination_protection is True
@@ -64,7 +73,117 @@ def test_rejects_unknown_key_naming_file_field_and_value(tmp_path: Path) -> None
     assert problem.file == "environments/dev.yaml"
     assert problem.field == "memroy_mb"
     assert problem.value == "512"
-    assert "no such field" in problem.expected
+    assert problem.expected == "a known setting; did you mean function.memory_mb?"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "field", "suggestion"),
+    [
+        ("function:\n  memroy_mb: 512\n", "function.memroy_mb", "function.memory_mb"),
+        ("function:\n  timeout: 30\n", "function.timeout", "function.timeout_seconds"),
+        ("deploy:\n  waves: 2\n", "deploy.waves", "deploy.wave"),
+        ("alarm:\n  email: a@b.co\n", "alarm", "alarms"),
+        ("Region: us-east-1\n", "Region", "region"),
+    ],
+)
+def test_suggests_the_nearest_setting_for_a_misspelt_one(
+    yaml_text: str, field: str, suggestion: str
+) -> None:
+    data = yaml.safe_load(yaml_text)
+    with pytest.raises(ConfigError) as info:
+        parse_environment("dev", {**VALID, **data}, "dev.yaml")
+    (problem,) = [p for p in info.value.problems if p.field == field]
+    assert problem.expected == f"a known setting; did you mean {suggestion}?"
+
+
+def test_lists_the_sections_settings_when_nothing_is_close() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_environment("dev", {**VALID, "secret": {"xyzzy": 1}}, "dev.yaml")
+    (problem,) = info.value.problems
+    assert problem.field == "secret.xyzzy"
+    assert problem.expected == "a known setting of secret (misspelled?), one of: rotation_days"
+
+
+# A second `function:` block, as an edit that appends a section might leave: PyYAML alone would
+# keep only the second, and prod would lose its reserved concurrency and log retention.
+DUPLICATED = """\
+account_id: "123456789012"
+region: us-east-1
+function:
+  reserved_concurrency: 50
+  log_retention_days: 365
+tags:
+  CostCenter: a
+  CostCenter: b
+function:
+  memory_mb: 512
+  timeout_seconds: 30
+  timeout_seconds: 40
+"""
+
+
+def test_rejects_duplicate_keys_at_any_depth_naming_both_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "prod", DUPLICATED)
+    with pytest.raises(ConfigError) as info:
+        load_environment(path, "environments/prod.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        "environments/prod.yaml: tags.CostCenter: got a duplicate key at line 8 (first at line 7)"
+        "; expected each setting once",
+        "environments/prod.yaml: function: got a duplicate key at line 9 (first at line 3)"
+        "; expected each setting once",
+        "environments/prod.yaml: function.timeout_seconds: got a duplicate key at line 12 (first "
+        "at line 11); expected each setting once",
+    ]
+
+
+def test_reports_duplicate_keys_with_every_other_problem(tmp_path: Path) -> None:
+    text = DUPLICATED.replace("us-east-1", "us-east-9").replace("memory_mb", "memroy_mb")
+    path = write(tmp_path, "prod", text)
+    with pytest.raises(ConfigError) as info:
+        load_environment(path)
+    fields = [p.field for p in info.value.problems]
+    assert fields == [
+        "tags.CostCenter",
+        "function",
+        "function.timeout_seconds",
+        "region",
+        "function.memroy_mb",
+    ]
+
+
+def test_a_key_that_overrides_a_merged_one_is_not_a_duplicate(tmp_path: Path) -> None:
+    text = (
+        'account_id: "123456789012"\nregion: us-east-1\n'
+        "function:\n  <<: {memory_mb: 512, timeout_seconds: 30}\n  memory_mb: 1024\n"
+    )
+    env = load_environment(write(tmp_path, "dev", text))
+    assert (env.function.memory_mb, env.function.timeout_seconds) == (1024, 30)
+
+
+def test_rejects_a_duplicate_key_in_a_flow_mapping(tmp_path: Path) -> None:
+    text = 'account_id: "123456789012"\nregion: us-east-1\ntags: {a: x, a: y}\n'
+    with pytest.raises(ConfigError, match=r"tags\.a: got a duplicate key at line 3"):
+        load_environment(write(tmp_path, "dev", text))
+
+
+def test_rejects_a_region_no_partition_has_listing_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_environment("dev", {**VALID, "region": "us-east-9"}, "dev.yaml")
+    (problem,) = info.value.problems
+    assert (problem.field, problem.value) == ("region", "'us-east-9'")
+    assert problem.expected.startswith("an AWS region (did you mean us-east-")
+    assert problem.expected.endswith("one of: " + ", ".join(REGIONS))
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "cn-north-1", "us-gov-west-1", "eusc-de-east-1"])
+def test_accepts_a_region_of_any_partition(region: str) -> None:
+    assert parse_environment("dev", {**VALID, "region": region}, "dev.yaml").region == region
+
+
+def test_the_schema_lists_the_regions_for_editors() -> None:
+    from generator.config import json_schema
+
+    assert json_schema()["properties"]["region"]["enum"] == list(REGIONS)
 
 
 def test_reports_every_problem_at_once(tmp_path: Path) -> None:
@@ -172,6 +291,24 @@ def test_cli_exits_2_listing_every_problem_and_writes_nothing(
     assert "2 problems in environment files" in err
     assert "environments/dev.yaml: account_id: got nothing; expected a value" in err
     assert "environments/dev.yaml: region: got 'nowhere'" in err
+    assert list((tmp_path / "templates").iterdir()) == []
+
+
+def test_cli_refuses_a_duplicated_section_in_a_copy_of_prod_and_writes_nothing(
+    tmp_path: Path, repo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "templates").mkdir()
+    prod = (repo_root / "environments" / "prod.yaml").read_text(encoding="utf-8")
+    first = prod.splitlines().index("function:") + 1
+    text = prod + "function:\n  memory_mb: 512\n"
+    write(tmp_path / "environments", "prod", text)
+    assert main(["synth", "--root", str(tmp_path)]) == 2
+    second = len(text.splitlines()) - 1
+    assert (
+        f"environments/prod.yaml: function: got a duplicate key at line {second} (first at line "
+        f"{first}); expected each setting once"
+    ) in capsys.readouterr().err
     assert list((tmp_path / "templates").iterdir()) == []
 
 

@@ -161,7 +161,7 @@ def test_expired_means_past_expires_at_or_unreadable() -> None:
         (["plan", "--env", "dev", "--preview", "Bad_Name"], "expected lowercase letters"),
         (["deploy", "--env", "dev", "--preview", "prod"], "the name of an environment"),
         (["destroy", "--env", "dev", "--preview", "x" * 30, "--yes"], "expected at most 20"),
-        (["deploy", "--env", "qa", "--preview", "pr1"], "qa.yaml"),
+        (["deploy", "--env", "nosuchenv", "--preview", "pr1"], "nosuchenv.yaml"),
     ],
 )
 def test_the_cli_refuses_a_bad_preview_before_any_aws_call(

@@ -63,9 +63,12 @@ def _base_arns(env: Environment) -> list[str]:
     ]
 
 
-def test_only_environments_with_previews_get_preview_roles(template: dict[str, Any]) -> None:
+def test_only_environments_with_previews_get_preview_roles(
+    template: dict[str, Any], envs: dict[str, Environment]
+) -> None:
     roles = {k for k in template["Resources"] if k.startswith("PreviewRole")}
-    assert roles == {PreviewId.role("dev")}
+    assert roles == {PreviewId.role(name) for name, env in envs.items() if env.deploy.previews}
+    assert PreviewId.role("dev") in roles
     role = template["Resources"][PreviewId.role("dev")]
     assert role["Properties"]["RoleName"] == naming.preview_role_name("dev")
     assert role["Condition"] == "InAccountDev"

@@ -32,6 +32,12 @@ def workspace(tmp_path: Path, repo_root: Path) -> Path:
     return tmp_path
 
 
+def _ci_environments(repo_root: Path) -> dict[str, Environment]:
+    """The committed environments CI deploys (every file but the emulator's), by name."""
+    envs = load_environments(repo_root / "environments")
+    return {name: env for name, env in envs.items() if not env.emulator}
+
+
 def _cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, object]]:
     assert main(["environments", "--json", *argv]) == 0
     data: list[dict[str, object]] = json.loads(capsys.readouterr().out)
@@ -64,8 +70,11 @@ def test_orders_by_wave_then_name() -> None:
 
 def test_ci_rollout_leaves_out_the_emulator(repo_root: Path) -> None:
     envs = load_environments(repo_root / "environments")
-    assert "local" in [t.name for t in rollout.rollout(envs.values())]
-    assert rollout.ci_names(envs.values()) == ("dev", "staging", "prod")
+    every = [t.name for t in rollout.rollout(envs.values())]
+    assert "local" in every
+    ci = rollout.ci_names(envs.values())
+    assert ci == tuple(name for name in every if not envs[name].emulator)
+    assert "local" not in ci
 
 
 def test_role_arns_follow_from_the_account_region_partition_and_naming() -> None:
@@ -100,17 +109,22 @@ def test_only_picks_one_environment_or_all() -> None:
         rollout.only(targets, "c")
 
 
-def test_json_is_sorted_and_stable(capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_is_sorted_and_stable(capsys: pytest.CaptureFixture[str], repo_root: Path) -> None:
     first = _cli_json(capsys, "--ci")
-    assert [e["name"] for e in first] == ["dev", "staging", "prod"]
-    assert [e["wave"] for e in first] == [1, 2, 3]
+    order = [(e["wave"], e["name"]) for e in first]
+    assert order == sorted(order)
+    names = [e["name"] for e in first]
+    assert set(names) == set(_ci_environments(repo_root))
+    assert names.index("dev") < names.index("staging") < names.index("prod")  # the promotion
     assert set(first[0]) >= {"name", "account", "region", "wave", "approval", "emulator"}
     assert first == _cli_json(capsys, "--ci")
 
 
-def test_prod_waits_for_a_reviewer(capsys: pytest.CaptureFixture[str]) -> None:
+def test_prod_waits_for_a_reviewer(capsys: pytest.CaptureFixture[str], repo_root: Path) -> None:
     approval = {e["name"]: e["approval"] for e in _cli_json(capsys, "--ci")}
-    assert approval == {"dev": False, "staging": False, "prod": True}
+    envs = _ci_environments(repo_root)
+    assert approval == {name: env.deploy.approval for name, env in envs.items()}
+    assert (approval["dev"], approval["staging"], approval["prod"]) == (False, False, True)
 
 
 def test_a_new_file_joins_the_rollout(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,14 +139,21 @@ def test_a_new_file_joins_the_rollout(workspace: Path, capsys: pytest.CaptureFix
 
 
 def test_github_output_writes_every_wave(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    repo_root: Path,
 ) -> None:
     out = tmp_path / "out"
     monkeypatch.setenv("GITHUB_OUTPUT", str(out))
     assert main(["environments", "--ci", "--github-output"]) == 0
     lines = dict(line.split("=", 1) for line in out.read_text(encoding="utf-8").splitlines())
-    assert json.loads(lines["names"]) == ["dev", "staging", "prod"]
-    assert [e["name"] for e in json.loads(lines["wave3"])] == ["prod"]
+    envs = _ci_environments(repo_root)
+    names = json.loads(lines["names"])
+    assert names == list(rollout.ci_names(envs.values()))
+    wave3 = [e["name"] for e in json.loads(lines["wave3"])]
+    assert "prod" in wave3
+    assert wave3 == [name for name in names if envs[name].deploy.wave == 3]
     assert capsys.readouterr().out == ""
 
 
@@ -142,8 +163,8 @@ def test_github_output_needs_github(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_rejects_an_unknown_only(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["environments", "--ci", "--only", "qa"]) == 2
-    assert "'qa' is not in the rollout" in capsys.readouterr().err
+    assert main(["environments", "--ci", "--only", "nosuchenv"]) == 2
+    assert "'nosuchenv' is not in the rollout" in capsys.readouterr().err
 
 
 KEPT = (

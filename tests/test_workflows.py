@@ -727,6 +727,23 @@ def workspace(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch) 
     return tmp_path
 
 
+def _ci(root: Path) -> list[str]:
+    """The environments CI deploys, from ``root``'s files, in rollout order."""
+    return list(ci_environments(root / "environments"))
+
+
+def _wave(root: Path, *waves: int) -> list[str]:
+    """The environments CI deploys in these waves, in rollout order."""
+    envs = load_environments(root / "environments")
+    return [name for name in _ci(root) if envs[name].deploy.wave in waves]
+
+
+def _previewed(root: Path) -> list[str]:
+    """The environments CI deploys whose pull requests may have previews, in rollout order."""
+    envs = load_environments(root / "environments")
+    return [name for name in _ci(root) if envs[name].deploy.previews]
+
+
 def _add_prodeu(root: Path) -> None:
     prod = (root / "environments" / "prod.yaml").read_text(encoding="utf-8")
     assert "region: us-west-2" in prod
@@ -736,30 +753,30 @@ def _add_prodeu(root: Path) -> None:
 
 def test_a_push_plans_and_applies_every_environment_wave_by_wave(workspace: Path) -> None:
     run = simulate("deploy.yml", workspace)
-    assert run.planned == ["dev", "staging", "prod"]
-    assert run.applied == ["dev", "staging", "prod"]
+    assert run.planned == run.applied == _ci(workspace)
+    assert run.planned.index("dev") < run.planned.index("staging") < run.planned.index("prod")
 
 
 def test_a_blocked_plan_stops_before_approval_and_stops_later_waves(workspace: Path) -> None:
     run = simulate("deploy.yml", workspace, blocked=("staging",))
-    assert run.planned == ["dev", "staging"]
-    assert run.applied == ["dev"]
+    assert run.planned == _wave(workspace, 1, 2)
+    assert run.applied == _wave(workspace, 1)
     assert run.results["apply-2"] == "skipped"  # no approval is ever requested
 
 
 def test_a_failed_deploy_stops_later_waves(workspace: Path) -> None:
     run = simulate("deploy.yml", workspace, failing=("dev",))
-    assert (run.planned, run.applied) == (["dev"], ["dev"])
+    assert run.planned == run.applied == _wave(workspace, 1)
 
 
 def test_no_changes_applies_nothing_and_the_next_wave_goes_on(workspace: Path) -> None:
-    run = simulate("deploy.yml", workspace, unchanged=("dev", "prod"))
-    assert run.planned == ["dev", "staging", "prod"]
-    assert run.applied == ["staging"]
+    run = simulate("deploy.yml", workspace, unchanged=tuple(_wave(workspace, 1, 3)))
+    assert run.planned == _ci(workspace)
+    assert run.applied == _wave(workspace, 2)
     assert (run.results["apply-1"], run.results["apply-3"]) == ("skipped", "skipped")
 
 
-@pytest.mark.parametrize("choice", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("choice", CI_ENVIRONMENTS)
 def test_a_dispatch_of_one_environment_deploys_only_it(workspace: Path, choice: str) -> None:
     run = simulate("deploy.yml", workspace, event="workflow_dispatch", choice=choice)
     assert (run.planned, run.applied) == ([choice], [choice])
@@ -767,7 +784,7 @@ def test_a_dispatch_of_one_environment_deploys_only_it(workspace: Path, choice: 
 
 def test_a_dispatch_of_all_is_a_push(workspace: Path) -> None:
     run = simulate("deploy.yml", workspace, event="workflow_dispatch", choice="all")
-    assert run.applied == ["dev", "staging", "prod"]
+    assert run.applied == _ci(workspace)
 
 
 def test_nothing_deploys_from_another_branch(workspace: Path) -> None:
@@ -777,33 +794,41 @@ def test_nothing_deploys_from_another_branch(workspace: Path) -> None:
 
 def test_nothing_later_runs_once_the_run_is_cancelled(workspace: Path) -> None:
     run = simulate("deploy.yml", workspace, cancel_after="apply-1")
-    assert (run.planned, run.applied) == (["dev"], ["dev"])
+    assert run.planned == run.applied == _wave(workspace, 1)
 
 
 def test_a_file_in_a_new_region_joins_every_workflow_without_editing_one(
     workspace: Path,
 ) -> None:
     # Done when: adding an environment file is the whole change to add it to CI.
+    (workspace / "environments" / "prodeu.yaml").unlink(missing_ok=True)
+    before = _ci(workspace)
     _add_prodeu(workspace)
     rollout = _environments_command(
         ["python", "-m", "generator", "environments", "--ci", "--github-output"], {}, workspace
     )
     eu = next(e for e in json.loads(rollout["environments"]) if e["name"] == "prodeu")
     assert (eu["region"], eu["wave"], eu["account"]) == ("eu-west-1", 3, "333333333333")
-    assert [e["name"] for e in json.loads(rollout["wave3"])] == ["prod", "prodeu"]
+    wave3 = [e["name"] for e in json.loads(rollout["wave3"])]
+    assert wave3 == _wave(workspace, 3)
+    assert {"prod", "prodeu"} <= set(wave3)
+    after = _ci(workspace)
+    assert sorted(after) == sorted([*before, "prodeu"])
     deploy = simulate("deploy.yml", workspace)
-    assert deploy.planned == deploy.applied == ["dev", "staging", "prod", "prodeu"]
+    assert deploy.planned == deploy.applied == after
     pr = simulate("pr.yml", workspace, event="pull_request")
-    assert pr.planned == ["dev", "staging", "prod", "prodeu"]
+    assert pr.planned == after
     drift = simulate("drift.yml", workspace, event="schedule")
-    assert drift.checked == ["dev", "staging", "prod", "prodeu"]
+    assert drift.checked == after
 
 
 def test_a_later_wave_runs_when_earlier_slots_are_empty(workspace: Path) -> None:
-    for name in ("dev", "staging"):
+    later = _wave(workspace, 3)
+    for name in _wave(workspace, 1, 2):
         (workspace / "environments" / f"{name}.yaml").unlink()
     run = simulate("deploy.yml", workspace)
-    assert run.applied == ["prod"]
+    assert "prod" in later
+    assert run.applied == later
     assert run.results["plan-1"] == run.results["plan-2"] == "skipped"
 
 
@@ -842,17 +867,21 @@ def test_a_labelled_pull_request_deploys_a_preview_of_each_previewed_environment
     workspace: Path,
 ) -> None:
     run = simulate("preview.yml", workspace, event="pull_request", labels=("preview",))
-    assert run.previewed == ["dev"]
+    assert "dev" in run.previewed
+    assert run.previewed == _previewed(workspace)
     assert run.destroyed == []
     assert run.results["comment"] == "success"
 
 
 def test_a_new_previewed_environment_joins_the_preview_workflows(workspace: Path) -> None:
+    before = _previewed(workspace)
     _add_previews(workspace, "staging")
     run = simulate("preview.yml", workspace, event="pull_request", labels=("preview",))
-    assert run.previewed == ["dev", "staging"]
+    assert "staging" not in before
+    assert sorted(run.previewed) == sorted([*before, "staging"])
+    assert run.previewed == _previewed(workspace)
     cleanup = simulate("preview-cleanup.yml", workspace, event="schedule")
-    assert cleanup.expired == ["dev", "staging"]
+    assert cleanup.expired == run.previewed
 
 
 def test_without_the_label_nothing_is_previewed(workspace: Path) -> None:
@@ -864,7 +893,7 @@ def test_removing_the_label_destroys_the_preview(workspace: Path) -> None:
     run = simulate(
         "preview.yml", workspace, event="pull_request", action="unlabeled", label="preview"
     )
-    assert (run.previewed, run.destroyed) == ([], ["dev"])
+    assert (run.previewed, run.destroyed) == ([], _previewed(workspace))
     other = simulate(
         "preview.yml", workspace, event="pull_request", action="unlabeled", label="docs"
     )
@@ -875,7 +904,7 @@ def test_closing_the_pull_request_destroys_the_preview(workspace: Path) -> None:
     run = simulate(
         "preview.yml", workspace, event="pull_request", action="closed", labels=("preview",)
     )
-    assert (run.previewed, run.destroyed) == ([], ["dev"])
+    assert (run.previewed, run.destroyed) == ([], _previewed(workspace))
 
 
 def test_forks_get_no_preview(workspace: Path) -> None:
@@ -887,7 +916,9 @@ def test_forks_get_no_preview(workspace: Path) -> None:
 
 
 def test_the_cleanup_destroys_expired_previews_on_main_only(workspace: Path) -> None:
-    assert simulate("preview-cleanup.yml", workspace, event="schedule").expired == ["dev"]
+    expired = simulate("preview-cleanup.yml", workspace, event="schedule").expired
+    assert expired == _previewed(workspace)
+    assert "dev" in expired
     other = simulate("preview-cleanup.yml", workspace, event="schedule", ref="refs/heads/x")
     assert other.expired == []
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from generator import interrupts
 from generator.cli import (
@@ -34,9 +34,33 @@ if TYPE_CHECKING:
 GROUPS = (generate, package, lint, rollout, deploy, access, doctor, previews, emulator)
 
 
+# The parser of the command given (the innermost, for a command with subcommands): a default each
+# parser sets for itself, which a subcommand's parser overrides, as it does any default.
+_GIVEN = "_command_parser"
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser that reports an unknown argument with the usage of the command it was
+    given to; argparse reports it with the top-level usage, which does not show the command's
+    flags. Subcommand parsers are of this class too (``add_subparsers`` makes its own kind)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.set_defaults(**{_GIVEN: self})
+
+    def parse_args(self, args: Iterable[str] | None = None, namespace: Any = None) -> Any:
+        """Parse ``args`` (default: the command line); exit 2 with the given command's usage
+        when something in them is not one of its arguments."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        given: argparse.ArgumentParser = parsed.__dict__.pop(_GIVEN, self)
+        if extras:
+            given.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command registered."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m generator",
         description="Generate, check and deploy the ServerlessApp CloudFormation stacks.",
     )
