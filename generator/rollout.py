@@ -23,6 +23,7 @@ from generator import arns, naming
 from generator.config import MAX_WAVES, Environment, load_environments
 from generator.contracts import CHANGE_SET_ARN
 from generator.errors import ExitCode, GeneratorError
+from generator.regions import PARTITIONS
 from generator.workspace import Workspace
 
 
@@ -54,12 +55,9 @@ class RolloutTarget:
 
 
 def partition(region: str) -> str:
-    """The AWS partition of a region (its ARNs start ``arn:<partition>:``)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    """The AWS partition of a region (its ARNs start ``arn:<partition>:``), as botocore's
+    partitions data lists it (generator/regions.py); ``aws`` for a region it does not know."""
+    return next((name for name, regions in PARTITIONS.items() if region in regions), "aws")
 
 
 def role_arn(env: Environment, role_name: str) -> str:
