@@ -994,14 +994,67 @@ def test_the_evaluator_rejects_what_it_does_not_model(condition: str) -> None:
         _job_runs(condition, context, [], cancelled=False)
 
 
-def test_actions_are_pinned_to_a_release_or_a_commit(
+# A remote `uses:` line: owner/repo[/path]@<40-hex commit> # v<release> (Dependabot's format).
+PINNED = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$")
+# Actions left on a tag, each with the reason: a commit is written only once it has been read
+# from the action's own repository, and the copy of actions/github-script at hand ends at v8.0.0.
+# Their jobs hold no AWS credentials (checked below).
+ON_A_TAG = {"actions/github-script@v9"}
+
+
+def _uses_lines() -> list[tuple[str, str]]:
+    """Every `uses:` line of every workflow and of the composite action, with its file."""
+    files = [*sorted(WORKFLOWS.glob("*.yml")), SETUP_ACTION]
+    return [
+        (path.name, line)
+        for path in files
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if re.match(r"^\s*(?:- )?uses:", line)
+    ]
+
+
+def test_every_remote_action_is_pinned_to_a_full_commit_with_its_release() -> None:
+    lines = _uses_lines()
+    assert len(lines) > 20
+    for file, line in lines:
+        target = line.split("uses:", 1)[1].strip()
+        if target.startswith("./") or target in ON_A_TAG:
+            continue
+        assert PINNED.match(line), f"{file}: {line.strip()} is not `owner/repo@<40-hex> # vX.Y.Z`"
+
+
+def test_an_action_left_on_a_tag_runs_only_without_aws_credentials(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    pinned = re.compile(r"^[\w.-]+/[\w.-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
-    action = _load(SETUP_ACTION)
-    uses = [u for _, _, job in _jobs(workflows) for u in _uses(job)] + _uses(action["runs"])
-    for use in uses:
-        assert use.startswith("./") or pinned.match(use), use
+    used = set()
+    for file, name, job in _jobs(workflows):
+        for use in set(_uses(job)) & ON_A_TAG:
+            used.add(use)
+            assert not _holds_credentials(job), f"{file}: {name} holds credentials beside {use}"
+    assert used == ON_A_TAG  # an entry whose action is pinned now goes
+
+
+def test_one_action_is_pinned_to_one_commit_everywhere() -> None:
+    # Dependabot moves every use of an action together; two commits would mean a half update.
+    commits: dict[str, set[str]] = {}
+    for _, line in _uses_lines():
+        match = PINNED.match(line)
+        if match:
+            commits.setdefault(match.group(1), set()).add(line.split("@", 1)[1].strip())
+    assert commits
+    assert {action: len(pins) for action, pins in commits.items()} == dict.fromkeys(commits, 1)
+
+
+def test_the_pin_check_rejects_a_tag_a_short_commit_and_a_missing_release() -> None:
+    sha = "3d3c42e5aac5ba805825da76410c181273ba90b1"
+    assert PINNED.match(f"      - uses: actions/checkout@{sha} # v7.0.1")
+    for bad in (
+        "      - uses: actions/checkout@v7",
+        f"      - uses: actions/checkout@{sha[:12]} # v7.0.1",
+        f"      - uses: actions/checkout@{sha}",
+        f"      - uses: actions/checkout@{sha.upper()} # v7.0.1",
+    ):
+        assert not PINNED.match(bad), bad
 
 
 def test_dependabot_updates_pip_and_actions() -> None:
