@@ -1,4 +1,9 @@
-"""The GitHub Actions workflows, checked here because GitHub cannot run on this machine."""
+"""The GitHub Actions workflows, checked here because GitHub cannot run on this machine.
+
+Every workflow and the composite action are read by GitHub's own parser, and every expression a
+simulated run meets is evaluated by GitHub's own evaluator (tests/workflows/github.py); the runs
+themselves are simulated in tests/workflows/simulate.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,31 +22,50 @@ import pytest
 import yaml
 
 from generator import naming
-from generator.cli import build_parser, main
+from generator.cli import build_parser
 from generator.config import MAX_WAVES, load_environments
 from generator.rollout import ci_environments
 from generator.workspace import CHECKOUT
+from tests.workflows.github import (
+    ExpressionFailed,
+    ToolMissing,
+    evaluate,
+    parse_action,
+    parse_workflow,
+)
+from tests.workflows.simulate import (
+    CREDENTIALS_ACTION,
+    REPOSITORY,
+    WORKFLOWS,
+    commands,
+    environments_command,
+    parsed,
+    simulate,
+)
 
 ROOT = CHECKOUT
 CI_ENVIRONMENTS = ci_environments(ROOT / "environments")
-WORKFLOWS = ROOT / ".github" / "workflows"
 SETUP_ACTION = ROOT / ".github" / "actions" / "setup" / "action.yml"
-CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
 # Shell words a run step may use besides the project's commands: writing the job summary.
 SHELL_WORDS = {"echo", "{", "}"}
 
 
-def _load(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    # YAML 1.1 reads the key `on` as True.
-    if True in data:
-        data["on"] = data.pop(True)
-    return dict(data)
+def _tool_or_fail() -> None:
+    try:
+        parsed("pr.yml")
+    except ToolMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
 
 
 @pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
 def workflows() -> dict[str, dict[str, Any]]:
-    return {p.name: _load(p) for p in sorted(WORKFLOWS.glob("*.yml"))}
+    """Every workflow as GitHub's parser read it (expressions as written)."""
+    _tool_or_fail()
+    return {p.name: parsed(p.name).tree for p in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def _action() -> dict[str, Any]:
+    return parse_action(SETUP_ACTION, "actions/setup/action.yml").tree
 
 
 def _jobs(workflows: dict[str, dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -55,6 +78,40 @@ def _uses(job: dict[str, Any]) -> list[str]:
 
 def _runs(steps: list[dict[str, Any]]) -> list[str]:
     return [step["run"] for step in steps if "run" in step]
+
+
+def test_github_parses_every_workflow_and_the_action_without_an_error() -> None:
+    _tool_or_fail()
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        assert parsed(path.name).errors == (), path.name
+    assert parse_action(SETUP_ACTION, "actions/setup/action.yml").errors == ()
+
+
+CALLED = "on:\n  workflow_call:\n    inputs:\n      wave: {type: number, required: true}\n"
+JOB = "    runs-on: ubuntu-24.04\n    steps:\n      - run: echo\n"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "refusal"),
+    [
+        # A job calling a reusable workflow takes no runs-on, timeout or steps.
+        ("jobs:\n  a:\n    timeout-minutes: 5\n    uses: ./called.yml\n", "Unexpected value"),
+        ("jobs:\n  a:\n    uses: ./called.yml\n", "Input wave is required"),
+        ("jobs:\n  a:\n    uses: ./called.yml\n    with: {wave: 1, x: 2}\n", "x is not defined"),
+        ("jobs:\n  a:\n    needs: [b]\n" + JOB, "at least one job with no dependencies"),
+        ("jobs:\n  a:\n    if: github.x(1)\n" + JOB, "Unexpected symbol"),
+    ],
+)
+def test_githubs_parser_refuses_what_github_would(
+    tmp_path: Path, workflow: str, refusal: str
+) -> None:
+    # The check above is only worth something if the parser does refuse.
+    _tool_or_fail()
+    path = tmp_path / "bad.yml"
+    path.write_text("on: push\n" + workflow, encoding="utf-8")
+    called = {"called.yml": CALLED + "jobs:\n  c:\n" + JOB}
+    errors = " ".join(parse_workflow(path, called).errors)
+    assert refusal in errors, errors
 
 
 def test_the_workflows_exist(workflows: dict[str, dict[str, Any]]) -> None:
@@ -125,7 +182,8 @@ def test_jobs_that_run_project_code_read_contents_only(
             if (file, name) not in WRITERS:
                 assert job["permissions"].get("contents") == "read", f"{file}: {name}"
             checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/ch"))
-            assert checkout["with"]["persist-credentials"] is False, f"{file}: {name}"
+            # An action's inputs are strings: GitHub's parser reads `false` as "false".
+            assert checkout["with"]["persist-credentials"] == "false", f"{file}: {name}"
 
 
 def test_no_workflow_names_an_environment(workflows: dict[str, dict[str, Any]]) -> None:
@@ -202,7 +260,7 @@ def test_make_test_runs_the_handler_tests_on_the_function_runtime() -> None:
 
 
 def test_the_setup_action_installs_the_python_it_is_given() -> None:
-    action = _load(SETUP_ACTION)
+    action = _action()
     assert action["inputs"]["python-version"]["default"] == "3.11"
     python = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/se"))
     assert python["with"]["python-version"] == "${{ inputs.python-version }}"
@@ -282,7 +340,7 @@ def test_every_pull_request_proves_the_deploy_lock_installs(
 def test_every_use_of_the_setup_action_names_a_known_install(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    inputs = _load(SETUP_ACTION)["inputs"]
+    inputs = _action()["inputs"]
     assert inputs["install"]["default"] == "dev"
     for file, name, job in _jobs(workflows):
         for _, step in _setup_steps(job):
@@ -299,7 +357,7 @@ def _recipe(target: str) -> str:
 
 
 def test_the_deploy_install_is_hash_locked_binary_only_and_resolves_nothing() -> None:
-    steps = _load(SETUP_ACTION)["runs"]["steps"]
+    steps = _action()["runs"]["steps"]
     deploy = [s for s in steps if s.get("if") == "inputs.install == 'deploy'"]
     assert [s["run"] for s in deploy if "run" in s] == [
         "make install-deploy",
@@ -365,7 +423,7 @@ def test_plan_jobs_keep_the_change_set_outside_the_github_environment(
         # One artifact per environment: matrix job outputs are last-writer-wins.
         assert upload["with"]["name"] == "plan-${{ matrix.name }}"
         assert ".state/plan-${{ matrix.name }}.changeset" in upload["with"]["path"]
-        assert upload["with"]["include-hidden-files"] is True
+        assert upload["with"]["include-hidden-files"] == "true"
 
 
 def test_apply_jobs_execute_exactly_the_planned_change_set_in_the_github_environment(
@@ -392,129 +450,7 @@ def test_apply_jobs_execute_exactly_the_planned_change_set_in_the_github_environ
         assert creds["with"]["role-to-assume"] == "${{ matrix.deploy_role_arn }}"
 
 
-# --- which jobs run: the `if:` conditions, evaluated ------------------------------------------
-# A tiny evaluator for the subset of GitHub's expression language the workflows use: string
-# literals, context paths (with `needs.*.result`), ==, !=, !, &&, || and parentheses, contains(),
-# and the status functions. Anything else is an error, so a condition the evaluator cannot model
-# fails the test instead of passing.
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||[!(),])|(?P<id>[A-Za-z_][\w.*-]*))"
-)
-_STATUS_FUNCTIONS = {"success", "failure", "always", "cancelled"}
-
-
-class UnmodelledExpression(Exception):
-    """The condition uses syntax, a function or a context the evaluator does not model."""
-
-
-def _tokens(expression: str) -> list[tuple[str, str]]:
-    tokens, position, text = [], 0, expression.strip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise UnmodelledExpression(f"cannot parse {text[position:]!r} in {expression!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        position = match.end()
-    return tokens
-
-
-class _Evaluator:
-    """Recursive descent over or > and > comparison > not > primary, as GitHub's precedence."""
-
-    def __init__(self, expression: str, context: dict[str, Any], status: dict[str, bool]):
-        self.tokens = _tokens(expression)
-        self.context, self.status = context, status
-
-    def value(self) -> Any:
-        result = self._or()
-        if self.tokens:
-            raise UnmodelledExpression(f"unexpected {self.tokens[0][1]!r}")
-        return result
-
-    def _take(self, text: str) -> bool:
-        if self.tokens and self.tokens[0] == ("op", text):
-            self.tokens.pop(0)
-            return True
-        return False
-
-    def _or(self) -> Any:
-        left = self._and()
-        while self._take("||"):
-            right = self._and()
-            left = left or right
-        return left
-
-    def _and(self) -> Any:
-        left = self._comparison()
-        while self._take("&&"):
-            right = self._comparison()
-            left = left and right
-        return left
-
-    def _comparison(self) -> Any:
-        left = self._not()
-        for operator in ("==", "!="):
-            if self._take(operator):
-                equal = _equal(left, self._not())
-                return equal if operator == "==" else not equal
-        return left
-
-    def _not(self) -> Any:
-        return not self._not() if self._take("!") else self._primary()
-
-    def _contains(self) -> bool:
-        haystack = self._or()
-        if not self._take(","):
-            raise UnmodelledExpression("contains() takes two arguments")
-        needle = self._or()
-        if not self._take(")"):
-            raise UnmodelledExpression("missing ) after contains(...)")
-        if isinstance(haystack, list):
-            return any(_equal(item, needle) for item in haystack)
-        return str(needle).casefold() in str(haystack).casefold()
-
-    def _starts_with(self) -> bool:
-        text = self._or()
-        if not self._take(","):
-            raise UnmodelledExpression("startsWith() takes two arguments")
-        prefix = self._or()
-        if not self._take(")"):
-            raise UnmodelledExpression("missing ) after startsWith(...)")
-        return str(text).casefold().startswith(str(prefix).casefold())
-
-    def _primary(self) -> Any:
-        if not self.tokens:
-            raise UnmodelledExpression("unexpected end of expression")
-        kind, text = self.tokens.pop(0)
-        if kind == "str":
-            return text[1:-1].replace("''", "'")
-        if (kind, text) == ("op", "("):
-            inner = self._or()
-            if not self._take(")"):
-                raise UnmodelledExpression("missing )")
-            return inner
-        if kind != "id":
-            raise UnmodelledExpression(f"unexpected {text!r}")
-        if self._take("("):
-            if text == "contains":
-                return self._contains()
-            if text == "startsWith":
-                return self._starts_with()
-            if text not in _STATUS_FUNCTIONS or not self._take(")"):
-                raise UnmodelledExpression(f"function {text}(...) is not modelled")
-            return self.status[text]
-        if text not in self.context:
-            raise UnmodelledExpression(f"context {text!r} is not modelled")
-        return self.context[text]
-
-
-def _equal(left: Any, right: Any) -> bool:
-    # GitHub compares strings case-insensitively; an absent input is null, equal to no string.
-    if isinstance(left, str) and isinstance(right, str):
-        return left.casefold() == right.casefold()
-    return bool(left == right)
+# --- runs of the workflows, simulated (tests/workflows/simulate.py) ---------------------------
 
 
 def _needs(job: dict[str, Any]) -> list[str]:
@@ -522,201 +458,8 @@ def _needs(job: dict[str, Any]) -> list[str]:
     return [needs] if isinstance(needs, str) else list(needs)
 
 
-def _job_runs(
-    condition: str | None, context: dict[str, Any], needs: list[str], cancelled: bool
-) -> bool:
-    """Whether GitHub runs a job: its `if:`, with success() implied when it names no status."""
-    results = [context[f"needs.{need}.result"] for need in needs]
-    context = {**context, "needs.*.result": results}
-    status = {
-        "success": not cancelled and all(r == "success" for r in results),
-        "failure": not cancelled and any(r == "failure" for r in results),
-        "always": True,
-        "cancelled": cancelled,
-    }
-    condition = condition or "success()"
-    wrapped = re.fullmatch(r"\$\{\{(.*)\}\}", condition.strip(), flags=re.DOTALL)
-    condition = wrapped.group(1) if wrapped else condition
-    uses_status = any(f"{name}()" in condition for name in _STATUS_FUNCTIONS)
-    if not uses_status and not status["success"]:
-        return False
-    return bool(_Evaluator(condition, context, status).value())
-
-
-def _expression(text: str, context: dict[str, Any]) -> Any:
-    """The value of a `${{ ... }}` field (plain text is itself)."""
-    match = re.fullmatch(r"\$\{\{\s*(.*?)\s*\}\}", text.strip())
-    if match is None:
-        return text
-    return _Evaluator(match.group(1), context, {}).value()
-
-
-def _matrix(include: str, context: dict[str, Any]) -> list[dict[str, Any]]:
-    """A matrix `include: ${{ fromJSON(<context path>) }}`, expanded."""
-    match = re.fullmatch(r"\$\{\{ fromJSON\(([\w.-]+)\) \}\}", include)
-    if match is None:
-        raise UnmodelledExpression(f"matrix include {include!r} is not modelled")
-    entries: list[dict[str, Any]] = json.loads(context[match.group(1)])
-    return entries
-
-
 def _deploy_jobs() -> dict[str, Any]:
-    return dict(_load(WORKFLOWS / "deploy.yml")["jobs"])
-
-
-@dataclass
-class Run:
-    """What one simulated run of a workflow did."""
-
-    planned: list[str] = field(default_factory=list)
-    applied: list[str] = field(default_factory=list)
-    checked: list[str] = field(default_factory=list)
-    previewed: list[str] = field(default_factory=list)
-    destroyed: list[str] = field(default_factory=list)
-    expired: list[str] = field(default_factory=list)
-    results: dict[str, str] = field(default_factory=dict)
-
-
-def _environments_command(words: list[str], env: dict[str, str], root: Path) -> dict[str, str]:
-    """Run an `environments ... --github-output` step through the CLI; return its outputs."""
-    out = root / "github-output"
-    out.write_text("", encoding="utf-8")
-    argv = [re.sub(r"\$(\w+)", lambda m: env[m.group(1)], w) for w in words[3:]]
-    previous = os.environ.get("GITHUB_OUTPUT")
-    os.environ["GITHUB_OUTPUT"] = str(out)
-    try:
-        assert main([*argv, "--root", str(root)]) == 0, argv
-    finally:
-        if previous is None:
-            del os.environ["GITHUB_OUTPUT"]
-        else:
-            os.environ["GITHUB_OUTPUT"] = previous
-    lines = out.read_text(encoding="utf-8").splitlines()
-    return dict(line.split("=", 1) for line in lines)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How the stood-in commands end: where the run works and which environments misbehave."""
-
-    root: Path
-    blocked: tuple[str, ...]
-    unchanged: tuple[str, ...]
-    failing: tuple[str, ...]
-
-
-def _step(
-    words: list[str],
-    target: str,
-    env: dict[str, str],
-    run: Run,
-    job_outputs: dict[str, str],
-    outcome: Outcome,
-) -> bool:
-    """One command of a run step; True when it fails."""
-    verb = words[3] if words[:3] == ["python", "-m", "generator"] else None
-    if verb == "environments":
-        job_outputs.update(_environments_command(words, env, outcome.root))
-    elif verb == "plan":
-        run.planned.append(target)
-        if "--keep" in words and target not in outcome.unchanged:
-            state = outcome.root / ".state"
-            state.mkdir(exist_ok=True)
-            (state / f"plan-{target}.changeset").write_text(
-                f"arn:aws:cloudformation:us-east-1:111111111111:changeSet/kept-{target}-abc/"
-                "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n",
-                encoding="utf-8",
-            )
-        return target in outcome.blocked
-    elif verb == "deploy" and "--preview" in words:
-        assert env["PULL_REQUEST"] == "7"
-        run.previewed.append(target)
-    elif verb == "destroy":
-        assert "--preview" in words  # no workflow destroys an environment
-        run.destroyed.append(target)
-    elif verb == "previews":
-        if "--destroy" in words:
-            run.expired.append(target)
-    elif verb == "deploy":
-        assert env["CHANGE_SET"].startswith(
-            f"arn:aws:cloudformation:us-east-1:111111111111:changeSet/kept-{target}-abc/"
-        )
-        run.applied.append(target)
-        return target in outcome.failing
-    elif verb == "status":
-        run.checked.append(target)
-    return False
-
-
-def simulate(
-    workflow: str,
-    root: Path,
-    *,
-    event: str = "push",
-    choice: str | None = None,
-    ref: str = "refs/heads/main",
-    blocked: tuple[str, ...] = (),
-    unchanged: tuple[str, ...] = (),
-    failing: tuple[str, ...] = (),
-    cancel_after: str | None = None,
-    head_repository: str = "octo-org/serverlessapp-gitops",
-    action: str = "synchronize",
-    labels: tuple[str, ...] = (),
-    label: str | None = None,
-) -> Run:
-    """Run a workflow's jobs in order as GitHub would: `if:` conditions, matrices from the
-    rollout outputs, the `environments` steps through the real CLI over ``root``'s environment
-    files, and `plan`/`deploy`/`status` steps stood in for (``blocked`` plans exit 3,
-    ``unchanged`` plans keep no change set, ``failing`` deploys fail)."""
-    run, cancelled = Run(), False
-    outputs: dict[str, dict[str, str]] = {}
-    outcome = Outcome(root, blocked, unchanged, failing)
-    base = {
-        "github.ref": ref,
-        "github.event_name": event,
-        "inputs.environment": choice,
-        "github.repository": "octo-org/serverlessapp-gitops",
-        "github.event.pull_request.head.repo.full_name": head_repository,
-        "github.event.pull_request.number": 7,
-        "github.event.pull_request.labels.*.name": list(labels),
-        "github.event.action": action,
-        "github.event.label.name": label,
-    }
-    jobs = _load(WORKFLOWS / workflow)["jobs"]
-    for name, job in jobs.items():
-        needs = _needs(job)
-        context = dict(base)
-        for need in needs:
-            context[f"needs.{need}.result"] = run.results[need]
-            for key, value in outputs.get(need, {}).items():
-                context[f"needs.{need}.outputs.{key}"] = value
-            for key in jobs[need].get("outputs", {}):
-                context.setdefault(f"needs.{need}.outputs.{key}", "")
-        if not _job_runs(job.get("if"), context, needs, cancelled):
-            run.results[name] = "skipped"
-            continue
-        include = (job.get("strategy") or {}).get("matrix", {}).get("include")
-        entries = _matrix(include, context) if include else [{}]
-        failed_any = False
-        job_outputs: dict[str, str] = {}
-        for entry in entries:
-            matrix = {**context, **{f"matrix.{k}": v for k, v in entry.items()}}
-            env = {k: str(_expression(v, matrix)) for k, v in (job.get("env") or {}).items()}
-            for step in job["steps"]:
-                if "run" not in step or "if" in step:
-                    continue
-                env.update({k: str(_expression(v, matrix)) for k, v in step.get("env", {}).items()})
-                for words in _commands(step["run"]):
-                    failed = _step(words, entry.get("name", ""), env, run, job_outputs, outcome)
-                    failed_any = failed_any or failed
-        run.results[name] = "failure" if failed_any else "success"
-        outputs[name] = {
-            key: str(_expression(value, {f"steps.{s}.outputs.{k}": v for s in ("rollout",
-                "changes") for k, v in job_outputs.items()}))
-            for key, value in (job.get("outputs") or {}).items()
-        }  # fmt: skip
-        cancelled = cancelled or name == cancel_after
-    return run
+    return dict(parsed("deploy.yml").tree["jobs"])
 
 
 @pytest.fixture
@@ -785,7 +528,7 @@ def test_a_file_in_a_new_region_joins_every_workflow_without_editing_one(
 ) -> None:
     # Done when: adding an environment file is the whole change to add it to CI.
     _add_prodeu(workspace)
-    rollout = _environments_command(
+    rollout = environments_command(
         ["python", "-m", "generator", "environments", "--ci", "--github-output"], {}, workspace
     )
     eu = next(e for e in json.loads(rollout["environments"]) if e["name"] == "prodeu")
@@ -919,17 +662,20 @@ def test_preview_jobs_use_the_preview_role(workflows: dict[str, dict[str, Any]])
 def test_regenerate_runs_only_for_same_repository_dependabot_branches(
     actor: str, author: str, branch: str, head: str, runs: bool
 ) -> None:
-    job = _load(WORKFLOWS / "regenerate.yml")["jobs"]["synth"]
-    context = {
-        "github.actor": actor,
-        "github.event.pull_request.user.login": author,
-        "github.head_ref": branch,
-        "github.repository": "octo-org/serverlessapp-gitops",
-        "github.event.pull_request.head.repo.full_name": (
-            "octo-org/serverlessapp-gitops" if head == "same" else head
-        ),
+    condition = parsed("regenerate.yml").jobs["synth"]["if"]
+    github = {
+        "actor": actor,
+        "head_ref": branch,
+        "repository": REPOSITORY,
+        "event": {
+            "pull_request": {
+                "user": {"login": author},
+                "head": {"repo": {"full_name": REPOSITORY if head == "same" else head}},
+            }
+        },
     }
-    assert _job_runs(job["if"], context, [], cancelled=False) is runs
+    status = {"success": True, "failure": False, "cancelled": False, "always": True}
+    assert evaluate(condition, {"github": github}, status).truthy is runs
 
 
 def test_regenerate_runs_the_dependencies_without_the_write_token(
@@ -939,7 +685,7 @@ def test_regenerate_runs_the_dependencies_without_the_write_token(
     jobs = workflows["regenerate.yml"]["jobs"]
     synth = jobs["synth"]
     assert synth["permissions"] == {"contents": "read"}
-    assert synth["steps"][0]["with"]["persist-credentials"] is False
+    assert synth["steps"][0]["with"]["persist-credentials"] == "false"
     runs = [s for s in synth["steps"] if "run" in s]
     assert [s["run"] for s in runs[:2]] == [
         "python -m generator check",
@@ -960,7 +706,7 @@ def test_regenerate_pushes_only_generated_files_and_only_the_push_sees_the_token
     assert push["needs"] == "synth"
     assert push["if"] == "needs.synth.outputs.changed == 'true'"
     steps = push["steps"]
-    assert steps[0]["with"]["persist-credentials"] is False
+    assert steps[0]["with"]["persist-credentials"] == "false"
     assert _setup_steps(push) == []  # installs nothing from the pull request
     runs = [s for s in steps if "run" in s]
     check, commit = runs
@@ -977,21 +723,33 @@ def test_regenerate_pushes_only_generated_files_and_only_the_push_sees_the_token
     assert "close and reopen" in note["steps"][0]["with"]["script"]
 
 
-def test_the_evaluator_models_contains_over_needs_results() -> None:
-    context = {"needs.a.result": "success", "needs.b.result": "failure"}
+def test_the_evaluator_is_githubs_own_over_needs_results() -> None:
+    # The deploy slots' conditions rest on `contains(needs.*.result, ...)` over a filtered array.
     condition = "!cancelled() && !contains(needs.*.result, 'failure')"
-    assert _job_runs(condition, context, ["a", "b"], cancelled=False) is False
-    context["needs.b.result"] = "skipped"
-    assert _job_runs(condition, context, ["a", "b"], cancelled=False) is True
+    needs = {"a": {"result": "success"}, "b": {"result": "failure"}}
+    status = {"cancelled": False}
+    assert evaluate(condition, {"needs": needs}, status).truthy is False
+    needs["b"]["result"] = "skipped"
+    assert evaluate(condition, {"needs": needs}, status).truthy is True
+    # Comparisons ignore case and an absent input is null, as on GitHub.
+    assert evaluate("inputs.environment || 'all'", {"inputs": {}}, status).value == "all"
+    assert evaluate("'Main' == 'main'", {}).truthy is True
 
 
 @pytest.mark.parametrize(
-    "condition", ["contains(fromJSON('[1]'), inputs.environment)", "github.actor == 'x'", "a ==="]
+    ("condition", "context"),
+    [
+        ("github.actor == 'x'", {}),  # a context the run does not give
+        ("success()", {}),  # a status function where none is given
+        ("nosuchfunction(1)", {}),
+        ("a ===", {"a": "b"}),
+    ],
 )
-def test_the_evaluator_rejects_what_it_does_not_model(condition: str) -> None:
-    context = {"inputs.environment": "dev", "a": "b"}
-    with pytest.raises(UnmodelledExpression):
-        _job_runs(condition, context, [], cancelled=False)
+def test_the_evaluator_refuses_what_the_run_does_not_give(
+    condition: str, context: dict[str, Any]
+) -> None:
+    with pytest.raises(ExpressionFailed):
+        evaluate(condition, context)
 
 
 # A remote `uses:` line: owner/repo[/path]@<40-hex commit> # v<release> (Dependabot's format).
@@ -1063,6 +821,11 @@ def test_dependabot_updates_pip_and_actions() -> None:
     assert ecosystems == {"pip", "github-actions", "npm"}
     pip = next(u for u in config["updates"] if u["package-ecosystem"] == "pip")
     assert pip["directories"] == ["/", "/tests/bench"]  # the project and the bench tools
+    # The workflows and the composite action: Dependabot moves each SHA pin and its comment.
+    actions = next(u for u in config["updates"] if u["package-ecosystem"] == "github-actions")
+    assert actions["directories"] == ["/", "/.github/actions/*"]
+    npm = next(u for u in config["updates"] if u["package-ecosystem"] == "npm")
+    assert "/tests/workflows" in npm["directories"]  # GitHub's parser, as the tests run it
 
 
 # --- every run step calls a command that exists in the project ----------------------------------
@@ -1073,17 +836,11 @@ def _make_targets() -> set[str]:
     return set(re.findall(r"^([A-Za-z0-9_.-]+):", text, flags=re.MULTILINE))
 
 
-def _commands(script: str) -> list[list[str]]:
-    """Each command line of a run script as words (continuations joined, comments dropped)."""
-    lines = script.replace("\\\n", " ").splitlines()
-    return [shlex.split(line, comments=True) for line in lines if line.strip()]
-
-
 def _all_run_scripts(workflows: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     scripts = [
         (f"{f}:{name}", run) for f, name, job in _jobs(workflows) for run in _runs(job["steps"])
     ]
-    scripts += [("actions/setup", run) for run in _runs(_load(SETUP_ACTION)["runs"]["steps"])]
+    scripts += [("actions/setup", run) for run in _runs(_action()["runs"]["steps"])]
     return scripts
 
 
@@ -1114,7 +871,7 @@ def test_every_run_step_calls_a_project_command(
     parser = build_parser()
     problems = []
     for where, script in _all_run_scripts(workflows):
-        for words in _commands(script):
+        for words in commands(script):
             head = words[0]
             if head == "make":
                 missing = [t for t in words[1:] if t not in targets]
