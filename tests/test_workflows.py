@@ -41,6 +41,7 @@ from tests.workflows.simulate import (
     environments_command,
     parsed,
     simulate,
+    subject,
 )
 
 ROOT = CHECKOUT
@@ -135,23 +136,55 @@ def test_no_workflow_grants_permissions_by_default(workflows: dict[str, dict[str
         assert workflow["permissions"] == {}, name
 
 
+def _called(job: dict[str, Any]) -> dict[str, Any] | None:
+    """The workflow a job calls (`uses: ./.github/workflows/x.yml`), as GitHub's parser read it."""
+    uses = job.get("uses")
+    if uses is None:
+        return None
+    assert uses.startswith("./.github/workflows/"), uses  # no remote reusable workflow
+    return parsed(uses.rsplit("/", 1)[1]).tree
+
+
 def test_every_job_declares_its_permissions_and_a_timeout(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
     for file, name, job in _jobs(workflows):
         assert "permissions" in job, f"{file}: job {name} declares no permissions"
-        assert isinstance(job.get("timeout-minutes"), int), f"{file}: job {name} has no timeout"
+        if _called(job) is None:  # a caller's jobs are the called workflow's, timed there
+            assert isinstance(job.get("timeout-minutes"), int), f"{file}: job {name}: no timeout"
+
+
+def _assumes_a_role(job: dict[str, Any]) -> bool:
+    called = _called(job)
+    if called is not None:
+        return any(_assumes_a_role(j) for j in called["jobs"].values())
+    return any(u.startswith(f"{CREDENTIALS_ACTION}@") for u in _uses(job))
 
 
 def test_id_token_write_only_in_jobs_that_assume_a_role(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
     for file, name, job in _jobs(workflows):
-        assumes = any(u.startswith(f"{CREDENTIALS_ACTION}@") for u in _uses(job))
+        assumes = _assumes_a_role(job)
         granted = job["permissions"].get("id-token") == "write"
         assert assumes == granted, (
             f"{file}: job {name}: assumes a role {assumes}, id-token {granted}"
         )
+
+
+def test_a_called_workflow_gets_no_more_than_its_caller_grants(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    # GitHub caps a called workflow's jobs at the calling job's permissions; the called jobs
+    # still say exactly what they use, and the caller passes no secrets.
+    for file, name, job in _jobs(workflows):
+        called = _called(job)
+        if called is None:
+            continue
+        assert "secrets" not in job, f"{file}: {name}"
+        granted = set(job["permissions"].items())
+        for inner, inner_job in called["jobs"].items():
+            assert set(inner_job["permissions"].items()) <= granted, f"{file}: {name}/{inner}"
 
 
 # Jobs that may write anything but an OIDC token, and exactly what they may write.
@@ -287,7 +320,11 @@ def _holds_credentials(job: dict[str, Any]) -> bool:
 def test_every_job_holding_credentials_installs_only_the_deploy_lock_before_asking(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    holders = [(f, n, job) for f, n, job in _jobs(workflows) if _holds_credentials(job)]
+    holders = [
+        (f, n, job)
+        for f, n, job in _jobs(workflows)
+        if _holds_credentials(job) and _called(job) is None  # a caller runs no step itself
+    ]
     assert len(holders) >= 7  # pr plan, deploy plan-N/apply-N, drift, preview x2, cleanup
     for file, name, job in holders:
         setups = _setup_steps(job)
@@ -385,17 +422,34 @@ def test_plans_skip_forks_with_a_note(workflows: dict[str, dict[str, Any]]) -> N
 
 
 def _slots(jobs: dict[str, Any]) -> list[int]:
-    return sorted(int(n.split("-")[1]) for n in jobs if n.startswith("plan-"))
+    return sorted(int(n.split("-")[1]) for n in jobs if n.startswith("wave-"))
 
 
 def test_deploy_has_one_slot_per_possible_wave(workflows: dict[str, dict[str, Any]]) -> None:
     jobs = workflows["deploy.yml"]["jobs"]
     assert _slots(jobs) == list(range(1, MAX_WAVES + 1))
-    assert set(workflows["deploy.yml"]["jobs"]["rollout"]["outputs"]) == {
-        f"wave{n}" for n in range(1, MAX_WAVES + 1)
-    }
-    for n in range(1, MAX_WAVES + 1):
-        assert {f"changes-{n}", f"apply-{n}"} <= set(jobs)
+    assert set(jobs["rollout"]["outputs"]) == {f"wave{n}" for n in range(1, MAX_WAVES + 1)}
+
+
+def test_each_slot_calls_the_one_wave_workflow_and_no_job_is_copied(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    # One wave, written once: deploy.yml has its rollout and one calling job per slot.
+    jobs = workflows["deploy.yml"]["jobs"]
+    assert set(jobs) == {"rollout", *(f"wave-{n}" for n in _slots(jobs))}
+    for n in _slots(jobs):
+        slot = jobs[f"wave-{n}"]
+        assert slot["uses"] == "./.github/workflows/wave.yml"
+        assert slot["with"] == {
+            "wave": n,
+            "environments": f"${{{{ needs.rollout.outputs.wave{n} }}}}",
+        }
+        # Every earlier slot: a failed wave stops all later ones, even past an empty slot.
+        assert slot["needs"] == ["rollout", *(f"wave-{k}" for k in range(1, n))]
+        assert slot["permissions"] == {"contents": "read", "id-token": "write"}
+    wave = workflows["wave.yml"]
+    assert set(wave["on"]) == {"workflow_call"}  # nothing else starts it
+    assert set(wave["jobs"]) == {"plan", "changes", "apply"}
 
 
 def test_every_environment_file_fits_a_wave_slot(repo_root: Path) -> None:
@@ -407,47 +461,57 @@ def test_every_environment_file_fits_a_wave_slot(repo_root: Path) -> None:
 def test_plan_jobs_keep_the_change_set_outside_the_github_environment(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    jobs = workflows["deploy.yml"]["jobs"]
-    for n in _slots(jobs):
-        plan = jobs[f"plan-{n}"]
-        assert "environment" not in plan  # no approval before the plan exists
-        (run,) = _runs(plan["steps"])
-        words = shlex.split(run)
-        assert words[:6] == ["python", "-m", "generator", "plan", "--env", "$ENVIRONMENT"]
-        assert "--keep" in words
-        # The plan-main role keeps change sets with the CloudFormation role; it never executes.
-        assert words[words.index("--role-arn") + 1] == "$CLOUDFORMATION_ROLE_ARN"
-        creds = next(s for s in plan["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
-        assert creds["with"]["role-to-assume"] == "${{ matrix.plan_main_role_arn }}"
-        upload = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload"))
-        # One artifact per environment: matrix job outputs are last-writer-wins.
-        assert upload["with"]["name"] == "plan-${{ matrix.name }}"
-        assert ".state/plan-${{ matrix.name }}.changeset" in upload["with"]["path"]
-        assert upload["with"]["include-hidden-files"] == "true"
+    plan = workflows["wave.yml"]["jobs"]["plan"]
+    assert plan["strategy"]["matrix"] == {"include": "${{ fromJSON(inputs.environments) }}"}
+    assert "environment" not in plan  # no approval before the plan exists
+    (run,) = _runs(plan["steps"])
+    words = shlex.split(run)
+    assert words[:6] == ["python", "-m", "generator", "plan", "--env", "$ENVIRONMENT"]
+    assert "--keep" in words
+    # The plan-main role keeps change sets with the CloudFormation role; it never executes.
+    assert words[words.index("--role-arn") + 1] == "$CLOUDFORMATION_ROLE_ARN"
+    creds = next(s for s in plan["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
+    assert creds["with"]["role-to-assume"] == "${{ matrix.plan_main_role_arn }}"
+    upload = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload"))
+    # One artifact per environment: matrix job outputs are last-writer-wins.
+    assert upload["with"]["name"] == "plan-${{ matrix.name }}"
+    assert ".state/plan-${{ matrix.name }}.changeset" in upload["with"]["path"]
+    assert upload["with"]["include-hidden-files"] == "true"
+    assert upload["if"] == "${{ !cancelled() }}"  # a blocked plan's summary is kept too
+
+
+def test_the_changes_job_reads_the_kept_plans_of_its_own_wave(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    changes = workflows["wave.yml"]["jobs"]["changes"]
+    assert changes["needs"] == ["plan"]
+    step = next(s for s in changes["steps"] if s.get("id") == "changes")
+    words = shlex.split(step["run"])
+    assert words[words.index("--wave") + 1] == "$WAVE"
+    assert step["env"] == {"WAVE": "${{ inputs.wave }}"}
+    assert "--kept-plans" in words
 
 
 def test_apply_jobs_execute_exactly_the_planned_change_set_in_the_github_environment(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    jobs = workflows["deploy.yml"]["jobs"]
-    for n in _slots(jobs):
-        apply = jobs[f"apply-{n}"]
-        assert apply["environment"] == "${{ matrix.name }}"
-        assert apply["concurrency"] == {
-            "group": "deploy-${{ matrix.name }}",
-            "cancel-in-progress": False,
-        }
-        assert apply["needs"] == [f"changes-{n}"]
-        (run,) = _runs(apply["steps"])
-        words = shlex.split(run)
-        assert words[:8] == [
-            "python", "-m", "generator", "deploy", "--env", "$ENVIRONMENT",
-            "--change-set", "$CHANGE_SET",
-        ]  # fmt: skip
-        step = next(s for s in apply["steps"] if "run" in s)
-        assert step["env"]["CHANGE_SET"] == "${{ matrix.change_set }}"
-        creds = next(s for s in apply["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
-        assert creds["with"]["role-to-assume"] == "${{ matrix.deploy_role_arn }}"
+    apply = workflows["wave.yml"]["jobs"]["apply"]
+    assert apply["environment"] == "${{ matrix.name }}"
+    assert apply["concurrency"] == {
+        "group": "deploy-${{ matrix.name }}",
+        "cancel-in-progress": False,
+    }
+    assert apply["needs"] == ["changes"]
+    (run,) = _runs(apply["steps"])
+    words = shlex.split(run)
+    assert words[:8] == [
+        "python", "-m", "generator", "deploy", "--env", "$ENVIRONMENT",
+        "--change-set", "$CHANGE_SET",
+    ]  # fmt: skip
+    step = next(s for s in apply["steps"] if "run" in s)
+    assert step["env"]["CHANGE_SET"] == "${{ matrix.change_set }}"
+    creds = next(s for s in apply["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
+    assert creds["with"]["role-to-assume"] == "${{ matrix.deploy_role_arn }}"
 
 
 # --- runs of the workflows, simulated (tests/workflows/simulate.py) ---------------------------
@@ -483,11 +547,37 @@ def test_a_push_plans_and_applies_every_environment_wave_by_wave(workspace: Path
     assert run.applied == ["dev", "staging", "prod"]
 
 
+def test_a_wave_plans_with_plan_main_on_main_and_applies_in_each_github_environment(
+    workspace: Path,
+) -> None:
+    run = simulate("deploy.yml", workspace)
+    regions = {
+        name: env.region for name, env in load_environments(workspace / "environments").items()
+    }
+    on_main = subject("ref:refs/heads/main", "wave.yml", "refs/heads/main")
+    plans = [c for c in run.credentials if c.job.endswith("/plan")]
+    applies = [c for c in run.credentials if c.job.endswith("/apply")]
+    assert [c.target for c in plans] == [c.target for c in applies] == ["dev", "staging", "prod"]
+    for plan in plans:
+        assert plan.role_arn.endswith(f":role/{naming.plan_main_role_name(plan.target)}")
+        assert (plan.environment, plan.subject) == (None, on_main)
+        assert plan.region == regions[plan.target]
+    for apply in applies:
+        assert apply.role_arn.endswith(f":role/{naming.deploy_role_name(apply.target)}")
+        assert apply.environment == apply.target
+        assert apply.subject == subject(
+            f"environment:{apply.target}", "wave.yml", "refs/heads/main"
+        )
+        assert apply.region == regions[apply.target]
+
+
 def test_a_blocked_plan_stops_before_approval_and_stops_later_waves(workspace: Path) -> None:
     run = simulate("deploy.yml", workspace, blocked=("staging",))
     assert run.planned == ["dev", "staging"]
     assert run.applied == ["dev"]
-    assert run.results["apply-2"] == "skipped"  # no approval is ever requested
+    assert run.results["wave-2/apply"] == "skipped"  # no approval is ever requested
+    assert run.results["wave-2"] == "failure"
+    assert run.results["wave-3"] == "skipped"
 
 
 def test_a_failed_deploy_stops_later_waves(workspace: Path) -> None:
@@ -499,7 +589,8 @@ def test_no_changes_applies_nothing_and_the_next_wave_goes_on(workspace: Path) -
     run = simulate("deploy.yml", workspace, unchanged=("dev", "prod"))
     assert run.planned == ["dev", "staging", "prod"]
     assert run.applied == ["staging"]
-    assert (run.results["apply-1"], run.results["apply-3"]) == ("skipped", "skipped")
+    assert (run.results["wave-1/apply"], run.results["wave-3/apply"]) == ("skipped", "skipped")
+    assert run.results["wave-1"] == run.results["wave-3"] == "success"
 
 
 @pytest.mark.parametrize("choice", ["dev", "staging", "prod"])
@@ -519,7 +610,7 @@ def test_nothing_deploys_from_another_branch(workspace: Path) -> None:
 
 
 def test_nothing_later_runs_once_the_run_is_cancelled(workspace: Path) -> None:
-    run = simulate("deploy.yml", workspace, cancel_after="apply-1")
+    run = simulate("deploy.yml", workspace, cancel_after="wave-1")
     assert (run.planned, run.applied) == (["dev"], ["dev"])
 
 
@@ -547,7 +638,7 @@ def test_a_later_wave_runs_when_earlier_slots_are_empty(workspace: Path) -> None
         (workspace / "environments" / f"{name}.yaml").unlink()
     run = simulate("deploy.yml", workspace)
     assert run.applied == ["prod"]
-    assert run.results["plan-1"] == run.results["plan-2"] == "skipped"
+    assert run.results["wave-1"] == run.results["wave-2"] == "skipped"
 
 
 def test_drift_checks_every_environment_with_its_drift_role_in_its_region(
@@ -838,7 +929,9 @@ def _make_targets() -> set[str]:
 
 def _all_run_scripts(workflows: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     scripts = [
-        (f"{f}:{name}", run) for f, name, job in _jobs(workflows) for run in _runs(job["steps"])
+        (f"{f}:{name}", run)
+        for f, name, job in _jobs(workflows)
+        for run in _runs(job.get("steps", []))
     ]
     scripts += [("actions/setup", run) for run in _runs(_action()["runs"]["steps"])]
     return scripts
@@ -850,6 +943,7 @@ def _expand(words: list[str], env: str) -> list[str]:
         "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::1:role/x",
         "CHANGE_SET": "arn:aws:cloudformation:us-west-2:111111111111:changeSet/kept-x/0a1b2c3d",
         "ONLY": "all",
+        "WAVE": "1",
         "PULL_REQUEST": "7",
     }
     return [re.sub(r"\$(\w+)", lambda m: values.get(m.group(1), m.group(0)), w) for w in words]

@@ -73,6 +73,7 @@ class Credential:
     """One role a job assumed, and what GitHub's token said about the job."""
 
     job: str
+    target: str  # the matrix entry's environment name
     role_arn: str
     region: str
     audience: str
@@ -291,7 +292,7 @@ class _Simulation:
             if "uses" in step:
                 if step["uses"].startswith(f"{CREDENTIALS_ACTION}@"):
                     given = evaluate_field(workflow, [*path, "with"], step_context).value
-                    self._credential(workflow, label, given, environment)
+                    self._credential(workflow, label, target, given, environment)
                 continue
             step_env = dict(env)
             if "env" in step:
@@ -314,12 +315,18 @@ class _Simulation:
         return failed, step_outputs
 
     def _credential(
-        self, workflow: Parsed, label: str, given: Mapping[str, Any], environment: str | None
+        self,
+        workflow: Parsed,
+        label: str,
+        target: str,
+        given: Mapping[str, Any],
+        environment: str | None,
     ) -> None:
         ref = self.github["ref"]
         self.run.credentials.append(
             Credential(
                 job=label,
+                target=target,
                 role_arn=str(given["role-to-assume"]),
                 region=str(given["aws-region"]),
                 # configure-aws-credentials asks for this audience unless told otherwise.
