@@ -190,7 +190,7 @@ def test_a_called_workflow_gets_no_more_than_its_caller_grants(
 # Jobs that may write anything but an OIDC token, and exactly what they may write.
 WRITERS = {
     ("pr.yml", "comment"): {"pull-requests": "write"},
-    ("preview.yml", "comment"): {"pull-requests": "write"},
+    ("pr.yml", "preview-comment"): {"pull-requests": "write"},
     ("regenerate.yml", "push"): {"contents": "write"},
     ("regenerate.yml", "note"): {"pull-requests": "write"},
 }
@@ -672,26 +672,70 @@ def _add_previews(root: Path, env: str) -> None:
     path.write_text(text.replace("deploy:\n", "deploy:\n  previews: true\n"), encoding="utf-8")
 
 
+def _labelled(root: Path, **kwargs: Any) -> Any:
+    """A push to a pull request that carries the `preview` label."""
+    return simulate("pr.yml", root, event="pull_request", labels=("preview",), **kwargs)
+
+
 def test_a_labelled_pull_request_deploys_a_preview_of_each_previewed_environment(
     workspace: Path,
 ) -> None:
-    run = simulate("preview.yml", workspace, event="pull_request", labels=("preview",))
+    run = _labelled(workspace)
     assert run.previewed == ["dev"]
     assert run.destroyed == []
-    assert run.results["comment"] == "success"
+    assert run.results["preview-comment"] == "success"
+
+
+def test_a_preview_deploys_only_after_the_gates_pass(workspace: Path) -> None:
+    run = _labelled(workspace, failing_make=("test",))
+    assert run.results["gates"] == "failure"
+    assert (run.previewed, run.planned) == ([], [])
+    handler = _labelled(workspace, failing_make=("test-handler-py313",))
+    assert handler.previewed == []
+
+
+def test_a_preview_deploys_in_its_reviewed_github_environment_with_the_preview_role(
+    workspace: Path,
+) -> None:
+    run = _labelled(workspace)
+    (credential,) = [c for c in run.credentials if c.job == "preview"]
+    assert credential.role_arn.endswith(f":role/{naming.preview_role_name('dev')}")
+    assert credential.environment == "preview-dev"
+    assert credential.subject == subject("environment:preview-dev", "pr.yml", "refs/pull/7/merge")
+    # The plans of the same run stay outside any environment, with the plan role.
+    plans = [c for c in run.credentials if c.job == "plan"]
+    assert {c.environment for c in plans} == {None}
+    assert {c.subject for c in plans} == {subject("pull_request", "pr.yml", "refs/pull/7/merge")}
 
 
 def test_a_new_previewed_environment_joins_the_preview_workflows(workspace: Path) -> None:
     _add_previews(workspace, "staging")
-    run = simulate("preview.yml", workspace, event="pull_request", labels=("preview",))
+    run = _labelled(workspace)
     assert run.previewed == ["dev", "staging"]
+    assert run.environments[("preview", "staging")] == "preview-staging"
     cleanup = simulate("preview-cleanup.yml", workspace, event="schedule")
     assert cleanup.expired == ["dev", "staging"]
+    closed = simulate(
+        "preview.yml", workspace, event="pull_request", action="closed", labels=("preview",)
+    )
+    assert closed.destroyed == ["dev", "staging"]
 
 
 def test_without_the_label_nothing_is_previewed(workspace: Path) -> None:
-    run = simulate("preview.yml", workspace, event="pull_request", labels=("docs",))
+    run = simulate("pr.yml", workspace, event="pull_request", labels=("docs",))
     assert (run.previewed, run.destroyed) == ([], [])
+    assert run.planned == list(CI_ENVIRONMENTS)  # the plans go on
+
+
+def test_adding_a_label_reruns_the_gates(workspace: Path) -> None:
+    # A run whose gates were skipped would report them as passed: they run on every event.
+    for label in ("preview", "docs"):
+        run = simulate(
+            "pr.yml", workspace, event="pull_request", action="labeled", label=label,
+            labels=(label,),
+        )  # fmt: skip
+        assert (run.results["gates"], run.results["handler"]) == ("success", "success")
+    assert "labeled" in parsed("pr.yml").tree["on"]["pull_request"]["types"]
 
 
 def test_removing_the_label_destroys_the_preview(workspace: Path) -> None:
@@ -699,6 +743,11 @@ def test_removing_the_label_destroys_the_preview(workspace: Path) -> None:
         "preview.yml", workspace, event="pull_request", action="unlabeled", label="preview"
     )
     assert (run.previewed, run.destroyed) == ([], ["dev"])
+    (credential,) = run.credentials
+    assert credential.environment == "preview-dev"  # approved like a deploy
+    assert credential.subject == subject(
+        "environment:preview-dev", "preview.yml", "refs/pull/7/merge"
+    )
     other = simulate(
         "preview.yml", workspace, event="pull_request", action="unlabeled", label="docs"
     )
@@ -710,34 +759,54 @@ def test_closing_the_pull_request_destroys_the_preview(workspace: Path) -> None:
         "preview.yml", workspace, event="pull_request", action="closed", labels=("preview",)
     )
     assert (run.previewed, run.destroyed) == ([], ["dev"])
+    unlabelled = simulate("preview.yml", workspace, event="pull_request", action="closed")
+    assert unlabelled.destroyed == []  # nothing was previewed
 
 
 def test_forks_get_no_preview(workspace: Path) -> None:
-    run = simulate(
-        "preview.yml", workspace, event="pull_request", labels=("preview",),
+    run = _labelled(workspace, head_repository="fork/x")
+    assert (run.previewed, run.destroyed) == ([], [])
+    closed = simulate(
+        "preview.yml", workspace, event="pull_request", action="closed", labels=("preview",),
         head_repository="fork/x",
     )  # fmt: skip
-    assert (run.previewed, run.destroyed) == ([], [])
+    assert closed.destroyed == []
 
 
 def test_the_cleanup_destroys_expired_previews_on_main_only(workspace: Path) -> None:
-    assert simulate("preview-cleanup.yml", workspace, event="schedule").expired == ["dev"]
+    run = simulate("preview-cleanup.yml", workspace, event="schedule")
+    assert run.expired == ["dev"]
+    (credential,) = run.credentials
+    assert credential.environment is None  # main's reviewed code, no approval on a schedule
+    assert credential.subject == subject(
+        "ref:refs/heads/main", "preview-cleanup.yml", "refs/heads/main"
+    )
     other = simulate("preview-cleanup.yml", workspace, event="schedule", ref="refs/heads/x")
     assert other.expired == []
 
 
 def test_preview_jobs_use_the_preview_role(workflows: dict[str, dict[str, Any]]) -> None:
-    jobs = [
-        *(workflows["preview.yml"]["jobs"][n] for n in ("deploy", "destroy")),
-        workflows["preview-cleanup.yml"]["jobs"]["expired"],
+    in_environment = [
+        workflows["pr.yml"]["jobs"]["preview"],
+        workflows["preview.yml"]["jobs"]["destroy"],
     ]
-    for job in jobs:
-        assert "environment" not in job
+    cleanup = workflows["preview-cleanup.yml"]["jobs"]["expired"]
+    for job in [*in_environment, cleanup]:
         creds = next(s for s in job["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
         assert creds["with"]["role-to-assume"] == "${{ matrix.preview_role_arn }}"
         assert job["strategy"]["matrix"]["include"] == (
             "${{ fromJSON(needs.rollout.outputs.previews) }}"
         )
+    for job in in_environment:
+        assert job["environment"] == "preview-${{ matrix.name }}"
+        # A deploy and a destroy of one preview never overlap, and neither is cancelled.
+        assert job["concurrency"] == {
+            "group": "preview-${{ github.event.pull_request.number }}-${{ matrix.name }}",
+            "cancel-in-progress": False,
+        }
+    assert "environment" not in cleanup
+    deploy = workflows["pr.yml"]["jobs"]["preview"]
+    assert {"gates", "handler"} <= set(deploy["needs"])  # after every gate of the run
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,7 @@ class Outcome:
     blocked: tuple[str, ...]
     unchanged: tuple[str, ...]
     failing: tuple[str, ...]
+    failing_make: tuple[str, ...] = ()  # make targets that fail (`make test`: the gates)
 
 
 @contextmanager
@@ -143,6 +144,8 @@ def _command(
 ) -> tuple[bool, dict[str, str]]:
     """One command of a run step: whether it failed, and the outputs it wrote."""
     verb = words[3] if words[:3] == ["python", "-m", "generator"] else None
+    if words[0] == "make":
+        return bool(set(words[1:]) & set(outcome.failing_make)), {}
     if verb == "environments":
         return False, environments_command(words, env, outcome.root)
     if verb == "plan":
@@ -347,6 +350,7 @@ def simulate(
     blocked: tuple[str, ...] = (),
     unchanged: tuple[str, ...] = (),
     failing: tuple[str, ...] = (),
+    failing_make: tuple[str, ...] = (),
     cancel_after: str | None = None,
     head_repository: str = REPOSITORY,
     action: str = "synchronize",
@@ -378,6 +382,7 @@ def simulate(
             },
         }
     inputs = {"environment": choice} if event == "workflow_dispatch" else {}
-    simulation = _Simulation(github, Outcome(root, blocked, unchanged, failing), cancel_after)
+    outcome = Outcome(root, blocked, unchanged, failing, failing_make)
+    simulation = _Simulation(github, outcome, cancel_after)
     simulation.workflow(parsed(workflow), inputs)
     return simulation.run
