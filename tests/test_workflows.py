@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,15 @@ import pytest
 import yaml
 
 from generator import naming
+from generator.ci_access.trust import PREVIEW_ENVIRONMENT_PREFIX, Workflow
 from generator.cli import build_parser
 from generator.config import MAX_WAVES, load_environments
+from generator.naming import CiId
+from generator.resolve import Known, resolve_template
 from generator.rollout import ci_environments
 from generator.workspace import CHECKOUT
+from tests.policy.iam_simulation import ALLOWED, DENIED, Request, SimulatorMissing, outcome
+from tests.policy.iam_simulation import simulate as simulate_iam
 from tests.workflows.github import (
     ExpressionFailed,
     ToolMissing,
@@ -798,7 +804,8 @@ def test_preview_jobs_use_the_preview_role(workflows: dict[str, dict[str, Any]])
             "${{ fromJSON(needs.rollout.outputs.previews) }}"
         )
     for job in in_environment:
-        assert job["environment"] == "preview-${{ matrix.name }}"
+        # The GitHub environment the preview role trusts (generator/ci_access/trust.py).
+        assert job["environment"] == PREVIEW_ENVIRONMENT_PREFIX + "${{ matrix.name }}"
         # A deploy and a destroy of one preview never overlap, and neither is cancelled.
         assert job["concurrency"] == {
             "group": "preview-${{ github.event.pull_request.number }}-${{ matrix.name }}",
@@ -807,6 +814,94 @@ def test_preview_jobs_use_the_preview_role(workflows: dict[str, dict[str, Any]])
     assert "environment" not in cleanup
     deploy = workflows["pr.yml"]["jobs"]["preview"]
     assert {"gates", "handler"} <= set(deploy["needs"])  # after every gate of the run
+
+
+# --- the tokens the jobs get, against the roles' trust (templates/ci-access.json) ----------------
+
+GITHUB_ROLES = {
+    "plan": naming.plan_role_name,
+    "plan-main": naming.plan_main_role_name,
+    "drift": naming.drift_role_name,
+    "deploy": naming.deploy_role_name,
+    "preview": naming.preview_role_name,
+}
+
+
+@cache
+def _trust_policies(account: str, region: str) -> dict[str, Any]:
+    """Each role's trust policy by role name, as IAM holds it in ``account``."""
+    template = json.loads((ROOT / naming.TEMPLATES_DIR / "ci-access.json").read_text())
+    known = Known(account=account, region=region, refs={CiId.REPOSITORY: REPOSITORY})
+    policies = {}
+    for resource in resolve_template(template, known)["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        document = json.loads(json.dumps(resource["Properties"]["AssumeRolePolicyDocument"]))
+        for statement in document["Statement"]:
+            federated = statement["Principal"].get("Federated")
+            if isinstance(federated, dict):  # the provider created here, or the account's own
+                statement["Principal"]["Federated"] = federated["Fn::If"][2]
+        policies[resource["Properties"]["RoleName"]] = document
+    return policies
+
+
+def test_every_workflow_file_a_role_trusts_exists_and_asks_for_credentials(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    trusted = {v for k, v in vars(Workflow).items() if not k.startswith("_")}
+    assumes = {f for f, _, job in _jobs(workflows) if _assumes_a_role(job) and "uses" not in job}
+    assert trusted == assumes
+
+
+def test_each_job_token_assumes_exactly_the_role_it_asks_for_and_no_other(
+    workspace: Path,
+) -> None:
+    # Every credentialed job of every workflow, simulated, presents the OIDC subject GitHub gives
+    # it; IAM's evaluator (tests/policy/iam_simulation.py) runs it against every CI role of its
+    # environment: the one the job asks for trusts it, no other does.
+    runs = [
+        simulate("deploy.yml", workspace),
+        simulate("pr.yml", workspace, event="pull_request", labels=("preview",)),
+        simulate("preview.yml", workspace, event="pull_request", action="closed",
+                 labels=("preview",)),
+        simulate("preview-cleanup.yml", workspace, event="schedule"),
+        simulate("drift.yml", workspace, event="schedule"),
+    ]  # fmt: skip
+    credentials = [c for run in runs for c in run.credentials]
+    requests: dict[str, Request] = {}
+    expected: dict[str, str] = {}
+    asked = set()
+    for index, credential in enumerate(credentials):
+        account = credential.role_arn.split(":")[4]
+        policies = _trust_policies(account, credential.region)
+        for role, role_name in GITHUB_ROLES.items():
+            name = role_name(credential.target)
+            if name not in policies:
+                continue  # no previews for this environment
+            arn = f"arn:aws:iam::{account}:role/{name}"
+            case = f"{index}:{credential.job}:{credential.target}->{role}"
+            requests[case] = Request(
+                f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com",
+                "sts:AssumeRoleWithWebIdentity",
+                arn,
+                {},
+                resource_policy=policies[name],
+                context={
+                    "token.actions.githubusercontent.com:aud": credential.audience,
+                    "token.actions.githubusercontent.com:sub": credential.subject,
+                },
+                web_identity=True,
+            )
+            expected[case] = ALLOWED if arn == credential.role_arn else DENIED
+            if arn == credential.role_arn:
+                asked.add(role)
+    assert asked == set(GITHUB_ROLES)  # every kind of role was asked for by some job
+    try:
+        verdicts = simulate_iam(requests)
+    except SimulatorMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
+    outcomes = {case: outcome(verdict) for case, verdict in verdicts.items()}
+    assert outcomes == expected
 
 
 @pytest.mark.parametrize(
