@@ -23,7 +23,12 @@ import pytest
 import yaml
 
 from generator import naming
-from generator.ci_access.trust import PREVIEW_ENVIRONMENT_PREFIX, Workflow
+from generator.ci_access.trust import (
+    PREVIEW_ENVIRONMENT_PREFIX,
+    SUBJECT_CLAIM_KEYS,
+    Subject,
+    Workflow,
+)
 from generator.cli import build_parser
 from generator.config import MAX_WAVES, load_environments
 from generator.naming import CiId
@@ -843,6 +848,21 @@ def _trust_policies(account: str, region: str) -> dict[str, Any]:
                 statement["Principal"]["Federated"] = federated["Fn::If"][2]
         policies[resource["Properties"]["RoleName"]] = document
     return policies
+
+
+def test_the_documented_subject_customization_is_the_one_the_trust_expects() -> None:
+    # docs/ci.md's one-time `gh api` setting, its verification, and the subjects the simulated
+    # jobs present are all the form generator/ci_access/trust.py builds its trust from.
+    setting = {"use_default": False, "include_claim_keys": list(SUBJECT_CLAIM_KEYS)}
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    assert json.dumps(setting) in text
+    assert json.dumps(setting, separators=(",", ":")) in text
+    assert "gh api --method PUT repos/OWNER/REPO/actions/oidc/customization/sub" in text
+    for context, workflow, ref in [
+        ("pull_request", "pr.yml", "refs/pull/7/merge"),
+        ("environment:prod", "wave.yml", "refs/heads/main"),
+    ]:
+        assert subject(context, workflow, ref) == Subject(context, workflow, ref).value(REPOSITORY)
 
 
 def test_every_workflow_file_a_role_trusts_exists_and_asks_for_credentials(
