@@ -873,6 +873,7 @@ def test_every_workflow_file_a_role_trusts_exists_and_asks_for_credentials(
     assert trusted == assumes
 
 
+@pytest.mark.slow(3)
 def test_each_job_token_assumes_exactly_the_role_it_asks_for_and_no_other(
     workspace: Path,
 ) -> None:
