@@ -568,7 +568,7 @@ def test_a_wave_plans_with_plan_main_on_main_and_applies_in_each_github_environm
     on_main = subject("ref:refs/heads/main", "wave.yml", "refs/heads/main")
     plans = [c for c in run.credentials if c.job.endswith("/plan")]
     applies = [c for c in run.credentials if c.job.endswith("/apply")]
-    assert [c.target for c in plans] == [c.target for c in applies] == ["dev", "staging", "prod"]
+    assert [c.target for c in plans] == [c.target for c in applies] == list(CI_ENVIRONMENTS)
     for plan in plans:
         assert plan.role_arn.endswith(f":role/{naming.plan_main_role_name(plan.target)}")
         assert (plan.environment, plan.subject) == (None, on_main)
@@ -709,10 +709,16 @@ def test_a_preview_deploys_in_its_reviewed_github_environment_with_the_preview_r
     workspace: Path,
 ) -> None:
     run = _labelled(workspace)
-    (credential,) = [c for c in run.credentials if c.job == "preview"]
-    assert credential.role_arn.endswith(f":role/{naming.preview_role_name('dev')}")
-    assert credential.environment == "preview-dev"
-    assert credential.subject == subject("environment:preview-dev", "pr.yml", "refs/pull/7/merge")
+    credentials = [c for c in run.credentials if c.job == "preview"]
+    assert [c.target for c in credentials] == run.previewed
+    assert credentials
+    for credential in credentials:
+        reviewed = f"{PREVIEW_ENVIRONMENT_PREFIX}{credential.target}"
+        assert credential.role_arn.endswith(f":role/{naming.preview_role_name(credential.target)}")
+        assert credential.environment == reviewed
+        assert credential.subject == subject(
+            f"environment:{reviewed}", "pr.yml", "refs/pull/7/merge"
+        )
     # The plans of the same run stay outside any environment, with the plan role.
     plans = [c for c in run.credentials if c.job == "plan"]
     assert {c.environment for c in plans} == {None}
@@ -723,7 +729,7 @@ def test_a_new_previewed_environment_joins_the_preview_workflows(workspace: Path
     _add_previews(workspace, "staging")
     run = _labelled(workspace)
     assert run.previewed == ["dev", "staging"]
-    assert run.environments[("preview", "staging")] == "preview-staging"
+    assert run.environments[("preview", "staging")] == f"{PREVIEW_ENVIRONMENT_PREFIX}staging"
     cleanup = simulate("preview-cleanup.yml", workspace, event="schedule")
     assert cleanup.expired == ["dev", "staging"]
     closed = simulate(
@@ -754,11 +760,12 @@ def test_removing_the_label_destroys_the_preview(workspace: Path) -> None:
         "preview.yml", workspace, event="pull_request", action="unlabeled", label="preview"
     )
     assert (run.previewed, run.destroyed) == ([], ["dev"])
-    (credential,) = run.credentials
-    assert credential.environment == "preview-dev"  # approved like a deploy
-    assert credential.subject == subject(
-        "environment:preview-dev", "preview.yml", "refs/pull/7/merge"
-    )
+    for credential in run.credentials:
+        reviewed = f"{PREVIEW_ENVIRONMENT_PREFIX}{credential.target}"
+        assert credential.environment == reviewed  # approved like a deploy
+        assert credential.subject == subject(
+            f"environment:{reviewed}", "preview.yml", "refs/pull/7/merge"
+        )
     other = simulate(
         "preview.yml", workspace, event="pull_request", action="unlabeled", label="docs"
     )
@@ -787,11 +794,12 @@ def test_forks_get_no_preview(workspace: Path) -> None:
 def test_the_cleanup_destroys_expired_previews_on_main_only(workspace: Path) -> None:
     run = simulate("preview-cleanup.yml", workspace, event="schedule")
     assert run.expired == ["dev"]
-    (credential,) = run.credentials
-    assert credential.environment is None  # main's reviewed code, no approval on a schedule
-    assert credential.subject == subject(
-        "ref:refs/heads/main", "preview-cleanup.yml", "refs/heads/main"
-    )
+    assert [c.target for c in run.credentials] == run.expired
+    for credential in run.credentials:
+        assert credential.environment is None  # main's reviewed code, no approval on a schedule
+        assert credential.subject == subject(
+            "ref:refs/heads/main", "preview-cleanup.yml", "refs/heads/main"
+        )
     other = simulate("preview-cleanup.yml", workspace, event="schedule", ref="refs/heads/x")
     assert other.expired == []
 
