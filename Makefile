@@ -63,7 +63,8 @@ $(error INSTALLER must be uv or pip, not $(INSTALLER))
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-runtime install-deploy checkov-env iam-sim-env cfn-guard-env synth check lint ruff \
+.PHONY: help install install-runtime install-deploy checkov-env iam-sim-env workflow-env cfn-guard-env synth \
+	check lint ruff \
 	mypy policy actionlint pytest quick test test-handler test-handler-py313 lambda-runtime bench bench-tools deploy \
 	plan status up down demo constraints requirements-deploy clean
 
@@ -120,6 +121,26 @@ tests/policy/iam/node_modules/.installed: tests/policy/iam/package-lock.json
 
 iam-sim-env: tests/policy/iam/node_modules/.installed ## the IAM policy evaluator the policy tests run (Node)
 
+# GitHub's own workflow parser and expression evaluator (npm @actions/workflow-parser and
+# @actions/expressions), which tests/test_workflows.py runs under Node. Node 20 cannot import
+# the parser's JSON schema as an ES module, so esbuild (a dev dependency of the same lock)
+# bundles tests/workflows/actions.mjs with them into .build/workflows; the banner gives the
+# bundled CommonJS code (the yaml package) the require() it calls.
+WORKFLOW_TOOLS := tests/workflows
+WORKFLOW_BUNDLE := .build/workflows/actions.mjs
+
+$(WORKFLOW_TOOLS)/node_modules/.installed: $(WORKFLOW_TOOLS)/package-lock.json
+	cd $(WORKFLOW_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(WORKFLOW_BUNDLE): $(WORKFLOW_TOOLS)/actions.mjs $(WORKFLOW_TOOLS)/node_modules/.installed
+	@mkdir -p $(dir $@)
+	$(WORKFLOW_TOOLS)/node_modules/.bin/esbuild $< --bundle --platform=node --format=esm \
+		--target=node20 --log-level=warning --outfile=$@ \
+		"--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
+
+workflow-env: $(WORKFLOW_BUNDLE) ## GitHub's workflow parser and expression evaluator the workflow tests run (Node)
+
 .build/cfn-guard/.installed: requirements-cfnguard.txt | $(VENV)/.runtime
 	$(PY) -m generator landing-zone install
 
@@ -143,10 +164,10 @@ lint: ruff mypy ## ruff (lint + format check) and mypy (strict on generator/ and
 policy: install checkov-env cfn-guard-env ## cfn-lint, checkov and Control Tower's rules over every template
 	$(PY) -m generator lint
 
-pytest: install iam-sim-env cfn-guard-env lambda-runtime ## the whole test suite, on every core (pytest-xdist)
+pytest: install iam-sim-env workflow-env cfn-guard-env lambda-runtime ## the whole test suite, on every core (pytest-xdist)
 	$(PYTEST)
 
-quick: install iam-sim-env cfn-guard-env ## the edit loop: ruff, check, tests without end-to-end/integration
+quick: install iam-sim-env workflow-env cfn-guard-env ## the edit loop: ruff, check, tests without end-to-end/integration
 	$(PY) -m ruff check .
 	$(PY) -m generator check
 	$(PYTEST) -m 'not e2e and not integration'
@@ -205,7 +226,7 @@ actionlint: install ## lint the GitHub workflows (with shellcheck on run: script
 # cfn-lint then checkov), so they run while pytest's workers use the cores; each gate's output
 # is printed whole when it finishes, and any failing gate fails `make test`.
 # The handler's tests on the function's runtime (test-handler-py313) are one more gate.
-test: install checkov-env iam-sim-env cfn-guard-env lambda-runtime ## every gate: lint, types, templates, policy, workflows, tests
+test: install checkov-env iam-sim-env workflow-env cfn-guard-env lambda-runtime ## every gate: lint, types, templates, policy, workflows, tests
 	$(MAKE) --no-print-directory -j3 --output-sync=target ruff mypy check policy actionlint pytest \
 		test-handler-py313
 
@@ -265,4 +286,5 @@ requirements-deploy: install ## regenerate the deploy jobs' hash-locked requirem
 		-c constraints.txt -o requirements-deploy.txt pyproject.toml
 
 clean: ## remove virtualenvs, caches and build outputs
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) $(DEPLOY_VENV) $(FUNCTION_VENV) .build tests/policy/iam/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) $(DEPLOY_VENV) $(FUNCTION_VENV) .build tests/policy/iam/node_modules \
+		$(WORKFLOW_TOOLS)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -27,7 +27,7 @@ from generator.docs import ENVIRONMENTS_DOC
 from generator.rollout import ci_environments, rollout
 from generator.workspace import CHECKOUT
 from tests import test_template
-from tests.test_workflows import Run, simulate
+from tests.workflows.simulate import Run, simulate
 
 REGION = "eu-west-1"
 # Every committed environment CI deploys is copied in turn (the documented example is prod).

@@ -146,43 +146,78 @@ def _trust_condition(template: dict[str, Any], logical_id: str) -> dict[str, Any
     trust = template["Resources"][logical_id]["Properties"]["AssumeRolePolicyDocument"]
     (statement,) = trust["Statement"]
     assert statement["Action"] == ["sts:AssumeRoleWithWebIdentity"]
-    return dict(statement["Condition"]["StringEquals"])
+    return dict(statement["Condition"])
 
 
-def test_plan_role_trusts_pull_requests_of_this_repository_only(
+def _workflow_subject(context: str, workflow: str, ref: str) -> dict[str, str]:
+    """A subject under the repository's OIDC subject customization (docs/ci.md)."""
+    repo = "${GitHubRepository}"
+    workflow_ref = f"{repo}/.github/workflows/{workflow}@{ref}"
+    return {"Fn::Sub": f"repo:{repo}:{context}:job_workflow_ref:{workflow_ref}"}
+
+
+AUDIENCE = {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com"}
+
+
+def test_plan_role_trusts_pull_requests_of_pr_yml_of_this_repository_only(
     template: dict[str, Any],
 ) -> None:
     condition = _trust_condition(template, "PlanRoleProd")
-    assert condition[f"{GITHUB_OIDC_HOST}:aud"] == "sts.amazonaws.com"
-    assert condition[f"{GITHUB_OIDC_HOST}:sub"] == [
-        {"Fn::Sub": "repo:${GitHubRepository}:pull_request"}
-    ]
+    assert condition["StringEquals"] == AUDIENCE
+    # The pull request's merge ref, refs/pull/<number>/merge, is the one wildcard.
+    assert condition["StringLike"] == {
+        f"{GITHUB_OIDC_HOST}:sub": [
+            _workflow_subject("pull_request", "pr.yml", "refs/pull/*/merge")
+        ]
+    }
+    # A wildcard matches colons too: no subject with more than a real one's five.
+    assert condition["StringNotLike"] == {f"{GITHUB_OIDC_HOST}:sub": "*:*:*:*:*:*:*"}
 
 
-@pytest.mark.parametrize("role", [CiId.plan_main_role, CiId.drift_role])
-def test_default_branch_roles_trust_only_jobs_on_main(role: Any, template: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("role", "workflow"), [(CiId.plan_main_role, "wave.yml"), (CiId.drift_role, "drift.yml")]
+)
+def test_default_branch_roles_trust_only_their_workflow_on_main(
+    role: Any, workflow: str, template: dict[str, Any]
+) -> None:
     for env in ACCOUNTS:
         condition = _trust_condition(template, role(env))
-        assert condition[f"{GITHUB_OIDC_HOST}:aud"] == "sts.amazonaws.com"
-        assert condition[f"{GITHUB_OIDC_HOST}:sub"] == [
-            {"Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/main"}
-        ]
+        assert condition == {
+            "StringEquals": {
+                **AUDIENCE,
+                f"{GITHUB_OIDC_HOST}:sub": [
+                    _workflow_subject("ref:refs/heads/main", workflow, "refs/heads/main")
+                ],
+            }
+        }
 
 
-def test_deploy_role_trusts_only_jobs_of_its_github_environment(template: dict[str, Any]) -> None:
+def test_deploy_role_trusts_only_the_wave_workflow_on_main_in_its_github_environment(
+    template: dict[str, Any],
+) -> None:
     for env in ACCOUNTS:
         condition = _trust_condition(template, CiId.deploy_role(env))
-        assert condition[f"{GITHUB_OIDC_HOST}:aud"] == "sts.amazonaws.com"
-        assert condition[f"{GITHUB_OIDC_HOST}:sub"] == [
-            {"Fn::Sub": f"repo:${{GitHubRepository}}:environment:{env}"}
-        ]
+        assert condition == {
+            "StringEquals": {
+                **AUDIENCE,
+                f"{GITHUB_OIDC_HOST}:sub": [
+                    _workflow_subject(f"environment:{env}", "wave.yml", "refs/heads/main")
+                ],
+            }
+        }
 
 
 def test_cloudformation_role_is_assumable_only_by_cloudformation(template: dict[str, Any]) -> None:
     trust = template["Resources"]["CloudFormationRoleProd"]["Properties"]
     (statement,) = trust["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "cloudformation.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNTS["prod"]}}
+    stacks = "arn:${AWS::Partition}:cloudformation:us-west-2:333333333333:stack"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNTS["prod"]},
+        # The stack it serves: the app stack (the bootstrap stack is an administrator's, with
+        # their own credentials).
+        "ArnLikeIfExists": {"aws:SourceArn": [{"Fn::Sub": f"{stacks}/TapStackprod/*"}]},
+    }
 
 
 def test_repository_parameter_is_validated_and_defaults_to_the_given_one(

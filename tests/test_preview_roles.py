@@ -117,15 +117,36 @@ def test_changing_a_stack_needs_the_preview_tag(template: dict[str, Any]) -> Non
     assert request["Action"] == ["cloudformation:CreateChangeSet"]
 
 
-def test_pull_requests_and_main_assume_the_preview_role(template: dict[str, Any]) -> None:
+def test_the_reviewed_preview_environment_and_the_cleanup_on_main_assume_the_preview_role(
+    template: dict[str, Any],
+) -> None:
     trust = template["Resources"][PreviewId.role("dev")]["Properties"]["AssumeRolePolicyDocument"]
-    subjects = trust["Statement"][0]["Condition"]["StringEquals"][
-        "token.actions.githubusercontent.com:sub"
-    ]
+    condition = trust["Statement"][0]["Condition"]
+    subjects = condition["StringLike"]["token.actions.githubusercontent.com:sub"]
+    repo = "${GitHubRepository}"
+    workflows = f"{repo}/.github/workflows"
+    # Never a bare pull request: only jobs in the GitHub environment preview-dev, whose
+    # reviewers approve, and the expiry sweep of main.
     assert [s["Fn::Sub"] for s in subjects] == [
-        "repo:${GitHubRepository}:pull_request",
-        "repo:${GitHubRepository}:ref:refs/heads/main",
+        f"repo:{repo}:environment:preview-dev:job_workflow_ref:{workflows}/pr.yml@refs/pull/*/merge",
+        f"repo:{repo}:environment:preview-dev:job_workflow_ref:{workflows}/preview.yml"
+        "@refs/pull/*/merge",
+        f"repo:{repo}:ref:refs/heads/main:job_workflow_ref:{workflows}/preview-cleanup.yml"
+        "@refs/heads/main",
     ]
+    assert condition["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"
+    }
+    assert condition["StringNotLike"] == {
+        "token.actions.githubusercontent.com:sub": "*:*:*:*:*:*:*"
+    }
+    cfn = template["Resources"][PreviewId.cloudformation_role("dev")]["Properties"]
+    (statement,) = cfn["AssumeRolePolicyDocument"]["Statement"]
+    stacks = "arn:${AWS::Partition}:cloudformation:us-west-2:111111111111:stack"
+    # CloudFormation acting for a preview stack only, when it names the stack.
+    assert statement["Condition"]["ArnLikeIfExists"] == {
+        "aws:SourceArn": [{"Fn::Sub": f"{stacks}/TapStackdev-*/*"}]
+    }
 
 
 def test_the_preview_cloudformation_role_is_scoped_to_preview_names(

@@ -1,4 +1,9 @@
-"""The GitHub Actions workflows, checked here because GitHub cannot run on this machine."""
+"""The GitHub Actions workflows, checked here because GitHub cannot run on this machine.
+
+Every workflow and the composite action are read by GitHub's own parser, and every expression a
+simulated run meets is evaluated by GitHub's own evaluator (tests/workflows/github.py); the runs
+themselves are simulated in tests/workflows/simulate.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,31 +23,61 @@ import pytest
 import yaml
 
 from generator import naming
-from generator.cli import build_parser, main
+from generator.ci_access.trust import (
+    PREVIEW_ENVIRONMENT_PREFIX,
+    SUBJECT_CLAIM_KEYS,
+    Subject,
+    Workflow,
+)
+from generator.cli import build_parser
 from generator.config import MAX_WAVES, load_environments
+from generator.naming import CiId
+from generator.resolve import Known, resolve_template
 from generator.rollout import ci_environments
 from generator.workspace import CHECKOUT
+from tests.policy.iam_simulation import ALLOWED, DENIED, Request, SimulatorMissing, outcome
+from tests.policy.iam_simulation import simulate as simulate_iam
+from tests.workflows.github import (
+    ExpressionFailed,
+    ToolMissing,
+    evaluate,
+    parse_action,
+    parse_workflow,
+)
+from tests.workflows.simulate import (
+    CREDENTIALS_ACTION,
+    REPOSITORY,
+    WORKFLOWS,
+    commands,
+    environments_command,
+    parsed,
+    simulate,
+    subject,
+)
 
 ROOT = CHECKOUT
 CI_ENVIRONMENTS = ci_environments(ROOT / "environments")
-WORKFLOWS = ROOT / ".github" / "workflows"
 SETUP_ACTION = ROOT / ".github" / "actions" / "setup" / "action.yml"
-CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
 # Shell words a run step may use besides the project's commands: writing the job summary.
 SHELL_WORDS = {"echo", "{", "}"}
 
 
-def _load(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    # YAML 1.1 reads the key `on` as True.
-    if True in data:
-        data["on"] = data.pop(True)
-    return dict(data)
+def _tool_or_fail() -> None:
+    try:
+        parsed("pr.yml")
+    except ToolMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
 
 
 @pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
 def workflows() -> dict[str, dict[str, Any]]:
-    return {p.name: _load(p) for p in sorted(WORKFLOWS.glob("*.yml"))}
+    """Every workflow as GitHub's parser read it (expressions as written)."""
+    _tool_or_fail()
+    return {p.name: parsed(p.name).tree for p in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def _action() -> dict[str, Any]:
+    return parse_action(SETUP_ACTION, "actions/setup/action.yml").tree
 
 
 def _jobs(workflows: dict[str, dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -55,6 +90,40 @@ def _uses(job: dict[str, Any]) -> list[str]:
 
 def _runs(steps: list[dict[str, Any]]) -> list[str]:
     return [step["run"] for step in steps if "run" in step]
+
+
+def test_github_parses_every_workflow_and_the_action_without_an_error() -> None:
+    _tool_or_fail()
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        assert parsed(path.name).errors == (), path.name
+    assert parse_action(SETUP_ACTION, "actions/setup/action.yml").errors == ()
+
+
+CALLED = "on:\n  workflow_call:\n    inputs:\n      wave: {type: number, required: true}\n"
+JOB = "    runs-on: ubuntu-24.04\n    steps:\n      - run: echo\n"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "refusal"),
+    [
+        # A job calling a reusable workflow takes no runs-on, timeout or steps.
+        ("jobs:\n  a:\n    timeout-minutes: 5\n    uses: ./called.yml\n", "Unexpected value"),
+        ("jobs:\n  a:\n    uses: ./called.yml\n", "Input wave is required"),
+        ("jobs:\n  a:\n    uses: ./called.yml\n    with: {wave: 1, x: 2}\n", "x is not defined"),
+        ("jobs:\n  a:\n    needs: [b]\n" + JOB, "at least one job with no dependencies"),
+        ("jobs:\n  a:\n    if: github.x(1)\n" + JOB, "Unexpected symbol"),
+    ],
+)
+def test_githubs_parser_refuses_what_github_would(
+    tmp_path: Path, workflow: str, refusal: str
+) -> None:
+    # The check above is only worth something if the parser does refuse.
+    _tool_or_fail()
+    path = tmp_path / "bad.yml"
+    path.write_text("on: push\n" + workflow, encoding="utf-8")
+    called = {"called.yml": CALLED + "jobs:\n  c:\n" + JOB}
+    errors = " ".join(parse_workflow(path, called).errors)
+    assert refusal in errors, errors
 
 
 def test_the_workflows_exist(workflows: dict[str, dict[str, Any]]) -> None:
@@ -78,29 +147,61 @@ def test_no_workflow_grants_permissions_by_default(workflows: dict[str, dict[str
         assert workflow["permissions"] == {}, name
 
 
+def _called(job: dict[str, Any]) -> dict[str, Any] | None:
+    """The workflow a job calls (`uses: ./.github/workflows/x.yml`), as GitHub's parser read it."""
+    uses = job.get("uses")
+    if uses is None:
+        return None
+    assert uses.startswith("./.github/workflows/"), uses  # no remote reusable workflow
+    return parsed(uses.rsplit("/", 1)[1]).tree
+
+
 def test_every_job_declares_its_permissions_and_a_timeout(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
     for file, name, job in _jobs(workflows):
         assert "permissions" in job, f"{file}: job {name} declares no permissions"
-        assert isinstance(job.get("timeout-minutes"), int), f"{file}: job {name} has no timeout"
+        if _called(job) is None:  # a caller's jobs are the called workflow's, timed there
+            assert isinstance(job.get("timeout-minutes"), int), f"{file}: job {name}: no timeout"
+
+
+def _assumes_a_role(job: dict[str, Any]) -> bool:
+    called = _called(job)
+    if called is not None:
+        return any(_assumes_a_role(j) for j in called["jobs"].values())
+    return any(u.startswith(f"{CREDENTIALS_ACTION}@") for u in _uses(job))
 
 
 def test_id_token_write_only_in_jobs_that_assume_a_role(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
     for file, name, job in _jobs(workflows):
-        assumes = any(u.startswith(f"{CREDENTIALS_ACTION}@") for u in _uses(job))
+        assumes = _assumes_a_role(job)
         granted = job["permissions"].get("id-token") == "write"
         assert assumes == granted, (
             f"{file}: job {name}: assumes a role {assumes}, id-token {granted}"
         )
 
 
+def test_a_called_workflow_gets_no_more_than_its_caller_grants(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    # GitHub caps a called workflow's jobs at the calling job's permissions; the called jobs
+    # still say exactly what they use, and the caller passes no secrets.
+    for file, name, job in _jobs(workflows):
+        called = _called(job)
+        if called is None:
+            continue
+        assert "secrets" not in job, f"{file}: {name}"
+        granted = set(job["permissions"].items())
+        for inner, inner_job in called["jobs"].items():
+            assert set(inner_job["permissions"].items()) <= granted, f"{file}: {name}/{inner}"
+
+
 # Jobs that may write anything but an OIDC token, and exactly what they may write.
 WRITERS = {
     ("pr.yml", "comment"): {"pull-requests": "write"},
-    ("preview.yml", "comment"): {"pull-requests": "write"},
+    ("pr.yml", "preview-comment"): {"pull-requests": "write"},
     ("regenerate.yml", "push"): {"contents": "write"},
     ("regenerate.yml", "note"): {"pull-requests": "write"},
 }
@@ -125,7 +226,8 @@ def test_jobs_that_run_project_code_read_contents_only(
             if (file, name) not in WRITERS:
                 assert job["permissions"].get("contents") == "read", f"{file}: {name}"
             checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/ch"))
-            assert checkout["with"]["persist-credentials"] is False, f"{file}: {name}"
+            # An action's inputs are strings: GitHub's parser reads `false` as "false".
+            assert checkout["with"]["persist-credentials"] == "false", f"{file}: {name}"
 
 
 def test_no_workflow_names_an_environment(workflows: dict[str, dict[str, Any]]) -> None:
@@ -202,7 +304,7 @@ def test_make_test_runs_the_handler_tests_on_the_function_runtime() -> None:
 
 
 def test_the_setup_action_installs_the_python_it_is_given() -> None:
-    action = _load(SETUP_ACTION)
+    action = _action()
     assert action["inputs"]["python-version"]["default"] == "3.11"
     python = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/se"))
     assert python["with"]["python-version"] == "${{ inputs.python-version }}"
@@ -229,7 +331,11 @@ def _holds_credentials(job: dict[str, Any]) -> bool:
 def test_every_job_holding_credentials_installs_only_the_deploy_lock_before_asking(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    holders = [(f, n, job) for f, n, job in _jobs(workflows) if _holds_credentials(job)]
+    holders = [
+        (f, n, job)
+        for f, n, job in _jobs(workflows)
+        if _holds_credentials(job) and _called(job) is None  # a caller runs no step itself
+    ]
     assert len(holders) >= 7  # pr plan, deploy plan-N/apply-N, drift, preview x2, cleanup
     for file, name, job in holders:
         setups = _setup_steps(job)
@@ -282,7 +388,7 @@ def test_every_pull_request_proves_the_deploy_lock_installs(
 def test_every_use_of_the_setup_action_names_a_known_install(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    inputs = _load(SETUP_ACTION)["inputs"]
+    inputs = _action()["inputs"]
     assert inputs["install"]["default"] == "dev"
     for file, name, job in _jobs(workflows):
         for _, step in _setup_steps(job):
@@ -299,7 +405,7 @@ def _recipe(target: str) -> str:
 
 
 def test_the_deploy_install_is_hash_locked_binary_only_and_resolves_nothing() -> None:
-    steps = _load(SETUP_ACTION)["runs"]["steps"]
+    steps = _action()["runs"]["steps"]
     deploy = [s for s in steps if s.get("if") == "inputs.install == 'deploy'"]
     assert [s["run"] for s in deploy if "run" in s] == [
         "make install-deploy",
@@ -327,17 +433,34 @@ def test_plans_skip_forks_with_a_note(workflows: dict[str, dict[str, Any]]) -> N
 
 
 def _slots(jobs: dict[str, Any]) -> list[int]:
-    return sorted(int(n.split("-")[1]) for n in jobs if n.startswith("plan-"))
+    return sorted(int(n.split("-")[1]) for n in jobs if n.startswith("wave-"))
 
 
 def test_deploy_has_one_slot_per_possible_wave(workflows: dict[str, dict[str, Any]]) -> None:
     jobs = workflows["deploy.yml"]["jobs"]
     assert _slots(jobs) == list(range(1, MAX_WAVES + 1))
-    assert set(workflows["deploy.yml"]["jobs"]["rollout"]["outputs"]) == {
-        f"wave{n}" for n in range(1, MAX_WAVES + 1)
-    }
-    for n in range(1, MAX_WAVES + 1):
-        assert {f"changes-{n}", f"apply-{n}"} <= set(jobs)
+    assert set(jobs["rollout"]["outputs"]) == {f"wave{n}" for n in range(1, MAX_WAVES + 1)}
+
+
+def test_each_slot_calls_the_one_wave_workflow_and_no_job_is_copied(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    # One wave, written once: deploy.yml has its rollout and one calling job per slot.
+    jobs = workflows["deploy.yml"]["jobs"]
+    assert set(jobs) == {"rollout", *(f"wave-{n}" for n in _slots(jobs))}
+    for n in _slots(jobs):
+        slot = jobs[f"wave-{n}"]
+        assert slot["uses"] == "./.github/workflows/wave.yml"
+        assert slot["with"] == {
+            "wave": n,
+            "environments": f"${{{{ needs.rollout.outputs.wave{n} }}}}",
+        }
+        # Every earlier slot: a failed wave stops all later ones, even past an empty slot.
+        assert slot["needs"] == ["rollout", *(f"wave-{k}" for k in range(1, n))]
+        assert slot["permissions"] == {"contents": "read", "id-token": "write"}
+    wave = workflows["wave.yml"]
+    assert set(wave["on"]) == {"workflow_call"}  # nothing else starts it
+    assert set(wave["jobs"]) == {"plan", "changes", "apply"}
 
 
 def test_every_environment_file_fits_a_wave_slot(repo_root: Path) -> None:
@@ -349,172 +472,60 @@ def test_every_environment_file_fits_a_wave_slot(repo_root: Path) -> None:
 def test_plan_jobs_keep_the_change_set_outside_the_github_environment(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    jobs = workflows["deploy.yml"]["jobs"]
-    for n in _slots(jobs):
-        plan = jobs[f"plan-{n}"]
-        assert "environment" not in plan  # no approval before the plan exists
-        (run,) = _runs(plan["steps"])
-        words = shlex.split(run)
-        assert words[:6] == ["python", "-m", "generator", "plan", "--env", "$ENVIRONMENT"]
-        assert "--keep" in words
-        # The plan-main role keeps change sets with the CloudFormation role; it never executes.
-        assert words[words.index("--role-arn") + 1] == "$CLOUDFORMATION_ROLE_ARN"
-        creds = next(s for s in plan["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
-        assert creds["with"]["role-to-assume"] == "${{ matrix.plan_main_role_arn }}"
-        upload = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload"))
-        # One artifact per environment: matrix job outputs are last-writer-wins.
-        assert upload["with"]["name"] == "plan-${{ matrix.name }}"
-        assert ".state/plan-${{ matrix.name }}.changeset" in upload["with"]["path"]
-        assert upload["with"]["include-hidden-files"] is True
+    plan = workflows["wave.yml"]["jobs"]["plan"]
+    assert plan["strategy"]["matrix"] == {"include": "${{ fromJSON(inputs.environments) }}"}
+    assert "environment" not in plan  # no approval before the plan exists
+    (run,) = _runs(plan["steps"])
+    words = shlex.split(run)
+    assert words[:6] == ["python", "-m", "generator", "plan", "--env", "$ENVIRONMENT"]
+    assert "--keep" in words
+    # The plan-main role keeps change sets with the CloudFormation role; it never executes.
+    assert words[words.index("--role-arn") + 1] == "$CLOUDFORMATION_ROLE_ARN"
+    creds = next(s for s in plan["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
+    assert creds["with"]["role-to-assume"] == "${{ matrix.plan_main_role_arn }}"
+    upload = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload"))
+    # One artifact per environment: matrix job outputs are last-writer-wins.
+    assert upload["with"]["name"] == "plan-${{ matrix.name }}"
+    assert ".state/plan-${{ matrix.name }}.changeset" in upload["with"]["path"]
+    assert upload["with"]["include-hidden-files"] == "true"
+    assert upload["if"] == "${{ !cancelled() }}"  # a blocked plan's summary is kept too
+
+
+def test_the_changes_job_reads_the_kept_plans_of_its_own_wave(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    changes = workflows["wave.yml"]["jobs"]["changes"]
+    assert changes["needs"] == ["plan"]
+    step = next(s for s in changes["steps"] if s.get("id") == "changes")
+    words = shlex.split(step["run"])
+    assert words[words.index("--wave") + 1] == "$WAVE"
+    assert step["env"] == {"WAVE": "${{ inputs.wave }}"}
+    assert "--kept-plans" in words
 
 
 def test_apply_jobs_execute_exactly_the_planned_change_set_in_the_github_environment(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    jobs = workflows["deploy.yml"]["jobs"]
-    for n in _slots(jobs):
-        apply = jobs[f"apply-{n}"]
-        assert apply["environment"] == "${{ matrix.name }}"
-        assert apply["concurrency"] == {
-            "group": "deploy-${{ matrix.name }}",
-            "cancel-in-progress": False,
-        }
-        assert apply["needs"] == [f"changes-{n}"]
-        (run,) = _runs(apply["steps"])
-        words = shlex.split(run)
-        assert words[:8] == [
-            "python", "-m", "generator", "deploy", "--env", "$ENVIRONMENT",
-            "--change-set", "$CHANGE_SET",
-        ]  # fmt: skip
-        step = next(s for s in apply["steps"] if "run" in s)
-        assert step["env"]["CHANGE_SET"] == "${{ matrix.change_set }}"
-        creds = next(s for s in apply["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
-        assert creds["with"]["role-to-assume"] == "${{ matrix.deploy_role_arn }}"
+    apply = workflows["wave.yml"]["jobs"]["apply"]
+    assert apply["environment"] == "${{ matrix.name }}"
+    assert apply["concurrency"] == {
+        "group": "deploy-${{ matrix.name }}",
+        "cancel-in-progress": False,
+    }
+    assert apply["needs"] == ["changes"]
+    (run,) = _runs(apply["steps"])
+    words = shlex.split(run)
+    assert words[:8] == [
+        "python", "-m", "generator", "deploy", "--env", "$ENVIRONMENT",
+        "--change-set", "$CHANGE_SET",
+    ]  # fmt: skip
+    step = next(s for s in apply["steps"] if "run" in s)
+    assert step["env"]["CHANGE_SET"] == "${{ matrix.change_set }}"
+    creds = next(s for s in apply["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
+    assert creds["with"]["role-to-assume"] == "${{ matrix.deploy_role_arn }}"
 
 
-# --- which jobs run: the `if:` conditions, evaluated ------------------------------------------
-# A tiny evaluator for the subset of GitHub's expression language the workflows use: string
-# literals, context paths (with `needs.*.result`), ==, !=, !, &&, || and parentheses, contains(),
-# and the status functions. Anything else is an error, so a condition the evaluator cannot model
-# fails the test instead of passing.
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||[!(),])|(?P<id>[A-Za-z_][\w.*-]*))"
-)
-_STATUS_FUNCTIONS = {"success", "failure", "always", "cancelled"}
-
-
-class UnmodelledExpression(Exception):
-    """The condition uses syntax, a function or a context the evaluator does not model."""
-
-
-def _tokens(expression: str) -> list[tuple[str, str]]:
-    tokens, position, text = [], 0, expression.strip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise UnmodelledExpression(f"cannot parse {text[position:]!r} in {expression!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        position = match.end()
-    return tokens
-
-
-class _Evaluator:
-    """Recursive descent over or > and > comparison > not > primary, as GitHub's precedence."""
-
-    def __init__(self, expression: str, context: dict[str, Any], status: dict[str, bool]):
-        self.tokens = _tokens(expression)
-        self.context, self.status = context, status
-
-    def value(self) -> Any:
-        result = self._or()
-        if self.tokens:
-            raise UnmodelledExpression(f"unexpected {self.tokens[0][1]!r}")
-        return result
-
-    def _take(self, text: str) -> bool:
-        if self.tokens and self.tokens[0] == ("op", text):
-            self.tokens.pop(0)
-            return True
-        return False
-
-    def _or(self) -> Any:
-        left = self._and()
-        while self._take("||"):
-            right = self._and()
-            left = left or right
-        return left
-
-    def _and(self) -> Any:
-        left = self._comparison()
-        while self._take("&&"):
-            right = self._comparison()
-            left = left and right
-        return left
-
-    def _comparison(self) -> Any:
-        left = self._not()
-        for operator in ("==", "!="):
-            if self._take(operator):
-                equal = _equal(left, self._not())
-                return equal if operator == "==" else not equal
-        return left
-
-    def _not(self) -> Any:
-        return not self._not() if self._take("!") else self._primary()
-
-    def _contains(self) -> bool:
-        haystack = self._or()
-        if not self._take(","):
-            raise UnmodelledExpression("contains() takes two arguments")
-        needle = self._or()
-        if not self._take(")"):
-            raise UnmodelledExpression("missing ) after contains(...)")
-        if isinstance(haystack, list):
-            return any(_equal(item, needle) for item in haystack)
-        return str(needle).casefold() in str(haystack).casefold()
-
-    def _starts_with(self) -> bool:
-        text = self._or()
-        if not self._take(","):
-            raise UnmodelledExpression("startsWith() takes two arguments")
-        prefix = self._or()
-        if not self._take(")"):
-            raise UnmodelledExpression("missing ) after startsWith(...)")
-        return str(text).casefold().startswith(str(prefix).casefold())
-
-    def _primary(self) -> Any:
-        if not self.tokens:
-            raise UnmodelledExpression("unexpected end of expression")
-        kind, text = self.tokens.pop(0)
-        if kind == "str":
-            return text[1:-1].replace("''", "'")
-        if (kind, text) == ("op", "("):
-            inner = self._or()
-            if not self._take(")"):
-                raise UnmodelledExpression("missing )")
-            return inner
-        if kind != "id":
-            raise UnmodelledExpression(f"unexpected {text!r}")
-        if self._take("("):
-            if text == "contains":
-                return self._contains()
-            if text == "startsWith":
-                return self._starts_with()
-            if text not in _STATUS_FUNCTIONS or not self._take(")"):
-                raise UnmodelledExpression(f"function {text}(...) is not modelled")
-            return self.status[text]
-        if text not in self.context:
-            raise UnmodelledExpression(f"context {text!r} is not modelled")
-        return self.context[text]
-
-
-def _equal(left: Any, right: Any) -> bool:
-    # GitHub compares strings case-insensitively; an absent input is null, equal to no string.
-    if isinstance(left, str) and isinstance(right, str):
-        return left.casefold() == right.casefold()
-    return bool(left == right)
+# --- runs of the workflows, simulated (tests/workflows/simulate.py) ---------------------------
 
 
 def _needs(job: dict[str, Any]) -> list[str]:
@@ -522,201 +533,8 @@ def _needs(job: dict[str, Any]) -> list[str]:
     return [needs] if isinstance(needs, str) else list(needs)
 
 
-def _job_runs(
-    condition: str | None, context: dict[str, Any], needs: list[str], cancelled: bool
-) -> bool:
-    """Whether GitHub runs a job: its `if:`, with success() implied when it names no status."""
-    results = [context[f"needs.{need}.result"] for need in needs]
-    context = {**context, "needs.*.result": results}
-    status = {
-        "success": not cancelled and all(r == "success" for r in results),
-        "failure": not cancelled and any(r == "failure" for r in results),
-        "always": True,
-        "cancelled": cancelled,
-    }
-    condition = condition or "success()"
-    wrapped = re.fullmatch(r"\$\{\{(.*)\}\}", condition.strip(), flags=re.DOTALL)
-    condition = wrapped.group(1) if wrapped else condition
-    uses_status = any(f"{name}()" in condition for name in _STATUS_FUNCTIONS)
-    if not uses_status and not status["success"]:
-        return False
-    return bool(_Evaluator(condition, context, status).value())
-
-
-def _expression(text: str, context: dict[str, Any]) -> Any:
-    """The value of a `${{ ... }}` field (plain text is itself)."""
-    match = re.fullmatch(r"\$\{\{\s*(.*?)\s*\}\}", text.strip())
-    if match is None:
-        return text
-    return _Evaluator(match.group(1), context, {}).value()
-
-
-def _matrix(include: str, context: dict[str, Any]) -> list[dict[str, Any]]:
-    """A matrix `include: ${{ fromJSON(<context path>) }}`, expanded."""
-    match = re.fullmatch(r"\$\{\{ fromJSON\(([\w.-]+)\) \}\}", include)
-    if match is None:
-        raise UnmodelledExpression(f"matrix include {include!r} is not modelled")
-    entries: list[dict[str, Any]] = json.loads(context[match.group(1)])
-    return entries
-
-
 def _deploy_jobs() -> dict[str, Any]:
-    return dict(_load(WORKFLOWS / "deploy.yml")["jobs"])
-
-
-@dataclass
-class Run:
-    """What one simulated run of a workflow did."""
-
-    planned: list[str] = field(default_factory=list)
-    applied: list[str] = field(default_factory=list)
-    checked: list[str] = field(default_factory=list)
-    previewed: list[str] = field(default_factory=list)
-    destroyed: list[str] = field(default_factory=list)
-    expired: list[str] = field(default_factory=list)
-    results: dict[str, str] = field(default_factory=dict)
-
-
-def _environments_command(words: list[str], env: dict[str, str], root: Path) -> dict[str, str]:
-    """Run an `environments ... --github-output` step through the CLI; return its outputs."""
-    out = root / "github-output"
-    out.write_text("", encoding="utf-8")
-    argv = [re.sub(r"\$(\w+)", lambda m: env[m.group(1)], w) for w in words[3:]]
-    previous = os.environ.get("GITHUB_OUTPUT")
-    os.environ["GITHUB_OUTPUT"] = str(out)
-    try:
-        assert main([*argv, "--root", str(root)]) == 0, argv
-    finally:
-        if previous is None:
-            del os.environ["GITHUB_OUTPUT"]
-        else:
-            os.environ["GITHUB_OUTPUT"] = previous
-    lines = out.read_text(encoding="utf-8").splitlines()
-    return dict(line.split("=", 1) for line in lines)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How the stood-in commands end: where the run works and which environments misbehave."""
-
-    root: Path
-    blocked: tuple[str, ...]
-    unchanged: tuple[str, ...]
-    failing: tuple[str, ...]
-
-
-def _step(
-    words: list[str],
-    target: str,
-    env: dict[str, str],
-    run: Run,
-    job_outputs: dict[str, str],
-    outcome: Outcome,
-) -> bool:
-    """One command of a run step; True when it fails."""
-    verb = words[3] if words[:3] == ["python", "-m", "generator"] else None
-    if verb == "environments":
-        job_outputs.update(_environments_command(words, env, outcome.root))
-    elif verb == "plan":
-        run.planned.append(target)
-        if "--keep" in words and target not in outcome.unchanged:
-            state = outcome.root / ".state"
-            state.mkdir(exist_ok=True)
-            (state / f"plan-{target}.changeset").write_text(
-                f"arn:aws:cloudformation:us-east-1:111111111111:changeSet/kept-{target}-abc/"
-                "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n",
-                encoding="utf-8",
-            )
-        return target in outcome.blocked
-    elif verb == "deploy" and "--preview" in words:
-        assert env["PULL_REQUEST"] == "7"
-        run.previewed.append(target)
-    elif verb == "destroy":
-        assert "--preview" in words  # no workflow destroys an environment
-        run.destroyed.append(target)
-    elif verb == "previews":
-        if "--destroy" in words:
-            run.expired.append(target)
-    elif verb == "deploy":
-        assert env["CHANGE_SET"].startswith(
-            f"arn:aws:cloudformation:us-east-1:111111111111:changeSet/kept-{target}-abc/"
-        )
-        run.applied.append(target)
-        return target in outcome.failing
-    elif verb == "status":
-        run.checked.append(target)
-    return False
-
-
-def simulate(
-    workflow: str,
-    root: Path,
-    *,
-    event: str = "push",
-    choice: str | None = None,
-    ref: str = "refs/heads/main",
-    blocked: tuple[str, ...] = (),
-    unchanged: tuple[str, ...] = (),
-    failing: tuple[str, ...] = (),
-    cancel_after: str | None = None,
-    head_repository: str = "octo-org/serverlessapp-gitops",
-    action: str = "synchronize",
-    labels: tuple[str, ...] = (),
-    label: str | None = None,
-) -> Run:
-    """Run a workflow's jobs in order as GitHub would: `if:` conditions, matrices from the
-    rollout outputs, the `environments` steps through the real CLI over ``root``'s environment
-    files, and `plan`/`deploy`/`status` steps stood in for (``blocked`` plans exit 3,
-    ``unchanged`` plans keep no change set, ``failing`` deploys fail)."""
-    run, cancelled = Run(), False
-    outputs: dict[str, dict[str, str]] = {}
-    outcome = Outcome(root, blocked, unchanged, failing)
-    base = {
-        "github.ref": ref,
-        "github.event_name": event,
-        "inputs.environment": choice,
-        "github.repository": "octo-org/serverlessapp-gitops",
-        "github.event.pull_request.head.repo.full_name": head_repository,
-        "github.event.pull_request.number": 7,
-        "github.event.pull_request.labels.*.name": list(labels),
-        "github.event.action": action,
-        "github.event.label.name": label,
-    }
-    jobs = _load(WORKFLOWS / workflow)["jobs"]
-    for name, job in jobs.items():
-        needs = _needs(job)
-        context = dict(base)
-        for need in needs:
-            context[f"needs.{need}.result"] = run.results[need]
-            for key, value in outputs.get(need, {}).items():
-                context[f"needs.{need}.outputs.{key}"] = value
-            for key in jobs[need].get("outputs", {}):
-                context.setdefault(f"needs.{need}.outputs.{key}", "")
-        if not _job_runs(job.get("if"), context, needs, cancelled):
-            run.results[name] = "skipped"
-            continue
-        include = (job.get("strategy") or {}).get("matrix", {}).get("include")
-        entries = _matrix(include, context) if include else [{}]
-        failed_any = False
-        job_outputs: dict[str, str] = {}
-        for entry in entries:
-            matrix = {**context, **{f"matrix.{k}": v for k, v in entry.items()}}
-            env = {k: str(_expression(v, matrix)) for k, v in (job.get("env") or {}).items()}
-            for step in job["steps"]:
-                if "run" not in step or "if" in step:
-                    continue
-                env.update({k: str(_expression(v, matrix)) for k, v in step.get("env", {}).items()})
-                for words in _commands(step["run"]):
-                    failed = _step(words, entry.get("name", ""), env, run, job_outputs, outcome)
-                    failed_any = failed_any or failed
-        run.results[name] = "failure" if failed_any else "success"
-        outputs[name] = {
-            key: str(_expression(value, {f"steps.{s}.outputs.{k}": v for s in ("rollout",
-                "changes") for k, v in job_outputs.items()}))
-            for key, value in (job.get("outputs") or {}).items()
-        }  # fmt: skip
-        cancelled = cancelled or name == cancel_after
-    return run
+    return dict(parsed("deploy.yml").tree["jobs"])
 
 
 @pytest.fixture
@@ -757,11 +575,37 @@ def test_a_push_plans_and_applies_every_environment_wave_by_wave(workspace: Path
     assert run.planned.index("dev") < run.planned.index("staging") < run.planned.index("prod")
 
 
+def test_a_wave_plans_with_plan_main_on_main_and_applies_in_each_github_environment(
+    workspace: Path,
+) -> None:
+    run = simulate("deploy.yml", workspace)
+    regions = {
+        name: env.region for name, env in load_environments(workspace / "environments").items()
+    }
+    on_main = subject("ref:refs/heads/main", "wave.yml", "refs/heads/main")
+    plans = [c for c in run.credentials if c.job.endswith("/plan")]
+    applies = [c for c in run.credentials if c.job.endswith("/apply")]
+    assert [c.target for c in plans] == [c.target for c in applies] == list(CI_ENVIRONMENTS)
+    for plan in plans:
+        assert plan.role_arn.endswith(f":role/{naming.plan_main_role_name(plan.target)}")
+        assert (plan.environment, plan.subject) == (None, on_main)
+        assert plan.region == regions[plan.target]
+    for apply in applies:
+        assert apply.role_arn.endswith(f":role/{naming.deploy_role_name(apply.target)}")
+        assert apply.environment == apply.target
+        assert apply.subject == subject(
+            f"environment:{apply.target}", "wave.yml", "refs/heads/main"
+        )
+        assert apply.region == regions[apply.target]
+
+
 def test_a_blocked_plan_stops_before_approval_and_stops_later_waves(workspace: Path) -> None:
     run = simulate("deploy.yml", workspace, blocked=("staging",))
     assert run.planned == _wave(workspace, 1, 2)
     assert run.applied == _wave(workspace, 1)
-    assert run.results["apply-2"] == "skipped"  # no approval is ever requested
+    assert run.results["wave-2/apply"] == "skipped"  # no approval is ever requested
+    assert run.results["wave-2"] == "failure"
+    assert run.results["wave-3"] == "skipped"
 
 
 def test_a_failed_deploy_stops_later_waves(workspace: Path) -> None:
@@ -773,7 +617,8 @@ def test_no_changes_applies_nothing_and_the_next_wave_goes_on(workspace: Path) -
     run = simulate("deploy.yml", workspace, unchanged=tuple(_wave(workspace, 1, 3)))
     assert run.planned == _ci(workspace)
     assert run.applied == _wave(workspace, 2)
-    assert (run.results["apply-1"], run.results["apply-3"]) == ("skipped", "skipped")
+    assert (run.results["wave-1/apply"], run.results["wave-3/apply"]) == ("skipped", "skipped")
+    assert run.results["wave-1"] == run.results["wave-3"] == "success"
 
 
 @pytest.mark.parametrize("choice", CI_ENVIRONMENTS)
@@ -793,7 +638,7 @@ def test_nothing_deploys_from_another_branch(workspace: Path) -> None:
 
 
 def test_nothing_later_runs_once_the_run_is_cancelled(workspace: Path) -> None:
-    run = simulate("deploy.yml", workspace, cancel_after="apply-1")
+    run = simulate("deploy.yml", workspace, cancel_after="wave-1")
     assert run.planned == run.applied == _wave(workspace, 1)
 
 
@@ -804,7 +649,7 @@ def test_a_file_in_a_new_region_joins_every_workflow_without_editing_one(
     (workspace / "environments" / "prodeu.yaml").unlink(missing_ok=True)
     before = _ci(workspace)
     _add_prodeu(workspace)
-    rollout = _environments_command(
+    rollout = environments_command(
         ["python", "-m", "generator", "environments", "--ci", "--github-output"], {}, workspace
     )
     eu = next(e for e in json.loads(rollout["environments"]) if e["name"] == "prodeu")
@@ -829,7 +674,7 @@ def test_a_later_wave_runs_when_earlier_slots_are_empty(workspace: Path) -> None
     run = simulate("deploy.yml", workspace)
     assert "prod" in later
     assert run.applied == later
-    assert run.results["plan-1"] == run.results["plan-2"] == "skipped"
+    assert run.results["wave-1"] == run.results["wave-2"] == "skipped"
 
 
 def test_drift_checks_every_environment_with_its_drift_role_in_its_region(
@@ -863,30 +708,80 @@ def _add_previews(root: Path, env: str) -> None:
     path.write_text(text.replace("deploy:\n", "deploy:\n  previews: true\n"), encoding="utf-8")
 
 
+def _labelled(root: Path, **kwargs: Any) -> Any:
+    """A push to a pull request that carries the `preview` label."""
+    return simulate("pr.yml", root, event="pull_request", labels=("preview",), **kwargs)
+
+
 def test_a_labelled_pull_request_deploys_a_preview_of_each_previewed_environment(
     workspace: Path,
 ) -> None:
-    run = simulate("preview.yml", workspace, event="pull_request", labels=("preview",))
+    run = _labelled(workspace)
     assert "dev" in run.previewed
     assert run.previewed == _previewed(workspace)
     assert run.destroyed == []
-    assert run.results["comment"] == "success"
+    assert run.results["preview-comment"] == "success"
+
+
+def test_a_preview_deploys_only_after_the_gates_pass(workspace: Path) -> None:
+    run = _labelled(workspace, failing_make=("test",))
+    assert run.results["gates"] == "failure"
+    assert (run.previewed, run.planned) == ([], [])
+    handler = _labelled(workspace, failing_make=("test-handler-py313",))
+    assert handler.previewed == []
+
+
+def test_a_preview_deploys_in_its_reviewed_github_environment_with_the_preview_role(
+    workspace: Path,
+) -> None:
+    run = _labelled(workspace)
+    credentials = [c for c in run.credentials if c.job == "preview"]
+    assert [c.target for c in credentials] == run.previewed
+    assert credentials
+    for credential in credentials:
+        reviewed = f"{PREVIEW_ENVIRONMENT_PREFIX}{credential.target}"
+        assert credential.role_arn.endswith(f":role/{naming.preview_role_name(credential.target)}")
+        assert credential.environment == reviewed
+        assert credential.subject == subject(
+            f"environment:{reviewed}", "pr.yml", "refs/pull/7/merge"
+        )
+    # The plans of the same run stay outside any environment, with the plan role.
+    plans = [c for c in run.credentials if c.job == "plan"]
+    assert {c.environment for c in plans} == {None}
+    assert {c.subject for c in plans} == {subject("pull_request", "pr.yml", "refs/pull/7/merge")}
 
 
 def test_a_new_previewed_environment_joins_the_preview_workflows(workspace: Path) -> None:
     before = _previewed(workspace)
     _add_previews(workspace, "staging")
-    run = simulate("preview.yml", workspace, event="pull_request", labels=("preview",))
+    run = _labelled(workspace)
     assert "staging" not in before
     assert sorted(run.previewed) == sorted([*before, "staging"])
     assert run.previewed == _previewed(workspace)
+    assert run.environments[("preview", "staging")] == f"{PREVIEW_ENVIRONMENT_PREFIX}staging"
     cleanup = simulate("preview-cleanup.yml", workspace, event="schedule")
     assert cleanup.expired == run.previewed
+    closed = simulate(
+        "preview.yml", workspace, event="pull_request", action="closed", labels=("preview",)
+    )
+    assert closed.destroyed == run.previewed
 
 
 def test_without_the_label_nothing_is_previewed(workspace: Path) -> None:
-    run = simulate("preview.yml", workspace, event="pull_request", labels=("docs",))
+    run = simulate("pr.yml", workspace, event="pull_request", labels=("docs",))
     assert (run.previewed, run.destroyed) == ([], [])
+    assert run.planned == list(CI_ENVIRONMENTS)  # the plans go on
+
+
+def test_adding_a_label_reruns_the_gates(workspace: Path) -> None:
+    # A run whose gates were skipped would report them as passed: they run on every event.
+    for label in ("preview", "docs"):
+        run = simulate(
+            "pr.yml", workspace, event="pull_request", action="labeled", label=label,
+            labels=(label,),
+        )  # fmt: skip
+        assert (run.results["gates"], run.results["handler"]) == ("success", "success")
+    assert "labeled" in parsed("pr.yml").tree["on"]["pull_request"]["types"]
 
 
 def test_removing_the_label_destroys_the_preview(workspace: Path) -> None:
@@ -894,6 +789,12 @@ def test_removing_the_label_destroys_the_preview(workspace: Path) -> None:
         "preview.yml", workspace, event="pull_request", action="unlabeled", label="preview"
     )
     assert (run.previewed, run.destroyed) == ([], _previewed(workspace))
+    for credential in run.credentials:
+        reviewed = f"{PREVIEW_ENVIRONMENT_PREFIX}{credential.target}"
+        assert credential.environment == reviewed  # approved like a deploy
+        assert credential.subject == subject(
+            f"environment:{reviewed}", "preview.yml", "refs/pull/7/merge"
+        )
     other = simulate(
         "preview.yml", workspace, event="pull_request", action="unlabeled", label="docs"
     )
@@ -905,36 +806,161 @@ def test_closing_the_pull_request_destroys_the_preview(workspace: Path) -> None:
         "preview.yml", workspace, event="pull_request", action="closed", labels=("preview",)
     )
     assert (run.previewed, run.destroyed) == ([], _previewed(workspace))
+    unlabelled = simulate("preview.yml", workspace, event="pull_request", action="closed")
+    assert unlabelled.destroyed == []  # nothing was previewed
 
 
 def test_forks_get_no_preview(workspace: Path) -> None:
-    run = simulate(
-        "preview.yml", workspace, event="pull_request", labels=("preview",),
+    run = _labelled(workspace, head_repository="fork/x")
+    assert (run.previewed, run.destroyed) == ([], [])
+    closed = simulate(
+        "preview.yml", workspace, event="pull_request", action="closed", labels=("preview",),
         head_repository="fork/x",
     )  # fmt: skip
-    assert (run.previewed, run.destroyed) == ([], [])
+    assert closed.destroyed == []
 
 
 def test_the_cleanup_destroys_expired_previews_on_main_only(workspace: Path) -> None:
-    expired = simulate("preview-cleanup.yml", workspace, event="schedule").expired
-    assert expired == _previewed(workspace)
-    assert "dev" in expired
+    run = simulate("preview-cleanup.yml", workspace, event="schedule")
+    assert run.expired == _previewed(workspace)
+    assert "dev" in run.expired
+    assert [c.target for c in run.credentials] == run.expired
+    for credential in run.credentials:
+        assert credential.environment is None  # main's reviewed code, no approval on a schedule
+        assert credential.subject == subject(
+            "ref:refs/heads/main", "preview-cleanup.yml", "refs/heads/main"
+        )
     other = simulate("preview-cleanup.yml", workspace, event="schedule", ref="refs/heads/x")
     assert other.expired == []
 
 
 def test_preview_jobs_use_the_preview_role(workflows: dict[str, dict[str, Any]]) -> None:
-    jobs = [
-        *(workflows["preview.yml"]["jobs"][n] for n in ("deploy", "destroy")),
-        workflows["preview-cleanup.yml"]["jobs"]["expired"],
+    in_environment = [
+        workflows["pr.yml"]["jobs"]["preview"],
+        workflows["preview.yml"]["jobs"]["destroy"],
     ]
-    for job in jobs:
-        assert "environment" not in job
+    cleanup = workflows["preview-cleanup.yml"]["jobs"]["expired"]
+    for job in [*in_environment, cleanup]:
         creds = next(s for s in job["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION))
         assert creds["with"]["role-to-assume"] == "${{ matrix.preview_role_arn }}"
         assert job["strategy"]["matrix"]["include"] == (
             "${{ fromJSON(needs.rollout.outputs.previews) }}"
         )
+    for job in in_environment:
+        # The GitHub environment the preview role trusts (generator/ci_access/trust.py).
+        assert job["environment"] == PREVIEW_ENVIRONMENT_PREFIX + "${{ matrix.name }}"
+        # A deploy and a destroy of one preview never overlap, and neither is cancelled.
+        assert job["concurrency"] == {
+            "group": "preview-${{ github.event.pull_request.number }}-${{ matrix.name }}",
+            "cancel-in-progress": False,
+        }
+    assert "environment" not in cleanup
+    deploy = workflows["pr.yml"]["jobs"]["preview"]
+    assert {"gates", "handler"} <= set(deploy["needs"])  # after every gate of the run
+
+
+# --- the tokens the jobs get, against the roles' trust (templates/ci-access.json) ----------------
+
+GITHUB_ROLES = {
+    "plan": naming.plan_role_name,
+    "plan-main": naming.plan_main_role_name,
+    "drift": naming.drift_role_name,
+    "deploy": naming.deploy_role_name,
+    "preview": naming.preview_role_name,
+}
+
+
+@cache
+def _trust_policies(account: str, region: str) -> dict[str, Any]:
+    """Each role's trust policy by role name, as IAM holds it in ``account``."""
+    template = json.loads((ROOT / naming.TEMPLATES_DIR / "ci-access.json").read_text())
+    known = Known(account=account, region=region, refs={CiId.REPOSITORY: REPOSITORY})
+    policies = {}
+    for resource in resolve_template(template, known)["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        document = json.loads(json.dumps(resource["Properties"]["AssumeRolePolicyDocument"]))
+        for statement in document["Statement"]:
+            federated = statement["Principal"].get("Federated")
+            if isinstance(federated, dict):  # the provider created here, or the account's own
+                statement["Principal"]["Federated"] = federated["Fn::If"][2]
+        policies[resource["Properties"]["RoleName"]] = document
+    return policies
+
+
+def test_the_documented_subject_customization_is_the_one_the_trust_expects() -> None:
+    # docs/ci.md's one-time `gh api` setting, its verification, and the subjects the simulated
+    # jobs present are all the form generator/ci_access/trust.py builds its trust from.
+    setting = {"use_default": False, "include_claim_keys": list(SUBJECT_CLAIM_KEYS)}
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    assert json.dumps(setting) in text
+    assert json.dumps(setting, separators=(",", ":")) in text
+    assert "gh api --method PUT repos/OWNER/REPO/actions/oidc/customization/sub" in text
+    for context, workflow, ref in [
+        ("pull_request", "pr.yml", "refs/pull/7/merge"),
+        ("environment:prod", "wave.yml", "refs/heads/main"),
+    ]:
+        assert subject(context, workflow, ref) == Subject(context, workflow, ref).value(REPOSITORY)
+
+
+def test_every_workflow_file_a_role_trusts_exists_and_asks_for_credentials(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    trusted = {v for k, v in vars(Workflow).items() if not k.startswith("_")}
+    assumes = {f for f, _, job in _jobs(workflows) if _assumes_a_role(job) and "uses" not in job}
+    assert trusted == assumes
+
+
+@pytest.mark.slow(3)
+def test_each_job_token_assumes_exactly_the_role_it_asks_for_and_no_other(
+    workspace: Path,
+) -> None:
+    # Every credentialed job of every workflow, simulated, presents the OIDC subject GitHub gives
+    # it; IAM's evaluator (tests/policy/iam_simulation.py) runs it against every CI role of its
+    # environment: the one the job asks for trusts it, no other does.
+    runs = [
+        simulate("deploy.yml", workspace),
+        simulate("pr.yml", workspace, event="pull_request", labels=("preview",)),
+        simulate("preview.yml", workspace, event="pull_request", action="closed",
+                 labels=("preview",)),
+        simulate("preview-cleanup.yml", workspace, event="schedule"),
+        simulate("drift.yml", workspace, event="schedule"),
+    ]  # fmt: skip
+    credentials = [c for run in runs for c in run.credentials]
+    requests: dict[str, Request] = {}
+    expected: dict[str, str] = {}
+    asked = set()
+    for index, credential in enumerate(credentials):
+        account = credential.role_arn.split(":")[4]
+        policies = _trust_policies(account, credential.region)
+        for role, role_name in GITHUB_ROLES.items():
+            name = role_name(credential.target)
+            if name not in policies:
+                continue  # no previews for this environment
+            arn = f"arn:aws:iam::{account}:role/{name}"
+            case = f"{index}:{credential.job}:{credential.target}->{role}"
+            requests[case] = Request(
+                f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com",
+                "sts:AssumeRoleWithWebIdentity",
+                arn,
+                {},
+                resource_policy=policies[name],
+                context={
+                    "token.actions.githubusercontent.com:aud": credential.audience,
+                    "token.actions.githubusercontent.com:sub": credential.subject,
+                },
+                web_identity=True,
+            )
+            expected[case] = ALLOWED if arn == credential.role_arn else DENIED
+            if arn == credential.role_arn:
+                asked.add(role)
+    assert asked == set(GITHUB_ROLES)  # every kind of role was asked for by some job
+    try:
+        verdicts = simulate_iam(requests)
+    except SimulatorMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
+    outcomes = {case: outcome(verdict) for case, verdict in verdicts.items()}
+    assert outcomes == expected
 
 
 @pytest.mark.parametrize(
@@ -950,17 +976,20 @@ def test_preview_jobs_use_the_preview_role(workflows: dict[str, dict[str, Any]])
 def test_regenerate_runs_only_for_same_repository_dependabot_branches(
     actor: str, author: str, branch: str, head: str, runs: bool
 ) -> None:
-    job = _load(WORKFLOWS / "regenerate.yml")["jobs"]["synth"]
-    context = {
-        "github.actor": actor,
-        "github.event.pull_request.user.login": author,
-        "github.head_ref": branch,
-        "github.repository": "octo-org/serverlessapp-gitops",
-        "github.event.pull_request.head.repo.full_name": (
-            "octo-org/serverlessapp-gitops" if head == "same" else head
-        ),
+    condition = parsed("regenerate.yml").jobs["synth"]["if"]
+    github = {
+        "actor": actor,
+        "head_ref": branch,
+        "repository": REPOSITORY,
+        "event": {
+            "pull_request": {
+                "user": {"login": author},
+                "head": {"repo": {"full_name": REPOSITORY if head == "same" else head}},
+            }
+        },
     }
-    assert _job_runs(job["if"], context, [], cancelled=False) is runs
+    status = {"success": True, "failure": False, "cancelled": False, "always": True}
+    assert evaluate(condition, {"github": github}, status).truthy is runs
 
 
 def test_regenerate_runs_the_dependencies_without_the_write_token(
@@ -970,7 +999,7 @@ def test_regenerate_runs_the_dependencies_without_the_write_token(
     jobs = workflows["regenerate.yml"]["jobs"]
     synth = jobs["synth"]
     assert synth["permissions"] == {"contents": "read"}
-    assert synth["steps"][0]["with"]["persist-credentials"] is False
+    assert synth["steps"][0]["with"]["persist-credentials"] == "false"
     runs = [s for s in synth["steps"] if "run" in s]
     assert [s["run"] for s in runs[:2]] == [
         "python -m generator check",
@@ -991,7 +1020,7 @@ def test_regenerate_pushes_only_generated_files_and_only_the_push_sees_the_token
     assert push["needs"] == "synth"
     assert push["if"] == "needs.synth.outputs.changed == 'true'"
     steps = push["steps"]
-    assert steps[0]["with"]["persist-credentials"] is False
+    assert steps[0]["with"]["persist-credentials"] == "false"
     assert _setup_steps(push) == []  # installs nothing from the pull request
     runs = [s for s in steps if "run" in s]
     check, commit = runs
@@ -1008,31 +1037,96 @@ def test_regenerate_pushes_only_generated_files_and_only_the_push_sees_the_token
     assert "close and reopen" in note["steps"][0]["with"]["script"]
 
 
-def test_the_evaluator_models_contains_over_needs_results() -> None:
-    context = {"needs.a.result": "success", "needs.b.result": "failure"}
+def test_the_evaluator_is_githubs_own_over_needs_results() -> None:
+    # The deploy slots' conditions rest on `contains(needs.*.result, ...)` over a filtered array.
     condition = "!cancelled() && !contains(needs.*.result, 'failure')"
-    assert _job_runs(condition, context, ["a", "b"], cancelled=False) is False
-    context["needs.b.result"] = "skipped"
-    assert _job_runs(condition, context, ["a", "b"], cancelled=False) is True
+    needs = {"a": {"result": "success"}, "b": {"result": "failure"}}
+    status = {"cancelled": False}
+    assert evaluate(condition, {"needs": needs}, status).truthy is False
+    needs["b"]["result"] = "skipped"
+    assert evaluate(condition, {"needs": needs}, status).truthy is True
+    # Comparisons ignore case and an absent input is null, as on GitHub.
+    assert evaluate("inputs.environment || 'all'", {"inputs": {}}, status).value == "all"
+    assert evaluate("'Main' == 'main'", {}).truthy is True
 
 
 @pytest.mark.parametrize(
-    "condition", ["contains(fromJSON('[1]'), inputs.environment)", "github.actor == 'x'", "a ==="]
+    ("condition", "context"),
+    [
+        ("github.actor == 'x'", {}),  # a context the run does not give
+        ("success()", {}),  # a status function where none is given
+        ("nosuchfunction(1)", {}),
+        ("a ===", {"a": "b"}),
+    ],
 )
-def test_the_evaluator_rejects_what_it_does_not_model(condition: str) -> None:
-    context = {"inputs.environment": "dev", "a": "b"}
-    with pytest.raises(UnmodelledExpression):
-        _job_runs(condition, context, [], cancelled=False)
+def test_the_evaluator_refuses_what_the_run_does_not_give(
+    condition: str, context: dict[str, Any]
+) -> None:
+    with pytest.raises(ExpressionFailed):
+        evaluate(condition, context)
 
 
-def test_actions_are_pinned_to_a_release_or_a_commit(
+# A remote `uses:` line: owner/repo[/path]@<40-hex commit> # v<release> (Dependabot's format).
+PINNED = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$")
+# Actions left on a tag, each with the reason: a commit is written only once it has been read
+# from the action's own repository, and the copy of actions/github-script at hand ends at v8.0.0.
+# Their jobs hold no AWS credentials (checked below).
+ON_A_TAG = {"actions/github-script@v9"}
+
+
+def _uses_lines() -> list[tuple[str, str]]:
+    """Every `uses:` line of every workflow and of the composite action, with its file."""
+    files = [*sorted(WORKFLOWS.glob("*.yml")), SETUP_ACTION]
+    return [
+        (path.name, line)
+        for path in files
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if re.match(r"^\s*(?:- )?uses:", line)
+    ]
+
+
+def test_every_remote_action_is_pinned_to_a_full_commit_with_its_release() -> None:
+    lines = _uses_lines()
+    assert len(lines) > 20
+    for file, line in lines:
+        target = line.split("uses:", 1)[1].strip()
+        if target.startswith("./") or target in ON_A_TAG:
+            continue
+        assert PINNED.match(line), f"{file}: {line.strip()} is not `owner/repo@<40-hex> # vX.Y.Z`"
+
+
+def test_an_action_left_on_a_tag_runs_only_without_aws_credentials(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
-    pinned = re.compile(r"^[\w.-]+/[\w.-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
-    action = _load(SETUP_ACTION)
-    uses = [u for _, _, job in _jobs(workflows) for u in _uses(job)] + _uses(action["runs"])
-    for use in uses:
-        assert use.startswith("./") or pinned.match(use), use
+    used = set()
+    for file, name, job in _jobs(workflows):
+        for use in set(_uses(job)) & ON_A_TAG:
+            used.add(use)
+            assert not _holds_credentials(job), f"{file}: {name} holds credentials beside {use}"
+    assert used == ON_A_TAG  # an entry whose action is pinned now goes
+
+
+def test_one_action_is_pinned_to_one_commit_everywhere() -> None:
+    # Dependabot moves every use of an action together; two commits would mean a half update.
+    commits: dict[str, set[str]] = {}
+    for _, line in _uses_lines():
+        match = PINNED.match(line)
+        if match:
+            commits.setdefault(match.group(1), set()).add(line.split("@", 1)[1].strip())
+    assert commits
+    assert {action: len(pins) for action, pins in commits.items()} == dict.fromkeys(commits, 1)
+
+
+def test_the_pin_check_rejects_a_tag_a_short_commit_and_a_missing_release() -> None:
+    sha = "3d3c42e5aac5ba805825da76410c181273ba90b1"
+    assert PINNED.match(f"      - uses: actions/checkout@{sha} # v7.0.1")
+    for bad in (
+        "      - uses: actions/checkout@v7",
+        f"      - uses: actions/checkout@{sha[:12]} # v7.0.1",
+        f"      - uses: actions/checkout@{sha}",
+        f"      - uses: actions/checkout@{sha.upper()} # v7.0.1",
+    ):
+        assert not PINNED.match(bad), bad
 
 
 def test_dependabot_updates_pip_and_actions() -> None:
@@ -1041,6 +1135,11 @@ def test_dependabot_updates_pip_and_actions() -> None:
     assert ecosystems == {"pip", "github-actions", "npm"}
     pip = next(u for u in config["updates"] if u["package-ecosystem"] == "pip")
     assert pip["directories"] == ["/", "/tests/bench"]  # the project and the bench tools
+    # The workflows and the composite action: Dependabot moves each SHA pin and its comment.
+    actions = next(u for u in config["updates"] if u["package-ecosystem"] == "github-actions")
+    assert actions["directories"] == ["/", "/.github/actions/*"]
+    npm = next(u for u in config["updates"] if u["package-ecosystem"] == "npm")
+    assert "/tests/workflows" in npm["directories"]  # GitHub's parser, as the tests run it
 
 
 # --- every run step calls a command that exists in the project ----------------------------------
@@ -1051,17 +1150,13 @@ def _make_targets() -> set[str]:
     return set(re.findall(r"^([A-Za-z0-9_.-]+):", text, flags=re.MULTILINE))
 
 
-def _commands(script: str) -> list[list[str]]:
-    """Each command line of a run script as words (continuations joined, comments dropped)."""
-    lines = script.replace("\\\n", " ").splitlines()
-    return [shlex.split(line, comments=True) for line in lines if line.strip()]
-
-
 def _all_run_scripts(workflows: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     scripts = [
-        (f"{f}:{name}", run) for f, name, job in _jobs(workflows) for run in _runs(job["steps"])
+        (f"{f}:{name}", run)
+        for f, name, job in _jobs(workflows)
+        for run in _runs(job.get("steps", []))
     ]
-    scripts += [("actions/setup", run) for run in _runs(_load(SETUP_ACTION)["runs"]["steps"])]
+    scripts += [("actions/setup", run) for run in _runs(_action()["runs"]["steps"])]
     return scripts
 
 
@@ -1071,6 +1166,7 @@ def _expand(words: list[str], env: str) -> list[str]:
         "CLOUDFORMATION_ROLE_ARN": "arn:aws:iam::1:role/x",
         "CHANGE_SET": "arn:aws:cloudformation:us-west-2:111111111111:changeSet/kept-x/0a1b2c3d",
         "ONLY": "all",
+        "WAVE": "1",
         "PULL_REQUEST": "7",
     }
     return [re.sub(r"\$(\w+)", lambda m: values.get(m.group(1), m.group(0)), w) for w in words]
@@ -1092,7 +1188,7 @@ def test_every_run_step_calls_a_project_command(
     parser = build_parser()
     problems = []
     for where, script in _all_run_scripts(workflows):
-        for words in _commands(script):
+        for words in commands(script):
             head = words[0]
             if head == "make":
                 missing = [t for t in words[1:] if t not in targets]

@@ -50,7 +50,7 @@ from generator.ci_access.scope import (
     in_region,
     passed_to,
 )
-from generator.ci_access.trust import github_subjects_main, github_subjects_plan
+from generator.ci_access.trust import github_subjects_preview
 from generator.config import Environment
 from generator.naming import CiId
 from generator.preview import PREVIEW_OF_TAG, SEPARATOR
@@ -187,8 +187,9 @@ def add_preview_roles(template: Template, env: Environment) -> None:
         naming.preview_role_name(name),
         f"GitHub Actions: deploy and destroy the preview stacks {base}-* (tagged "
         f"{PREVIEW_OF_TAG}={name})",
-        # Pull requests deploy and destroy previews; the scheduled cleanup runs on main.
-        [*github_subjects_plan(), *github_subjects_main()],
+        # Pull requests deploy and destroy previews in the reviewed GitHub environment
+        # preview-<env>; the scheduled cleanup runs on main.
+        github_subjects_preview(name),
         tiam.Policy(PolicyName="preview", PolicyDocument=document(preview_policy(env))),
     )
     cfn_role = cloudformation_role(
@@ -196,6 +197,7 @@ def add_preview_roles(template: Template, env: Environment) -> None:
         PreviewId.cloudformation_role(name),
         naming.preview_cloudformation_role_name(name),
         f"CloudFormation: create, update and delete the resources of {base}-*",
+        stacks=[app_stack_arn(pattern)],
     )
     template.add_resource(role)
     template.add_resource(cfn_role)

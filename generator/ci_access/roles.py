@@ -13,7 +13,8 @@ from troposphere import iam as tiam
 
 from generator import naming
 from generator.boundary import boundary_document, boundary_grants
-from generator.ci_access.trust import cloudformation_trust, github_trust
+from generator.ci_access.scope import app_stack_arn
+from generator.ci_access.trust import Subject, cloudformation_trust, github_trust
 from generator.config import Environment
 from generator.naming import CiId
 
@@ -36,7 +37,7 @@ def github_role(
     logical_id: str,
     role_name: str,
     description: str,
-    subjects: Sequence[Sub],
+    subjects: Sequence[Subject],
     policy: tiam.Policy,
 ) -> AWSObject:
     """A role that GitHub's jobs with these OIDC subjects assume, with one inline policy."""
@@ -53,15 +54,22 @@ def github_role(
 
 
 def cloudformation_role(
-    env: Environment, logical_id: str, role_name: str, description: str
+    env: Environment,
+    logical_id: str,
+    role_name: str,
+    description: str,
+    stacks: Sequence[Sub] | None = None,
 ) -> AWSObject:
-    """A role only CloudFormation assumes, acting for ``env``'s account (present only there); its
-    policies come apart, from ``add_cloudformation_policies``."""
+    """A role only CloudFormation assumes, acting for ``env``'s account (present only there) on
+    ``stacks`` (by default the environment's app stack: the bootstrap stack is deployed with an
+    administrator's own credentials, never with this role); its policies come apart, from
+    ``add_cloudformation_policies``."""
+    served = list(stacks) if stacks is not None else [app_stack_arn(env)]
     role = tiam.Role(
         logical_id,
         RoleName=role_name,
         Description=description,
-        AssumeRolePolicyDocument=cloudformation_trust(env),
+        AssumeRolePolicyDocument=cloudformation_trust(env, served),
         Tags=tags(env.name),
     )
     return in_account(role, env.name)

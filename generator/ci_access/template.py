@@ -31,8 +31,9 @@ from generator.ci_access.trust import (
     MAIN_BRANCH,
     OIDC_AUDIENCE,
     github_subjects_deploy,
-    github_subjects_main,
+    github_subjects_drift,
     github_subjects_plan,
+    github_subjects_plan_main,
     provider_arn,
 )
 from generator.config import Environment
@@ -75,7 +76,7 @@ def _add_environment(template: Template, env: Environment) -> None:
         CiId.plan_main_role(name),
         naming.plan_main_role_name(name),
         f"GitHub Actions on {MAIN_BRANCH}: plan {stack} and keep the change set (never execute)",
-        github_subjects_main(),
+        github_subjects_plan_main(),
         tiam.Policy(PolicyName="plan-main", PolicyDocument=plan_main_policy(env)),
     )
     drift = github_role(
@@ -83,7 +84,7 @@ def _add_environment(template: Template, env: Environment) -> None:
         CiId.drift_role(name),
         naming.drift_role_name(name),
         f"GitHub Actions on {MAIN_BRANCH}: detect drift of {stack} (read-only)",
-        github_subjects_main(),
+        github_subjects_drift(),
         tiam.Policy(PolicyName="drift", PolicyDocument=drift_policy(env)),
     )
     deploy = github_role(

@@ -36,6 +36,9 @@ class Request:
     boundary: Document | None = None
     resource_policy: Document | None = None
     context: Mapping[str, str | list[str]] = field(default_factory=dict)
+    # AssumeRoleWithWebIdentity against a trust policy (``resource_policy``): its OIDC keys
+    # (``token.actions.githubusercontent.com:sub``) are evaluated as given (simulate.mjs).
+    web_identity: bool = False
 
     def to_json(self, case_id: str) -> dict[str, Any]:
         """The simulator's input for this request (``simulate.mjs`` reads a list of these)."""
@@ -57,6 +60,7 @@ class Request:
                 [{"name": "boundary", "policy": self.boundary}] if self.boundary else None
             ),
             "resourcePolicy": self.resource_policy,
+            "webIdentity": self.web_identity,
         }
 
 

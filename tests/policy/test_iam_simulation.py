@@ -1308,6 +1308,199 @@ def _rotation_rows(w: World) -> dict[str, tuple[str, Request]]:
     return rows
 
 
+# --- who may assume each CI role: GitHub's OIDC subjects, and CloudFormation -------------------
+# Each role's trust policy against tokens of the right workflow file and context (allowed) and of
+# another file, another ref, another GitHub environment, a pull request outside the preview
+# environment, another repository or audience (each denied). Subjects follow the repository's
+# OIDC subject customization (docs/ci.md): repo, context, job_workflow_ref.
+
+OIDC = "token.actions.githubusercontent.com"
+MAIN = "refs/heads/main"
+PULL_REQUEST = "refs/pull/7/merge"
+ON_MAIN = f"ref:{MAIN}"
+
+
+def _sub(context: str, workflow: str, ref: str, repo: str = REPO) -> str:
+    return f"repo:{repo}:{context}:job_workflow_ref:{repo}/.github/workflows/{workflow}@{ref}"
+
+
+def _trust_document(w: World, logical_id: str) -> Document:
+    """A role's trust policy as IAM holds it (the provider: the account's, either way)."""
+    document = json.loads(
+        json.dumps(w.ci["Resources"][logical_id]["Properties"]["AssumeRolePolicyDocument"])
+    )
+    for statement in document["Statement"]:
+        federated = statement["Principal"].get("Federated")
+        if isinstance(federated, dict):
+            statement["Principal"]["Federated"] = federated["Fn::If"][2]
+    return dict(document)
+
+
+def _github_token(
+    w: World, logical_id: str, name: str, sub: str, audience: str = "sts.amazonaws.com"
+) -> Request:
+    provider = w.arn("iam", f"oidc-provider/{OIDC}", region=False)
+    return Request(
+        provider,
+        "sts:AssumeRoleWithWebIdentity",
+        w.role_arn(name),
+        {},
+        resource_policy=_trust_document(w, logical_id),
+        context={f"{OIDC}:aud": audience, f"{OIDC}:sub": sub},
+        web_identity=True,
+    )
+
+
+def _github_subjects(w: World) -> dict[str, dict[str, tuple[str, str]]]:
+    """Per role: each token's subject and the outcome it must get."""
+    env, other_branch = w.env, "refs/heads/x"
+    in_env, preview_env = f"environment:{env}", f"environment:preview-{env}"
+    smuggled = (  # an environment named like the rest of an allowed subject
+        f"repo:{REPO}:{preview_env}:job_workflow_ref:{REPO}/.github/workflows/pr.yml"
+        f"@refs/pull/1:job_workflow_ref:{REPO}/.github/workflows/x.yml@refs/heads/a/merge"
+    )
+    subjects = {
+        "plan": {
+            "pr-yml-on-a-pull-request": (ALLOWED, _sub("pull_request", "pr.yml", PULL_REQUEST)),
+            "another-workflow-on-a-pull-request": (
+                DENIED,
+                _sub("pull_request", "x.yml", PULL_REQUEST),
+            ),
+            "pr-yml-on-main": (DENIED, _sub(ON_MAIN, "pr.yml", MAIN)),
+            "pr-yml-in-a-github-environment": (DENIED, _sub(in_env, "pr.yml", PULL_REQUEST)),
+            "a-pull-request-of-another-repository": (
+                DENIED,
+                _sub("pull_request", "pr.yml", PULL_REQUEST, repo="octo-org/other"),
+            ),
+        },
+        "plan-main": {
+            "wave-yml-on-main": (ALLOWED, _sub(ON_MAIN, "wave.yml", MAIN)),
+            "wave-yml-on-another-branch": (
+                DENIED,
+                _sub(f"ref:{other_branch}", "wave.yml", other_branch),
+            ),
+            "another-workflow-on-main": (DENIED, _sub(ON_MAIN, "x.yml", MAIN)),
+            "wave-yml-called-from-a-pull-request": (DENIED, _sub("pull_request", "wave.yml", MAIN)),
+            "wave-yml-in-the-github-environment": (DENIED, _sub(in_env, "wave.yml", MAIN)),
+        },
+        "deploy": {
+            "wave-yml-of-main-in-its-github-environment": (
+                ALLOWED,
+                _sub(in_env, "wave.yml", MAIN),
+            ),
+            "wave-yml-of-another-branch-in-its-github-environment": (
+                DENIED,
+                _sub(in_env, "wave.yml", other_branch),
+            ),
+            "another-workflow-in-its-github-environment": (DENIED, _sub(in_env, "x.yml", MAIN)),
+            "wave-yml-in-another-github-environment": (
+                DENIED,
+                _sub("environment:other", "wave.yml", MAIN),
+            ),
+            "wave-yml-on-main-outside-the-environment": (DENIED, _sub(ON_MAIN, "wave.yml", MAIN)),
+            "a-pull-request": (DENIED, _sub("pull_request", "pr.yml", PULL_REQUEST)),
+        },
+        "drift": {
+            "drift-yml-on-main": (ALLOWED, _sub(ON_MAIN, "drift.yml", MAIN)),
+            "drift-yml-on-another-branch": (
+                DENIED,
+                _sub(f"ref:{other_branch}", "drift.yml", other_branch),
+            ),
+            "another-workflow-on-main": (DENIED, _sub(ON_MAIN, "wave.yml", MAIN)),
+            "a-pull-request": (DENIED, _sub("pull_request", "drift.yml", PULL_REQUEST)),
+        },
+    }
+    if w.has_previews:
+        subjects["preview"] = {
+            "pr-yml-in-the-preview-environment": (
+                ALLOWED,
+                _sub(preview_env, "pr.yml", PULL_REQUEST),
+            ),
+            "preview-yml-in-the-preview-environment": (
+                ALLOWED,
+                _sub(preview_env, "preview.yml", PULL_REQUEST),
+            ),
+            "the-cleanup-on-main": (ALLOWED, _sub(ON_MAIN, "preview-cleanup.yml", MAIN)),
+            "a-pull-request-outside-the-preview-environment": (
+                DENIED,
+                _sub("pull_request", "pr.yml", PULL_REQUEST),
+            ),
+            "pr-yml-in-the-environments-own-github-environment": (
+                DENIED,
+                _sub(in_env, "pr.yml", PULL_REQUEST),
+            ),
+            "another-workflow-in-the-preview-environment": (
+                DENIED,
+                _sub(preview_env, "x.yml", PULL_REQUEST),
+            ),
+            "a-branch-in-the-preview-environment": (
+                DENIED,
+                _sub(preview_env, "pr.yml", other_branch),
+            ),
+            "the-cleanup-on-another-branch": (
+                DENIED,
+                _sub(f"ref:{other_branch}", "preview-cleanup.yml", other_branch),
+            ),
+            "an-environment-named-to-smuggle-a-subject": (DENIED, smuggled),
+        }
+    return subjects
+
+
+# CloudFormation assuming a CloudFormation role: the stack it acts for, when it says.
+def _cloudformation_assumes(
+    w: World, logical_id: str, name: str, account: str, stack: str | None
+) -> Request:
+    context = {"aws:SourceAccount": account}
+    if stack is not None:
+        context["aws:SourceArn"] = stack
+    return Request(
+        "cloudformation.amazonaws.com",
+        "sts:AssumeRole",
+        w.role_arn(name),
+        {},
+        resource_policy=_trust_document(w, logical_id),
+        context=context,
+    )
+
+
+def _trust_rows(w: World) -> dict[str, tuple[str, Request]]:
+    rows: dict[str, tuple[str, Request]] = {}
+    for role, cases in _github_subjects(w).items():
+        logical_id, name = CI_ROLES[role]
+        for case, (expected, sub) in cases.items():
+            request = _github_token(w, logical_id(w.env), name(w.env), sub)
+            rows[f"{w.env}-{role}-trusts-{case}"] = (expected, request)
+        allowed = next(sub for expected, sub in cases.values() if expected == ALLOWED)
+        rows[f"{w.env}-{role}-trusts-another-audience"] = (
+            DENIED,
+            _github_token(w, logical_id(w.env), name(w.env), allowed, audience="https://x"),
+        )
+    stacks = {
+        "its-app-stack": w.stack,
+        "the-bootstrap-stack": w.bootstrap_stack,
+        "a-preview-stack": w.preview_stack,
+        "another-stack": w.arn("cloudformation", "stack/Other/abc-123"),
+        "no-stack-named": None,
+    }
+    served = {
+        "cloudformation": {"its-app-stack", "no-stack-named"},  # the bootstrap stack: no role
+        "preview-cloudformation": {"a-preview-stack", "no-stack-named"},
+    }
+    for role, allowed_stacks in served.items():
+        if role in PREVIEW_ROLES and not w.has_previews:
+            continue
+        logical_id, name = CI_ROLES[role]
+        for case, stack in stacks.items():
+            expected = ALLOWED if case in allowed_stacks else DENIED
+            request = _cloudformation_assumes(w, logical_id(w.env), name(w.env), w.account, stack)
+            rows[f"{w.env}-{role}-trusts-cloudformation-for-{case}"] = (expected, request)
+        rows[f"{w.env}-{role}-trusts-cloudformation-for-another-account"] = (
+            DENIED,
+            _cloudformation_assumes(w, logical_id(w.env), name(w.env), FOREIGN_ACCOUNT, w.stack),
+        )
+    return rows
+
+
 def _all_requests() -> dict[str, tuple[str, Request]]:
     """Every row, by test id, with its expected outcome."""
     rows: dict[str, tuple[str, Request]] = {}
@@ -1337,6 +1530,7 @@ def _all_requests() -> dict[str, tuple[str, Request]]:
                 _function(w, {}, action, resource, context),
             )
         rows.update(_rotation_rows(w))
+        rows.update(_trust_rows(w))
         for row, build_stack in STACK_NEEDS.items():
             rows[f"{env}-cloudformation-may-{row}"] = (ALLOWED, build_stack(w))
         for (role, row), (expected, build_duty) in CI_DUTIES.items():
