@@ -26,6 +26,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator import contracts, naming
+from generator.ci_access.trust import (
+    GITHUB_OIDC_HOST,
+    MAIN_BRANCH,
+    SUBJECT_CLAIM_KEYS,
+    preview_environment,
+)
 from generator.config import Environment, load_environments
 from generator.deploy.aws import caller_identity
 from generator.deploy.changeset import template_sha256
@@ -34,9 +40,9 @@ from generator.deploy.stacks import describe_stack
 from generator.errors import ExitCode, GeneratorError
 from generator.workspace import Workspace
 
-OIDC_HOST = "token.actions.githubusercontent.com"
-SUBJECT_CLAIMS = ["repo", "context", "job_workflow_ref"]
-MAIN = "main"
+SUBJECT_CLAIMS = list(SUBJECT_CLAIM_KEYS)
+OIDC_HOST = GITHUB_OIDC_HOST
+MAIN = MAIN_BRANCH
 PREVIEW_LABEL = "preview"
 # Lambda keeps this much of the account's concurrency unreserved, whatever is reserved.
 LAMBDA_UNRESERVED_MINIMUM = 100
@@ -298,7 +304,7 @@ def github_checks(
     if status == 200:
         checks += _environment_rules(env.name, env.deploy.approval, environment, repository, get)
     if env.deploy.previews:
-        name = f"preview-{env.name}"
+        name = preview_environment(env.name)
         status, preview_env = get(f"/repos/{repository}/environments/{name}")
         checks.append(
             Check(
