@@ -694,6 +694,10 @@ def _cfn_role(w: World) -> str:
     return w.role_arn(naming.cloudformation_role_name(w.env))
 
 
+def _in_region(w: World) -> dict[str, str]:
+    return {"aws:RequestedRegion": w.region}
+
+
 # A conditional write (If-None-Match: *): creates an object, never overwrites one.
 ONCE = {"s3:if-none-match": "*"}
 
@@ -908,6 +912,26 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ("drift", "detect-drift"): (
         ALLOWED,
         lambda w: _ci(w, "drift", "cloudformation:DetectStackDrift", w.stack),
+    ),
+    # No resource type (Service Authorization Reference): authorized on "*" only, so a grant on
+    # log-group ARNs never applied. Drift detection and the change-set read of the log groups
+    # call both.
+    **{
+        (role, f"{verb}-in-its-region"): (
+            ALLOWED,
+            lambda w, role=role, action=action: _ci(w, role, action, "*", **_in_region(w)),
+        )
+        for role in ("plan-main", "drift", "cloudformation")
+        for verb, action in (
+            ("list-log-groups", "logs:DescribeLogGroups"),
+            ("describe-index-policies", "logs:DescribeIndexPolicies"),
+        )
+    },
+    ("drift", "list-log-groups-in-another-region"): (
+        DENIED,
+        lambda w: _ci(
+            w, "drift", "logs:DescribeLogGroups", "*", **{"aws:RequestedRegion": "eu-north-1"}
+        ),
     ),
     ("drift", "create-a-change-set"): (
         DENIED,
