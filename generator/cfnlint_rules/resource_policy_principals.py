@@ -321,8 +321,8 @@ class ResourcePolicyPrincipals(CloudFormationLintRule):  # type: ignore[misc]  #
                     matches.append(RuleMatch([*base, "Principal"], message))
                 continue
             key = DOCUMENTS.get(resource_type)
-            document = properties.get(key) if key else None
-            if not isinstance(document, dict):
+            document = properties.get(key) if key is not None else None
+            if key is None or not isinstance(document, dict):
                 continue
             kms = resource_type == "AWS::KMS::Key"
             for path, statement in statements(document.get("Statement"), [key, "Statement"]):
