@@ -19,7 +19,14 @@ from fileproc.signing import RESULT_FORMAT, STATUS_TOO_LARGE, SigningKey, verify
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.handler.conftest import BUCKET, PASSWORD, FakeContext, World, metric_totals
+from tests.handler.conftest import (
+    BUCKET,
+    PASSWORD,
+    FakeContext,
+    World,
+    metric_totals,
+    object_event,
+)
 from tests.handler.fakes import MemoryStore, etag_of
 
 CONFIG = settings_from_env({"SECRET_ARN": "arn:x", "BUCKET_NAME": BUCKET})
@@ -413,6 +420,24 @@ def test_a_forged_size_through_the_handler_is_a_failed_record_not_a_result(
     # The genuine event still gets its result afterwards: nothing was written in its place.
     event["Records"][0]["s3"]["object"]["size"] = 5
     assert world.invoke(event)["processed"]
+
+
+def test_a_too_large_event_for_bytes_no_longer_there_is_skipped(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_OBJECT_BYTES", "2")
+    app.settings.cache_clear()
+    old = world.put("uploads/unpinned.bin", b"old")
+    world.put("uploads/unpinned.bin", b"newer bytes")
+    late = object_event("uploads/unpinned.bin", 3, etag=old["ETag"].strip('"'))  # HEAD: 412
+    gone = world.event_for("uploads/gone.bin", b"bye")
+    world.s3.delete_object(
+        Bucket=BUCKET, Key="uploads/gone.bin", VersionId=event_object(gone)["versionId"]
+    )  # HEAD: 404
+
+    assert world.invoke(late) == {"processed": [], "skipped": ["superseded"]}
+    assert world.invoke(gone) == {"processed": [], "skipped": ["object_gone"]}
+    assert world.result_keys() == []
 
 
 def test_a_large_object_through_the_handler_is_read_in_pinned_ranges(
