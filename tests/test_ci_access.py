@@ -378,6 +378,8 @@ def test_no_action_wildcards_and_resource_star_only_where_no_resource_exists(
         # Account-wide listings: no resource type in the Service Authorization Reference.
         "kms:ListAliases",
         "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+        "logs:DescribeIndexPolicies",
         # X-Ray's segment APIs (the app roles' boundary): no resource-level permissions.
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",

@@ -95,6 +95,25 @@ def test_queue_policy_lets_only_this_bucket_send_and_denies_plain_http(
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_queue_policy_denies_every_other_sender(tpl: dict[str, Any]) -> None:
+    others = statements(props(tpl, L.INGEST_QUEUE_POLICY)["PolicyDocument"])[
+        "OnlyTheDataBucketSends"
+    ]
+    assert (others["Effect"], others["Principal"]) == ("Deny", "*")
+    assert others["Action"] == ["sqs:SendMessage"]
+    assert others["Resource"] == [{"Fn::GetAtt": [L.INGEST_QUEUE, "Arn"]}]
+    assert others["Condition"] == {
+        # No aws:SourceArn (a direct caller) matches too: only the data bucket's S3 gets past.
+        "ArnNotEquals": {
+            "aws:SourceArn": {
+                "Fn::Sub": "arn:${AWS::Partition}:s3:::serverlessapp-files-qa-${AWS::AccountId}"
+            }
+        },
+        # SQS's own move task (the documented redrive) acts for a principal with SendMessage.
+        "BoolIfExists": {"aws:ViaAWSService": "false"},
+    }
+
+
 def test_mapping_batches_caps_concurrency_and_reports_item_failures() -> None:
     env = queue_env(batch_size=50, batching_window_seconds=5, maximum_concurrency=7)
     mapping = build_template(env, ARTIFACT).to_dict()["Resources"][L.INGEST_EVENT_SOURCE_MAPPING]

@@ -1,4 +1,4 @@
-"""This project's own cfn-lint rules (E9001..E9005).
+"""This project's own cfn-lint rules (E9001..E9006).
 
 cfn-lint loads every ``[A-Za-z1-9]*.py`` file in this folder as a standalone module
 (``cfn-lint --append-rules generator/cfnlint_rules``), so each rule file imports only the

@@ -100,7 +100,6 @@ READ_LOG_GROUP = [
     logs.ListTagsForResource,
     logs.ListTagsLogGroup,
     logs.GetDataProtectionPolicy,
-    logs.DescribeIndexPolicies,
 ]
 READ_MONITORING = [
     cloudwatch.DescribeAlarms,

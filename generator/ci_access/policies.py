@@ -74,7 +74,6 @@ from generator.ci_access.scope import (
     data_buckets,
     env_tag,
     event_source_mappings_arn,
-    every_log_group_arn,
     function_arns,
     in_region,
     ingest_queue_arns,
@@ -126,9 +125,16 @@ def _resource_read_statements(env: Environment) -> list[Statement]:
         allow("ReadBuckets", READ_BUCKET, _all_buckets(env)),
         allow("ReadFunction", READ_FUNCTION, function_arns(env)),
         allow("ReadAppRoles", READ_ROLE, app_role_arns(env)),
-        # DescribeLogGroups lists by prefix: its resource is every log group of the region.
-        allow("ListLogGroups", [logs.DescribeLogGroups], [every_log_group_arn(env)]),
         allow("ReadLogGroup", READ_LOG_GROUP, log_group_arns(env)),
+        # Both have no resource type in the Service Authorization Reference, so IAM authorizes
+        # them on "*" only (a log-group ARN never matches): DescribeLogGroups lists the region's
+        # log groups by prefix, DescribeIndexPolicies takes a list of log groups.
+        allow(
+            "DescribeLogGroups",
+            [logs.DescribeLogGroups, logs.DescribeIndexPolicies],
+            ["*"],
+            in_region(env),
+        ),
         allow("ReadMonitoring", READ_MONITORING, [alarm_arn(env), dashboard_arn(env)]),
         allow("ReadMessaging", READ_MESSAGING, [queue_arn(env), *topic_arns(env)]),
         # Metadata only: the plan role never reads the secret's value.

@@ -12,17 +12,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import sqs as sqs_actions
-from awacs.aws import Allow, ArnLike, Condition, Principal, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    ArnNotEquals,
+    BoolIfExists,
+    Condition,
+    Deny,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, sqs
 
 from generator import arns, naming
 from generator.config import Environment, visibility_timeout_seconds
 from generator.stack.common import (
     bucket_arn,
+    deny_insecure_transport,
+    policy_document,
     retain,
     skip_cfn_lint,
     tags,
-    tls_only_queue_policy,
 )
 from generator.stack.encryption import KeyHandle
 
@@ -75,22 +86,49 @@ def ingest_queue(env: Environment, key: KeyHandle, dead_letter_arn: GetAtt) -> s
 
 
 def ingest_queue_policy(env: Environment, queue: sqs.Queue, data_bucket: str) -> sqs.QueuePolicy:
-    """Only this account's data bucket may send (S3's notifications); every request uses TLS."""
-    return tls_only_queue_policy(
+    """Only this account's data bucket may send (S3's notifications); every request uses TLS.
+
+    The Allow admits S3 for the bucket; the Deny keeps everyone else out even where an identity
+    policy would let them send (an account administrator, any role with ``sqs:SendMessage``): a
+    message here is an upload the function hashes and signs a result for, so only S3 may write
+    one. Requests an AWS service makes on a principal's behalf (``aws:ViaAWSService``: SQS's own
+    message move task, the documented redrive from the dead-letter queue) are left to that
+    principal's permissions.
+    """
+    queue_arn = GetAtt(queue, "Arn")
+    bucket = bucket_arn(data_bucket)
+    return sqs.QueuePolicy(
         naming.LogicalId.INGEST_QUEUE_POLICY,
-        queue,
-        Statement(
-            Sid="DataBucketSendsNotifications",
-            Effect=Allow,
-            Principal=Principal("Service", "s3.amazonaws.com"),
-            Action=[sqs_actions.SendMessage],
-            Resource=[GetAtt(queue, "Arn")],
-            Condition=Condition(
-                [
-                    ArnLike("aws:SourceArn", bucket_arn(data_bucket)),
-                    StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
-                ]
+        Queues=[Ref(queue)],
+        PolicyDocument=policy_document(
+            Statement(
+                Sid="DataBucketSendsNotifications",
+                Effect=Allow,
+                Principal=Principal("Service", "s3.amazonaws.com"),
+                Action=[sqs_actions.SendMessage],
+                Resource=[queue_arn],
+                Condition=Condition(
+                    [
+                        ArnLike("aws:SourceArn", bucket),
+                        StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                    ]
+                ),
             ),
+            Statement(
+                Sid="OnlyTheDataBucketSends",
+                Effect=Deny,
+                Principal=Principal("*"),
+                Action=[sqs_actions.SendMessage],
+                Resource=[queue_arn],
+                # A request without aws:SourceArn (any direct caller) matches ArnNotEquals too.
+                Condition=Condition(
+                    [
+                        ArnNotEquals("aws:SourceArn", bucket),
+                        BoolIfExists("aws:ViaAWSService", "false"),
+                    ]
+                ),
+            ),
+            deny_insecure_transport([sqs_actions.Action("*")], [queue_arn]),
         ),
     )
 

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session
 
 from .errors import SecretUnreadable, SkipRecord
-from .objects import OBJECT_GONE, SUPERSEDED, StoredObject
+from .objects import OBJECT_GONE, SUPERSEDED, ObjectHead, StoredObject
 from .secret import secret_value, signing_key_from
 from .settings import MAX_READ_CONCURRENCY, Settings
 from .signing import SigningKey
@@ -88,6 +88,31 @@ def object_size(response: dict[str, Any]) -> int | None:
     return length if isinstance(length, int) else None
 
 
+def _named(bucket: str, key: str, version_id: str | None, if_match: str | None) -> dict[str, Any]:
+    """A request for one object: by version id, or guarded by ETag when there is none."""
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
+    elif if_match:
+        params["IfMatch"] = f'"{if_match}"'
+    return params
+
+
+def _skipping(call: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``call(**params)``; an object that is gone or was replaced raises SkipRecord."""
+    try:
+        response: dict[str, Any] = call(**params)
+    except ClientError as exc:
+        code = client_error_code(exc)
+        if code in GONE_CODES:
+            raise SkipRecord(OBJECT_GONE) from exc
+        if code in PRECONDITION_CODES and "IfMatch" in params:
+            # The key now holds other bytes; their own event produces their result.
+            raise SkipRecord(SUPERSEDED) from exc
+        raise
+    return response
+
+
 class S3Store:
     """The core's ObjectStore over an S3 client."""
 
@@ -108,29 +133,29 @@ class S3Store:
         byte_range: tuple[int, int] | None = None,
     ) -> StoredObject:
         """GetObject by version id, or by ETag when the event names no version."""
-        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version_id:
-            params["VersionId"] = version_id
-        elif if_match:
-            params["IfMatch"] = f'"{if_match}"'
+        params = _named(bucket, key, version_id, if_match)
         if byte_range is not None:
             params["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-        try:
-            response = self.client.get_object(**params)
-        except ClientError as exc:
-            code = client_error_code(exc)
-            if code in GONE_CODES:
-                raise SkipRecord(OBJECT_GONE) from exc
-            if code in PRECONDITION_CODES and "IfMatch" in params:
-                # The key now holds other bytes; their own event produces their result.
-                raise SkipRecord(SUPERSEDED) from exc
-            raise
+        response = _skipping(self.client.get_object, params)
         return StoredObject(
             body=response["Body"],
             etag=str(response.get("ETag", "")).strip('"'),
             version_id=response.get("VersionId"),
             content_type=response.get("ContentType"),
             size=object_size(response),
+        )
+
+    def head(
+        self, bucket: str, key: str, version_id: str | None, if_match: str | None
+    ) -> ObjectHead:
+        """HeadObject, naming the object as ``open`` does."""
+        response = _skipping(self.client.head_object, _named(bucket, key, version_id, if_match))
+        length = response.get("ContentLength")
+        return ObjectHead(
+            etag=str(response.get("ETag", "")).strip('"'),
+            version_id=response.get("VersionId"),
+            content_type=response.get("ContentType"),
+            size=length if isinstance(length, int) else -1,
         )
 
     def put_if_absent(self, bucket: str, key: str, body: bytes) -> bool:

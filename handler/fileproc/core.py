@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from . import events
-from .errors import RecordError, SizeMismatch, SkipRecord
-from .objects import Body, Hasher, ObjectStore, Pin, StoredObject, TimeLeft, deadline
+from .errors import EventMismatch, RecordError, SizeMismatch, SkipRecord
+from .objects import Body, Hasher, ObjectHead, ObjectStore, Pin, StoredObject, TimeLeft, deadline
 from .settings import Settings
 from .signing import STATUS_PROCESSED, STATUS_TOO_LARGE, SigningKey, build_result, result_bytes
 from .value import Value
@@ -145,27 +145,56 @@ def too_large(ref: events.ObjectEvent, settings: Settings) -> bool:
     return settings.max_object_bytes is not None and ref.size > settings.max_object_bytes
 
 
+def confirm_head(ref: events.ObjectEvent, head: ObjectHead) -> None:
+    """Raise unless the object S3 holds is the one the event describes (size, and ETag)."""
+    if head.size != ref.size:
+        raise SizeMismatch(
+            f"the object holds {head.size} bytes; the event announced {ref.size}: "
+            "no too_large result is signed for it"
+        )
+    if ref.etag and head.etag != ref.etag:
+        raise EventMismatch(
+            f"the object's ETag is {head.etag}; the event announced {ref.etag}: "
+            "no too_large result is signed for it"
+        )
+
+
 def record_too_large(
-    ref: events.ObjectEvent, store: ObjectStore, secret: SigningKey, settings: Settings
+    ref: events.ObjectEvent,
+    store: ObjectStore,
+    password: Callable[[], SigningKey],
+    settings: Settings,
 ) -> Processed | Skipped:
-    """A signed too_large result from the event alone: one write, no read, on the first attempt."""
-    etag = ref.etag or ""
+    """A signed too_large result from the object's own metadata: a HEAD and one write, no read.
+
+    The event only says which object to look at: anyone who can invoke the function (or send to
+    its queue) can write one, and results are write-once, so a result signed from the event's
+    claims would block the true one forever. The version, ETag and size signed are HeadObject's,
+    and an event they contradict fails the record instead.
+    """
+    try:
+        head = store.head(ref.bucket, ref.key, ref.version_id, ref.etag)
+    except SkipRecord as skip:
+        return Skipped(skip.reason, ref.index, ref.bucket, ref.key)
+    confirm_head(ref, head)
+    secret = password()
+    version_id = ref.version_id or (head.version_id if head.version_id != "null" else None)
     result = build_result(
         bucket=ref.bucket,
         key=ref.key,
-        version_id=ref.version_id,
-        size=ref.size,
+        version_id=version_id,
+        size=head.size,
         sha256=None,
-        etag=etag,
-        content_type=None,
+        etag=head.etag,
+        content_type=head.content_type,
         signing_key=secret,
         status=STATUS_TOO_LARGE,
     )
-    target = result_key(settings, ref.key, ref.version_id, etag)
+    target = result_key(settings, ref.key, version_id, head.etag)
     if not store.put_if_absent(ref.bucket, target, result_bytes(result)):
         return Skipped(DUPLICATE, ref.index, ref.bucket, ref.key)
     return Processed(
-        ref.index, ref.bucket, ref.key, ref.version_id, ref.size, None, target, STATUS_TOO_LARGE
+        ref.index, ref.bucket, ref.key, version_id, head.size, None, target, STATUS_TOO_LARGE
     )
 
 
@@ -190,7 +219,7 @@ def process_object(
     the first part pinned. Either way a digest is written only when every byte was read.
     """
     if too_large(ref, settings):
-        return record_too_large(ref, store, password(), settings)
+        return record_too_large(ref, store, password, settings)
     check = deadline(time_left, settings.stop_margin_seconds)
     check("before reading")
     ranged = ref.size > settings.read_part_bytes

@@ -35,6 +35,12 @@ class SizeMismatch(RecordError):
     code = "SizeMismatch"
 
 
+class EventMismatch(RecordError):
+    """The object S3 holds is not the one the event describes (its ETag differs)."""
+
+    code = "EventMismatch"
+
+
 class SecretUnreadable(RecordError):
     """The signing secret could not be read or has no usable password."""
 

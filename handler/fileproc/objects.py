@@ -1,10 +1,10 @@
 """What reading one object version involves, shared by the core's read and the ranged read.
 
-The store interface (``ObjectStore``, the ``StoredObject`` it opens and the skip reasons it
-raises), the ``Pin`` every ranged GET names, the ``Hasher`` the bytes feed, and the invocation's
-``deadline``. A module of its own so that ``core`` and ``ranged`` both import it and neither
-imports the other: ``core`` imports ``ranged`` only for an object larger than one part, so a
-small file's cold start never compiles it.
+The store interface (``ObjectStore``, the ``StoredObject`` it opens, the ``ObjectHead`` it
+describes and the skip reasons it raises), the ``Pin`` every ranged GET names, the ``Hasher`` the
+bytes feed, and the invocation's ``deadline``. A module of its own so that ``core`` and
+``ranged`` both import it and neither imports the other: ``core`` imports ``ranged`` only for an
+object larger than one part, so a small file's cold start never compiles it.
 """
 
 from __future__ import annotations
@@ -63,8 +63,25 @@ class StoredObject(Value):
         self.content_type, self.size = content_type, size
 
 
+class ObjectHead(Value):
+    """An object version's metadata as S3 holds it (HeadObject), without its bytes."""
+
+    __match_args__ = ("etag", "version_id", "content_type", "size")
+    __slots__ = __match_args__
+    etag: str
+    version_id: str | None
+    content_type: str | None
+    size: int
+
+    def __init__(
+        self, etag: str, version_id: str | None, content_type: str | None, size: int
+    ) -> None:
+        self.etag, self.version_id = etag, version_id
+        self.content_type, self.size = content_type, size
+
+
 class ObjectStore(Protocol):
-    """The two S3 operations the core needs."""
+    """The three S3 operations the core needs."""
 
     def open(
         self,
@@ -78,6 +95,12 @@ class ObjectStore(Protocol):
 
         Raises SkipRecord if it is gone or was replaced. Called from several threads at once.
         """
+        ...
+
+    def head(
+        self, bucket: str, key: str, version_id: str | None, if_match: str | None
+    ) -> ObjectHead:
+        """An object's metadata, named like ``open`` names it; raises SkipRecord like ``open``."""
         ...
 
     def put_if_absent(self, bucket: str, key: str, body: bytes) -> bool:

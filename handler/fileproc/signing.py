@@ -16,7 +16,7 @@ be pointed at another key; a verifier fetches that exact version (``GetSecretVal
 earlier format ``serverlessapp.result/v1`` (no ``key_version``) still verify with the key that
 signed them. A v2 result also signs ``status``: ``processed`` (``sha256`` is the digest of the
 object's bytes) or ``too_large`` (the object exceeded the environment's ``max_object_bytes`` and
-was not read: ``sha256`` is null, ``size`` is the size the event announced).
+was not read: ``sha256`` is null; ``size``, ``etag`` and ``version_id`` are HeadObject's).
 """
 
 from __future__ import annotations

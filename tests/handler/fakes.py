@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass, field
 
 from fileproc.errors import SkipRecord
-from fileproc.objects import OBJECT_GONE, SUPERSEDED, StoredObject
+from fileproc.objects import OBJECT_GONE, SUPERSEDED, ObjectHead, StoredObject
 
 
 @functools.lru_cache(maxsize=16)
@@ -26,6 +26,7 @@ class MemoryStore:
     objects: dict[tuple[str, str], list[tuple[str, bytes]]] = field(default_factory=dict)
     results: dict[tuple[str, str], bytes] = field(default_factory=dict)
     reads: int = 0
+    heads: int = 0
 
     def upload(self, bucket: str, key: str, body: bytes) -> tuple[str, str]:
         """Store a new version; returns (version id, etag)."""
@@ -33,6 +34,31 @@ class MemoryStore:
         version_id = f"v{len(versions) + 1}"
         versions.append((version_id, body))
         return version_id, etag_of(body)
+
+    def _find(
+        self, bucket: str, key: str, version_id: str | None, if_match: str | None
+    ) -> tuple[str, bytes]:
+        """The version a request names: by id, or the latest guarded by ETag."""
+        versions = self.objects.get((bucket, key))
+        if not versions:
+            raise SkipRecord(OBJECT_GONE)
+        if version_id is not None:
+            matches = [b for v, b in versions if v == version_id]
+            if not matches:
+                raise SkipRecord(OBJECT_GONE)
+            return version_id, matches[0]
+        found_id, body = versions[-1]
+        if if_match and etag_of(body) != if_match:
+            raise SkipRecord(SUPERSEDED)
+        return found_id, body
+
+    def head(
+        self, bucket: str, key: str, version_id: str | None, if_match: str | None
+    ) -> ObjectHead:
+        """HeadObject semantics: the named version's metadata, no bytes."""
+        self.heads += 1
+        found_id, body = self._find(bucket, key, version_id, if_match)
+        return ObjectHead(etag_of(body), found_id, "application/octet-stream", len(body))
 
     def open(
         self,
@@ -44,18 +70,7 @@ class MemoryStore:
     ) -> StoredObject:
         """GetObject semantics: by version, or latest guarded by ETag; Range as S3 serves it."""
         self.reads += 1
-        versions = self.objects.get((bucket, key))
-        if not versions:
-            raise SkipRecord(OBJECT_GONE)
-        if version_id is not None:
-            matches = [b for v, b in versions if v == version_id]
-            if not matches:
-                raise SkipRecord(OBJECT_GONE)
-            found_id, body = version_id, matches[0]
-        else:
-            found_id, body = versions[-1]
-            if if_match and etag_of(body) != if_match:
-                raise SkipRecord(SUPERSEDED)
+        found_id, body = self._find(bucket, key, version_id, if_match)
         etag = etag_of(body)
         size = len(body)
         if byte_range is not None:

@@ -12,14 +12,22 @@ from typing import Any
 import app
 import pytest
 from fileproc import core, events, objects, ranged
-from fileproc.errors import OutOfTime, RecordsFailed, SizeMismatch
+from fileproc.errors import EventMismatch, OutOfTime, RecordsFailed, SizeMismatch
+from fileproc.objects import SUPERSEDED
 from fileproc.settings import settings_from_env
 from fileproc.signing import RESULT_FORMAT, STATUS_TOO_LARGE, SigningKey, verify_result
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.handler.conftest import BUCKET, PASSWORD, FakeContext, World, metric_totals
-from tests.handler.fakes import MemoryStore
+from tests.handler.conftest import (
+    BUCKET,
+    PASSWORD,
+    FakeContext,
+    World,
+    metric_totals,
+    object_event,
+)
+from tests.handler.fakes import MemoryStore, etag_of
 
 CONFIG = settings_from_env({"SECRET_ARN": "arn:x", "BUCKET_NAME": BUCKET})
 KEY = "uploads/big.bin"
@@ -192,7 +200,7 @@ def test_a_part_shorter_than_its_range_fails_the_record() -> None:
     assert store.results == {}
 
 
-def test_too_large_gets_a_signed_result_without_any_read() -> None:
+def test_too_large_gets_a_signed_result_from_the_objects_head_without_any_read() -> None:
     store = MemoryStore()
     ref = object_ref(store, b"y" * 101)
 
@@ -202,14 +210,69 @@ def test_too_large_gets_a_signed_result_without_any_read() -> None:
 
     assert isinstance(outcome, core.Processed)
     assert outcome.status == STATUS_TOO_LARGE
-    assert store.reads == 0
+    assert (store.reads, store.heads) == (0, 1)
     result = json.loads(next(iter(store.results.values())))
     assert result["status"] == STATUS_TOO_LARGE
     assert result["sha256"] is None
     assert result["size"] == 101
+    # What S3 holds, from HeadObject: the version, its ETag and content type.
+    assert (result["version_id"], result["etag"]) == (ref.version_id, etag_of(b"y" * 101))
+    assert result["content_type"] == "application/octet-stream"
     # One result format: a too_large result is v2 and names the key version that signed it.
     assert (result["format"], result["key_version"]) == (RESULT_FORMAT, "key-v1")
     assert verify_result(result, PASSWORD)
+
+
+def claiming(ref: events.ObjectEvent, **claims: Any) -> events.ObjectEvent:
+    """The record for ``ref`` with some of its fields replaced (a forged or stale event)."""
+    return ref._replace(**claims)
+
+
+def test_signs_no_too_large_result_for_an_event_claiming_a_terabyte_for_five_bytes() -> None:
+    store = MemoryStore()
+    ref = claiming(object_ref(store, b"12345"), size=10**12)
+
+    with pytest.raises(SizeMismatch, match="holds 5 bytes; the event announced 1000000000000"):
+        core.process_object(
+            ref, store, lambda: SIGNING_KEY, CONFIG._replace(max_object_bytes=100_000)
+        )
+    assert store.results == {}
+    assert store.reads == 0
+
+
+def test_a_genuine_200_kb_object_over_a_100_kb_limit_gets_a_too_large_result() -> None:
+    store = MemoryStore()
+    ref = object_ref(store, b"g" * 200_000)
+
+    outcome = core.process_object(
+        ref, store, lambda: SIGNING_KEY, CONFIG._replace(max_object_bytes=100_000)
+    )
+
+    assert isinstance(outcome, core.Processed)
+    assert (outcome.status, outcome.size) == (STATUS_TOO_LARGE, 200_000)
+    assert store.reads == 0
+
+
+def test_signs_no_too_large_result_for_an_event_naming_another_etag() -> None:
+    store = MemoryStore()
+    ref = claiming(object_ref(store, b"e" * 101), etag="0" * 32)
+
+    with pytest.raises(EventMismatch, match="the event announced 0000"):
+        core.process_object(ref, store, lambda: SIGNING_KEY, CONFIG._replace(max_object_bytes=100))
+    assert store.results == {}
+
+
+def test_a_too_large_object_replaced_since_its_event_is_skipped_unversioned() -> None:
+    store = MemoryStore()
+    ref = object_ref(store, b"o" * 101, versioned=False)
+    store.upload(BUCKET, KEY, b"n" * 102)  # the key now holds other bytes (their own event)
+
+    outcome = core.process_object(
+        ref, store, lambda: SIGNING_KEY, CONFIG._replace(max_object_bytes=100)
+    )
+
+    assert outcome == core.Skipped(SUPERSEDED, 0, BUCKET, KEY)
+    assert store.results == {}
 
 
 def test_an_object_at_the_limit_is_read() -> None:
@@ -323,13 +386,58 @@ def test_too_large_on_the_first_attempt_through_the_handler(
 
     response = world.invoke(event)
 
-    assert calls == ["GetSecretValue", "PutObject"]  # never read
+    assert calls == ["HeadObject", "GetSecretValue", "PutObject"]  # never read
     result = world.result(response["processed"][0])
     assert result["status"] == STATUS_TOO_LARGE
+    assert (result["size"], result["etag"]) == (1001, event_object(event)["eTag"])
     assert verify_result(result, PASSWORD)
     totals = metric_totals(capsys.readouterr().out)
     assert totals["FilesTooLarge"] == 1
     assert "FilesProcessed" not in totals
+
+
+def event_object(event: dict[str, Any]) -> dict[str, Any]:
+    return dict(event["Records"][0]["s3"]["object"])
+
+
+def test_a_forged_size_through_the_handler_is_a_failed_record_not_a_result(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("MAX_OBJECT_BYTES", "100000")
+    app.settings.cache_clear()
+    event = world.event_for("uploads/small.bin", b"12345")
+    event["Records"][0]["s3"]["object"]["size"] = 10**12  # anyone who may invoke can claim
+    calls = world.count_calls()
+
+    with pytest.raises(RecordsFailed, match="SizeMismatch"):
+        world.invoke(event)
+
+    assert calls == ["HeadObject"]  # no secret read, nothing written
+    assert world.result_keys() == []
+    totals = metric_totals(capsys.readouterr().out)
+    assert totals["ProcessingErrors"] == 1
+    assert "FilesTooLarge" not in totals
+    # The genuine event still gets its result afterwards: nothing was written in its place.
+    event["Records"][0]["s3"]["object"]["size"] = 5
+    assert world.invoke(event)["processed"]
+
+
+def test_a_too_large_event_for_bytes_no_longer_there_is_skipped(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_OBJECT_BYTES", "2")
+    app.settings.cache_clear()
+    old = world.put("uploads/unpinned.bin", b"old")
+    world.put("uploads/unpinned.bin", b"newer bytes")
+    late = object_event("uploads/unpinned.bin", 3, etag=old["ETag"].strip('"'))  # HEAD: 412
+    gone = world.event_for("uploads/gone.bin", b"bye")
+    world.s3.delete_object(
+        Bucket=BUCKET, Key="uploads/gone.bin", VersionId=event_object(gone)["versionId"]
+    )  # HEAD: 404
+
+    assert world.invoke(late) == {"processed": [], "skipped": ["superseded"]}
+    assert world.invoke(gone) == {"processed": [], "skipped": ["object_gone"]}
+    assert world.result_keys() == []
 
 
 def test_a_large_object_through_the_handler_is_read_in_pinned_ranges(

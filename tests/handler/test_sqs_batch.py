@@ -106,3 +106,34 @@ def test_queue_mode_stops_before_the_deadline_and_reports_the_message(
     assert calls == []
     assert world.result_keys() == []
     assert metric_totals(capsys.readouterr().out)["ReadsOutOfTime"] == 1
+
+
+def test_a_queued_message_claiming_a_size_its_object_lacks_fails_and_signs_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Anyone allowed to send to the queue could claim 1 TB for any key; the genuine 200 kB
+    # upload in the same batch still gets its too_large result.
+    monkeypatch.setenv("MAX_OBJECT_BYTES", "100000")
+    app.settings.cache_clear()
+    event = only(batch(world), GOOD, BAD)
+    for record in event["Records"]:
+        body = json.loads(record["body"])
+        obj = body["Records"][0]["s3"]["object"]
+        key = "uploads/good file.txt" if record["messageId"] == GOOD else "uploads/bad.txt"
+        data = b"g" * 200_000 if record["messageId"] == GOOD else b"12345"
+        put = world.put(key, data)
+        obj.update(versionId=put["VersionId"], eTag=put["ETag"].strip('"'), size=len(data))
+        if record["messageId"] == BAD:
+            obj["size"] = 10**12
+        record["body"] = json.dumps(body)
+
+    reply = world.invoke(event)
+
+    assert reply == {"batchItemFailures": [{"itemIdentifier": BAD}]}
+    (result_key,) = world.result_keys()
+    result = world.result(result_key)
+    assert (result["key"], result["status"], result["size"]) == (
+        "uploads/good file.txt",
+        "too_large",
+        200_000,
+    )

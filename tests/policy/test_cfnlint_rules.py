@@ -23,7 +23,7 @@ RULES_DIR = ROOT / "generator" / "cfnlint_rules"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Discovered at collection time: the parametrized gate test follows whatever synth committed.
 TEMPLATES = sorted((ROOT / "templates").glob("*.json"))
-PROJECT_RULE_IDS = {"E9001", "E9002", "E9003", "E9004", "E9005"}
+PROJECT_RULE_IDS = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006"}
 
 # fixture, rule it targets, logical ids it must flag (and nothing else)
 FAILING = [
@@ -51,6 +51,27 @@ FAILING = [
     ),
     ("e9004_fail.json", "E9004", {"NoActions", "EmptyActions", "Disabled"}),
     ("e9005_fail.json", "E9005", {"NoGroup", "UnknownGroup", "Forever", "RefForever"}),
+    (
+        "e9006_fail.json",
+        "E9006",
+        {
+            "ForeignRoot",
+            "NotPrincipal",
+            "ConditionalForeign",
+            "ForeignKey",
+            "ForeignContextKey",
+            "OpenQueue",
+            "UnboundService",
+            "ForeignSource",
+            "IfExistsTopic",
+            "AnySourceArnTopic",
+            "ParameterSecret",
+            "FederatedSecret",
+            "PublicPermission",
+            "UnboundServicePermission",
+            "ForeignPermission",
+        },
+    ),
 ]
 PASSING = sorted(path.name for path in FIXTURES.glob("e9*_pass*.json"))
 
@@ -95,6 +116,18 @@ MESSAGES = [
         "e9005_fail.json",
         "Lambda function Forever logs to log group ForeverGroup, which has no RetentionInDays; "
         "expected a retention so logs do not pile up forever",
+    ),
+    (
+        "e9006_fail.json",
+        "AWS::S3::BucketPolicy ForeignRoot PolicyDocument statement 'CrossAccountRead' allows "
+        "principal 'arn:aws:iam::999999999999:root' of account 999999999999, outside this "
+        "environment's account 111111111111",
+    ),
+    (
+        "e9006_fail.json",
+        "AWS::Lambda::Permission UnboundServicePermission allows service principal "
+        "'s3.amazonaws.com' without SourceAccount or SourceArn naming this environment's account "
+        "111111111111",
     ),
 ]
 
@@ -169,6 +202,40 @@ def test_requires_retain_only_when_template_retains_data(
     relaxed.write_text(json.dumps(template), encoding="utf-8")
     # Delete is fine now; the resources without any policy are still flagged.
     assert {flagged(m) for m in project_findings(relaxed, project_rules)} == {"Secret", "LogGroup"}
+
+
+def test_fails_an_account_id_the_template_does_not_declare_as_its_own(
+    project_rules: Any, tmp_path: Path
+) -> None:
+    template = json.loads((FIXTURES / "e9006_pass.json").read_text(encoding="utf-8"))
+    del template["Metadata"]
+    undeclared = tmp_path / "undeclared.json"
+    undeclared.write_text(json.dumps(template), encoding="utf-8")
+    # 111111111111 is only known to be the template's own through Metadata.ServerlessApp.
+    matches = project_findings(undeclared, project_rules)
+    assert [(m.rule.id, flagged(m)) for m in matches] == [("E9006", "BucketPolicy")] * 2
+    assert "outside this template's account (AWS::AccountId)" in matches[0].message
+
+
+def test_gate_fails_a_copy_of_dev_whose_bucket_policy_grants_another_account(
+    gate_rules: Any, tmp_path: Path
+) -> None:
+    template = json.loads((ROOT / "templates" / "dev.json").read_text(encoding="utf-8"))
+    policy = template["Resources"]["DataBucketPolicy"]["Properties"]["PolicyDocument"]
+    policy["Statement"].append(
+        {
+            "Sid": "PartnerReads",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+            "Action": "s3:GetObject",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::serverlessapp-files-dev-*/*"},
+        }
+    )
+    copy = tmp_path / "dev.json"
+    copy.write_text(json.dumps(template, indent=1), encoding="utf-8")
+    found = [(m.rule.id, flagged(m), m.message) for m in findings(copy, gate_rules)]
+    assert [(rule, resource) for rule, resource, _ in found] == [("E9006", "DataBucketPolicy")]
+    assert "999999999999" in found[0][2]
 
 
 def test_templates_are_committed() -> None:

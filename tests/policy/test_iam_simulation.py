@@ -706,6 +706,10 @@ def _cfn_role(w: World) -> str:
     return w.role_arn(naming.cloudformation_role_name(w.env))
 
 
+def _in_region(w: World) -> dict[str, str]:
+    return {"aws:RequestedRegion": w.region}
+
+
 # A conditional write (If-None-Match: *): creates an object, never overwrites one.
 ONCE = {"s3:if-none-match": "*"}
 
@@ -1007,6 +1011,26 @@ CI_DUTIES: dict[tuple[str, str], tuple[str, Callable[[World], Request]]] = {
     ("drift", "detect-drift"): (
         ALLOWED,
         lambda w: _ci(w, "drift", "cloudformation:DetectStackDrift", w.stack),
+    ),
+    # No resource type (Service Authorization Reference): authorized on "*" only, so a grant on
+    # log-group ARNs never applied. Drift detection and the change-set read of the log groups
+    # call both.
+    **{
+        (role, f"{verb}-in-its-region"): (
+            ALLOWED,
+            lambda w, role=role, action=action: _ci(w, role, action, "*", **_in_region(w)),
+        )
+        for role in ("plan-main", "drift", "cloudformation")
+        for verb, action in (
+            ("list-log-groups", "logs:DescribeLogGroups"),
+            ("describe-index-policies", "logs:DescribeIndexPolicies"),
+        )
+    },
+    ("drift", "list-log-groups-in-another-region"): (
+        DENIED,
+        lambda w: _ci(
+            w, "drift", "logs:DescribeLogGroups", "*", **{"aws:RequestedRegion": "eu-north-1"}
+        ),
     ),
     ("drift", "create-a-change-set"): (
         DENIED,
@@ -1555,7 +1579,83 @@ def _all_requests() -> dict[str, tuple[str, Request]]:
     return rows
 
 
-ROWS = _all_requests()
+# Queue ingest mode (templates/localqueue.json, the committed template in that mode): only S3,
+# for the data bucket, may put a message on the ingest queue; a message is an upload the
+# function signs a result for. The queue policy alone decides for the service; for the others,
+# `*:*` in their identity policies shows the Deny overrides any grant.
+INGEST_ENV = "localqueue"
+
+
+@cache
+def _ingest_world() -> tuple[str, str, Document]:
+    """The ingest queue's ARN, the data bucket's ARN and the queue's resolved policy."""
+    template = _load(INGEST_ENV)
+    block = template["Metadata"]["ServerlessApp"]
+    account, region = block["accountId"], block["region"]
+    queue = f"arn:aws:sqs:{region}:{account}:{naming.ingest_queue_name(INGEST_ENV)}"
+    known = Known(
+        account=account,
+        region=region,
+        attributes={f"{naming.LogicalId.INGEST_QUEUE}.Arn": queue},
+    )
+    resolved = resolve_template(template, known)
+    policy = resolved["Resources"][naming.LogicalId.INGEST_QUEUE_POLICY]["Properties"]
+    return (
+        queue,
+        f"arn:aws:s3:::{naming.data_bucket(INGEST_ENV, account)}",
+        policy["PolicyDocument"],
+    )
+
+
+def _send(principal: str, identity: dict[str, Document], **context: str) -> Request:
+    queue, _, policy = _ingest_world()
+    return Request(
+        principal, "sqs:SendMessage", queue, identity, resource_policy=policy, context=context
+    )
+
+
+def _ingest_rows() -> dict[str, tuple[str, Request]]:
+    queue, bucket, _ = _ingest_world()
+    account = queue.split(":")[4]
+    admin = f"arn:aws:iam::{account}:role/Administrator"
+    function_role = f"arn:aws:iam::{account}:role/{naming.role_name(INGEST_ENV)}"
+    from_bucket = {"aws:SourceArn": bucket, "aws:SourceAccount": account, **TLS}
+    return {
+        f"{INGEST_ENV}-s3-may-send-the-data-buckets-notifications": (
+            ALLOWED,
+            _send("s3.amazonaws.com", {}, **from_bucket),
+        ),
+        f"{INGEST_ENV}-s3-may-not-send-for-another-bucket": (
+            DENIED,
+            _send(
+                "s3.amazonaws.com",
+                {},
+                **{**from_bucket, "aws:SourceArn": "arn:aws:s3:::someone-elses-bucket"},
+            ),
+        ),
+        f"{INGEST_ENV}-an-account-administrator-may-not-send": (
+            DENIED,
+            _send(admin, {"admin": STAR}, **TLS),
+        ),
+        f"{INGEST_ENV}-the-function-role-with-star-may-not-send": (
+            DENIED,
+            _send(function_role, {"star": STAR}, **TLS),
+        ),
+        f"{INGEST_ENV}-an-administrator-claiming-the-buckets-source-arn-may-not-send": (
+            # aws:SourceArn is set by a service for its resource; a direct caller cannot set it,
+            # but even if a request carried it, the administrator has no Allow from the queue.
+            DENIED,
+            _send(admin, {}, **from_bucket),
+        ),
+        f"{INGEST_ENV}-an-operators-redrive-through-sqs-may-send": (
+            # The dead-letter redrive (StartMessageMoveTask) sends on the operator's behalf.
+            ALLOWED,
+            _send(admin, {"admin": STAR}, **{**TLS, "aws:ViaAWSService": "true"}),
+        ),
+    }
+
+
+ROWS = {**_all_requests(), **_ingest_rows()}
 
 
 @pytest.fixture(scope="session")  # one per worker, however xdist interleaves modules
