@@ -13,6 +13,7 @@ import yaml
 
 from generator.cli import main
 from generator.deploy import pipeline
+from generator.errors import ExitCode, GeneratorError
 
 _COPIED = ("environments", "templates", "handler")
 
@@ -77,11 +78,14 @@ def test_a_deploy_from_uncommitted_changes_to_an_account_is_refused_unless_allow
         tags.append(real(*args, **kwargs))  # type: ignore[arg-type]
         return tags[-1]
 
+    def no_aws(*args: object) -> None:
+        raise GeneratorError("stopped before any AWS call", ExitCode.FAILED)
+
     monkeypatch.setattr(pipeline, "provenance", recording)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # a closed port, never AWS
+    monkeypatch.setattr(pipeline, "_connect", no_aws)
     assert main(["deploy", "--env", "dev", "--allow-dirty", "--root", str(workspace)]) == 4
     assert tags == [f"{head}-dirty"]
-    assert "could not reach" in capsys.readouterr().err
+    assert "stopped before any AWS call" in capsys.readouterr().err
 
 
 def test_a_clean_tree_is_tagged_with_its_commit_alone(workspace: Path) -> None:
