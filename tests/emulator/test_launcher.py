@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -20,7 +21,17 @@ from generator.emulator.endpoint import endpoint_for
 from generator.errors import GeneratorError
 from generator.workspace import Workspace
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow(3)]
+# One worker runs the module, so the emulator the non-destructive tests share is started once.
+pytestmark = [pytest.mark.integration, pytest.mark.slow(3), pytest.mark.xdist_group("launcher")]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A state folder whose emulator the tests that leave it running share (stopped at the end)."""
+    folder = tmp_path_factory.mktemp("shared-state")
+    launcher.ensure_running(folder)
+    yield folder
+    launcher.stop(folder)
 
 
 def _listening(port: int) -> bool:
@@ -29,7 +40,8 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_starts_once_and_reuses_the_running_server(state_dir: Path) -> None:
+def test_starts_once_and_reuses_the_running_server(shared: Path) -> None:
+    state_dir = shared
     first = launcher.ensure_running(state_dir)
     running = launcher.status(state_dir)
     assert running is not None
@@ -81,8 +93,9 @@ def test_rejects_an_emulated_environment_with_another_account(tmp_path: Path) ->
 
 
 def test_a_damaged_record_finds_the_running_emulator_instead_of_starting_another(
-    state_dir: Path,
+    shared: Path,
 ) -> None:
+    state_dir = shared
     first = launcher.ensure_running(state_dir)
     running = launcher.status(state_dir)
     assert running is not None
@@ -93,8 +106,9 @@ def test_a_damaged_record_finds_the_running_emulator_instead_of_starting_another
 
 
 def test_a_slow_health_answer_does_not_start_a_second_emulator(
-    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+    shared: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    state_dir = shared
     launcher.ensure_running(state_dir)
     running = launcher.status(state_dir)
     assert running is not None
@@ -111,8 +125,9 @@ def test_a_slow_health_answer_does_not_start_a_second_emulator(
 
 
 def test_an_emulator_that_holds_the_folder_but_never_answers_is_reported_not_duplicated(
-    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+    shared: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    state_dir = shared
     launcher.ensure_running(state_dir)
     running = launcher.status(state_dir)
     assert running is not None
@@ -123,7 +138,8 @@ def test_an_emulator_that_holds_the_folder_but_never_answers_is_reported_not_dup
     assert launcher.servers_of(state_dir) == [running.pid]
 
 
-def test_a_second_server_for_the_same_folder_refuses_to_start(state_dir: Path) -> None:
+def test_a_second_server_for_the_same_folder_refuses_to_start(shared: Path) -> None:
+    state_dir = shared
     launcher.ensure_running(state_dir)
     folder = launcher.emulator_dir(state_dir)
     second = subprocess.run(
