@@ -242,6 +242,7 @@ def test_templates_are_committed() -> None:
     assert TEMPLATES, f"no templates in {ROOT / 'templates'}; run `python -m generator synth`"
 
 
+@pytest.mark.policy_gate
 @pytest.mark.parametrize("template", TEMPLATES, ids=[path.name for path in TEMPLATES])
 def test_committed_template_passes_cfn_lint_gate(gate_rules: Any, template: Path) -> None:
     found = [

@@ -159,6 +159,7 @@ def test_rejects_a_missing_installation_naming_the_install_command(
         landing_zone.installed()
 
 
+@pytest.mark.policy_gate
 def test_committed_templates_meet_every_control_or_a_documented_exception() -> None:
     report = landing_zone.run(ROOT)
     assert landing_zone.render(report) == ""
