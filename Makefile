@@ -37,13 +37,13 @@ ENV ?= local
 # queue's visibility timeout or a killed command, so a second worker per core keeps the CPU busy:
 # 106 s for `make test` against 130 s with one per core on 2 cores); `make pytest WORKERS=0` runs
 # in one process. Tests are
-# dealt out a few at a time (--dist loadgroup --maxschedchunk 4; xdist's default first hands each
-# worker a quarter of the suite in one block), longest first (`@pytest.mark.slow(seconds)`), so
-# the long end-to-end flows overlap the many short tests instead of trailing them. Every
+# dealt out a module at a time (--dist loadscope: a module's shared fixture, such as the fault
+# suite's emulator, is made once), longest first (`@pytest.mark.slow(seconds)`), so the long
+# end-to-end flows overlap the many short tests instead of trailing them. Every
 # test that starts an emulator uses its own state folder and a free port, so any two may run at
 # once; fixtures shared by many tests are session-scoped, built once per worker.
 WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
-PYTEST := $(PY) -m pytest -n $(WORKERS) --dist loadgroup --maxschedchunk 4
+PYTEST := $(PY) -m pytest -n $(WORKERS) --dist loadscope
 
 # Never let uv fetch a Python interpreter from outside the package registries: it uses $(PYTHON).
 export UV_PYTHON_DOWNLOADS := never

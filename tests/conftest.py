@@ -36,38 +36,26 @@ _share_botocore_models()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Hand the long tests (``@pytest.mark.slow(seconds)``) to the workers first, longest first.
+    """Hand the long modules (tests marked ``@pytest.mark.slow(seconds)``) to the workers first,
+    longest first.
 
-    A one-minute test that starts last leaves the other xdist worker idle; started first, it
-    overlaps the many short tests. The tests of one ``xdist_group`` (a module sharing one
-    expensive fixture) stay together, ranked by their total, so that the module-scoped fixture
-    is made once. The rest keep their collection order.
+    ``make`` runs pytest-xdist with ``--dist loadscope``: a module goes to one worker whole, so a
+    module-scoped fixture (one emulator shared by a module's tests) is made once. A one-minute
+    module that starts last leaves the other workers idle; started first, it overlaps the many
+    short ones. Modules are ranked by the seconds their tests declare; within a module, and among
+    modules that declare none, the collection order stays.
     """
 
     def seconds(item: pytest.Item) -> float:
         marks = [float(m.args[0]) for m in item.iter_markers("slow") if m.args]
         return max(marks, default=0.0)
 
-    def group(item: pytest.Item) -> str | None:
-        mark = item.get_closest_marker("xdist_group")
-        return str(mark.args[0]) if mark and mark.args else None
-
     totals: dict[str, float] = {}
     for item in items:
-        name = group(item)
-        if name is not None:
-            totals[name] = totals.get(name, 0.0) + seconds(item)
-    first = {
-        name: index for index, name in enumerate(dict.fromkeys(filter(None, map(group, items))))
-    }
-
-    def key(item: pytest.Item) -> tuple[float, int]:
-        name = group(item)
-        if name is None:
-            return (-seconds(item), -1)
-        return (-totals[name], first[name])
-
-    items.sort(key=key)
+        totals[item.nodeid.split("::")[0]] = totals.get(item.nodeid.split("::")[0], 0.0) + seconds(
+            item
+        )
+    items.sort(key=lambda item: -totals[item.nodeid.split("::")[0]])
 
 
 @pytest.fixture(autouse=True)

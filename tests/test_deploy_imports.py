@@ -145,7 +145,8 @@ def test_the_ci_commands_run_with_the_lock_alone(argv: tuple[str, ...]) -> None:
     "argv",
     [
         ("plan", "--env", "dev"),
-        ("deploy", "--env", "dev"),
+        # --allow-dirty: this checkout may have uncommitted changes while its tests run.
+        ("deploy", "--env", "dev", "--allow-dirty"),
         ("status", "--env", "dev"),
         ("previews", "--env", "dev"),
     ],

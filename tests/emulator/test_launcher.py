@@ -21,8 +21,7 @@ from generator.emulator.endpoint import endpoint_for
 from generator.errors import GeneratorError
 from generator.workspace import Workspace
 
-# One worker runs the module, so the emulator the non-destructive tests share is started once.
-pytestmark = [pytest.mark.integration, pytest.mark.slow(3), pytest.mark.xdist_group("launcher")]
+pytestmark = [pytest.mark.integration, pytest.mark.slow(3)]
 
 
 @pytest.fixture(scope="module")

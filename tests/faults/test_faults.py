@@ -18,8 +18,7 @@ from generator import naming
 from tests.faults.conftest import STACK, World
 from tests.faults.proxy import Rules
 
-# One worker runs the whole module, so its one emulator and deploy (``world``) are made once.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("faults")]
+pytestmark = pytest.mark.e2e
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
