@@ -33,16 +33,17 @@ REQUIRE_RUNTIME ?=
 UV_HOME := .build/uv
 UV := $(UV_HOME)/bin/uv
 ENV ?= local
-# pytest workers: two per core by default (most end-to-end tests wait on an emulator subprocess, a
-# queue's visibility timeout or a killed command, so a second worker per core keeps the CPU busy:
-# 106 s for `make test` against 130 s with one per core on 2 cores); `make pytest WORKERS=0` runs
-# in one process. Tests are
+# pytest workers: one more than the cores by default (many end-to-end tests wait on an emulator
+# subprocess, a queue's visibility timeout or a killed command, so an extra worker keeps the CPU
+# busy; each worker also repeats the session fixtures, so more cost more: on 2 cores `make test`
+# took 152 s with 2 workers, 117 s with 3, 124 s with 4); `make pytest WORKERS=0` runs in one
+# process. Tests are
 # dealt out a module at a time (--dist loadscope: a module's shared fixture, such as the fault
 # suite's emulator, is made once), longest first (`@pytest.mark.slow(seconds)`), so the long
 # end-to-end flows overlap the many short tests instead of trailing them. Every
 # test that starts an emulator uses its own state folder and a free port, so any two may run at
 # once; fixtures shared by many tests are session-scoped, built once per worker.
-WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
+WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 PYTEST := $(PY) -m pytest -n $(WORKERS) --dist loadscope
 
 # Never let uv fetch a Python interpreter from outside the package registries: it uses $(PYTHON).
