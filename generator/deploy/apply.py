@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -374,14 +374,96 @@ def _role_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
     return []
 
 
-def stale_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
-    """Why a kept change set no longer is (or never was) the plan of the committed template."""
+def _tag_reasons(spec: StackSpec, facts: KeptFacts) -> list[str]:
+    """The stack's tags (and so every resource's) exactly as a plan made now would set them."""
+    expected = effective_tags(spec, facts.stack)
+    found = dict(facts.change_set.tags)
+    differences = []
+    for key in sorted(set(expected) | set(found)):
+        want, got = expected.get(key), found.get(key)
+        if want is None:
+            differences.append(f"adds {key}={got!r}")
+        elif got is None:
+            differences.append(f"drops {key} (expected {want!r})")
+        elif got != want:
+            differences.append(f"sets {key} to {got!r} (expected {want!r})")
+    if not differences:
+        return []
+    return [f"change set {facts.change_set.name} tags the stack otherwise than the environment "
+            f"implies: {', '.join(differences)}"]  # fmt: skip
+
+
+def _notification_reasons(spec: StackSpec, change_set: ChangeSet) -> list[str]:
+    expected, found = set(spec.notification_arns), set(change_set.notification_arns)
+    if found == expected:
+        return []
+    return [
+        f"change set {change_set.name} sends stack events to {sorted(found) or '(none)'}; "
+        f"expected deploy.notification_arns {sorted(expected) or '(none)'}"
+    ]
+
+
+def _rollback_reasons(
+    spec: StackSpec, change_set: ChangeSet, triggers: Sequence[Mapping[str, str]]
+) -> list[str]:
+    """The rollback triggers and monitoring time a plan made now would set."""
+    expected = {(t["Arn"], t["Type"]) for t in triggers}
+    found = set(change_set.rollback_triggers)
+    reasons = []
+    if found != expected:
+        reasons.append(
+            f"change set {change_set.name} has the rollback triggers "
+            f"{sorted(a for a, _ in found) or '(none)'}; expected "
+            f"{sorted(a for a, _ in expected) or '(none)'} (the stack's rollback alarms)"
+        )
+    minutes = spec.rollback_monitoring_minutes if triggers else 0
+    if change_set.rollback_monitoring_minutes != minutes:
+        reasons.append(
+            f"change set {change_set.name} monitors its rollback triggers for "
+            f"{change_set.rollback_monitoring_minutes} minutes; expected {minutes}"
+        )
+    return reasons
+
+
+def _failure_reasons(change_set: ChangeSet) -> list[str]:
+    """A plan made by this tool never imports resources and rolls back when it fails."""
+    reasons = []
+    if change_set.import_existing_resources:
+        reasons.append(
+            f"change set {change_set.name} imports existing resources "
+            "(ImportExistingResources); a plan made by this tool never does"
+        )
+    imported = sorted(c.logical_id for c in change_set.changes if c.action == "Import")
+    if imported:
+        reasons.append(f"change set {change_set.name} imports {imported} into the stack; a "
+                       "plan made by this tool never does")  # fmt: skip
+    if change_set.on_stack_failure not in ("", "ROLLBACK"):
+        reasons.append(
+            f"change set {change_set.name} has OnStackFailure {change_set.on_stack_failure}; "
+            "expected ROLLBACK (CloudFormation's default, which a plan made by this tool keeps)"
+        )
+    return reasons
+
+
+def stale_reasons(
+    spec: StackSpec, facts: KeptFacts, triggers: Sequence[Mapping[str, str]] = ()
+) -> list[str]:
+    """Why a kept change set no longer is (or never was) the plan of the committed template.
+
+    ``triggers`` are the rollback triggers a plan made now would set (``_request``): every input
+    of CreateChangeSet that CloudFormation reports back is compared; the role, which it does not
+    report, is judged from the stack (``_role_reasons``).
+    """
     change_set = facts.change_set
     return [
         *_template_reason(spec, facts),
         *_parameter_reasons(spec, change_set),
         *_capability_reasons(change_set),
         *_mode_reasons(spec, facts),
+        *_tag_reasons(spec, facts),
+        *_notification_reasons(spec, change_set),
+        *_rollback_reasons(spec, change_set, triggers),
+        *_failure_reasons(change_set),
         *_stack_reasons(spec, facts),
         *_role_reasons(spec, facts),
     ]
@@ -391,8 +473,9 @@ def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
     """A change set kept by ``plan --keep``, refused (exit 3) when stale or not ours.
 
     Freshness is judged only from what CloudFormation reports (the change set's own template,
-    parameters, capabilities, deployment mode and status, the stack's role and last change),
-    never from the change set's Description, which its creator writes.
+    parameters, capabilities, deployment mode, tags, notification ARNs, rollback configuration,
+    imports, failure mode and status, the stack's role and last change), never from the change
+    set's Description, which its creator writes.
     """
     cfn = ctx.clients.cloudformation
     replan = f"run `python -m generator plan --env {spec.environment} --keep` again"
@@ -426,15 +509,19 @@ def load_kept(ctx: Context, spec: StackSpec, change_set_id: str) -> Planned:
     # The stack the change set would run on (by id: a stack of the same name made later is not it).
     stack = describe_stack(cfn, change_set.stack_id or spec.stack_name)
     facts = KeptFacts(change_set, canonical_template_sha256(body), stack)
-    reasons = stale_reasons(spec, facts)
+    existing = stack is not None and stack.status not in (_NEVER_EXECUTED, "DELETE_COMPLETE")
+    deployed = list_resources(cfn, change_set.stack_id or spec.stack_name) if existing else []
+    identity = ctx.identity
+    triggers = protection.rollback_triggers(
+        spec.template, deployed, identity.partition, ctx.clients.region, identity.account
+    )
+    reasons = stale_reasons(spec, facts, triggers)
     if reasons:
         raise GeneratorError(
             f"stale plan: change set {change_set.name} is not a plan of the committed template "
             f"on the stack as it is now: {'; '.join(reasons)}: {replan}",
             ExitCode.BLOCKED,
         )
-    existing = stack is not None and stack.status != _NEVER_EXECUTED
-    deployed = list_resources(cfn, change_set.stack_id or spec.stack_name) if existing else []
     # Drift is not assessed again: ``deploy.drift`` was judged when the plan was made (a plan
     # refused for drift is not kept), the stack has not changed since (stale_reasons), and the
     # apply role holds no drift-detection reads (docs/plans.md).

@@ -88,6 +88,13 @@ class ChangeSet:
     parameters: tuple[tuple[str, str], ...] = ()  # (key, value), in CloudFormation's order
     capabilities: tuple[str, ...] = ()
     deployment_mode: str = ""  # REVERT_DRIFT for a drift-aware change set, else ""
+    # What the change set would give the stack besides its template and parameters:
+    tags: tuple[tuple[str, str], ...] = ()  # (key, value), in CloudFormation's order
+    notification_arns: tuple[str, ...] = ()
+    rollback_triggers: tuple[tuple[str, str], ...] = ()  # (alarm ARN, type)
+    rollback_monitoring_minutes: int = 0  # 0 when CloudFormation reports none
+    import_existing_resources: bool = False
+    on_stack_failure: str = ""  # "" when CloudFormation reports none (its default, ROLLBACK)
 
 
 class NoChanges(Exception):
@@ -305,6 +312,7 @@ def describe_change_set(cfn: Any, change_set_id: str) -> ChangeSet:
             raise ChangeSetMissing(message, ExitCode.FAILED) from None
         raise GeneratorError(message, ExitCode.FAILED) from None
     first = read[0]
+    rollback = first.get("RollbackConfiguration", {}) or {}
     changes = tuple(
         change
         for page in read
@@ -328,6 +336,17 @@ def describe_change_set(cfn: Any, change_set_id: str) -> ChangeSet:
         ),
         capabilities=tuple(str(c) for c in first.get("Capabilities", []) or []),
         deployment_mode=str(first.get("DeploymentMode", "") or ""),
+        tags=tuple(
+            (str(t.get("Key", "")), str(t.get("Value", ""))) for t in first.get("Tags", []) or []
+        ),
+        notification_arns=tuple(str(a) for a in first.get("NotificationARNs", []) or []),
+        rollback_triggers=tuple(
+            (str(t.get("Arn", "")), str(t.get("Type", "")))
+            for t in rollback.get("RollbackTriggers", []) or []
+        ),
+        rollback_monitoring_minutes=int(rollback.get("MonitoringTimeInMinutes", 0) or 0),
+        import_existing_resources=bool(first.get("ImportExistingResources", False)),
+        on_stack_failure=str(first.get("OnStackFailure", "") or ""),
     )
 
 

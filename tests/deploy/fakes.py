@@ -85,6 +85,7 @@ class FakeKeptPlan:
     template: Any
     stack: dict[str, Any] | None  # DescribeStacks fields; None once the stack is gone
     template_reads: list[dict[str, str]] = field(default_factory=list)  # GetTemplate arguments
+    resources: list[dict[str, Any]] = field(default_factory=list)  # ListStackResources summaries
 
     def can_paginate(self, operation: str) -> bool:
         return False
@@ -105,7 +106,7 @@ class FakeKeptPlan:
         return {"Stacks": [dict(self.stack)]}
 
     def list_stack_resources(self, StackName: str) -> dict[str, Any]:
-        return {"StackResourceSummaries": []}
+        return {"StackResourceSummaries": [dict(r) for r in self.resources]}
 
 
 def _error(code: str, message: str) -> ClientError:

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from generator.contracts import TEMPLATE_TAG
 from generator.deploy import apply, driftplan
 from generator.deploy.changeset import (
     PlanRecord,
@@ -314,6 +315,90 @@ def test_names_every_reason_a_kept_plan_is_stale_at_once() -> None:
     assert "was updated at 2025-03-02T00:00:00+00:00" in message
 
 
+def test_refuses_a_kept_plan_that_would_retag_the_stack() -> None:
+    tags = {"Environment": "dev", "Owner": "TAP"}
+    wanted = committed_spec(tags=tags)
+    same = [{"Key": "Owner", "Value": "TAP"}, {"Key": "Environment", "Value": "dev"}]
+    assert load(kept(Tags=same), wanted)  # in any order
+    message = refusal(
+        kept(Tags=[{"Key": "Environment", "Value": "prod"}, {"Key": "Extra", "Value": "x"}]),
+        wanted,
+    )
+    assert (
+        "tags the stack otherwise than the environment implies: sets Environment to 'prod' "
+        "(expected 'dev'), adds Extra='x', drops Owner (expected 'TAP')"
+    ) in message
+
+
+def test_refuses_a_kept_plan_that_notifies_another_topic() -> None:
+    ours = f"arn:aws:sns:{REGION}:{ACCOUNT}:deploys"
+    wanted = committed_spec(notification_arns=(ours,))
+    assert load(kept(NotificationARNs=[ours]), wanted)
+    assert "sends stack events to (none); expected deploy.notification_arns" in refusal(
+        kept(), wanted
+    )
+    other = f"arn:aws:sns:{REGION}:999999999999:elsewhere"
+    assert f"sends stack events to ['{other}']" in refusal(kept(NotificationARNs=[other]))
+
+
+ALARMED = {
+    "Resources": {
+        **COMMITTED["Resources"],
+        "ErrorsAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Metadata": {"ServerlessApp": {"rollbackTrigger": True}},
+        },
+    }
+}
+ALARM_ARN = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:Errors-dev"
+DEPLOYED_ALARM = {
+    "LogicalResourceId": "ErrorsAlarm",
+    "PhysicalResourceId": "Errors-dev",
+    "ResourceType": "AWS::CloudWatch::Alarm",
+    "ResourceStatus": "UPDATE_COMPLETE",
+}
+
+
+def test_refuses_a_kept_plan_without_the_rollback_triggers_a_plan_would_set() -> None:
+    wanted = committed_spec(ALARMED, rollback_monitoring_minutes=10)
+    triggered = {
+        "RollbackTriggers": [{"Arn": ALARM_ARN, "Type": "AWS::CloudWatch::Alarm"}],
+        "MonitoringTimeInMinutes": 10,
+    }
+    fresh = kept(ALARMED, RollbackConfiguration=triggered)
+    fresh.resources = [DEPLOYED_ALARM]
+    assert load(fresh, wanted)
+    untriggered = kept(ALARMED, RollbackConfiguration={"RollbackTriggers": []})
+    untriggered.resources = [DEPLOYED_ALARM]
+    message = refusal(untriggered, wanted)
+    assert f"has the rollback triggers (none); expected ['{ALARM_ARN}']" in message
+    assert "monitors its rollback triggers for 0 minutes; expected 10" in message
+    # Before the alarm exists no plan names it; a change set that does is not this tool's plan.
+    assert f"has the rollback triggers ['{ALARM_ARN}']; expected (none)" in refusal(
+        kept(ALARMED, RollbackConfiguration=triggered), wanted
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"ImportExistingResources": True}, "imports existing resources"),
+        ({"Changes": [{"Type": "Resource", "ResourceChange": {
+            "Action": "Import", "LogicalResourceId": "DataBucket",
+            "ResourceType": "AWS::S3::Bucket"}}]}, "imports ['DataBucket'] into the stack"),
+        ({"OnStackFailure": "DELETE"}, "has OnStackFailure DELETE; expected ROLLBACK"),
+    ],
+)  # fmt: skip
+def test_refuses_a_kept_plan_that_imports_or_does_not_roll_back(
+    fields: dict[str, Any], reason: str
+) -> None:
+    assert reason in refusal(kept(**fields))
+
+
+def test_accepts_the_failure_mode_cloudformation_reports_by_default() -> None:
+    assert load(kept(OnStackFailure="ROLLBACK", ImportExistingResources=False))
+
+
 # ------------------------------------------------------------------------ the template hash
 
 
@@ -433,22 +518,70 @@ def test_plan_names_its_change_sets_by_purpose(
 
 
 def test_deploy_executes_a_change_set_of_the_committed_template_whatever_its_description(
-    repo: Repo, aws: None
+    repo: Repo, aws: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert repo.run("deploy", "--env", "dev") == 0
     _queues(repo, "SecondQueue")
     client = boto3.client("cloudformation", region_name=REGION)
     committed = (repo.root / "templates" / "dev.json").read_text(encoding="utf-8")
-    made = client.create_change_set(
-        StackName=STACK,
-        ChangeSetName="kept-by-hand",
-        ChangeSetType="UPDATE",
-        TemplateBody=committed,
-        Description="not a plan record at all",
-    )["Id"]
+    stack_now = client.describe_stacks(StackName=STACK)["Stacks"][0]
+    tags = {t["Key"]: t["Value"] for t in stack_now["Tags"]}
+    tags[TEMPLATE_TAG] = template_sha256(committed)
+
+    def by_hand(name: str, **inputs: Any) -> str:
+        return str(
+            client.create_change_set(
+                StackName=STACK, ChangeSetName=name, ChangeSetType="UPDATE",
+                TemplateBody=committed, Description="not a plan record at all", **inputs,
+            )["Id"]
+        )  # fmt: skip
+
+    untagged = by_hand("kept-untagged")  # leaves the stack's template-sha256 tag as it was
+    assert repo.run("deploy", "--env", "dev", "--change-set", untagged) == 3
+    assert "tags the stack otherwise than the environment implies: drops Environment" in (
+        capsys.readouterr().err
+    )
+    made = by_hand("kept-by-hand", Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())])
     assert repo.run("deploy", "--env", "dev", "--change-set", made) == 0, repo.output
     resources = client.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
     assert "SecondQueue" in {r["LogicalResourceId"] for r in resources}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "reason"),
+    [
+        ({"NotificationARNs": [f"arn:aws:sns:{REGION}:{ACCOUNT}:elsewhere"]},
+         "sends stack events to ['arn:aws:sns:"),
+        ({"ImportExistingResources": True}, "imports existing resources"),
+        ({"OnStackFailure": "DO_NOTHING"}, "has OnStackFailure DO_NOTHING; expected ROLLBACK"),
+        ({"RollbackConfiguration": {"RollbackTriggers": [], "MonitoringTimeInMinutes": 30}},
+         "monitors its rollback triggers for 30 minutes; expected 0"),
+    ],
+)  # fmt: skip
+def test_deploy_refuses_a_kept_change_set_made_with_other_inputs(
+    repo: Repo, aws: None, capsys: pytest.CaptureFixture[str], inputs: dict[str, Any], reason: str
+) -> None:
+    """Every CreateChangeSet input CloudFormation reports back is compared, on the emulator's
+    CloudFormation (which keeps them, as AWS does), not only on recorded answers."""
+    assert repo.run("deploy", "--env", "dev") == 0
+    _queues(repo, "SecondQueue")
+    assert repo.run("plan", "--env", "dev", "--keep") == 0
+    client = boto3.client("cloudformation", region_name=REGION)
+    planned = client.describe_change_set(ChangeSetName=_kept(repo))
+    sns = boto3.client("sns", region_name=REGION)
+    sns.create_topic(Name="elsewhere")
+    twin = client.create_change_set(
+        StackName=STACK, ChangeSetName="kept-twin", ChangeSetType="UPDATE",
+        TemplateBody=(repo.root / "templates" / "dev.json").read_text(encoding="utf-8"),
+        Tags=planned["Tags"], **inputs,
+    )["Id"]  # fmt: skip
+    assert repo.run("deploy", "--env", "dev", "--change-set", twin) == 3
+    error = capsys.readouterr().err
+    assert "stale plan: change set kept-twin" in error
+    assert reason in error
+    assert "tags the stack" not in error  # the plan's own tags, copied: only the input differs
+    resources = client.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    assert "SecondQueue" not in {r["LogicalResourceId"] for r in resources}
 
 
 def test_plan_keep_stages_the_artifact_and_the_apply_creates_no_change_set(

@@ -431,6 +431,10 @@ def test_refuses_a_kept_plan_when_the_stack_changed_since(stubbed: Make) -> None
     stub_kept_template(stubber, TEMPLATE)
     changed = datetime.fromisoformat("2025-03-01T13:00:00+00:00")
     stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE", LastUpdatedTime=changed))
+    # The rollback triggers a plan would set come from the stack's alarms.
+    stubber.add_response(
+        "list_stack_resources", recorded("list_stack_resources_update_rollback_failed.json")
+    )
     with pytest.raises(GeneratorError) as caught:
         apply.load_kept(context(cfn, FakeClock(), []), kept_spec, CHANGE_SET_ID)
     assert caught.value.exit_code == ExitCode.BLOCKED

@@ -434,6 +434,36 @@ def test_a_change_set_keeps_its_deployment_mode(cfn: Any) -> None:
     assert "DeploymentMode" not in cfn.describe_change_set(ChangeSetName=plain)
 
 
+def test_a_change_set_reports_the_inputs_it_was_created_with(cfn: Any) -> None:
+    _execute(cfn, template({"Secret": SECRET}), "CREATE")
+    body = template({"Secret": SECRET, "Alarm": ALARM})
+    trigger = {"Arn": f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:a", "Type": ALARM["Type"]}
+    made = cfn.create_change_set(
+        StackName="app", ChangeSetName="inputs", TemplateBody=body, ChangeSetType="UPDATE",
+        Tags=[{"Key": "Environment", "Value": "dev"}, {"Key": "Owner", "Value": "TAP"}],
+        RollbackConfiguration={"RollbackTriggers": [trigger], "MonitoringTimeInMinutes": 5},
+        ImportExistingResources=False, OnStackFailure="ROLLBACK",
+    )["Id"]  # fmt: skip
+    for values in (True, False):
+        described = cfn.describe_change_set(ChangeSetName=made, IncludePropertyValues=values)
+        assert described["Tags"] == [
+            {"Key": "Environment", "Value": "dev"}, {"Key": "Owner", "Value": "TAP"}
+        ]  # fmt: skip
+        assert described["RollbackConfiguration"] == {
+            "RollbackTriggers": [trigger], "MonitoringTimeInMinutes": 5
+        }  # fmt: skip
+        assert described["ImportExistingResources"] is False
+        assert described["OnStackFailure"] == "ROLLBACK"
+    plain = cfn.create_change_set(
+        StackName="app", ChangeSetName="plain", TemplateBody=body, ChangeSetType="UPDATE"
+    )["Id"]
+    described = cfn.describe_change_set(ChangeSetName=plain)
+    assert described["Tags"] == []
+    assert not {"RollbackConfiguration", "ImportExistingResources", "OnStackFailure"} & set(
+        described
+    )
+
+
 def test_moto_fixes_alone_fix_get_template_and_are_undone() -> None:
     original = CloudFormationResponse.__dict__["get_template"]
     with mock_aws():

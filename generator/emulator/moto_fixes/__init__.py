@@ -24,7 +24,9 @@ and the deploy tests (moto in-process) with ``installed()``.
   an HTTP 500 that leaves the stack "in progress";
 - ``GetTemplate`` with ``ChangeSetName``: moto answers with the stack's current template; the fix
   answers with the change set's own, as AWS does;
-- ``CreateChangeSet`` keeps the ``DeploymentMode`` it was asked for (moto drops it);
+- ``CreateChangeSet`` keeps the ``DeploymentMode``, ``RollbackConfiguration``,
+  ``ImportExistingResources`` and ``OnStackFailure`` it was asked for (moto drops them), and
+  ``DescribeChangeSet`` reports the change set's ``Tags`` (moto reports none);
 - ``DescribeChangeSet``: changes carry ``Scope``, ``Details`` (with before/after values only when
   ``IncludePropertyValues`` asks) and ``Replacement``, computed from the deployed and the new
   template (``change_details``); moto reports only the action;
@@ -41,6 +43,7 @@ and the deploy tests (moto in-process) with ``installed()``.
 
 from __future__ import annotations
 
+import copy
 import sys
 import threading
 import time
@@ -279,21 +282,46 @@ def _get_template(self: CloudFormationResponse) -> Any:
     return change_set_template(self) or original(CloudFormationResponse, "get_template")(self)
 
 
-def keep_deployment_mode(response: CloudFormationResponse) -> None:
-    """After CreateChangeSet: the new change set keeps the DeploymentMode it was asked for."""
-    mode = response._get_param("DeploymentMode")
-    if not mode:
-        return
+# CreateChangeSet inputs moto drops, by the attribute its serializer reports them from.
+_KEPT_INPUTS = {
+    "DeploymentMode": "deployment_mode",
+    "OnStackFailure": "on_stack_failure",
+}
+
+
+def keep_inputs(response: CloudFormationResponse) -> None:
+    """After CreateChangeSet: the new change set keeps the DeploymentMode, rollback
+    configuration, ImportExistingResources and OnStackFailure it was asked for, as
+    DescribeChangeSet reports them on AWS (moto drops them)."""
     name = response._get_param("ChangeSetName")
     made = [c for c in response.cloudformation_backend.change_sets.values()
             if c.change_set_name == name]  # fmt: skip
-    # moto's ChangeSet declares no such attribute, but its serializer reports it when set.
-    setattr(made[-1], "deployment_mode", mode)  # noqa: B010
+    if not made:
+        return
+    change_set = made[-1]
+    for parameter, attribute in _KEPT_INPUTS.items():
+        value = response._get_param(parameter)
+        if value not in (None, ""):
+            # moto's ChangeSet declares no such attribute, but its serializer reports it when set.
+            setattr(change_set, attribute, value)
+    if response._get_param("ImportExistingResources") is not None:
+        imports = response._get_bool_param("ImportExistingResources")
+        setattr(change_set, "import_existing_resources", imports)  # noqa: B010
+    rollback = response._get_param("RollbackConfiguration")
+    if rollback:
+        triggers = rollback.get("RollbackTriggers") or []
+        minutes = rollback.get("MonitoringTimeInMinutes")
+        configuration: dict[str, Any] = {
+            "RollbackTriggers": [{"Arn": t["Arn"], "Type": t["Type"]} for t in triggers]
+        }
+        if minutes not in (None, ""):
+            configuration["MonitoringTimeInMinutes"] = int(minutes)
+        setattr(change_set, "rollback_configuration", configuration)  # noqa: B010
 
 
 def _create_change_set(self: CloudFormationResponse) -> Any:
     result = original(CloudFormationResponse, "create_change_set")(self)
-    keep_deployment_mode(self)
+    keep_inputs(self)
     return result
 
 
@@ -329,12 +357,15 @@ def _diff_with_details(self: ChangeSet) -> list[Any]:
 
 def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
     """DescribeChangeSet: property values only when ``IncludePropertyValues`` asks for them."""
-    change_set = self.cloudformation_backend.describe_change_set(
+    change_set: Any = self.cloudformation_backend.describe_change_set(
         change_set_name=self._get_param("ChangeSetName")
     )
-    if self._get_bool_param("IncludePropertyValues", False):
-        return ActionResult(change_set)
-    return ActionResult(change_details.without_values(change_set))
+    if not self._get_bool_param("IncludePropertyValues", False):
+        change_set = change_details.without_values(change_set)
+    # moto keeps the tags as a mapping, which its serializer reports as no tags at all.
+    view = copy.copy(change_set)
+    view.tags = [{"Key": k, "Value": v} for k, v in (change_set.tags or {}).items()]
+    return ActionResult(view)
 
 
 def _list_change_sets_of_the_stack(self: CloudFormationResponse) -> ActionResult:
