@@ -49,6 +49,10 @@ class AccessRequest:
     yes: bool = False
 
 
+# The repository an emulated account-access stack trusts when none is given or found.
+EMULATED_REPOSITORY = "example-org/serverlessapp"
+
+
 def git_repository(root: Path) -> str | None:
     """owner/name of the checkout's GitHub origin, if it has one."""
     try:
@@ -76,6 +80,11 @@ def parameters(ctx: Context, request: AccessRequest, root: Path) -> dict[str, st
     stack = describe_stack(ctx.clients.cloudformation, STACK)
     previous = stack.parameters if stack is not None else {}
     repository = request.repository or previous.get("GitHubRepository") or git_repository(root)
+    if not repository and ctx.env.emulator:
+        # Nothing on the emulator is reachable from GitHub: any well-formed subject will do.
+        repository = EMULATED_REPOSITORY
+        ctx.out(f"note: no GitHub repository given: the emulated roles trust {repository} "
+                "(give --repository OWNER/NAME for another)")  # fmt: skip
     if not repository:
         raise GeneratorError(
             "no GitHub repository: expected --repository OWNER/NAME (or a git origin on "

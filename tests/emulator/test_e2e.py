@@ -19,6 +19,7 @@ import boto3
 import pytest
 
 from generator import naming
+from generator.deploy.access import git_repository
 from generator.deploy.changeset import PlanRecord, template_sha256
 from generator.emulator import launcher, runtimes
 from tests.emulator.conftest import cli_ok, run_cli
@@ -55,8 +56,10 @@ def test_local_pipeline_end_to_end(
 
     # The account-access stack through a change set (no terminal: no prompt), then the
     # setup's checklist, whose AWS half runs for real here.
-    access = cli_ok(repo_root, cli_env, "access", "deploy", "--env", "local", "--repository",
-                    "octo-org/serverlessapp")  # fmt: skip
+    # Without --repository: the checkout's GitHub origin, or on the emulator a placeholder.
+    access = cli_ok(repo_root, cli_env, "access", "deploy", "--env", "local")
+    if git_repository(repo_root) is None:
+        assert "the emulated roles trust example-org/serverlessapp" in access
     assert "ServerlessAppCiAccess: CREATE_COMPLETE" in access
     again = cli_ok(repo_root, cli_env, "access", "deploy", "--env", "local")
     assert "No changes: stack ServerlessAppCiAccess" in again
