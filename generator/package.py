@@ -385,7 +385,10 @@ def artifact(root: Path, *, rebuild: bool = False) -> ArtifactFile:
     cache = root / BUILD_DIR / ZIP_CACHE
     path = cache / f"{digest}.zip"
     if not rebuild:
-        for candidate in (path, CHECKOUT / BUILD_DIR / ZIP_CACHE / f"{digest}.zip"):
+        shared = CHECKOUT / BUILD_DIR / ZIP_CACHE / f"{digest}.zip"
+        # The checkout's own cache is tried once (and a damaged build reported once).
+        candidates = (path,) if shared.resolve() == path.resolve() else (path, shared)
+        for candidate in candidates:
             if _reusable(candidate, sources):
                 return _describe(candidate)
     data = build_zip(root, sources, requirements_text)

@@ -355,3 +355,15 @@ def test_files_git_ignores_stay_out_of_the_artifact(tmp_path: Path) -> None:
     assert package.source_entries(handler) == before
     # An untracked file git would commit counts: the next commit ships it.
     assert [name for name, _ in before] == ["app.py", "pkg/core.py"]
+
+
+def test_a_damaged_build_of_the_checkout_itself_is_reported_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _checkout(tmp_path)
+    monkeypatch.setattr(package, "CHECKOUT", root)  # the cache to reuse is the root's own
+    built = package.artifact(root)
+    built.path.write_bytes(built.path.read_bytes()[:100])
+    package._MEMO.clear()
+    assert package.artifact(root).sha256 == built.sha256
+    assert capsys.readouterr().err.count("is damaged") == 1
