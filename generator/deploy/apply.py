@@ -227,6 +227,15 @@ def make_plan(ctx: Context, spec: StackSpec) -> Planned | UpToDate:
     except NoChanges:
         delete_change_set(cfn, change_set_id)
         return UpToDate(ready.stack)
+    except ChangeSetMissing as exc:
+        # Gone between CreateChangeSet and reading it: another deploy executed a change set on
+        # the stack, which deletes the others (as at ExecuteChangeSet, ``_execute_once``).
+        raise GeneratorError(
+            f"{exc}: change set {request.name} was deleted as soon as it was made; the stack "
+            "changed meanwhile (another deploy executed a change set, which deletes the others). "
+            "Nothing was executed; plan or deploy again",
+            ExitCode.BLOCKED,
+        ) from None
     verdict = guard.judge(change_set.changes, spec.allow)
     return Planned(
         change_set=change_set,

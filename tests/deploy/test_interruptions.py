@@ -156,6 +156,61 @@ def test_a_lost_reply_is_reconciled_not_reported_as_a_failure(repo: Repo, operat
     assert [c.execution_status for c in listed] == ["EXECUTE_COMPLETE"]  # no orphan
 
 
+class AnotherDeployRunsFirst:
+    """A CloudFormation client whose CreateChangeSet is followed at once by another checkout's
+    change set executing on the same stack (which deletes this run's change set)."""
+
+    def __init__(self, client: Any, body: str) -> None:
+        self._client = client
+        self._body = body
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+        if name != "create_change_set":
+            return call
+
+        def then_the_other(**kwargs: Any) -> Any:
+            made = call(**kwargs)
+            if kwargs["StackName"] != STACK:
+                return made  # the bootstrap stack's
+            other = cfn().create_change_set(
+                StackName=STACK, ChangeSetName="deploy-other-checkout", ChangeSetType="UPDATE",
+                TemplateBody=self._body, Capabilities=["CAPABILITY_NAMED_IAM"],
+            )["Id"]  # fmt: skip
+            cfn().execute_change_set(ChangeSetName=other)
+
+            return made
+
+        return then_the_other
+
+
+def test_a_change_set_deleted_by_another_deploy_before_it_is_read_is_blocked_not_failed(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert repo.run("deploy", "--env", "dev") == 0
+    other = json.dumps(
+        app_template("dev", repo.artifact, {"OtherQueue": {"Type": "AWS::SQS::Queue"}})
+    )
+    with_queue(repo, "SecondQueue")
+    real = repo.runtime.clients
+
+    def clients(connection: Any, env: Any) -> Any:
+        made = real(connection, env)
+        return apply.replace(
+            made, cloudformation=AnotherDeployRunsFirst(made.cloudformation, other)
+        )
+
+    repo.use(clients=clients)
+    assert repo.run("deploy", "--env", "dev") == 3, repo.output
+    error = capsys.readouterr().err
+    assert "was deleted as soon as it was made" in error
+    assert "Nothing was executed; plan or deploy again" in error
+    resources = cfn().list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    ids = {r["LogicalResourceId"] for r in resources}
+    assert "OtherQueue" in ids  # the other deploy's change, and only that
+    assert "SecondQueue" not in ids
+
+
 def test_status_lists_and_the_next_deploy_sweeps_a_killed_runs_change_set(repo: Repo) -> None:
     assert repo.run("deploy", "--env", "dev") == 0
     body = json.dumps(app_template("dev", repo.artifact, {"Q2": {"Type": "AWS::SQS::Queue"}}))

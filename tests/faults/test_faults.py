@@ -147,7 +147,7 @@ def test_two_deploys_of_one_stack_at_once_never_overwrite_each_other_silently(
         first.stdout.read() if first.stdout else "",
         second.stdout.read() if second.stdout else "",
     )
-    assert set(codes) <= {0, 3}, outputs
+    assert set(codes) <= {0, 3}, "\n----\n".join(o[-3000:] for o in outputs)
     assert 0 in codes, outputs
     world.settle()
     memory = world.memory()
