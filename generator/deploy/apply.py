@@ -642,6 +642,15 @@ def _execute_once(ctx: Context, planned: Planned) -> None:
         return
     except ClientError as exc:
         refused = exc
+        if "_IN_PROGRESS state" in error_message(exc):
+            # Another run's change set started between this plan and its execution (its execute
+            # deletes this change set, but not necessarily before this call arrives).
+            raise GeneratorError(
+                f"cannot execute change set {name}: {error_message(exc)} Another operation "
+                "started on the stack after this plan. Nothing was executed; plan or deploy "
+                "again when it has finished",
+                ExitCode.BLOCKED,
+            ) from None
         if error_code(exc) not in ("InvalidChangeSetStatus", "ChangeSetNotFound"):
             raise GeneratorError(
                 f"cannot execute change set {name}: {error_message(exc)}", ExitCode.FAILED

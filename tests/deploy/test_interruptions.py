@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ConnectionClosedError
+from botocore.exceptions import ClientError, ConnectionClosedError
 from moto import mock_aws
 
 from generator import interrupts, locks
@@ -209,6 +209,52 @@ def test_a_change_set_deleted_by_another_deploy_before_it_is_read_is_blocked_not
     ids = {r["LogicalResourceId"] for r in resources}
     assert "OtherQueue" in ids  # the other deploy's change, and only that
     assert "SecondQueue" not in ids
+
+
+class StackBusyAtExecute:
+    """A CloudFormation client whose ExecuteChangeSet arrives while another run's update of the
+    stack is in progress (CloudFormation refuses it; this run's change set is not yet deleted)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+        if name != "execute_change_set":
+            return call
+
+        def busy(**kwargs: Any) -> Any:
+            raise ClientError(
+                {"Error": {"Code": "ValidationError", "Message": f"Stack:{STACK} is in "
+                           "UPDATE_IN_PROGRESS state and can not be updated."}},
+                "ExecuteChangeSet",
+            )  # fmt: skip
+
+        return busy
+
+
+def test_an_execute_refused_because_another_update_started_is_blocked_not_failed(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert repo.run("deploy", "--env", "dev") == 0
+    with_queue(repo, "SecondQueue")
+    real = repo.runtime.clients
+
+    def clients(connection: Any, env: Any) -> Any:
+        made = real(connection, env)
+        return apply.replace(made, cloudformation=StackBusyAtExecute(made.cloudformation))
+
+    repo.use(clients=clients)
+    assert repo.run("deploy", "--env", "dev", "--allow-replace", "DataBucket") == 3, repo.output
+    error = capsys.readouterr().err
+    assert "Another operation started on the stack after this plan" in error
+    assert "Nothing was executed" in error
+    # The allowance lifted for the execute is put back (the template's policy, new queue too).
+    assert live_policy() == protection.stack_policy(
+        {"DataBucket", "DeadLetterQueue", "SecondQueue"}
+    )
+    resources = cfn().list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    assert "SecondQueue" not in {r["LogicalResourceId"] for r in resources}
 
 
 def test_status_lists_and_the_next_deploy_sweeps_a_killed_runs_change_set(repo: Repo) -> None:

@@ -147,7 +147,19 @@ def _refuse_busy(stack: Stack) -> None:
         )
 
 
+# The server answers requests on many threads; CloudFormation decides each change-set call on
+# a stack atomically (a change set is made or executed, never both half-way at once).
+_CHANGE_SETS = threading.RLock()
+
+
 def _create_change_set_strictly(
+    self: CloudFormationBackend, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any
+) -> tuple[str, str]:
+    with _CHANGE_SETS:
+        return _create_change_set_checked(self, stack_name, change_set_name, *args, **kwargs)
+
+
+def _create_change_set_checked(
     self: CloudFormationBackend, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any
 ) -> tuple[str, str]:
     change_set_type = kwargs.get("change_set_type") or (args[4] if len(args) > 4 else "CREATE")
@@ -180,6 +192,11 @@ def _describe_or_not_found(self: CloudFormationBackend, change_set_name: str) ->
 def _execute_change_set(
     self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
 ) -> None:
+    with _CHANGE_SETS:
+        _execute_change_set_checked(self, change_set_name)
+
+
+def _execute_change_set_checked(self: CloudFormationBackend, change_set_name: str) -> None:
     change_set: Any = self.describe_change_set(change_set_name)
     if change_set.execution_status != "AVAILABLE":
         raise InvalidChangeSetStatus(
