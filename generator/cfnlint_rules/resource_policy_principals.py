@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-Path = list[str | int]
+from generator.cfnlint_rules.iam_no_wildcard_actions import Path, statements
 
 DOCUMENTS = {
     "AWS::S3::BucketPolicy": "PolicyDocument",
@@ -127,20 +127,6 @@ class Template:
             if self.account
             else ("this template's account (AWS::AccountId)")
         )
-
-
-def statements(value: Any, path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Every statement below ``value``, through lists and both branches of ``Fn::If``."""
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from statements(item, [*path, index])
-    elif isinstance(value, dict) and list(value) == ["Fn::If"]:
-        branches = value["Fn::If"]
-        if isinstance(branches, list) and len(branches) == 3:
-            yield from statements(branches[1], [*path, "Fn::If", 1])
-            yield from statements(branches[2], [*path, "Fn::If", 2])
-    elif isinstance(value, dict):
-        yield path, value
 
 
 def _as_list(value: Any) -> list[Any]:
